@@ -1,0 +1,1 @@
+"""The operations CLI: `python cli/main.py ...`, one module per command group."""

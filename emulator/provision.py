@@ -1,0 +1,115 @@
+"""Create an environment's resources, under the stack's names, in whatever AWS the standard
+variables point to (AWS_ENDPOINT_URL): the embedded emulator for the demo, `local up`, the
+tests. Real AWS environments are created by the CDK stack, never by this.
+
+Idempotent: a resource that exists is left as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infrastructure.config import TABLES, EnvironmentConfig, TableSpec
+from lambdas.dal.aws import error_code, platform_client
+from lambdas.models.settings import Settings
+
+WORKER_TIMEOUT_SECONDS = 300
+MAX_RECEIVES = 5
+_EXISTS = {"ResourceInUseException", "BucketAlreadyOwnedByYou", "BucketAlreadyExists",
+           "AlreadyExistsException", "QueueAlreadyExists", "ConfigurationSetAlreadyExists"}
+
+
+def _ignore_exists(call: Any, **kwargs: Any) -> Any:
+    try:
+        return call(**kwargs)
+    except Exception as error:
+        if error_code(error) in _EXISTS:
+            return None
+        raise
+
+
+def _create_table(name: str, spec: TableSpec) -> None:
+    dynamodb = platform_client("dynamodb")
+    attributes = {spec.partition_key} | ({spec.sort_key} if spec.sort_key else set())
+    attributes |= {index.partition_key for index in spec.indexes}
+    keys = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
+    if spec.sort_key:
+        keys.append({"AttributeName": spec.sort_key, "KeyType": "RANGE"})
+    kwargs: dict[str, Any] = {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)],
+        "KeySchema": keys,
+    }
+    if spec.indexes:
+        kwargs["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": index.name,
+                "KeySchema": [{"AttributeName": index.partition_key, "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+            for index in spec.indexes
+        ]
+    if _ignore_exists(dynamodb.create_table, **kwargs) is not None and spec.ttl_attribute:
+        dynamodb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute}
+        )
+
+
+def provision(config: EnvironmentConfig) -> Settings:
+    """Create the tables, bucket, queues, topic and SES identity; return the worker's settings."""
+    for attribute, spec in TABLES.items():
+        _create_table(getattr(config, attribute), spec)
+
+    s3 = platform_client("s3")
+    _ignore_exists(s3.create_bucket, Bucket=config.assets_bucket)
+    s3.put_bucket_versioning(Bucket=config.assets_bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_public_access_block(
+        Bucket=config.assets_bucket,
+        PublicAccessBlockConfiguration={key: True for key in (
+            "BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")},
+    )
+
+    sqs = platform_client("sqs")
+    dlq_url = sqs.create_queue(QueueName=config.dead_letter_queue)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_url = sqs.create_queue(
+        QueueName=config.jobs_queue,
+        Attributes={
+            "VisibilityTimeout": str(WORKER_TIMEOUT_SECONDS * 6),
+            "RedrivePolicy": f'{{"deadLetterTargetArn": "{dlq_arn}", "maxReceiveCount": "{MAX_RECEIVES}"}}',
+        },
+    )["QueueUrl"]
+
+    platform_client("sns").create_topic(Name=config.alerts_topic)
+    platform_client("ses").verify_domain_identity(Domain=config.sender_email.split("@")[1])
+    _ignore_exists(platform_client("sesv2").create_configuration_set, ConfigurationSetName=config.configuration_set)
+
+    return settings_for(config, queue_url=queue_url)
+
+
+def settings_for(config: EnvironmentConfig, *, queue_url: str = "") -> Settings:
+    return Settings(
+        environment=config.environment,
+        clients_table=config.clients_table,
+        executions_table=config.executions_table,
+        idempotency_table=config.idempotency_table,
+        assets_bucket=config.assets_bucket,
+        jobs_queue_url=queue_url,
+        sender_email=config.sender_email,
+        configuration_set=config.configuration_set,
+    )
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """The Lambda environment variables the stack sets, for running the handlers locally."""
+    return {
+        "PLATFORM_ENVIRONMENT": settings.environment,
+        "CLIENTS_TABLE": settings.clients_table,
+        "EXECUTIONS_TABLE": settings.executions_table,
+        "IDEMPOTENCY_TABLE": settings.idempotency_table,
+        "ASSETS_BUCKET": settings.assets_bucket,
+        "JOBS_QUEUE_URL": settings.jobs_queue_url,
+        "SENDER_EMAIL": settings.sender_email,
+        "SES_CONFIGURATION_SET": settings.configuration_set,
+    }

@@ -1,0 +1,147 @@
+"""Resource names and settings per environment: the one place the stack, the CLI,
+the embedded AWS and the tests take them from.
+
+Pure Python (no CDK import) so the CLI and the Lambda-side tooling can use it
+without loading jsii.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+Environment = Literal["prod", "staging", "dev", "local"]
+ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
+
+PREFIX = "cost-reporting"
+SERVICE_NAME = "cost-reporting"
+METRICS_NAMESPACE = "CostReporting"
+# Cost Explorer is a global API served from us-east-1; everything else follows AWS_REGION.
+DEFAULT_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    """Every name the runbook and the code use for one environment."""
+
+    environment: str
+
+    @property
+    def suffix(self) -> str:
+        return "" if self.environment == "prod" else f"-{self.environment}"
+
+    def _name(self, base: str) -> str:
+        return f"{PREFIX}-{base}{self.suffix}"
+
+    @property
+    def stack_name(self) -> str:
+        return f"CostReporting-{self.environment}"
+
+    @property
+    def worker_function(self) -> str:
+        return f"{PREFIX}-lambda{self.suffix}"
+
+    @property
+    def worker_role(self) -> str:
+        return f"{PREFIX}-lambda-role{self.suffix}"
+
+    @property
+    def dispatcher_function(self) -> str:
+        return self._name("dispatcher")
+
+    @property
+    def feedback_function(self) -> str:
+        return self._name("feedback")
+
+    @property
+    def clients_table(self) -> str:
+        return self._name("clients")
+
+    @property
+    def executions_table(self) -> str:
+        return self._name("executions")
+
+    @property
+    def idempotency_table(self) -> str:
+        return self._name("idempotency")
+
+    @property
+    def assets_bucket(self) -> str:
+        """Base name; a deployed bucket may carry a globally unique suffix (see `bucket_matches`)."""
+        return self._name("assets")
+
+    @property
+    def jobs_queue(self) -> str:
+        return self._name("jobs")
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return self._name("jobs-dlq")
+
+    @property
+    def alerts_topic(self) -> str:
+        return self._name("alerts")
+
+    @property
+    def dashboard(self) -> str:
+        return "Cost-Reporting-System" + ("" if self.environment == "prod" else f"-{self.environment}")
+
+    @property
+    def configuration_set(self) -> str:
+        return self._name("email")
+
+    @property
+    def secrets_prefix(self) -> str:
+        """Stored client access keys live under this Secrets Manager path, and only there."""
+        return f"{PREFIX}{self.suffix}/clients/"
+
+    @property
+    def client_role_pattern(self) -> str:
+        """The only role names the worker may assume in a client's account."""
+        return "CostReportingReadOnly*"
+
+    @property
+    def sender_email(self) -> str:
+        return "reports@example.com" if self.environment == "local" else f"reports@{self.environment}.example.com"
+
+    def bucket_matches(self, name: str) -> bool:
+        base = self.assets_bucket
+        return name == base or (name.startswith(base + "-") and not _other_env_bucket(name, base))
+
+
+def _other_env_bucket(name: str, base: str) -> bool:
+    rest = name[len(base) + 1 :]
+    return any(rest == env or rest.startswith(env + "-") for env in ENVIRONMENTS if env != "prod")
+
+
+def for_environment(environment: str) -> EnvironmentConfig:
+    if environment not in ENVIRONMENTS:
+        raise ValueError(f"environment: must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}")
+    return EnvironmentConfig(environment)
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    name: str
+    partition_key: str
+    projection: tuple[str, ...] = ()  # keys only when empty
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """Keys of a DynamoDB table: the stack and the local bootstrap both build from these."""
+
+    partition_key: str
+    sort_key: str | None = None
+    ttl_attribute: str | None = None
+    indexes: tuple[IndexSpec, ...] = ()
+
+
+TABLES: dict[str, TableSpec] = {
+    # Sparse index: only active clients carry `due_schedule`, so the dispatcher's query reads
+    # exactly the clients due on a schedule, never a scan.
+    "clients_table": TableSpec("client_id", indexes=(IndexSpec("by-schedule", "due_schedule"),)),
+    "executions_table": TableSpec("client_id", "run_id", ttl_attribute="expires_at"),
+    # Powertools idempotency records: partition key "id", TTL "expiration".
+    "idempotency_table": TableSpec("id", ttl_attribute="expiration"),
+}

@@ -1,0 +1,68 @@
+"""Plain boto3 clients: no hard-coded endpoint, so AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>
+and AWS_REGION point every one of them at an emulator or a region (DESIGN.md contracts).
+
+Clients on the platform's own credentials are cached per process (built lazily, never at
+import); clients on a client's credentials are built per run and not cached.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+COST_EXPLORER_REGION = "us-east-1"  # Cost Explorer is global, served from us-east-1.
+
+_STANDARD = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
+# Adaptive mode adds client-side rate limiting on top of backoff with jitter: the right
+# answer to ThrottlingException / LimitExceededException from Cost Explorer.
+_ADAPTIVE = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=5, read_timeout=60)
+
+
+@dataclass(frozen=True)
+class AwsCredentials:
+    access_key_id: str
+    secret_access_key: str
+    session_token: str | None = None
+
+    def __repr__(self) -> str:  # never print a secret, even by accident
+        return f"AwsCredentials(access_key_id={self.access_key_id[:4]}…)"
+
+
+def region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+@lru_cache(maxsize=None)
+def platform_client(service: str) -> Any:
+    """A client on the platform's own credentials (the Lambda role, or the operator's)."""
+    config = _ADAPTIVE if service == "ce" else _STANDARD
+    return boto3.session.Session().client(service, region_name=_region_for(service), config=config)
+
+
+def client_with(service: str, credentials: AwsCredentials) -> Any:
+    """A client on a client's credentials (assumed role or stored keys); built per run."""
+    config = _ADAPTIVE if service == "ce" else _STANDARD
+    return boto3.session.Session(
+        aws_access_key_id=credentials.access_key_id,
+        aws_secret_access_key=credentials.secret_access_key,
+        aws_session_token=credentials.session_token,
+    ).client(service, region_name=_region_for(service), config=config)
+
+
+def _region_for(service: str) -> str:
+    return COST_EXPLORER_REGION if service == "ce" else region()
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests that change the environment between cases)."""
+    platform_client.cache_clear()
+
+
+def error_code(error: Exception) -> str:
+    response = getattr(error, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))

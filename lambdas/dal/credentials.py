@@ -1,0 +1,60 @@
+"""A client's AWS credentials: an assumed role (with its external id) or stored access keys.
+
+Stored keys live in Secrets Manager as JSON {"access_key_id", "secret_access_key"}; the
+client record only names the secret. Secret values never reach a log or an error message.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from lambdas.dal.aws import AwsCredentials, error_code, platform_client
+from lambdas.models.client import Client, RoleCredentials
+from lambdas.models.exceptions import DependencyError, UnauthorizedError
+
+_DENIED = {"AccessDenied", "AccessDeniedException", "InvalidClientTokenId", "ExpiredToken",
+           "ResourceNotFoundException", "DecryptionFailure", "RegionDisabledException"}
+
+
+class CredentialProvider:
+    def __init__(self, sts: Any | None = None, secrets: Any | None = None) -> None:
+        self._sts = sts
+        self._secrets = secrets
+
+    def for_client(self, client: Client) -> AwsCredentials:
+        try:
+            if isinstance(client.credentials, RoleCredentials):
+                return self._assume(client.client_id, client.credentials)
+            return self._stored(client.credentials.secret_name)
+        except ClientError as error:
+            code = error_code(error)
+            if code in _DENIED:
+                raise UnauthorizedError(f"credentials of client {client.client_id} refused ({code})") from None
+            raise DependencyError(f"credentials of client {client.client_id} unavailable ({code})") from None
+        except BotoCoreError as error:
+            raise DependencyError(f"credential service unreachable ({type(error).__name__})") from None
+
+    def _assume(self, client_id: str, role: RoleCredentials) -> AwsCredentials:
+        sts = self._sts or platform_client("sts")
+        answer = sts.assume_role(
+            RoleArn=role.role_arn,
+            RoleSessionName=f"cost-reporting-{client_id}"[:64],
+            ExternalId=role.external_id,
+            DurationSeconds=900,
+        )["Credentials"]
+        return AwsCredentials(answer["AccessKeyId"], answer["SecretAccessKey"], answer["SessionToken"])
+
+    def _stored(self, secret_name: str) -> AwsCredentials:
+        secrets = self._secrets or platform_client("secretsmanager")
+        value = secrets.get_secret_value(SecretId=secret_name)["SecretString"]
+        try:
+            data = json.loads(value)
+            return AwsCredentials(data["access_key_id"], data["secret_access_key"])
+        except (ValueError, KeyError, TypeError):
+            # Say what is wrong with the secret, never what is in it.
+            raise UnauthorizedError(
+                f"secret {secret_name} is not JSON with access_key_id and secret_access_key"
+            ) from None

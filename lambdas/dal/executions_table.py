@@ -1,0 +1,99 @@
+"""The executions table: one item per client run (`client_id`, `run_id`), with a TTL.
+
+It also holds the delivery claim that makes a send happen at most once per run, whatever
+the queue redelivers: the worker claims the run with a conditional write before calling SES.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from lambdas.dal.aws import error_code, platform_client
+from lambdas.dal.dynamo import from_item, to_item
+from lambdas.models.execution import ExecutionRecord
+
+
+class ExecutionsTable:
+    def __init__(self, table_name: str, *, ttl_days: int = 400, client: Any | None = None) -> None:
+        self.table_name = table_name
+        self.ttl_days = ttl_days
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = platform_client("dynamodb")
+        return self._client
+
+    def _key(self, client_id: str, run_id: str) -> dict[str, Any]:
+        return {"client_id": {"S": client_id}, "run_id": {"S": run_id}}
+
+    def start(self, client_id: str, run_id: str, *, as_of: str, kind: str, now: datetime) -> None:
+        """Mark the run as running; a redelivered run updates the same item (attempts + 1)."""
+        expires = int((now + timedelta(days=self.ttl_days)).timestamp())
+        self.client.update_item(
+            TableName=self.table_name,
+            Key=self._key(client_id, run_id),
+            UpdateExpression=(
+                "SET #s = :running, started_at = :now, as_of = :as_of, kind = :kind, expires_at = :exp "
+                "ADD attempts :one"
+            ),
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=to_item(
+                {":running": "running", ":now": now.isoformat(), ":as_of": as_of, ":kind": kind,
+                 ":exp": expires, ":one": 1}
+            ),
+        )
+
+    def finish(self, client_id: str, run_id: str, fields: dict[str, Any]) -> None:
+        values = {key: value for key, value in fields.items() if value is not None}
+        names = {f"#{i}": key for i, key in enumerate(values)}
+        self.client.update_item(
+            TableName=self.table_name,
+            Key=self._key(client_id, run_id),
+            UpdateExpression="SET " + ", ".join(f"#{i} = :{i}" for i in range(len(values))),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_item({f":{i}": value for i, value in enumerate(values.values())}),
+        )
+
+    def claim_delivery(self, client_id: str, run_id: str, now: datetime) -> bool:
+        """True for the one attempt allowed to send; False if the run was already claimed."""
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=self._key(client_id, run_id),
+                UpdateExpression="SET delivery_claimed_at = :now",
+                ConditionExpression="attribute_not_exists(delivery_claimed_at)",
+                ExpressionAttributeValues={":now": {"S": now.isoformat()}},
+            )
+        except Exception as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def release_delivery(self, client_id: str, run_id: str) -> None:
+        """Give the claim back when SES certainly did not accept the message."""
+        self.client.update_item(
+            TableName=self.table_name,
+            Key=self._key(client_id, run_id),
+            UpdateExpression="REMOVE delivery_claimed_at",
+        )
+
+    def get(self, client_id: str, run_id: str) -> ExecutionRecord | None:
+        response = self.client.get_item(
+            TableName=self.table_name, Key=self._key(client_id, run_id), ConsistentRead=True
+        )
+        return ExecutionRecord.model_validate(from_item(response["Item"])) if "Item" in response else None
+
+    def history(self, client_id: str, *, limit: int = 50) -> list[ExecutionRecord]:
+        """The client's runs, newest first (run ids start with the as-of date)."""
+        response = self.client.query(
+            TableName=self.table_name,
+            KeyConditionExpression="client_id = :c",
+            ExpressionAttributeValues={":c": {"S": client_id}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [ExecutionRecord.model_validate(from_item(item)) for item in response.get("Items", [])]

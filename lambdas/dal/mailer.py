@@ -1,0 +1,45 @@
+"""SES v2 sender of raw MIME messages (HTML + text + attachments in one message)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from lambdas.dal.aws import error_code, platform_client
+from lambdas.models.exceptions import DeliveryRejectedError, DependencyError
+
+_REJECTED = {"MessageRejected", "MailFromDomainNotVerifiedException", "AccountSuspendedException",
+             "SendingPausedException", "BadRequestException", "NotFoundException"}
+
+
+class Mailer:
+    def __init__(self, sender: str, configuration_set: str = "", client: Any | None = None) -> None:
+        self.sender = sender
+        self.configuration_set = configuration_set
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = platform_client("sesv2")
+        return self._client
+
+    def send_raw(self, message: bytes, recipients: list[str]) -> str:
+        """Send one message to its recipients; return SES's message id."""
+        kwargs: dict[str, Any] = {
+            "FromEmailAddress": self.sender,
+            "Destination": {"ToAddresses": recipients},
+            "Content": {"Raw": {"Data": message}},
+        }
+        if self.configuration_set:
+            kwargs["ConfigurationSetName"] = self.configuration_set
+        try:
+            return str(self.client.send_email(**kwargs)["MessageId"])
+        except ClientError as error:
+            code = error_code(error)
+            if code in _REJECTED:
+                raise DeliveryRejectedError(f"SES refused the message ({code})") from None
+            raise DependencyError(f"SES failed after retries ({code})") from None
+        except BotoCoreError as error:
+            raise DependencyError(f"SES unreachable ({type(error).__name__})") from None

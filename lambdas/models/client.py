@@ -1,0 +1,152 @@
+"""A registered client: who gets which report, from which AWS accounts, with which credentials."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from babel.numbers import list_currencies
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
+
+from lambdas.models.exceptions import InvalidInputError
+
+Schedule = Literal["daily", "weekly", "monthly"]
+SCHEDULES: tuple[str, ...] = ("daily", "weekly", "monthly")
+CostMetric = Literal["UnblendedCost", "AmortizedCost"]
+ClientStatus = Literal["active", "paused"]
+
+_CURRENCIES = frozenset(list_currencies())
+
+
+def _plain_text(value: str) -> str:
+    """Names are shown in emails and tables: no control characters, no invisible tricks."""
+    value = value.strip()
+    for char in value:
+        category = unicodedata.category(char)
+        if category.startswith("C"):
+            raise ValueError(f"contains a control or invisible character (U+{ord(char):04X})")
+    return value
+
+
+def _identifier(value: str) -> str:
+    # ASCII only: a look-alike letter (Cyrillic 'а' for 'a') must not make a second client.
+    if not value.isascii() or not re.fullmatch(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?", value):
+        raise ValueError("use ASCII lower-case letters, digits and inner hyphens")
+    return value
+
+
+ClientId = Annotated[str, StringConstraints(min_length=2, max_length=64), AfterValidator(_identifier)]
+AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
+DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=120), AfterValidator(_plain_text)]
+
+
+class RoleCredentials(BaseModel):
+    """A read-only role in the client's (payer) account, assumed with an external id."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["role"] = "role"
+    role_arn: Annotated[
+        str,
+        StringConstraints(
+            max_length=200, pattern=r"^arn:aws(?:-cn|-us-gov)?:iam::[0-9]{12}:role/(?:[A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}$"
+        ),
+    ]
+    external_id: Annotated[str, StringConstraints(min_length=2, max_length=1224, pattern=r"^[A-Za-z0-9+=,.@:/_-]+$")]
+
+    @property
+    def account_id(self) -> str:
+        return self.role_arn.split(":")[4]
+
+
+class StoredKeyCredentials(BaseModel):
+    """Access keys kept in Secrets Manager; the record holds only the secret's name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["stored_keys"] = "stored_keys"
+    secret_name: Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=r"^[A-Za-z0-9/_+=.@-]+$")]
+    rotated_at: datetime | None = None
+
+
+Credentials = Annotated[RoleCredentials | StoredKeyCredentials, Field(discriminator="type")]
+
+
+class Client(BaseModel):
+    """One client of the platform. Unknown fields are refused so a typo never passes silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    client_id: ClientId
+    name: DisplayName
+    account_ids: Annotated[list[AccountId], Field(min_length=1, max_length=100)]
+    credentials: Credentials
+    recipients: Annotated[list[EmailStr], Field(min_length=1, max_length=50)]
+    schedule: Schedule = "daily"
+    currency: str = "USD"
+    metric: CostMetric = "UnblendedCost"
+    budget: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)] | None = None
+    status: ClientStatus = "active"
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        if value not in _CURRENCIES or not re.fullmatch(r"[A-Z]{3}", value):
+            raise ValueError("must be an ISO 4217 code such as USD or EUR")
+        return value
+
+    @field_validator("account_ids")
+    @classmethod
+    def _unique_accounts(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("lists an account more than once")
+        return value
+
+    @field_validator("recipients")
+    @classmethod
+    def _unique_recipients(cls, value: list[str]) -> list[str]:
+        lowered = [v.lower() for v in value]
+        if len(set(lowered)) != len(lowered):
+            raise ValueError("lists a recipient more than once")
+        return value
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+def describe_validation_error(error: ValidationError) -> tuple[str, str]:
+    """The first problem of a pydantic error as (field path, problem): one clear line."""
+    first = error.errors()[0]
+    loc = [str(part) for part in first["loc"] if not str(part).startswith(("function-", "RoleCredentials"))]
+    # Discriminated unions add the tag ("role") to the path: keep it readable.
+    field = ".".join(loc) or "record"
+    message = first["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    return field, message
+
+
+def parse_client(data: Any) -> Client:
+    """Validate a client record from any source; raise InvalidInputError naming the field."""
+    if not isinstance(data, dict):
+        raise InvalidInputError("record", "must be a JSON object")
+    try:
+        return Client.model_validate(data)
+    except ValidationError as error:
+        field, problem = describe_validation_error(error)
+        raise InvalidInputError(field, problem) from None

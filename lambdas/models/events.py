@@ -1,0 +1,37 @@
+"""Messages between the dispatcher and the worker."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lambdas.models.client import ClientId, Schedule
+
+RunKind = Literal["scheduled", "manual"]
+
+
+class DispatchEvent(BaseModel):
+    """What an EventBridge schedule passes to the dispatcher: which schedule fired."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    schedule: Schedule
+    as_of: date | None = Field(default=None, description="Defaults to today (UTC) at invocation time.")
+
+
+class ReportJob(BaseModel):
+    """One client run. `run_id` is the idempotency key: the same run never sends twice."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    run_id: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}\.[a-z0-9.-]{1,64}$")
+    client_id: ClientId
+    as_of: date
+    kind: RunKind = "scheduled"
+
+    @classmethod
+    def scheduled(cls, client_id: str, schedule: str, as_of: date) -> ReportJob:
+        # Deterministic: a dispatcher retried by EventBridge produces the same run ids.
+        return cls(run_id=f"{as_of.isoformat()}.{schedule}", client_id=client_id, as_of=as_of)

@@ -1,0 +1,67 @@
+"""The platform's exception hierarchy. Handlers map outcomes by these types, never by message text.
+
+Two families matter to the worker:
+- `PermanentError`: retrying cannot help (bad client record, access denied, a Cost Explorer
+  answer of an unexpected shape). The run is recorded as failed and the message is not retried.
+- `TransientError`: a dependency failed in a way a later attempt may not (throttling that
+  outlived the retries, a 5xx). The message returns to the queue.
+"""
+
+from __future__ import annotations
+
+
+class PlatformError(Exception):
+    """Base of every error the platform raises on purpose."""
+
+    kind = "error"
+
+
+class PermanentError(PlatformError):
+    kind = "permanent"
+
+
+class TransientError(PlatformError):
+    kind = "transient"
+
+
+class InvalidInputError(PermanentError):
+    """Bad input: a client record, a file or a flag. The message names the field."""
+
+    kind = "invalid_input"
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{field}: {problem}")
+
+
+class ClientNotFoundError(PermanentError):
+    kind = "client_not_found"
+
+    def __init__(self, client_id: str) -> None:
+        self.client_id = client_id
+        super().__init__(f"client_id: no client {client_id!r}")
+
+
+class UnauthorizedError(PermanentError):
+    """A credential or an access was refused. Logged with the UNAUTHORIZED marker."""
+
+    kind = "unauthorized"
+
+
+class CostDataError(PermanentError):
+    """Cost Explorer answered with a shape the report cannot be built from."""
+
+    kind = "cost_data"
+
+
+class DeliveryRejectedError(PermanentError):
+    """SES refused the message (unverified identity, rejected content)."""
+
+    kind = "delivery_rejected"
+
+
+class DependencyError(TransientError):
+    """An AWS dependency failed after its retries."""
+
+    kind = "dependency"

@@ -1,0 +1,38 @@
+"""The record of one client run, kept in the executions table (`report history`, audits)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+RunStatus = Literal["running", "succeeded", "failed", "skipped"]
+Delivery = Literal["sent", "not_sent", "dry_run", "already_claimed"]
+
+
+class ExecutionRecord(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    client_id: str
+    run_id: str
+    as_of: date
+    kind: str = "scheduled"
+    status: RunStatus
+    attempts: int = 1
+    started_at: datetime
+    finished_at: datetime | None = None
+    duration_ms: int | None = None
+    ce_requests: int = 0
+    ce_cost_usd: Decimal = Decimal("0")
+    delivery: Delivery | None = None
+    message_id: str | None = None
+    recipients: int = 0
+    archive_prefix: str | None = None
+    total: Decimal | None = None
+    currency: str | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+    error_kind: str | None = None
+    error: str | None = None
