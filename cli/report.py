@@ -7,22 +7,30 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 from rich.table import Table
 
 from cli.context import EXIT_BAD_INPUT, EXIT_FINDINGS, EnvironmentOption, console, environment_config, fail, settings
+from lambdas.logic.render import money
+from lambdas.models.client import describe_validation_error
 from lambdas.models.events import ReportJob
 from lambdas.pipeline import ReportRun, RunOutcome, dependencies_from
-from lambdas.logic.render import money
 
 app = typer.Typer(help="Run reports and read their history.", no_args_is_help=True)
 
 
 def manual_job(client_id: str, as_of: date) -> ReportJob:
     stamp = datetime.now(UTC).strftime("%H%M%S")
-    return ReportJob(
-        run_id=f"{as_of.isoformat()}.manual-{stamp}-{secrets.token_hex(2)}", client_id=client_id,
-        as_of=as_of, kind="manual",
-    )
+    try:
+        return ReportJob(
+            run_id=f"{as_of.isoformat()}.manual-{stamp}-{secrets.token_hex(2)}",
+            client_id=client_id,
+            as_of=as_of,
+            kind="manual",
+        )
+    except ValidationError as error:
+        field, problem = describe_validation_error(error)
+        fail(f"--{field.replace('_', '-')}: {problem}")
 
 
 def write_outputs(outcome: RunOutcome, directory: Path) -> Path:
@@ -55,8 +63,13 @@ def run(
     table = Table("client", "run", "status", "delivery", "total", "CE requests", "files", title=None)
     report = outcome.report
     table.add_row(
-        outcome.client_id, outcome.run_id, outcome.status, outcome.delivery or "-",
-        money(report.total, report.currency) if report else "-", str(outcome.ce_requests), str(path or "-"),
+        outcome.client_id,
+        outcome.run_id,
+        outcome.status,
+        outcome.delivery or "-",
+        money(report.total, report.currency) if report else "-",
+        str(outcome.ce_requests),
+        str(path or "-"),
     )
     console.print(table)
     if outcome.status == "failed":

@@ -52,8 +52,12 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
 
 
 def drain_queue(
-    queue_url: str, handler: Callable[[dict[str, Any], Any], dict[str, Any]], function_name: str,
-    *, batch_size: int = 10, on_batch: Callable[[int], None] | None = None,
+    queue_url: str,
+    handler: Callable[[dict[str, Any], Any], dict[str, Any]],
+    function_name: str,
+    *,
+    batch_size: int = 10,
+    on_batch: Callable[[int], None] | None = None,
 ) -> tuple[int, int]:
     """Feed the queue to the handler in batches, as an event source mapping does, until it is
     empty. Returns (processed, failed) counts; failed items stay in the queue."""
@@ -62,7 +66,10 @@ def drain_queue(
     processed = failed = 0
     while True:
         messages = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=batch_size, VisibilityTimeout=60, WaitTimeSeconds=0,
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=batch_size,
+            VisibilityTimeout=60,
+            WaitTimeSeconds=0,
             AttributeNames=["All"],
         ).get("Messages", [])
         if not messages:

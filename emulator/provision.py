@@ -15,8 +15,14 @@ from lambdas.models.settings import Settings
 
 WORKER_TIMEOUT_SECONDS = 300
 MAX_RECEIVES = 5
-_EXISTS = {"ResourceInUseException", "BucketAlreadyOwnedByYou", "BucketAlreadyExists",
-           "AlreadyExistsException", "QueueAlreadyExists", "ConfigurationSetAlreadyExists"}
+_EXISTS = {
+    "ResourceInUseException",
+    "BucketAlreadyOwnedByYou",
+    "BucketAlreadyExists",
+    "AlreadyExistsException",
+    "QueueAlreadyExists",
+    "ConfigurationSetAlreadyExists",
+}
 
 
 def _ignore_exists(call: Any, **kwargs: Any) -> Any:
@@ -66,8 +72,9 @@ def provision(config: EnvironmentConfig) -> Settings:
     s3.put_bucket_versioning(Bucket=config.assets_bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.put_public_access_block(
         Bucket=config.assets_bucket,
-        PublicAccessBlockConfiguration={key: True for key in (
-            "BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")},
+        PublicAccessBlockConfiguration=dict.fromkeys(
+            ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
+        ),
     )
 
     sqs = platform_client("sqs")

@@ -31,7 +31,7 @@ from lambdas.logic.render import render_csv, render_html, render_text, subject
 from lambdas.logic.report import build_report
 from lambdas.models.client import Client, parse_client
 from lambdas.models.events import ReportJob
-from lambdas.models.exceptions import PermanentError, PlatformError, UnauthorizedError
+from lambdas.models.exceptions import ClientNotFoundError, PermanentError, PlatformError, UnauthorizedError
 from lambdas.models.report import Report
 from lambdas.models.settings import Settings
 from lambdas.observability import ACCESS, UNAUTHORIZED, logger, metrics
@@ -95,11 +95,16 @@ class ReportRun:
         started = time.monotonic()
         now = self.deps.clock()
         logger.append_keys(client_id=job.client_id, run_id=job.run_id)
-        if not self.dry_run:
-            self.deps.executions.start(job.client_id, job.run_id, as_of=job.as_of.isoformat(), kind=job.kind, now=now)
         outcome = RunOutcome(client_id=job.client_id, run_id=job.run_id, status="failed")
         try:
-            self._run(job, now, outcome)
+            record = self.deps.clients.get_record(job.client_id)
+        except ClientNotFoundError as error:
+            self._fail(outcome, error)  # no such client: nothing to record against
+            return outcome
+        if not self.dry_run:
+            self.deps.executions.start(job.client_id, job.run_id, as_of=job.as_of.isoformat(), kind=job.kind, now=now)
+        try:
+            self._run(record, job, now, outcome)
         except PermanentError as error:
             self._fail(outcome, error)
         except Exception as error:
@@ -109,8 +114,8 @@ class ReportRun:
         self._record(job, outcome, started)
         return outcome
 
-    def _run(self, job: ReportJob, now: datetime, outcome: RunOutcome) -> None:
-        client = parse_client(self.deps.clients.get_record(job.client_id))
+    def _run(self, record: dict[str, Any], job: ReportJob, now: datetime, outcome: RunOutcome) -> None:
+        client = parse_client(record)
         if not client.active and job.kind == "scheduled":
             outcome.status = "skipped"
             logger.info("client paused: scheduled run skipped")
@@ -151,13 +156,23 @@ class ReportRun:
             outcome.ce_requests = explorer.requests
         data = parse_daily_by_service_and_account(pages, client.metric, set(client.account_ids))
         report = build_report(
-            client, window, data, run_id=job.run_id, as_of=job.as_of, generated_at=now,
+            client,
+            window,
+            data,
+            run_id=job.run_id,
+            as_of=job.as_of,
+            generated_at=now,
             ce_requests=explorer.requests,
         )
         html, text, csv_data = render_html(report), render_text(report), render_csv(report, data)
         eml = build_message(
-            report, sender=self.deps.mailer.sender, recipients=list(client.recipients), subject=subject(report),
-            html=html, text=text, csv_data=csv_data,
+            report,
+            sender=self.deps.mailer.sender,
+            recipients=list(client.recipients),
+            subject=subject(report),
+            html=html,
+            text=text,
+            csv_data=csv_data,
         )
         files = {
             "report.html": html.encode(),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import boto3
@@ -37,7 +37,7 @@ def region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
-@lru_cache(maxsize=None)
+@cache
 def platform_client(service: str) -> Any:
     """A client on the platform's own credentials (the Lambda role, or the operator's)."""
     config = _ADAPTIVE if service == "ce" else _STANDARD

@@ -18,8 +18,13 @@ PRICE_PER_REQUEST_USD = "0.01"
 MAX_PAGES = 40  # a runaway answer must not run up the bill
 
 _DENIED = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "UnrecognizedClientException"}
-_RETRYABLE = {"ThrottlingException", "LimitExceededException", "DataUnavailableException",
-              "ServiceUnavailableException", "InternalServerError"}
+_RETRYABLE = {
+    "ThrottlingException",
+    "LimitExceededException",
+    "DataUnavailableException",
+    "ServiceUnavailableException",
+    "InternalServerError",
+}
 
 
 class CostExplorer:

@@ -15,8 +15,15 @@ from lambdas.dal.aws import AwsCredentials, error_code, platform_client
 from lambdas.models.client import Client, RoleCredentials
 from lambdas.models.exceptions import DependencyError, UnauthorizedError
 
-_DENIED = {"AccessDenied", "AccessDeniedException", "InvalidClientTokenId", "ExpiredToken",
-           "ResourceNotFoundException", "DecryptionFailure", "RegionDisabledException"}
+_DENIED = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "ResourceNotFoundException",
+    "DecryptionFailure",
+    "RegionDisabledException",
+}
 
 
 class CredentialProvider:

@@ -41,8 +41,14 @@ class ExecutionsTable:
             ),
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues=to_item(
-                {":running": "running", ":now": now.isoformat(), ":as_of": as_of, ":kind": kind,
-                 ":exp": expires, ":one": 1}
+                {
+                    ":running": "running",
+                    ":now": now.isoformat(),
+                    ":as_of": as_of,
+                    ":kind": kind,
+                    ":exp": expires,
+                    ":one": 1,
+                }
             ),
         )
 

@@ -9,8 +9,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 from lambdas.dal.aws import error_code, platform_client
 from lambdas.models.exceptions import DeliveryRejectedError, DependencyError
 
-_REJECTED = {"MessageRejected", "MailFromDomainNotVerifiedException", "AccountSuspendedException",
-             "SendingPausedException", "BadRequestException", "NotFoundException"}
+_REJECTED = {
+    "MessageRejected",
+    "MailFromDomainNotVerifiedException",
+    "AccountSuspendedException",
+    "SendingPausedException",
+    "BadRequestException",
+    "NotFoundException",
+}
 
 
 class Mailer:

@@ -31,7 +31,8 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @lru_cache(maxsize=1)
 def _idempotency() -> tuple[IdempotencyConfig, DynamoDBPersistenceLayer]:
     # Built on first use, not at import: tests set the environment first, cold start stays short.
-    config = IdempotencyConfig(event_key_jmespath="run_id", expires_after_seconds=7 * 24 * 3600)
+    # A run id is unique per client only: the key is the pair.
+    config = IdempotencyConfig(event_key_jmespath="[client_id, run_id]", expires_after_seconds=7 * 24 * 3600)
     return config, DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table)
 
 

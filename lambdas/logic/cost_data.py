@@ -77,9 +77,7 @@ def parse_daily_by_service_and_account(
     return data
 
 
-def _parse_result(
-    result: Any, metric: str, allowed_accounts: set[str], data: CostData, where: str
-) -> None:
+def _parse_result(result: Any, metric: str, allowed_accounts: set[str], data: CostData, where: str) -> None:
     if not isinstance(result, dict) or not isinstance(result.get("TimePeriod"), dict):
         raise CostDataError(f"{where}: a result has no TimePeriod")
     start = _date(result["TimePeriod"].get("Start"), where)

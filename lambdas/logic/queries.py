@@ -20,9 +20,7 @@ def all_of(*expressions: dict[str, Any]) -> dict[str, Any] | None:
     return {"And": present}
 
 
-def daily_by_service_and_account(
-    start: date, end_exclusive: date, accounts: list[str], metric: str
-) -> dict[str, Any]:
+def daily_by_service_and_account(start: date, end_exclusive: date, accounts: list[str], metric: str) -> dict[str, Any]:
     """One request for the whole report: daily cost by service and linked account, over both
     the current and the comparison period, restricted to the client's own accounts."""
     request: dict[str, Any] = {

@@ -137,9 +137,7 @@ def subject(report: Report) -> str:
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
     # Autoescape on for every template: client and service names are untrusted text.
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined, trim_blocks=True
-    )
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined, trim_blocks=True)
     env.filters["money"] = money
     env.filters["signed_money"] = signed_money
     env.filters["signed_percent"] = signed_percent
@@ -222,9 +220,15 @@ def render_csv(report: Report, data: CostData) -> str:
     )
     for row in rows:
         writer.writerow(
-            [row.day.isoformat(), row.account_id, _csv_safe(names.get(row.account_id, row.account_id)),
-             _csv_safe(row.service), str(row.amount), report.currency,
-             "true" if row.day in data.estimated_days else "false"]
+            [
+                row.day.isoformat(),
+                row.account_id,
+                _csv_safe(names.get(row.account_id, row.account_id)),
+                _csv_safe(row.service),
+                str(row.amount),
+                report.currency,
+                "true" if row.day in data.estimated_days else "false",
+            ]
         )
     return out.getvalue()
 

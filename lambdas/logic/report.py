@@ -43,7 +43,7 @@ def build_report(
 
     by_service: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     by_account: dict[str, list[Decimal]] = {account: [ZERO, ZERO] for account in client.account_ids}
-    by_day: dict[date, Decimal] = {day: ZERO for day in _days(current)}
+    by_day: dict[date, Decimal] = dict.fromkeys(_days(current), ZERO)
     for row in data.rows:
         if current.contains(row.day):
             slot = 0
@@ -56,14 +56,19 @@ def build_report(
         by_account.setdefault(row.account_id, [ZERO, ZERO])[slot] += row.amount
 
     services = sorted(
-        (ServiceLine(name=name, amount=amounts[0], previous_amount=amounts[1])
-         for name, amounts in by_service.items()),
+        (ServiceLine(name=name, amount=amounts[0], previous_amount=amounts[1]) for name, amounts in by_service.items()),
         key=lambda line: (-line.amount, -line.previous_amount, line.name),
     )
     accounts = sorted(
-        (AccountLine(account_id=account, name=data.account_names.get(account, account),
-                     amount=amounts[0], previous_amount=amounts[1])
-         for account, amounts in by_account.items()),
+        (
+            AccountLine(
+                account_id=account,
+                name=data.account_names.get(account, account),
+                amount=amounts[0],
+                previous_amount=amounts[1],
+            )
+            for account, amounts in by_account.items()
+        ),
         key=lambda line: (-line.amount, line.account_id),
     )
     daily = [

@@ -61,7 +61,8 @@ class RoleCredentials(BaseModel):
     role_arn: Annotated[
         str,
         StringConstraints(
-            max_length=200, pattern=r"^arn:aws(?:-cn|-us-gov)?:iam::[0-9]{12}:role/(?:[A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}$"
+            max_length=200,
+            pattern=r"^arn:aws(?:-cn|-us-gov)?:iam::[0-9]{12}:role/(?:[A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}$",
         ),
     ]
     external_id: Annotated[str, StringConstraints(min_length=2, max_length=1224, pattern=r"^[A-Za-z0-9+=,.@:/_-]+$")]

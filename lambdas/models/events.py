@@ -22,7 +22,7 @@ class DispatchEvent(BaseModel):
 
 
 class ReportJob(BaseModel):
-    """One client run. `run_id` is the idempotency key: the same run never sends twice."""
+    """One client run. (`client_id`, `run_id`) is the idempotency key: the same run never sends twice."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

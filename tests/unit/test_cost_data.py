@@ -29,8 +29,11 @@ def group(service, account, amount, unit="USD", metric="UnblendedCost"):
 
 def test_rows_from_every_page_with_names_and_estimates():
     pages = [
-        page([day("2026-11-01", "2026-11-02", [group("Amazon S3", "111111111111", "1.5")])],
-             names={"111111111111": "prod"}, token="t"),
+        page(
+            [day("2026-11-01", "2026-11-02", [group("Amazon S3", "111111111111", "1.5")])],
+            names={"111111111111": "prod"},
+            token="t",
+        ),
         page([day("2026-11-02", "2026-11-03", [], estimated=True)]),
     ]
     data = parse_daily_by_service_and_account(pages, "UnblendedCost", ALLOWED)
@@ -47,16 +50,32 @@ def test_rows_from_every_page_with_names_and_estimates():
         ([{}], "ResultsByTime missing"),
         ([page([{"Total": {}}])], "no TimePeriod"),
         ([page([day("2026-11-01", "2026-12-01", [])])], "expected daily periods"),
-        ([page([{"TimePeriod": {"Start": "2026-11-01", "End": "2026-11-02"}, "Total": {"UnblendedCost": {}}}])],
-         "no Groups list"),
+        (
+            [page([{"TimePeriod": {"Start": "2026-11-01", "End": "2026-11-02"}, "Total": {"UnblendedCost": {}}}])],
+            "no Groups list",
+        ),
         ([page([day("2026-11-01", "2026-11-02", [{"Keys": ["x"], "Metrics": {}}])])], "two keys"),
-        ([page([day("2026-11-01", "2026-11-02", [group("S3", "111111111111", "1", metric="AmortizedCost")])])],
-         "metric UnblendedCost missing"),
+        (
+            [page([day("2026-11-01", "2026-11-02", [group("S3", "111111111111", "1", metric="AmortizedCost")])])],
+            "metric UnblendedCost missing",
+        ),
         ([page([day("2026-11-01", "2026-11-02", [group("S3", "111111111111", "abc")])])], "decimal Amount"),
         ([page([day("2026-11-01", "2026-11-02", [group("S3", "111111111111", "NaN")])])], "not finite"),
         ([page([day("2026-11-01", "2026-11-02", [group("S3", "999999999999", "1")])])], "outside the client"),
-        ([page([day("2026-11-01", "2026-11-02", [group("S3", "111111111111", "1"),
-                                                  group("EC2", "111111111111", "1", unit="EUR")])])], "mixed units"),
+        (
+            [
+                page(
+                    [
+                        day(
+                            "2026-11-01",
+                            "2026-11-02",
+                            [group("S3", "111111111111", "1"), group("EC2", "111111111111", "1", unit="EUR")],
+                        )
+                    ]
+                )
+            ],
+            "mixed units",
+        ),
     ],
 )
 def test_unexpected_shapes_fail_clearly(pages, message):

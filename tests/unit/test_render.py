@@ -17,14 +17,19 @@ def hostile_report():
     client = make_client(name="Evil " + HOSTILE[:40], budget="100")
     rows = [
         ("2026-11-01", HOSTILE, "111111111111", "12.34"),
-        ("2026-11-02", "=HYPERLINK(\"http://x\")", "222222222222", "1"),
+        ("2026-11-02", '=HYPERLINK("http://x")', "222222222222", "1"),
         ("2026-10-01", "Amazon S3", "111111111111", "3"),
     ]
     data = cost_data(rows, estimated={"2026-11-02"})
     data.account_names = {"111111111111": "<b>prod</b>"}
     report = build_report(
-        client, month_to_date(date(2026, 11, 3)), data, run_id="2026-11-03.daily",
-        as_of=date(2026, 11, 3), generated_at=datetime(2026, 11, 3, 6, tzinfo=UTC), ce_requests=1,
+        client,
+        month_to_date(date(2026, 11, 3)),
+        data,
+        run_id="2026-11-03.daily",
+        as_of=date(2026, 11, 3),
+        generated_at=datetime(2026, 11, 3, 6, tzinfo=UTC),
+        ce_requests=1,
     )
     return report, data
 
@@ -69,8 +74,13 @@ def test_csv_has_one_row_per_day_account_and_service_and_neutralises_formulas():
 def test_message_has_text_html_and_csv_parts():
     report, data = hostile_report()
     raw = build_message(
-        report, sender="reports@example.com", recipients=["a@example.com"], subject=subject(report),
-        html=render_html(report), text=render_text(report), csv_data=render_csv(report, data),
+        report,
+        sender="reports@example.com",
+        recipients=["a@example.com"],
+        subject=subject(report),
+        html=render_html(report),
+        text=render_text(report),
+        csv_data=render_csv(report, data),
     )
     message = email.message_from_bytes(raw)
     types = [part.get_content_type() for part in message.walk()]
