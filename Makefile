@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # jsii on Node 20 prints a large end-of-life banner on every process; keep output readable.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install demo test lint format clean
+.PHONY: install demo test lint format clean chromium screenshots
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,3 +39,19 @@ format: install
 
 clean:
 	rm -rf $(VENV) out cdk.out .build .pytest_cache .mypy_cache .ruff_cache
+
+# Headless Chromium (Debian's package) renders the demo emails at 640 px for the README.
+SHOT_DATE ?= 2026-11-27
+
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
+
+screenshots: install chromium
+	$(BIN)/python cli/main.py demo --as-of $(SHOT_DATE) --output out/screenshots
+	mkdir -p docs/screenshots
+	for client in acme-retail; do \
+	  chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+	    --disable-background-networking --disable-component-update --disable-sync \
+	    --user-data-dir=$$(mktemp -d) --hide-scrollbars --window-size=640,1560 \
+	    --screenshot=docs/screenshots/$$client.png file://$(CURDIR)/out/screenshots/$$client/report.html; \
+	done

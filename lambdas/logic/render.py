@@ -70,6 +70,9 @@ class Bar:
 
 def trend_bars(daily: list[DailyPoint], currency: str) -> list[Bar]:
     peak = max((abs(point.amount) for point in daily), default=Decimal("0"))
+    # While the whole month is an estimate (the usual case before the bill closes) marking every
+    # bar says nothing; the note above the chart says it. Mark estimated days only among final ones.
+    mark_estimates = not all(point.estimated for point in daily)
     bars = []
     for index, point in enumerate(daily):
         height = 0 if peak == 0 else int((abs(point.amount) / peak * CHART_HEIGHT_PX).to_integral_value(ROUND_HALF_UP))
@@ -80,7 +83,7 @@ def trend_bars(daily: list[DailyPoint], currency: str) -> list[Bar]:
                 title=f"{point.date:%a %d %b}: {money(point.amount, currency)}"
                 + (" (estimated)" if point.estimated else ""),
                 height=max(height, 1) if point.amount != 0 else 0,
-                estimated=point.estimated,
+                estimated=point.estimated and mark_estimates,
                 weekend=point.date.weekday() >= 5,
                 negative=point.amount < 0,
             )
@@ -162,9 +165,18 @@ def render_html(report: Report) -> str:
             chart_height=CHART_HEIGHT_PX,
             services=service_rows(report),
             budget_percent=_budget_percent(report),
+            estimate_note=estimate_note(report),
         )
     )
     return _inliner().inline(html)
+
+
+def estimate_note(report: Report) -> str | None:
+    if not report.estimated:
+        return None
+    if all(point.estimated for point in report.daily):
+        return "All figures are estimates until AWS finalises this month's bill; they may still change."
+    return "Figures of recent days are estimates; AWS may restate them until the month's bill is final."
 
 
 def _budget_percent(report: Report) -> int | None:
@@ -188,8 +200,9 @@ def render_text(report: Report) -> str:
         lines.append(f"Forecast to month end: {money(report.forecast, cur)}. {report.forecast_method}")
     if report.budget is not None:
         lines.append(f"Budget: {money(report.budget, cur)} ({_budget_percent(report)}% used by the forecast)")
-    if report.estimated:
-        lines.append("Figures of recent days are estimates; AWS may restate them until the bill is final.")
+    note = estimate_note(report)
+    if note:
+        lines.append(note)
     lines += ["", "Top services", "------------"]
     for row in service_rows(report):
         lines.append(f"{row.name}: {row.amount} (was {row.previous}, {row.change})")
