@@ -26,6 +26,7 @@ demo: install
 	$(BIN)/python cli/main.py demo
 
 test: install
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 lint: install

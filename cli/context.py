@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import NoReturn
 
 import typer
@@ -16,8 +17,9 @@ from lambdas.models.settings import Settings
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
 
-console = Console()
-errors = Console(stderr=True)
+# Piped output (CI logs, files) gets 120 columns rather than rich's default of 80.
+console = Console(width=None if sys.stdout.isatty() else 120)
+errors = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 EnvironmentOption = typer.Option(
     os.environ.get("COST_REPORTING_ENV", "local"),

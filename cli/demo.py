@@ -112,7 +112,7 @@ def _run(aws: EmbeddedAWS, day: date, output: Path, queue_url: str, worker: str,
     messages = {message["id"]: message for message in _admin(aws.endpoint_url, "ses/messages")}
     archive = ReportArchive(settings.assets_bucket)
     executions = ExecutionsTable(settings.executions_table)
-    table = Table("client", "schedule", "period", "total", "change", "forecast", "CE requests", "files")
+    table = Table("client", "schedule", "period", "total", "change", "forecast", "CE req.", box=None, padding=(0, 1))
     failures = 0
     for client in clients:
         record = executions.get(client.client_id, f"{day.isoformat()}.{client.schedule}")
@@ -121,7 +121,7 @@ def _run(aws: EmbeddedAWS, day: date, output: Path, queue_url: str, worker: str,
         if record is None or record.status != "succeeded" or record.archive_prefix is None:
             failures += 1
             error = record.error if record else "no execution recorded"
-            table.add_row(client.client_id, client.schedule, "-", "[red]failed[/]", error or "", "", "", "")
+            table.add_row(client.client_id, client.schedule, "-", "[red]failed[/]", error or "", "", "")
             continue
         for name in FILES:
             (target / name).write_bytes(archive.get(record.archive_prefix + name))
@@ -129,17 +129,19 @@ def _run(aws: EmbeddedAWS, day: date, output: Path, queue_url: str, worker: str,
         if sent:
             (target / "message.eml").write_text(sent["raw"], encoding="utf-8")
         report = json.loads((target / "report.json").read_text())
-        table.add_row(*_row(client.client_id, client.schedule, report, str(target)))
+        table.add_row(*_row(client.client_id, client.schedule, report))
     console.print(table)
+    console.print(f"Files: {output}/<client>/report.html, report.txt, report.csv, report.json, message.eml")
     console.print(f"Lambda logs and metrics (JSON, as CloudWatch keeps them): {log}")
     if failures:
         fail(f"{failures} demo client run(s) failed; see {log}", EXIT_FINDINGS)
 
 
-def _row(client_id: str, schedule: str, report: dict[str, Any], path: str) -> list[str]:
+def _row(client_id: str, schedule: str, report: dict[str, Any]) -> list[str]:
     from decimal import Decimal
 
-    from lambdas.logic.render import money, signed_percent
+    from lambdas.logic.render import money, period_label, signed_percent
+    from lambdas.models.report import Period
 
     currency = report["currency"]
     change = report["change_percent"]
@@ -147,10 +149,9 @@ def _row(client_id: str, schedule: str, report: dict[str, Any], path: str) -> li
     return [
         client_id,
         schedule,
-        f"{report['period']['start']} .. {report['period']['end']}",
+        period_label(Period.model_validate(report["period"])),
         money(Decimal(report["total"]), currency),
         signed_percent(Decimal(change) if change is not None else None),
         money(Decimal(forecast), currency) if forecast is not None else "-",
         str(report["ce_requests"]),
-        path,
     ]
