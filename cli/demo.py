@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from emulator.server import EmbeddedAWS
 from rich.table import Table
 
 from cli.context import EXIT_FINDINGS, console, fail
 from emulator.dataset import demo_clients, generate_demo_dataset
 from emulator.lambda_runtime import drain_queue, invoke
 from emulator.provision import provision, settings_environment
+from emulator.server import EmbeddedAWS
 from infrastructure.config import for_environment
 from lambdas.models.client import SCHEDULES, parse_client
 

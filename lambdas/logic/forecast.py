@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from lambdas.models.report import DailyPoint, Forecast
+from lambdas.models.report import DailyPoint
 
 TRAILING_DAYS = 7
 CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Forecast:
+    amount: Decimal
+    method: str
+    remaining_days: int
+    daily_rate: Decimal
 
 
 def month_end_forecast(daily: list[DailyPoint], month_end: date) -> Forecast | None:

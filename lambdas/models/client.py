@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+from babel import Locale, UnknownLocaleError
 from babel.numbers import list_currencies
 from pydantic import (
     AfterValidator,
@@ -24,7 +25,7 @@ from lambdas.models.exceptions import InvalidInputError
 
 Schedule = Literal["daily", "weekly", "monthly"]
 SCHEDULES: tuple[str, ...] = ("daily", "weekly", "monthly")
-CostMetric = Literal["UnblendedCost", "AmortizedCost"]
+CostMetric = Literal["UnblendedCost", "AmortizedCost", "NetAmortizedCost"]
 ClientStatus = Literal["active", "paused"]
 
 _CURRENCIES = frozenset(list_currencies())
@@ -85,6 +86,25 @@ class StoredKeyCredentials(BaseModel):
 Credentials = Annotated[RoleCredentials | StoredKeyCredentials, Field(discriminator="type")]
 
 
+class Breakdown(BaseModel):
+    """An extra section by a cost allocation tag or a cost category the client chose."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["tag", "cost_category"]
+    key: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9 _.:/=+@-]+$")]
+
+
+class Webhook(BaseModel):
+    """A Slack or Microsoft Teams incoming webhook. The URL is a secret: the record names the
+    Secrets Manager secret that holds it, never the URL itself."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["slack", "teams"]
+    secret_name: Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=r"^[A-Za-z0-9/_+=.@-]+$")]
+
+
 class Client(BaseModel):
     """One client of the platform. Unknown fields are refused so a typo never passes silently."""
 
@@ -99,6 +119,13 @@ class Client(BaseModel):
     currency: str = "USD"
     metric: CostMetric = "UnblendedCost"
     budget: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)] | None = None
+    locale: str = "en_US"
+    include_credits: bool = True
+    breakdown: Breakdown | None = None
+    forecast_source: Literal["daily_trend", "cost_explorer"] = "daily_trend"
+    max_ce_requests: Annotated[int, Field(ge=1, le=50)] = 5
+    attach_xlsx: bool = False
+    webhooks: Annotated[list[Webhook], Field(max_length=5)] = []
     status: ClientStatus = "active"
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -108,6 +135,17 @@ class Client(BaseModel):
     def _known_currency(cls, value: str) -> str:
         if value not in _CURRENCIES or not re.fullmatch(r"[A-Z]{3}", value):
             raise ValueError("must be an ISO 4217 code such as USD or EUR")
+        return value
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        try:
+            parsed = Locale.parse(value)
+        except (ValueError, UnknownLocaleError):
+            raise ValueError("must be a locale such as en_US, de_DE or fr_FR") from None
+        if str(parsed) != value:
+            raise ValueError(f"write it as {parsed}")
         return value
 
     @field_validator("account_ids")

@@ -7,9 +7,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lambdas.models.client import ClientId, Schedule
+from lambdas.models.client import ClientId
 
-RunKind = Literal["scheduled", "manual"]
+RunKind = Literal["scheduled", "final", "manual"]
+# What an EventBridge schedule can fire: a client schedule, or the month-close run that
+# re-sends last month once AWS has finalised it.
+Trigger = Literal["daily", "weekly", "monthly", "month-close"]
 
 
 class DispatchEvent(BaseModel):
@@ -17,7 +20,7 @@ class DispatchEvent(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    schedule: Schedule
+    schedule: Trigger
     as_of: date | None = Field(default=None, description="Defaults to today (UTC) at invocation time.")
 
 

@@ -1,7 +1,9 @@
 """The report: plain data computed from Cost Explorer answers, archived as report.json.
 
-Amounts are `Decimal` and serialise as decimal strings. `Period.end` is inclusive (the last
-day covered), unlike Cost Explorer's exclusive `TimePeriod.End`. The schema is documented in
+This model is the contract between the code that builds a report (planner, cache, report
+logic) and the code that presents it (HTML, text, CSV, XLSX, Slack/Teams). Amounts are
+`Decimal` and serialise as decimal strings. `Period.end` is inclusive (the last day covered),
+unlike Cost Explorer's exclusive `TimePeriod.End`. The schema is documented in
 docs/report-schema.md.
 """
 
@@ -9,10 +11,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+ReportKind = Literal["scheduled", "final", "manual"]
 
 
 class Period(BaseModel):
@@ -50,17 +55,70 @@ class AccountLine(BaseModel):
     previous_amount: Decimal
 
 
+class BreakdownLine(BaseModel):
+    """One value of the client's tag or cost category ("" = untagged / uncategorised)."""
+
+    value: str
+    amount: Decimal
+    previous_amount: Decimal
+
+
+class Breakdown(BaseModel):
+    type: Literal["tag", "cost_category"]
+    key: str
+    lines: list[BreakdownLine]
+
+
+class CreditLine(BaseModel):
+    """Credits, refunds and similar record types, shown as their own lines (negative amounts)."""
+
+    record_type: str
+    amount: Decimal
+    previous_amount: Decimal
+
+
 class DailyPoint(BaseModel):
     date: date
     amount: Decimal
     estimated: bool
 
 
-class Forecast(BaseModel):
+class MonthPoint(BaseModel):
+    month: date = Field(description="First day of the month.")
     amount: Decimal
-    method: str
-    remaining_days: int
-    daily_rate: Decimal
+    estimated: bool
+
+
+class Anomaly(BaseModel):
+    """A day whose cost left the expected range, and the rule that said so."""
+
+    date: date
+    amount: Decimal
+    expected_low: Decimal
+    expected_high: Decimal
+    rule: str = Field(description="Which rule fired, in words a recipient understands.")
+    service: str | None = Field(default=None, description="The service that moved most that day, if any.")
+
+
+class Restatement(BaseModel):
+    """Month-close: what the final bill changed against the estimated report already sent."""
+
+    sent_run_id: str
+    sent_total: Decimal
+    final_total: Decimal
+    change_amount: Decimal
+    services: list[ServiceLine] = Field(description="Services whose amount changed: amount=final, previous=sent.")
+
+
+class Coverage(BaseModel):
+    accounts_expected: list[str]
+    accounts_seen: list[str]
+    days_expected: int
+    days_with_data: int
+    ce_requests: int
+    ce_cost_usd: Decimal
+    cache_hits: int = 0
+    key_age_days: int | None = Field(default=None, description="Age of stored access keys; None for roles.")
 
 
 class Report(BaseModel):
@@ -68,21 +126,36 @@ class Report(BaseModel):
     client_id: str
     client_name: str
     run_id: str
+    kind: ReportKind = "scheduled"
+    schedule: str = "daily"
     as_of: date
     generated_at: datetime
     metric: str
     currency: str
+    locale: str = "en_US"
     period: Period
     previous_period: Period
     total: Decimal
     previous_total: Decimal
     change_amount: Decimal
     change_percent: Decimal | None = Field(description="None when the previous total is zero.")
+    month_to_date: Decimal | None = Field(default=None, description="Daily reports: the month so far.")
     forecast: Decimal | None = Field(description="Month-end forecast; None once the month is complete.")
     forecast_method: str | None
     budget: Decimal | None
     by_service: list[ServiceLine]
+    movers_up: list[ServiceLine] = []
+    movers_down: list[ServiceLine] = []
     by_account: list[AccountLine]
+    breakdown: Breakdown | None = None
+    credits: list[CreditLine] = []
+    credits_included: bool = True
     daily: list[DailyPoint]
+    monthly_trend: list[MonthPoint] = []
+    anomalies: list[Anomaly] = []
+    restatement: Restatement | None = None
     estimated: bool = Field(description="True while any day of the period is still an estimate.")
     ce_requests: int
+    notes: list[str] = Field(default=[], description="What the recipient should know (e.g. request budget hit).")
+    coverage: Coverage | None = None
+    archive_url: str | None = Field(default=None, description="Presigned link to the archived report (short expiry).")
