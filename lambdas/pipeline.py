@@ -24,10 +24,9 @@ from lambdas.dal.credentials import CredentialProvider
 from lambdas.dal.executions_table import ExecutionsTable
 from lambdas.dal.mailer import Mailer
 from lambdas.logic.cost_data import parse_daily_by_service_and_account
-from lambdas.logic.message import build_message
+from lambdas.logic.outputs import CONTENT_TYPES, ReportOutputs, render_outputs
 from lambdas.logic.periods import month_to_date
 from lambdas.logic.queries import daily_by_service_and_account
-from lambdas.logic.render import render_csv, render_html, render_text, subject
 from lambdas.logic.report import build_report
 from lambdas.models.client import Client, parse_client
 from lambdas.models.events import ReportJob
@@ -120,21 +119,20 @@ class ReportRun:
             outcome.status = "skipped"
             logger.info("client paused: scheduled run skipped")
             return
-        report, files = self._build(client, job, now, outcome)
-        outcome.report, outcome.files = report, files
+        report, outputs = self._build(client, job, now, outcome)
+        outcome.report, outcome.files = report, outputs.files
         if self.dry_run:
             outcome.status, outcome.delivery = "succeeded", "dry_run"
             return
         prefix = report_prefix(client.client_id, job.run_id)
-        for name, body in files.items():
-            if name != "message.eml":
-                self.deps.archive.put(prefix + name, body, _CONTENT_TYPES[name])
-        self._send(client, job, files["message.eml"], outcome)
+        for name, body in outputs.archived().items():
+            self.deps.archive.put(prefix + name, body, CONTENT_TYPES[name])
+        self._send(client, job, outputs.message, outcome)
         outcome.status = "succeeded"
 
     def _build(
         self, client: Client, job: ReportJob, now: datetime, outcome: RunOutcome
-    ) -> tuple[Report, dict[str, bytes]]:
+    ) -> tuple[Report, ReportOutputs]:
         try:
             credentials = self.deps.credentials.for_client(client)
         except UnauthorizedError:
@@ -164,24 +162,14 @@ class ReportRun:
             generated_at=now,
             ce_requests=explorer.requests,
         )
-        html, text, csv_data = render_html(report), render_text(report), render_csv(report, data)
-        eml = build_message(
+        outputs = render_outputs(
             report,
+            data.rows,
             sender=self.deps.mailer.sender,
             recipients=list(client.recipients),
-            subject=subject(report),
-            html=html,
-            text=text,
-            csv_data=csv_data,
+            attach_xlsx=client.attach_xlsx,
         )
-        files = {
-            "report.html": html.encode(),
-            "report.txt": text.encode(),
-            "report.csv": csv_data.encode(),
-            "report.json": report.model_dump_json(indent=2).encode(),
-            "message.eml": eml,
-        }
-        return report, files
+        return report, outputs
 
     def _send(self, client: Client, job: ReportJob, eml: bytes, outcome: RunOutcome) -> None:
         if not self.deps.executions.claim_delivery(client.client_id, job.run_id, self.deps.clock()):
@@ -233,14 +221,6 @@ class ReportRun:
                 "recipients": outcome.recipients,
             },
         )
-
-
-_CONTENT_TYPES = {
-    "report.html": "text/html; charset=utf-8",
-    "report.txt": "text/plain; charset=utf-8",
-    "report.csv": "text/csv; charset=utf-8",
-    "report.json": "application/json",
-}
 
 
 def dependencies_from(settings: Settings) -> Dependencies:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
@@ -17,7 +18,7 @@ import css_inline
 from babel.numbers import format_currency
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from lambdas.logic.cost_data import CostData
+from lambdas.logic.cost_data import CostRow
 from lambdas.models.report import DailyPoint, Period, Report, ServiceLine
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -221,17 +222,18 @@ def render_text(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_csv(report: Report, data: CostData) -> str:
+def render_csv(report: Report, rows: Iterable[CostRow]) -> str:
     """Daily cost of the report period by account and service (one row each)."""
     names = {line.account_id: line.name for line in report.by_account}
+    estimated = {point.date for point in report.daily if point.estimated}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["date", "account_id", "account_name", "service", "amount", "currency", "estimated"])
-    rows = sorted(
-        (row for row in data.rows if report.period.contains(row.day)),
+    in_period = sorted(
+        (row for row in rows if report.period.contains(row.day)),
         key=lambda row: (row.day, row.account_id, row.service),
     )
-    for row in rows:
+    for row in in_period:
         writer.writerow(
             [
                 row.day.isoformat(),
@@ -240,7 +242,7 @@ def render_csv(report: Report, data: CostData) -> str:
                 _csv_safe(row.service),
                 str(row.amount),
                 report.currency,
-                "true" if row.day in data.estimated_days else "false",
+                "true" if row.day in estimated else "false",
             ]
         )
     return out.getvalue()

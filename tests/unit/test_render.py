@@ -63,7 +63,7 @@ def test_text_alternative_holds_the_headline_figures_unescaped():
 
 def test_csv_has_one_row_per_day_account_and_service_and_neutralises_formulas():
     report, data = hostile_report()
-    rows = list(csv.DictReader(io.StringIO(render_csv(report, data))))
+    rows = list(csv.DictReader(io.StringIO(render_csv(report, data.rows))))
     assert len(rows) == 2
     assert rows[0]["service"] == HOSTILE
     assert rows[1]["service"].startswith("'=")
@@ -80,7 +80,7 @@ def test_message_has_text_html_and_csv_parts():
         subject=subject(report),
         html=render_html(report),
         text=render_text(report),
-        csv_data=render_csv(report, data),
+        csv_data=render_csv(report, data.rows),
     )
     message = email.message_from_bytes(raw)
     types = [part.get_content_type() for part in message.walk()]

@@ -1,0 +1,54 @@
+"""Everything a report becomes: the files archived and the message sent. The pipeline calls
+only `render_outputs`; how each file is made lives in render.py and message.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from lambdas.logic.cost_data import CostRow
+from lambdas.logic.message import build_message
+from lambdas.logic.render import render_csv, render_html, render_text, subject
+from lambdas.models.report import Report
+
+MESSAGE = "message.eml"
+CONTENT_TYPES = {
+    "report.html": "text/html; charset=utf-8",
+    "report.txt": "text/plain; charset=utf-8",
+    "report.csv": "text/csv; charset=utf-8",
+    "report.json": "application/json",
+    "report.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    MESSAGE: "message/rfc822",
+}
+
+
+@dataclass(frozen=True)
+class ReportOutputs:
+    subject: str
+    files: dict[str, bytes]  # file name -> content; MESSAGE is the MIME message to send
+
+    @property
+    def message(self) -> bytes:
+        return self.files[MESSAGE]
+
+    def archived(self) -> dict[str, bytes]:
+        """The files kept in S3 (the message itself is not: it repeats them)."""
+        return {name: body for name, body in self.files.items() if name != MESSAGE}
+
+
+def render_outputs(
+    report: Report, rows: Iterable[CostRow], *, sender: str, recipients: list[str], attach_xlsx: bool = False
+) -> ReportOutputs:
+    rows = list(rows)
+    html, text, csv_data = render_html(report), render_text(report), render_csv(report, rows)
+    title = subject(report)
+    files = {
+        "report.html": html.encode(),
+        "report.txt": text.encode(),
+        "report.csv": csv_data.encode(),
+        "report.json": report.model_dump_json(indent=2).encode(),
+    }
+    files[MESSAGE] = build_message(
+        report, sender=sender, recipients=recipients, subject=title, html=html, text=text, csv_data=csv_data
+    )
+    return ReportOutputs(subject=title, files=files)
