@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # jsii on Node 20 prints a large end-of-life banner on every process; keep output readable.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install demo test lint format clean chromium screenshots
+.PHONY: install demo bench test lint format clean chromium screenshots
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,9 +25,14 @@ install: $(STAMP)
 demo: install
 	$(BIN)/python cli/main.py demo
 
-test: install
+# Not part of `make test`: 10, 100 and 1,000 clients end to end on the embedded AWS (a few minutes).
+bench: install
+	$(BIN)/python -m bench.run
+
+# The browser test (tests/browser) needs Debian's chromium: installed here, and required (not skipped).
+test: install chromium layer
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	REQUIRE_CHROMIUM=1 $(BIN)/python -m pytest
 
 lint: install
 	$(BIN)/ruff check .
@@ -41,18 +46,44 @@ format: install
 clean:
 	rm -rf $(VENV) out cdk.out .build .pytest_cache .mypy_cache .ruff_cache
 
-# Headless Chromium (Debian's package) renders the demo emails at 640 px for the README.
-SHOT_DATE ?= 2026-11-27
-
+# Headless Chromium (Debian's package) renders every demo email at 600 px (tests/browser); as root,
+# or through sudo when there is one.
 chromium:
-	@command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
 
+# The browser test checks the emails and writes docs/screenshots/{daily,weekly,monthly,final,daily-dark}.png.
 screenshots: install chromium
-	$(BIN)/python cli/main.py demo --as-of $(SHOT_DATE) --output out/screenshots
-	mkdir -p docs/screenshots
-	for client in acme-retail; do \
-	  chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-	    --disable-background-networking --disable-component-update --disable-sync \
-	    --user-data-dir=$$(mktemp -d) --hide-scrollbars --window-size=640,1560 \
-	    --screenshot=docs/screenshots/$$client.png file://$(CURDIR)/out/screenshots/$$client/report.html; \
-	done
+	REQUIRE_CHROMIUM=1 $(BIN)/python -m pytest tests/browser -q
+
+# --- Deploy (docs/deploy.md) ----------------------------------------------------------------------
+.PHONY: layer synth deploy
+ENV ?=
+
+# The shared Lambda layer: layers/requirements.txt as manylinux wheels for the Lambda runtime's
+# CPython, no Docker; rebuilt only when that file changes (infrastructure/assets.py).
+layer: install
+	$(BIN)/python -m infrastructure.assets layer
+
+# The CDK CLI pinned in package.json, exactly as package-lock.json says.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+# cdk.out/ for every environment (or ENV=prod|staging|dev). cdk-nag runs as a validation plugin:
+# an unacknowledged finding fails the synth. Without npm, the app synthesizes itself the same way.
+synth: install layer
+	@if command -v npm >/dev/null; then \
+	  $(MAKE) --no-print-directory node_modules/.package-lock.json && \
+	  npx --no-install cdk synth --quiet $(if $(ENV),-c environment=$(ENV)); \
+	else \
+	  $(BIN)/python app.py $(if $(ENV),-c environment=$(ENV)); \
+	fi
+	@ls cdk.out/*.template.json
+
+# make deploy ENV=prod [SENDER_EMAIL=reports@your-domain] [ALERT_EMAIL=ops@your-domain]
+deploy: install layer node_modules/.package-lock.json
+	@test -n "$(ENV)" || { echo "usage: make deploy ENV=prod|staging|dev [SENDER_EMAIL=...] [ALERT_EMAIL=...]" >&2; exit 2; }
+	npx --no-install cdk deploy -c environment=$(ENV) \
+	  $(if $(SENDER_EMAIL),-c sender_email=$(SENDER_EMAIL)) $(if $(ALERT_EMAIL),-c alert_email=$(ALERT_EMAIL)) \
+	  --require-approval broadening

@@ -62,6 +62,11 @@ class EnvironmentConfig:
         return self._name("executions")
 
     @property
+    def cost_cache_table(self) -> str:
+        """Cost Explorer answers per account and day (docs/cost-explorer.md): closed months are never fetched twice."""
+        return self._name("cost-cache")
+
+    @property
     def idempotency_table(self) -> str:
         return self._name("idempotency")
 
@@ -101,8 +106,39 @@ class EnvironmentConfig:
         return "CostReportingReadOnly*"
 
     @property
+    def suppressions_table(self) -> str:
+        """Recipients SES reported as bouncing or complaining, per client (the feedback handler's)."""
+        return self._name("suppressions")
+
+    @property
+    def feedback_topic(self) -> str:
+        """SES bounce and complaint events, published by the configuration set."""
+        return self._name("ses-feedback")
+
+    @property
+    def events_dead_letter_queue(self) -> str:
+        """Asynchronous invocations (schedules, SES feedback) that failed every retry."""
+        return self._name("events-dlq")
+
+    @property
+    def access_logs_bucket(self) -> str:
+        """Base name of the S3 server access log bucket (deployed with an account and region suffix)."""
+        return self._name("access-logs")
+
+    @property
+    def kms_alias(self) -> str:
+        """The project's customer-managed key: tables, bucket, queues, topics and client secrets."""
+        return f"alias/{PREFIX}{self.suffix}"
+
+    @property
     def sender_email(self) -> str:
         return "reports@example.com" if self.environment == "local" else f"reports@{self.environment}.example.com"
+
+    @property
+    def deployed_by_stack(self) -> bool:
+        """False for `local`: emulator/provision.py creates only the data plane there and the
+        handlers run in process, so no Lambda function, alarm or dashboard exists to check."""
+        return self.environment != "local"
 
     def bucket_matches(self, name: str) -> bool:
         base = self.assets_bucket
@@ -144,4 +180,8 @@ TABLES: dict[str, TableSpec] = {
     "executions_table": TableSpec("client_id", "run_id", ttl_attribute="expires_at"),
     # Powertools idempotency records: partition key "id", TTL "expiration".
     "idempotency_table": TableSpec("id", ttl_attribute="expiration"),
+    # One item per (credential scope, account, metric, granularity, dataset) and month; TTL past CE's history.
+    "cost_cache_table": TableSpec("pk", "period", ttl_attribute="expires_at"),
+    # One item per suppressed recipient of a client (email lower-cased), written by the SES feedback handler.
+    "suppressions_table": TableSpec("client_id", "email"),
 }

@@ -31,8 +31,9 @@ class Mailer:
             self._client = platform_client("sesv2")
         return self._client
 
-    def send_raw(self, message: bytes, recipients: list[str]) -> str:
-        """Send one message to its recipients; return SES's message id."""
+    def send_raw(self, message: bytes, recipients: list[str], *, tags: dict[str, str] | None = None) -> str:
+        """Send one message to its recipients; return SES's message id. `tags` become SES message
+        tags, which SES copies into bounce and complaint events (see models/ses_events.py)."""
         kwargs: dict[str, Any] = {
             "FromEmailAddress": self.sender,
             "Destination": {"ToAddresses": recipients},
@@ -40,6 +41,8 @@ class Mailer:
         }
         if self.configuration_set:
             kwargs["ConfigurationSetName"] = self.configuration_set
+        if tags:
+            kwargs["EmailTags"] = [{"Name": name, "Value": value} for name, value in tags.items()]
         try:
             return str(self.client.send_email(**kwargs)["MessageId"])
         except ClientError as error:

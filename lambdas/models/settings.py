@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     sender_email: str = Field(validation_alias="SENDER_EMAIL")
     configuration_set: str = Field(default="", validation_alias="SES_CONFIGURATION_SET")
     execution_ttl_days: int = Field(default=400, validation_alias="EXECUTION_TTL_DAYS")
+    # Cost Explorer cache (docs/cost-explorer.md); empty = no cache, every run asks Cost Explorer.
+    cost_cache_table: str = Field(default="", validation_alias="COST_CACHE_TABLE")
+    # Recipients SES reported as bouncing or complaining (written by the feedback handler).
+    suppressions_table: str = Field(default="", validation_alias="SUPPRESSIONS_TABLE")
 
 
 @lru_cache(maxsize=1)

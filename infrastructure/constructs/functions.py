@@ -1,0 +1,173 @@
+"""The three Lambda functions, their roles and log groups, and the shared layer.
+
+Sizing comes from measurement (docs/architecture.md, `python -m tests.infrastructure.measure_functions`):
+the worker peaked at 155 MB resident and 1.1 s for a cold run against the embedded AWS (0.5 s
+warm); real Cost Explorer pages, STS and SES add network time, and a large client's answer
+grows with accounts x services x days.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infrastructure.assets import LAMBDA_ARCHITECTURE, LAMBDA_PYTHON
+from infrastructure.config import EnvironmentConfig
+from infrastructure.constructs.nag import acknowledge
+
+RUNTIME_VERSION = LAMBDA_PYTHON
+RUNTIME = lambda_.Runtime(f"python{RUNTIME_VERSION}", lambda_.RuntimeFamily.PYTHON)
+ARCHITECTURE = lambda_.Architecture.X86_64 if LAMBDA_ARCHITECTURE == "x86_64" else lambda_.Architecture.ARM_64
+
+
+@dataclass(frozen=True)
+class Sizing:
+    memory_mb: int
+    timeout: Duration
+
+
+# 1024 MB: 6x the measured peak (room for clients with many accounts) and about 0.6 vCPU for
+# rendering. 600 s for a batch of up to 10 runs (fanout.BATCH_SIZE): a minute per client against
+# a measured 0.5 to 1.1 s, for Cost Explorer pages and throttling back-off. The duration alarm
+# fires at 80% (480 s), long before a batch is cut off.
+WORKER = Sizing(memory_mb=1024, timeout=Duration.seconds(600))
+# Measured 130 MB; its work is a paginated index query and SQS batches of 10: time grows with
+# the number of due clients (10,000 clients are 1,000 SendMessageBatch calls).
+DISPATCHER = Sizing(memory_mb=256, timeout=Duration.seconds(300))
+# Measured 123 to 130 MB; one SNS notification per invocation, one conditional write per recipient.
+FEEDBACK = Sizing(memory_mb=256, timeout=Duration.seconds(30))
+
+ASYNC_RETRIES = 2  # Lambda's asynchronous retries before the event goes to the dead-letter queue
+
+
+class Functions(Construct):
+    """`worker`, `dispatcher` and `feedback`, each with its own role and log group."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        code_dir: Path,
+        layer_dir: Path,
+        environment: dict[str, str],
+        log_retention: logs.RetentionDays,
+        events_dead_letter_queue: sqs.IQueue,
+        retain_logs: bool,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._config = config
+        self._environment = environment
+        self._log_retention = log_retention
+        self._log_removal = RemovalPolicy.RETAIN if retain_logs else RemovalPolicy.DESTROY
+        self.layer = lambda_.LayerVersion(
+            self,
+            "Dependencies",
+            code=lambda_.Code.from_asset(str(layer_dir)),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="Powertools, pydantic, Jinja2, css-inline, Babel, openpyxl (layers/requirements.txt)",
+        )
+        self._code = lambda_.Code.from_asset(str(code_dir))
+        self.roles: dict[str, iam.Role] = {}
+        self.worker = self._function(
+            "Worker",
+            name=config.worker_function,
+            role_name=config.worker_role,
+            handler="lambdas.handlers.worker.handler",
+            sizing=WORKER,
+            description="One client's cost report per SQS message",
+        )
+        self.dispatcher = self._function(
+            "Dispatcher",
+            name=config.dispatcher_function,
+            role_name=f"{config.dispatcher_function}-role",
+            handler="lambdas.handlers.dispatcher.handler",
+            sizing=DISPATCHER,
+            description="Queues one run per client due on the schedule that fired",
+            dead_letter_queue=events_dead_letter_queue,
+        )
+        self.feedback = self._function(
+            "Feedback",
+            name=config.feedback_function,
+            role_name=f"{config.feedback_function}-role",
+            handler="lambdas.handlers.feedback.handler",
+            sizing=FEEDBACK,
+            description="Records SES bounces and complaints as recipient suppressions",
+            dead_letter_queue=events_dead_letter_queue,
+        )
+
+    @property
+    def worker_role(self) -> iam.Role:
+        return self.roles["Worker"]
+
+    def _function(
+        self,
+        construct_id: str,
+        *,
+        name: str,
+        role_name: str,
+        handler: str,
+        sizing: Sizing,
+        description: str,
+        dead_letter_queue: sqs.IQueue | None = None,
+    ) -> lambda_.Function:
+        log_group = logs.LogGroup(
+            self,
+            f"{construct_id}Logs",
+            log_group_name=f"/aws/lambda/{name}",
+            retention=self._log_retention,
+            removal_policy=self._log_removal,
+        )
+        # A role per function, written out rather than AWSLambdaBasicExecutionRole (which may write
+        # to any log group): this function's log group only; the stack adds the rest.
+        role = iam.Role(
+            self,
+            f"{construct_id}Role",
+            role_name=role_name,
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{name}: {description}",
+        )
+        log_group.grant(role, "logs:CreateLogStream", "logs:PutLogEvents")
+        self.roles[construct_id] = role
+        function = lambda_.Function(
+            self,
+            construct_id,
+            function_name=name,
+            description=description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=handler,
+            code=self._code,
+            layers=[self.layer],
+            memory_size=sizing.memory_mb,
+            timeout=sizing.timeout,
+            role=role,
+            log_group=log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+            environment=self._environment,
+            dead_letter_queue=dead_letter_queue,
+            retry_attempts=ASYNC_RETRIES if dead_letter_queue else None,
+        )
+        acknowledge(
+            function,
+            "AwsSolutions-L1",
+            f"python{RUNTIME_VERSION} is a supported Lambda runtime. The layer's compiled wheels (pydantic-core, "
+            "css-inline, wrapt) are built for exactly this CPython version (infrastructure/assets.py), so a runtime "
+            "upgrade is a deliberate change of that one constant and a rebuilt layer, never a silent drift.",
+        )
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
+            "permissions (the Service Authorization Reference lists no resource type for them).",
+        )
+        return function

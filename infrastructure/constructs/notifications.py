@@ -1,0 +1,92 @@
+"""SES sending identity and configuration set, its bounce and complaint events (SNS), and the
+alert topic the alarms publish to."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_ses as ses
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from infrastructure.config import EnvironmentConfig
+
+
+class Notifications(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        key: kms.IKey,
+        sender_email: str,
+        alert_email: str | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.sender_email = sender_email
+        self.configuration_set = ses.ConfigurationSet(
+            self,
+            "ConfigurationSet",
+            configuration_set_name=config.configuration_set,
+            reputation_metrics=True,
+            sending_enabled=True,
+            # Reports carry a client's spending: never hand them to a server that cannot take TLS.
+            tls_policy=ses.ConfigurationSetTlsPolicy.REQUIRE,
+            # SES itself also stops sending to addresses that hard-bounced or complained.
+            suppression_reasons=ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+        )
+        self.configuration_set_arn = (
+            f"arn:{Aws.PARTITION}:ses:{Aws.REGION}:{Aws.ACCOUNT_ID}:configuration-set/{config.configuration_set}"
+        )
+        # Domain identity with Easy DKIM: the operator publishes the three CNAME records (stack
+        # outputs) in the domain's DNS; no DNS lookup happens at synth.
+        self.identity = ses.EmailIdentity(
+            self,
+            "SenderDomain",
+            identity=ses.Identity.domain(sender_email.split("@", 1)[1]),
+            configuration_set=self.configuration_set,
+        )
+
+        self.feedback_topic = sns.Topic(
+            self,
+            "FeedbackTopic",
+            topic_name=config.feedback_topic,
+            display_name="Cost reporting: SES bounces and complaints",
+            master_key=key,
+            enforce_ssl=True,
+        )
+        self.feedback_topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="SesEventPublishing",
+                principals=[iam.ServicePrincipal("ses.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.feedback_topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                    "ArnLike": {"aws:SourceArn": self.configuration_set_arn},
+                },
+            )
+        )
+        self.configuration_set.add_event_destination(
+            "BouncesAndComplaints",
+            destination=ses.EventDestination.sns_topic(self.feedback_topic),
+            events=[ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT],
+        )
+
+        self.alerts_topic = sns.Topic(
+            self,
+            "AlertsTopic",
+            topic_name=config.alerts_topic,
+            display_name="Cost reporting alerts",
+            master_key=key,
+            enforce_ssl=True,
+        )
+        if alert_email:
+            self.alerts_topic.add_subscription(subscriptions.EmailSubscription(alert_email))
+
+    def deliver_feedback_to(self, handler: lambda_.IFunction) -> None:
+        self.feedback_topic.add_subscription(subscriptions.LambdaSubscription(handler))

@@ -1,0 +1,149 @@
+"""The two Lambda assets: the layer holds exactly the pinned closure for the runtime's CPython,
+and the code asset holds the runtime package and nothing else of the repository."""
+
+from __future__ import annotations
+
+import ast
+import re
+from importlib.metadata import distribution, packages_distributions
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from infrastructure import assets
+
+pytestmark = pytest.mark.infrastructure
+
+# What the Lambda python3.12 runtime brings: boto3 and what only botocore needs.
+RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "python-dateutil", "six", "urllib3"}
+# Lambda: function code and layers together, unzipped, at most 250 MB.
+LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
+_MARKERS = {
+    "python_version": assets.LAMBDA_PYTHON,
+    "python_full_version": f"{assets.LAMBDA_PYTHON}.0",
+    "sys_platform": "linux",
+    "platform_system": "Linux",
+    "platform_machine": assets.LAMBDA_ARCHITECTURE,
+    "implementation_name": "cpython",
+    "platform_python_implementation": "CPython",
+    "os_name": "posix",
+}
+
+
+def pins(path: Path) -> dict[str, tuple[str, set[str]]]:
+    """name -> (version, extras) of every `name[extras]==version` line."""
+    found = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            requirement = Requirement(line)
+            [specifier] = requirement.specifier
+            found[canonicalize_name(requirement.name)] = (specifier.version, set(requirement.extras))
+    return found
+
+
+def closure(requirements: dict[str, tuple[str, set[str]]]) -> dict[str, str]:
+    """Every distribution the requirements pull in on Lambda, at the version installed here."""
+    seen: dict[str, str] = {}
+    pending = [(name, extras) for name, (_, extras) in requirements.items()]
+    while pending:
+        name, extras = pending.pop()
+        dist = distribution(name)
+        seen[canonicalize_name(name)] = dist.version
+        for line in dist.requires or []:
+            requirement = Requirement(line)
+            environments = [dict(_MARKERS, extra=extra) for extra in extras or {""}]
+            if requirement.marker and not any(requirement.marker.evaluate(env) for env in environments):
+                continue
+            key = canonicalize_name(requirement.name)
+            if key not in seen or requirement.extras:
+                pending.append((key, set(requirement.extras)))
+    return seen
+
+
+@pytest.fixture(scope="module")
+def layer_dir() -> Path:
+    return assets.build_layer()
+
+
+@pytest.fixture(scope="module")
+def code_dir() -> Path:
+    return assets.stage_code()
+
+
+def test_layer_pins_are_the_versions_requirements_txt_pins():
+    layer = pins(assets.LAYER_REQUIREMENTS)
+    project = pins(assets.ROOT / "requirements.txt")
+
+    shared = set(layer) & set(project)
+    assert shared >= {"aws-lambda-powertools", "pydantic", "jinja2"}
+    assert {name: layer[name] for name in shared} == {name: project[name] for name in shared}
+
+
+def test_every_third_party_import_of_the_lambda_code_is_in_the_layer_or_the_runtime():
+    """An import added to lambdas/ without adding its package to the layer fails here, not in Lambda."""
+    layer = set(pins(assets.LAYER_REQUIREMENTS))
+    providers = packages_distributions()
+    imported = set()
+    for source in assets.SOURCE_PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = {name for name in imported if name in providers and name != "lambdas"}
+    needed = {canonicalize_name(dist) for name in third_party for dist in providers[name]}
+
+    assert needed - layer - RUNTIME_PROVIDED == set()
+    assert {"pydantic", "jinja2", "aws-lambda-powertools", "boto3"} <= needed
+
+
+def test_layer_lists_the_whole_closure_at_the_tested_versions_and_nothing_the_runtime_brings():
+    layer = pins(assets.LAYER_REQUIREMENTS)
+    expected = {name: version for name, version in closure(layer).items() if name not in RUNTIME_PROVIDED}
+
+    assert {name: version for name, (version, _) in layer.items()} == expected
+
+
+def test_layer_is_built_for_the_lambda_runtime_not_this_machine(layer_dir):
+    python = layer_dir / "python"
+    shared_objects = [path.name for path in python.rglob("*.so")]
+
+    assert any(re.search(r"pydantic_core.*cpython-312-x86_64-linux-gnu\.so$", str(p)) for p in python.rglob("*.so"))
+    assert not any("cpython-311" in name for name in shared_objects)
+    assert not any(name == "botocore" or name == "boto3" for name in (p.name for p in python.iterdir()))
+    assert not list(python.rglob("*.pyc"))  # --no-compile: this machine's bytecode is useless there
+
+
+def test_layer_is_rebuilt_only_when_its_requirements_change(layer_dir):
+    stamp = layer_dir / ".fingerprint"
+    before = stamp.stat().st_mtime_ns
+
+    assert assets.build_layer() == layer_dir
+    assert stamp.stat().st_mtime_ns == before
+    assert stamp.read_text().strip() == assets.layer_fingerprint()
+
+
+def test_code_asset_is_the_runtime_package_only(code_dir):
+    files = sorted(str(path.relative_to(code_dir)) for path in code_dir.rglob("*") if path.is_file())
+
+    assert {path.split("/", 1)[0] for path in files} == {"lambdas"}
+    for handler in ("worker", "dispatcher", "feedback"):
+        assert f"lambdas/handlers/{handler}.py" in files
+    assert "lambdas/templates/report.html.j2" in files
+    assert not [path for path in files if "__pycache__" in path or path.endswith(".pyc")]
+
+
+def test_assets_fit_lambdas_limits_and_their_sizes_are_reported(layer_dir, code_dir, record_property):
+    sizes = {
+        name: (assets.zipped_size(path), assets.unzipped_size(path))
+        for name, path in (("layer", layer_dir), ("code", code_dir))
+    }
+    for name, (zipped, unzipped) in sizes.items():
+        record_property(f"{name}_zipped_bytes", zipped)
+        record_property(f"{name}_unzipped_bytes", unzipped)
+
+    assert sizes["layer"][1] + sizes["code"][1] < LAMBDA_UNZIPPED_LIMIT
+    assert sizes["code"][0] < 1024 * 1024  # the code alone stays small: quick deploys, quick cold starts
