@@ -1,18 +1,27 @@
-"""What every command shares: the environment's names, settings, exit codes and output."""
+"""What every command shares: the environment's names, settings, clock, exit codes and output."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import sys
-from typing import NoReturn
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import Enum, StrEnum
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from emulator.provision import settings_for
 from infrastructure.config import ENVIRONMENTS, EnvironmentConfig, for_environment
-from lambdas.dal.aws import platform_client
+from lambdas.dal.aws import platform_client, reset_clients
 from lambdas.models.settings import Settings
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
@@ -29,11 +38,86 @@ EnvironmentOption = typer.Option(
 )
 
 
-def environment_config(environment: str) -> EnvironmentConfig:
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+FormatOption = typer.Option(OutputFormat.table, "--format", help="table (for people) or json (for machines).")
+OutputOption = typer.Option(None, "--output", help="Also write the result as JSON to FILE.")
+
+
+def clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def now() -> datetime:
+    """The CLI's one clock (UTC). Tests freeze time by replacing `clock`, never by sleeping."""
+    return clock()
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    """One clear line on stderr and the exit code; nothing else."""
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+# -- the local environment ------------------------------------------------------------------------
+
+LOCAL_PORT = 4566  # the embedded AWS of `local up`: loopback only, the port LocalStack made familiar
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+def local_state_dir() -> Path:
+    """Where `local up` keeps its pid/state file and the server's log (gitignored)."""
+    return Path(os.environ.get("COST_REPORTING_LOCAL_DIR") or REPOSITORY / ".local")
+
+
+def local_state_file() -> Path:
+    return local_state_dir() / "local-aws.json"
+
+
+def read_local_state() -> dict[str, Any] | None:
     try:
-        return for_environment(environment)
+        state = json.loads(local_state_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) and state.get("endpoint_url") else None
+
+
+def local_aws_environment(endpoint_url: str) -> dict[str, str]:
+    """Point every boto3 client of this process at the emulator, with throwaway credentials."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_SERVICE_NAME": "cost-reporting",
+    }
+
+
+def use_local_aws(endpoint_url: str) -> None:
+    """This process talks to the embedded AWS at `endpoint_url` from now on."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        os.environ.pop(name, None)  # an operator's real session must never be used against the emulator
+    os.environ.update(local_aws_environment(endpoint_url))
+    reset_clients()
+
+
+def environment_config(environment: str) -> EnvironmentConfig:
+    """The environment's names. `local` without AWS_ENDPOINT_URL means the emulator of `local up`."""
+    try:
+        config = for_environment(environment)
     except ValueError as error:
         fail(str(error))
+    if config.environment == "local" and not os.environ.get("AWS_ENDPOINT_URL"):
+        state = read_local_state()
+        if state is None:
+            fail("the local environment is not running: start it with `python cli/main.py local up`")
+        use_local_aws(state["endpoint_url"])
+    return config
 
 
 def settings(config: EnvironmentConfig) -> Settings:
@@ -45,7 +129,121 @@ def settings(config: EnvironmentConfig) -> Settings:
     return settings_for(config, queue_url=queue_url)
 
 
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    """One clear line on stderr and the exit code; nothing else."""
-    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-    raise typer.Exit(code)
+# -- input and output -----------------------------------------------------------------------------
+
+
+def parse_day(value: str, flag: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{flag}: not a date (YYYY-MM-DD): {value!r}")
+
+
+def writable(path: Path | None, flag: str = "--output") -> None:
+    """Check an output path before any work is done, so bad input changes nothing."""
+    if path is None:
+        return
+    if path.is_dir():
+        fail(f"{flag}: {path} is a directory, not a file")
+    if not path.parent.exists():
+        fail(f"{flag}: directory {path.parent} does not exist")
+
+
+def readable(path: Path, flag: str = "--input") -> Path:
+    if not path.is_file():
+        fail(f"{flag}: no such file: {path}")
+    return path
+
+
+def jsonable(value: Any) -> Any:
+    """JSON of what the platform stores: Decimal stays exact (integer or decimal string)."""
+    if isinstance(value, Decimal):
+        return int(value) if value.as_tuple().exponent == 0 else str(value)  # "45000.00" keeps its cents
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def to_json(document: Any) -> str:
+    """Deterministic JSON: sorted keys, two-space indent, a final newline."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, default=jsonable) + "\n"
+
+
+def write_atomically(path: Path, data: bytes | str) -> None:
+    """A reader never sees half a file: write beside it, then rename over it."""
+    body = data.encode("utf-8") if isinstance(data, str) else data
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(body)
+    partial.replace(path)
+
+
+def emit(document: Any, table: Table | None, fmt: Enum, output: Path | None) -> None:
+    """Print the table (people) or the JSON (machines); write the JSON to --output if asked."""
+    if fmt.value == "json" or table is None:
+        sys.stdout.write(to_json(document))
+        sys.stdout.flush()
+    else:
+        console.print(table)
+    if output is not None:
+        write_atomically(output, to_json(document))
+        errors.print(f"Wrote {output}", highlight=False)
+
+
+T = TypeVar("T")
+
+
+def progress() -> Progress:
+    """A progress bar for work over many clients; on stderr so stdout stays machine-readable."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+    )
+
+
+def tracked(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
+    """Iterate with a progress bar."""
+    with progress() as bar:
+        task = bar.add_task(description, total=total)
+        for item in items:
+            yield item
+            bar.advance(task)
+
+
+@contextlib.contextmanager
+def pipeline_logs(verbose: bool) -> Iterator[None]:
+    """Run the worker's pipeline from the CLI: its structured logs go to stderr so stdout stays
+    the command's output, only warnings and errors (UNAUTHORIZED included) unless `verbose`.
+    Its EMF metrics would only reach CloudWatch from Lambda: shown on stderr when `verbose`,
+    otherwise dropped."""
+    from lambdas.observability import logger, metrics
+
+    handler = logger.registered_handler
+    previous_stream = handler.setStream(sys.stderr)  # type: ignore[attr-defined]
+    previous_level = logger.log_level
+    logger.setLevel("INFO" if verbose else "WARNING")
+    try:
+        with contextlib.redirect_stdout(sys.stderr):  # Powertools prints EMF to stdout when its buffer fills
+            yield
+            if verbose:
+                metrics.flush_metrics()
+    finally:
+        metrics.clear_metrics()
+        handler.setStream(previous_stream)  # type: ignore[attr-defined]
+        logger.setLevel(previous_level)
+
+
+def confirm(question: str, assume_yes: bool) -> None:
+    if assume_yes:
+        return
+    if not typer.confirm(question, default=False):
+        fail("cancelled: nothing changed", EXIT_FINDINGS)
+
+
+def mask_key(access_key_id: str) -> str:
+    """Enough of a key id to tell keys apart in a table; never the whole id."""
+    return f"{access_key_id[:4]}…{access_key_id[-4:]}" if len(access_key_id) > 8 else "…"

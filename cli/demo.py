@@ -21,7 +21,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from cli.context import EXIT_FINDINGS, console, fail
+from cli.context import EXIT_FINDINGS, console, fail, local_aws_environment
 from emulator.dataset import demo_clients, generate_demo_dataset
 from emulator.lambda_runtime import drain_queue, invoke
 from emulator.provision import provision, settings_environment
@@ -30,19 +30,6 @@ from infrastructure.config import for_environment
 from lambdas.models.client import SCHEDULES, parse_client
 
 FILES = ("report.html", "report.txt", "report.csv", "report.json")
-
-
-def local_aws_environment(endpoint_url: str) -> dict[str, str]:
-    """Point every boto3 client of this process at the emulator, with throwaway credentials."""
-    return {
-        "AWS_ENDPOINT_URL": endpoint_url,
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_SERVICE_NAME": "cost-reporting",
-    }
 
 
 @contextlib.contextmanager

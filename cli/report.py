@@ -1,16 +1,36 @@
-"""`report run`: the worker's own code for one client, against whatever AWS the environment names."""
+"""`report run` and `report history`: the worker's own code for one client or all active
+clients, against whatever AWS the environment names, and the runs it recorded."""
 
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from cli.context import EXIT_BAD_INPUT, EXIT_FINDINGS, EnvironmentOption, console, environment_config, fail, settings
+from cli.clients import clients_table, require_record
+from cli.context import (
+    EXIT_BAD_INPUT,
+    EXIT_FINDINGS,
+    EnvironmentOption,
+    FormatOption,
+    OutputFormat,
+    OutputOption,
+    console,
+    emit,
+    environment_config,
+    fail,
+    now,
+    parse_day,
+    pipeline_logs,
+    settings,
+    tracked,
+    writable,
+)
+from lambdas.dal.executions_table import ExecutionsTable
 from lambdas.logic.render import money
 from lambdas.models.client import describe_validation_error
 from lambdas.models.events import ReportJob
@@ -20,7 +40,7 @@ app = typer.Typer(help="Run reports and read their history.", no_args_is_help=Tr
 
 
 def manual_job(client_id: str, as_of: date) -> ReportJob:
-    stamp = datetime.now(UTC).strftime("%H%M%S")
+    stamp = now().strftime("%H%M%S")
     try:
         return ReportJob(
             run_id=f"{as_of.isoformat()}.manual-{stamp}-{secrets.token_hex(2)}",
@@ -41,36 +61,98 @@ def write_outputs(outcome: RunOutcome, directory: Path) -> Path:
     return target
 
 
+def _document(outcome: RunOutcome, path: Path | None) -> dict[str, object]:
+    report = outcome.report
+    return {
+        **outcome.summary(),
+        "total": report.total if report else None,
+        "currency": report.currency if report else None,
+        "files": str(path) if path else None,
+    }
+
+
 @app.command("run")
 def run(
-    client_id: str = typer.Option(..., "--client-id", help="The client to report on."),
+    client_id: str = typer.Option("", "--client-id", help="The client to report on."),
+    all_clients: bool = typer.Option(False, "--all", help="Every active client, one after the other."),
     as_of: str = typer.Option("", "--as-of", help="Report as of this day (YYYY-MM-DD); default today (UTC)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Render only: archive nothing, send nothing."),
     output: Path | None = typer.Option(None, "--output", help="Also write the report files under DIR/<client_id>/."),
+    fmt: OutputFormat = FormatOption,
+    verbose: bool = typer.Option(False, "--verbose", help="Show the worker's structured logs (on stderr)."),
     environment: str = EnvironmentOption,
 ) -> None:
-    """Run one client's report now, through the same pipeline as the Lambda worker."""
+    """Run reports now, through the same pipeline as the Lambda worker (manual runs)."""
+    if bool(client_id) == all_clients:
+        fail("--client-id: give one client, or --all for every active client")
+    if output is not None and output.exists() and not output.is_dir():
+        fail(f"--output: {output} is a file, not a directory")
+    day = parse_day(as_of, "--as-of") if as_of else now().date()
     config = environment_config(environment)
-    try:
-        day = date.fromisoformat(as_of) if as_of else datetime.now(UTC).date()
-    except ValueError:
-        fail(f"--as-of: not a date (YYYY-MM-DD): {as_of!r}")
-    job = manual_job(client_id, day)
-    outcome = ReportRun(dependencies_from(settings(config)), dry_run=dry_run, requester="cli").run(job)
-    if outcome.error_kind in ("invalid_input", "client_not_found"):
-        fail(outcome.error or "invalid client", EXIT_BAD_INPUT)
-    path = write_outputs(outcome, output) if output and outcome.files else None
-    table = Table("client", "run", "status", "delivery", "total", "CE requests", "files", title=None)
-    report = outcome.report
-    table.add_row(
-        outcome.client_id,
-        outcome.run_id,
-        outcome.status,
-        outcome.delivery or "-",
-        money(report.total, report.currency) if report else "-",
-        str(outcome.ce_requests),
-        str(path or "-"),
-    )
-    console.print(table)
-    if outcome.status == "failed":
-        fail(f"{outcome.error_kind}: {outcome.error}", EXIT_FINDINGS)
+    if all_clients:
+        records = sorted(clients_table(config).records(), key=lambda r: str(r.get("client_id", "")))
+        ids = [str(r["client_id"]) for r in records if r.get("status", "active") == "active"]
+    else:
+        manual_job(client_id, day)  # a malformed id is bad input before anything is read
+        require_record(clients_table(config), client_id)
+        ids = [client_id]
+    pipeline = ReportRun(dependencies_from(settings(config)), dry_run=dry_run, requester="cli")
+    view = Table("client", "run", "status", "delivery", "total", "CE requests", "files / error")
+    documents = []
+    for current in tracked(ids, "Running reports", len(ids)) if all_clients else ids:
+        with pipeline_logs(verbose):
+            outcome = pipeline.run(manual_job(current, day))
+        if not all_clients and outcome.error_kind in ("invalid_input", "client_not_found"):
+            fail(outcome.error or "invalid client", EXIT_BAD_INPUT)
+        path = write_outputs(outcome, output) if output and outcome.files else None
+        documents.append(_document(outcome, path))
+        report = outcome.report
+        error = f"{outcome.error_kind}: {outcome.error}" if outcome.error else "-"
+        view.add_row(
+            outcome.client_id,
+            outcome.run_id,
+            outcome.status,
+            outcome.delivery or "-",
+            money(report.total, report.currency) if report else "-",
+            str(outcome.ce_requests),
+            str(path) if path else error,
+        )
+    failed = sum(1 for document in documents if document["status"] == "failed")
+    emit({"environment": config.environment, "as_of": day, "runs": documents, "failed": failed}, view, fmt, None)
+    if failed:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command("history")
+def history(
+    client_id: str = typer.Option(..., "--client-id", help="The client whose runs to show."),
+    limit: int = typer.Option(20, "--limit", min=1, max=500, help="How many of the newest runs."),
+    fmt: OutputFormat = FormatOption,
+    output: Path | None = OutputOption,
+    environment: str = EnvironmentOption,
+) -> None:
+    """The client's recorded runs, newest first."""
+    writable(output)
+    config = environment_config(environment)
+    require_record(clients_table(config), client_id)
+    runs = ExecutionsTable(config.executions_table).history(client_id, limit=limit)
+    view = Table("run", "status", "delivery", "finished (UTC)", "duration", "total", "CE req.", "error")
+    for record in runs:
+        view.add_row(
+            record.run_id,
+            record.status,
+            record.delivery or "-",
+            f"{record.finished_at:%Y-%m-%d %H:%M}" if record.finished_at else "-",
+            f"{record.duration_ms / 1000:.1f} s" if record.duration_ms is not None else "-",
+            money(record.total, record.currency or "USD") if record.total is not None else "-",
+            str(record.ce_requests),
+            f"{record.error_kind}: {record.error}" if record.error else "",
+        )
+    document = {
+        "environment": config.environment,
+        "client_id": client_id,
+        "runs": [record.model_dump(mode="json", exclude_none=True) for record in runs],
+    }
+    emit(document, view, fmt, output)
+    if not runs and fmt is OutputFormat.table:
+        console.print(f"No runs recorded for {client_id} yet.")

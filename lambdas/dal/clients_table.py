@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from lambdas.dal.aws import platform_client
-from lambdas.dal.dynamo import from_item, to_item
+from lambdas.dal.dynamo import batch_write, from_item, to_item
 from lambdas.models.client import Client, parse_client
 from lambdas.models.exceptions import ClientNotFoundError
 
@@ -85,9 +85,33 @@ class ClientsTable:
             for item in page.get("Items", []):
                 yield item["client_id"]["S"]
 
+    def get_records(self, client_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Raw records of many clients, 100 per BatchGetItem (the dispatcher groups them by payer)."""
+        found: dict[str, dict[str, Any]] = {}
+        unique = sorted(set(client_ids))
+        for start in range(0, len(unique), 100):
+            request: dict[str, Any] = {
+                self.table_name: {"Keys": [{"client_id": {"S": c}} for c in unique[start : start + 100]]}
+            }
+            while request:
+                answer = self.client.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self.table_name, []):
+                    record = item_to_record(item)
+                    found[str(record["client_id"])] = record
+                request = answer.get("UnprocessedKeys") or {}
+        return found
+
     def records(self) -> Iterator[dict[str, Any]]:
         """Every stored record, raw (exports and audits; not on the reporting path)."""
         paginator = self.client.get_paginator("scan")
         for page in paginator.paginate(TableName=self.table_name, ConsistentRead=True):
             for item in page.get("Items", []):
                 yield item_to_record(item)
+
+    def put_all(self, clients: list[Client]) -> None:
+        """Write many clients in batches (imports and restores; the caller validated them all)."""
+        batch_write(self.client, self.table_name, [{"PutRequest": {"Item": client_to_item(c)}} for c in clients])
+
+    def delete_all(self, client_ids: list[str]) -> None:
+        requests = [{"DeleteRequest": {"Key": {"client_id": {"S": client_id}}}} for client_id in client_ids]
+        batch_write(self.client, self.table_name, requests)

@@ -6,11 +6,12 @@ the queue redelivers: the worker claims the run with a conditional write before 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 from lambdas.dal.aws import error_code, platform_client
-from lambdas.dal.dynamo import from_item, to_item
+from lambdas.dal.dynamo import batch_write, from_item, to_item
 from lambdas.models.execution import ExecutionRecord
 
 
@@ -103,3 +104,29 @@ class ExecutionsTable:
             Limit=limit,
         )
         return [ExecutionRecord.model_validate(from_item(item)) for item in response.get("Items", [])]
+
+    def last_succeeded(self, client_id: str) -> ExecutionRecord | None:
+        """The client's newest succeeded run (health checks: is the client stale?)."""
+        paginator = self.client.get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            KeyConditionExpression="client_id = :c",
+            FilterExpression="#s = :succeeded",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":c": {"S": client_id}, ":succeeded": {"S": "succeeded"}},
+            ScanIndexForward=False,
+            PaginationConfig={"PageSize": 25},
+        ):
+            for item in page.get("Items", []):
+                return ExecutionRecord.model_validate(from_item(item))
+        return None
+
+    def items(self) -> Iterator[dict[str, Any]]:
+        """Every item exactly as DynamoDB holds it (typed attribute values): backups, lossless."""
+        paginator = self.client.get_paginator("scan")
+        for page in paginator.paginate(TableName=self.table_name, ConsistentRead=True):
+            yield from page.get("Items", [])
+
+    def put_items(self, items: list[dict[str, Any]]) -> None:
+        """Write typed items back as they were (restores)."""
+        batch_write(self.client, self.table_name, [{"PutRequest": {"Item": item}} for item in items])

@@ -68,3 +68,62 @@ def test_bad_input_is_one_line_and_exit_code_2(platform):
     bad_date = runner.invoke(app, ["report", "run", "--client-id", "x1", "--as-of", "27/11/2026"])
     assert bad_date.exit_code == 2
     assert "--as-of" in bad_date.output
+
+
+def test_run_all_runs_every_active_client_and_skips_paused_ones(platform, embedded_aws, demo_records):
+    table = ClientsTable(platform.clients_table)
+    for record in demo_records:
+        table.put(parse_client(record))
+    table.put(parse_client(dict(demo_records[3], status="paused")))
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from lambdas.observability import metrics
+
+    for _ in range(99):  # Powertools prints its EMF buffer to stdout at 100 values: never into our JSON
+        metrics.add_metric(name="ReportsSent", unit=MetricUnit.Count, value=1)
+
+    result = runner.invoke(app, ["report", "run", "--all", "--as-of", "2026-11-27", "--format", "json"])
+
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert [run["client_id"] for run in document["runs"]] == ["acme-retail", "globex-health", "initech-labs"]
+    assert {run["status"] for run in document["runs"]} == {"succeeded"} and document["failed"] == 0
+    assert len(sent_messages(embedded_aws.endpoint_url)) == 3
+
+
+def test_run_all_reports_failures_with_exit_1(platform, demo_records):
+    table = ClientsTable(platform.clients_table)
+    table.put(parse_client(demo_records[0]))
+    broken = dict(demo_records[1], credentials={"type": "stored_keys", "secret_name": "cost-reporting-local/none"})
+    table.put(parse_client(broken))
+
+    result = runner.invoke(app, ["report", "run", "--all", "--as-of", "2026-11-27", "--format", "json"])
+
+    assert result.exit_code == 1
+    runs = {run["client_id"]: run for run in json.loads(result.stdout)["runs"]}
+    assert runs["acme-retail"]["status"] == "succeeded"
+    assert runs["globex-health"]["error_kind"] == "unauthorized"
+
+
+def test_history_lists_the_recorded_runs_newest_first(platform, demo_records, tmp_path):
+    client = parse_client(demo_records[0])
+    ClientsTable(platform.clients_table).put(client)
+    for day in ("2026-11-25", "2026-11-26"):
+        assert runner.invoke(app, ["report", "run", "--client-id", client.client_id, "--as-of", day]).exit_code == 0
+    output = tmp_path / "history.json"
+
+    result = runner.invoke(app, ["report", "history", "--client-id", client.client_id, "--output", str(output)])
+
+    assert result.exit_code == 0, result.output
+    runs = json.loads(output.read_text())["runs"]
+    assert [run["as_of"] for run in runs] == ["2026-11-26", "2026-11-25"]
+    assert all(run["status"] == "succeeded" and run["kind"] == "manual" for run in runs)
+
+
+def test_run_needs_exactly_one_of_client_id_and_all(platform):
+    for arguments in ([], ["--client-id", "acme-retail", "--all"]):
+        result = runner.invoke(app, ["report", "run", *arguments])
+        assert result.exit_code == 2
+        assert "--client-id: give one client, or --all" in result.output
+    history = runner.invoke(app, ["report", "history", "--client-id", "nobody"])
+    assert history.exit_code == 2 and "no client 'nobody'" in history.output

@@ -1,0 +1,329 @@
+"""`backup ...`: a full backup of an environment's data in one file, validated and restorable.
+
+A backup is a gzip tar holding:
+
+- `clients.json`: every client record, exactly the output of `client export-all` (so it can
+  also be fed to `client import`);
+- `executions.jsonl`: the execution history, one DynamoDB item per line in DynamoDB's typed
+  JSON (lossless: numbers stay the decimal strings DynamoDB holds);
+- `configuration.json`: the environment's resource names and table keys;
+- `manifest.json`: format, type, source environment, time, and per file its sha256, size and
+  record count.
+
+Archived reports stay in the versioned S3 bucket (with its replication); idempotency records
+are short-lived by design and not backed up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from cli.checks import Check, Status, report_checks
+from cli.clients import (
+    canonical,
+    clients_table,
+    export_document,
+    export_records,
+    validate_records,
+)
+from cli.context import (
+    EXIT_FINDINGS,
+    EnvironmentOption,
+    FormatOption,
+    OutputFormat,
+    OutputOption,
+    console,
+    environment_config,
+    errors,
+    fail,
+    now,
+    readable,
+    to_json,
+    tracked,
+    writable,
+    write_atomically,
+)
+from cli.probes import table_check
+from infrastructure.config import TABLES, EnvironmentConfig
+from lambdas.dal.dynamo import from_item
+from lambdas.dal.executions_table import ExecutionsTable
+from lambdas.models.client import parse_client
+from lambdas.models.exceptions import InvalidInputError
+from lambdas.models.execution import ExecutionRecord
+
+app = typer.Typer(help="Back up, validate and restore an environment's data.", no_args_is_help=True)
+
+BACKUP_FORMAT, BACKUP_VERSION = "cost-reporting-backup", 1
+MANIFEST, CLIENTS, EXECUTIONS, CONFIGURATION = "manifest.json", "clients.json", "executions.jsonl", "configuration.json"
+MAX_MEMBER_BYTES = 2 * 1024**3  # refuse absurd members rather than exhaust memory
+
+
+class BackupType(StrEnum):
+    full = "full"  # clients, execution history, configuration
+    clients = "clients"  # clients and configuration only
+
+
+# -- what goes in ---------------------------------------------------------------------------------
+
+
+def configuration_document(config: EnvironmentConfig) -> dict[str, Any]:
+    names = {
+        name: getattr(config, name)
+        for name, member in sorted(vars(type(config)).items())
+        if isinstance(member, property) and isinstance(getattr(config, name), str)
+    }
+    tables = {attribute: {"name": getattr(config, attribute), **asdict(spec)} for attribute, spec in TABLES.items()}
+    return {"environment": config.environment, "names": names, "tables": tables}
+
+
+def execution_key(item: dict[str, Any]) -> tuple[str, str]:
+    return item["client_id"]["S"], item["run_id"]["S"]
+
+
+def executions_jsonl(items: list[dict[str, Any]]) -> str:
+    lines = (json.dumps(item, sort_keys=True, separators=(",", ":")) for item in sorted(items, key=execution_key))
+    return "".join(line + "\n" for line in lines)
+
+
+def snapshot(config: EnvironmentConfig, kind: BackupType) -> tuple[dict[str, bytes], dict[str, int], list[str]]:
+    """The files of a backup of the environment as it is now, their record counts, and the
+    stored client records that do not validate (backed up as stored, never dropped)."""
+    records, problems = export_records(clients_table(config))
+    files = {CLIENTS: to_json(export_document(records)).encode()}
+    counts = {CLIENTS: len(records)}
+    if kind is BackupType.full:
+        items = list(tracked(ExecutionsTable(config.executions_table).items(), "Reading execution history"))
+        files[EXECUTIONS] = executions_jsonl(items).encode()
+        counts[EXECUTIONS] = len(items)
+    files[CONFIGURATION] = to_json(configuration_document(config)).encode()
+    counts[CONFIGURATION] = 1
+    return files, counts, problems
+
+
+def build_manifest(
+    files: dict[str, bytes], counts: dict[str, int], config: EnvironmentConfig, kind: BackupType, at: datetime
+) -> dict[str, Any]:
+    return {
+        "format": BACKUP_FORMAT,
+        "version": BACKUP_VERSION,
+        "type": kind.value,
+        "environment": config.environment,
+        "created_at": at.isoformat(),
+        "files": {
+            name: {"sha256": hashlib.sha256(body).hexdigest(), "bytes": len(body), "records": counts[name]}
+            for name, body in sorted(files.items())
+        },
+    }
+
+
+def tar_bytes(files: dict[str, bytes], at: datetime) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, body in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(body), int(at.timestamp()), 0o600
+            archive.addfile(info, io.BytesIO(body))
+    return buffer.getvalue()
+
+
+# -- what comes out -------------------------------------------------------------------------------
+
+
+@dataclass
+class Backup:
+    manifest: dict[str, Any]
+    files: dict[str, bytes]
+    unexpected: list[str]
+
+    @property
+    def client_records(self) -> list[Any]:
+        data = json.loads(self.files[CLIENTS])
+        return list(data["clients"]) if isinstance(data, dict) else []
+
+    @property
+    def execution_items(self) -> list[dict[str, Any]]:
+        body = self.files.get(EXECUTIONS, b"").decode()
+        return [json.loads(line) for line in body.splitlines() if line.strip()]
+
+
+def read_backup(path: Path, flag: str = "--input") -> Backup:
+    """Open a backup; a file that is not one at all is bad input (exit 2)."""
+    readable(path, flag)
+    files: dict[str, bytes] = {}
+    unexpected: list[str] = []
+    known = {MANIFEST, CLIENTS, EXECUTIONS, CONFIGURATION}
+    try:
+        with tarfile.open(path, mode="r:gz") as archive:
+            for member in archive.getmembers():
+                # Read known regular files into memory only: nothing is extracted to disk, so a
+                # hostile member name cannot write anywhere.
+                if member.name not in known or not member.isfile() or member.size > MAX_MEMBER_BYTES:
+                    unexpected.append(member.name)
+                    continue
+                extracted = archive.extractfile(member)
+                files[member.name] = extracted.read() if extracted else b""
+    except (tarfile.TarError, EOFError, OSError) as error:
+        fail(f"{flag}: {path} is not a readable backup (gzip tar): {error}")
+    if MANIFEST not in files:
+        fail(f"{flag}: {path} has no {MANIFEST}: not a backup of this platform")
+    try:
+        manifest = json.loads(files.pop(MANIFEST))
+    except ValueError:
+        fail(f"{flag}: {MANIFEST} is not valid JSON")
+    if not isinstance(manifest, dict) or manifest.get("format") != BACKUP_FORMAT:
+        fail(f"{flag}: {MANIFEST} is not a {BACKUP_FORMAT} manifest")
+    return Backup(manifest, files, unexpected)
+
+
+def backup_checks(backup: Backup) -> list[Check]:
+    """Checksums, counts and every record's schema."""
+    manifest = backup.manifest
+    checks: list[Check] = []
+    if manifest.get("version") != BACKUP_VERSION:
+        return [Check("manifest", Status.CRITICAL, f"version {manifest.get('version')!r} is not supported")]
+    listed: dict[str, Any] = manifest.get("files") or {}
+    checks.append(
+        Check(
+            "manifest",
+            Status.OK,
+            f"{manifest.get('type')} backup of {manifest.get('environment')}, {manifest.get('created_at')}",
+        )
+    )
+    for name, expected in sorted(listed.items()):
+        body = backup.files.get(name)
+        if body is None:
+            checks.append(Check(name, Status.CRITICAL, "listed in the manifest but missing"))
+            continue
+        digest = hashlib.sha256(body).hexdigest()
+        if digest != expected.get("sha256") or len(body) != expected.get("bytes"):
+            checks.append(Check(name, Status.CRITICAL, "checksum mismatch: the file was changed or damaged"))
+            continue
+        checks.append(_content_check(backup, name, expected.get("records")))
+    for name in sorted(set(backup.files) - set(listed)):
+        checks.append(Check(name, Status.CRITICAL, "present but not in the manifest"))
+    for name in backup.unexpected:
+        checks.append(Check(name, Status.WARNING, "unexpected member, ignored"))
+    if CLIENTS not in listed:
+        checks.append(Check(CLIENTS, Status.CRITICAL, "the manifest lists no client records"))
+    return checks
+
+
+def _content_check(backup: Backup, name: str, records: Any) -> Check:
+    try:
+        if name == CLIENTS:
+            count = len(backup.client_records)
+            for number, record in enumerate(backup.client_records, start=1):
+                try:
+                    parse_client(record)
+                except InvalidInputError as error:
+                    return Check(name, Status.CRITICAL, f"record {number}: {error}")
+        elif name == EXECUTIONS:
+            items = backup.execution_items
+            for item in items:
+                ExecutionRecord.model_validate(from_item(item))
+            count = len(items)
+        else:
+            json.loads(backup.files[name])
+            count = 1
+    except (ValueError, KeyError, TypeError) as error:
+        return Check(name, Status.CRITICAL, f"unreadable: {type(error).__name__}")
+    if count != records:
+        return Check(name, Status.CRITICAL, f"{count} record(s), the manifest says {records}")
+    return Check(name, Status.OK, f"{count} record(s), sha256 matches")
+
+
+# -- commands -------------------------------------------------------------------------------------
+
+
+@app.command("create")
+def create(
+    output: Path = typer.Option(..., "--output", help="The backup file to write (FILE.tar.gz)."),
+    kind: BackupType = typer.Option(BackupType.full, "--type", help="full (clients + history) or clients."),
+    environment: str = EnvironmentOption,
+) -> None:
+    """Back up client records, execution history and configuration, with checksums."""
+    writable(output)
+    config = environment_config(environment)
+    at = now()
+    files, counts, problems = snapshot(config, kind)
+    manifest = build_manifest(files, counts, config, kind, at)
+    write_atomically(output, tar_bytes({MANIFEST: to_json(manifest).encode(), **files}, at))
+    summary = ", ".join(f"{name} {entry['records']}" for name, entry in manifest["files"].items())
+    console.print(f"Wrote {output}: {kind.value} backup of {config.environment} ({summary}).")
+    for line in problems:
+        errors.print(f"[yellow]invalid stored client, backed up as stored:[/] {line}", highlight=False)
+    raise typer.Exit(EXIT_FINDINGS if problems else 0)
+
+
+@app.command("validate")
+def validate(
+    input_file: Path = typer.Option(..., "--input", help="The backup file."),
+    fmt: OutputFormat = FormatOption,
+    output: Path | None = OutputOption,
+) -> None:
+    """Check a backup without restoring it: manifest, checksums, every record's schema."""
+    writable(output)
+    backup = read_backup(input_file)
+    meta = {"backup": str(input_file), "manifest": backup.manifest}
+    report_checks(backup_checks(backup), title=f"backup {input_file.name}", fmt=fmt, output=output, meta=meta)
+
+
+@app.command("restore")
+def restore(
+    input_file: Path = typer.Option(..., "--input", help="The backup file."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be written; write nothing."),
+    environment: str = EnvironmentOption,
+) -> None:
+    """Restore a backup into an environment (provisioned first: `cdk deploy` or `local bootstrap`).
+
+    Clients in the backup are written as they were; clients and runs that are not in the backup
+    are kept. Restoring the same backup twice changes nothing the second time.
+    """
+    backup = read_backup(input_file)
+    problems = [check for check in backup_checks(backup) if check.status is Status.CRITICAL]
+    if problems:
+        fail(f"{input_file} does not validate ({problems[0].name}: {problems[0].detail}); nothing restored", 1)
+    config = environment_config(environment)
+    tables = (table_check(config.clients_table), table_check(config.executions_table))
+    missing = [check for check in tables if check.status is not Status.OK]
+    if missing:
+        fail(f"{missing[0].name}: {missing[0].detail}; provision the environment first, nothing restored", 1)
+    clients = validate_records(backup.client_records, str(input_file))
+    items = backup.execution_items
+    table = clients_table(config)
+    live = {str(record.get("client_id")): record for record in table.records()}
+    changed = [c for c in clients if c.client_id not in live or _differs(live[c.client_id], canonical(c))]
+    kept = sorted(set(live) - {c.client_id for c in clients})
+    source = backup.manifest.get("environment")
+    if source != config.environment:
+        console.print(f"Note: the backup is of {source}; restoring into {config.environment}.")
+    plan = (
+        f"{len(changed)} client(s) to write ({len(clients) - len(changed)} already identical), "
+        f"{len(items)} execution record(s), {len(kept)} live client(s) not in the backup kept"
+    )
+    if dry_run:
+        console.print(f"Dry run: {plan}. Nothing written.")
+        return
+    table.put_all(changed)
+    executions = ExecutionsTable(config.executions_table)
+    for start in tracked(range(0, len(items), 500), "Restoring execution history", total=-(-len(items) // 500)):
+        executions.put_items(items[start : start + 500])
+    console.print(f"Restored {input_file} into {config.environment}: {plan}.")
+    console.print(f"Next: python cli/main.py system validate-recovery --input {input_file} -e {config.environment}")
+
+
+def _differs(live: dict[str, Any], restored: dict[str, Any]) -> bool:
+    try:
+        return canonical(parse_client(live)) != restored
+    except InvalidInputError:
+        return True

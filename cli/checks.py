@@ -1,0 +1,114 @@
+"""Checks and their verdicts: OK / WARNING / CRITICAL, the exit code following the worst.
+
+The thresholds the runbook relies on are here, in one place, as pure functions:
+
+- a client is stale when its last successful report is older than its schedule allows:
+  daily 26 hours (a day plus two hours of slack for the schedule and the queue), weekly 8 days,
+  monthly 32 days (the longest month plus one day);
+- stored access keys: WARNING from `warn_days` (60), CRITICAL from `critical_days` (80) of age,
+  so that the 90-day rotation of the runbook happens before the limit, not after;
+- SES: AWS reviews an account from a 5% bounce or 0.1% complaint rate and may pause sending
+  from 10% or 0.5%; those are the WARNING and CRITICAL lines. Quota use: WARNING from 80%.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import IntEnum
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+from rich.table import Table
+
+from cli.context import EXIT_FINDINGS, EXIT_OK, OutputFormat, emit
+
+STALE_AFTER: dict[str, timedelta] = {
+    "daily": timedelta(hours=26),
+    "weekly": timedelta(days=8),
+    "monthly": timedelta(days=32),
+}
+BOUNCE_WARNING, BOUNCE_CRITICAL = Decimal("0.05"), Decimal("0.10")
+COMPLAINT_WARNING, COMPLAINT_CRITICAL = Decimal("0.001"), Decimal("0.005")
+QUOTA_WARNING = Decimal("0.80")
+
+
+class Status(IntEnum):
+    OK = 0
+    WARNING = 1
+    CRITICAL = 2
+
+    @property
+    def style(self) -> str:
+        return {Status.OK: "green", Status.WARNING: "yellow", Status.CRITICAL: "bold red"}[self]
+
+
+@dataclass
+class Check:
+    name: str
+    status: Status
+    detail: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "status": self.status.name, "detail": self.detail, **self.data}
+
+
+def worst(checks: list[Check]) -> Status:
+    return max((check.status for check in checks), default=Status.OK)
+
+
+def exit_code(status: Status) -> int:
+    return EXIT_OK if status is Status.OK else EXIT_FINDINGS
+
+
+def key_age_status(age_days: int, warn_days: int, critical_days: int) -> Status:
+    if age_days >= critical_days:
+        return Status.CRITICAL
+    if age_days >= warn_days:
+        return Status.WARNING
+    return Status.OK
+
+
+def age_in_days(created: datetime, now: datetime) -> int:
+    """Whole days elapsed (a key created 59 days and 23 hours ago is 59 days old)."""
+    return (now - created).days
+
+
+def is_stale(schedule: str, last_success: datetime | None, registered: datetime | None, now: datetime) -> bool:
+    """True when the client should have had a successful report by now and has not.
+
+    A client that never reported is stale once it has been registered longer than its
+    schedule allows; one with no registration time and no report is stale at once.
+    """
+    allowed = STALE_AFTER[schedule]
+    reference = last_success or registered
+    return reference is None or now - reference > allowed
+
+
+def rate_status(rate: Decimal, warning: Decimal, critical: Decimal) -> Status:
+    if rate >= critical:
+        return Status.CRITICAL
+    if rate >= warning:
+        return Status.WARNING
+    return Status.OK
+
+
+def checks_table(checks: list[Check], title: str) -> Table:
+    table = Table("check", "status", "detail", title=title, title_justify="left")
+    for check in checks:
+        table.add_row(check.name, f"[{check.status.style}]{check.status.name}[/]", check.detail)
+    return table
+
+
+def report_checks(
+    checks: list[Check], *, title: str, fmt: OutputFormat, output: Path | None, meta: dict[str, Any]
+) -> NoReturn:
+    """Print the checks (table or JSON), write --output, exit with the worst verdict's code."""
+    overall = worst(checks)
+    document = {**meta, "status": overall.name, "checks": [check.as_dict() for check in checks]}
+    table = checks_table(checks, f"{title}: {overall.name}")
+    emit(document, table, fmt, output)
+    raise typer.Exit(exit_code(overall))

@@ -1,0 +1,229 @@
+"""`local ...`: the local environment, an embedded AWS on loopback that outlives one command.
+
+`local up` starts `python -m emulator.server` in the background on a fixed loopback port
+(4566 unless `--port`), provisions the `local` environment in it under the stack's names and
+registers the demo clients of its cost dataset. The pid, port and endpoint go to
+`.local/local-aws.json` (the server's log beside it); every command run with
+`--environment local` and no AWS_ENDPOINT_URL of its own then talks to that endpoint with
+throwaway credentials. `local status` and `local down` show and stop it.
+
+`local bootstrap` provisions an environment's resources at whatever AWS_ENDPOINT_URL points
+to (an emulator; real environments come from `cdk deploy`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from cli.clients import clients_table, register
+from cli.context import (
+    EXIT_FINDINGS,
+    LOCAL_PORT,
+    REPOSITORY,
+    EnvironmentOption,
+    console,
+    environment_config,
+    fail,
+    local_state_dir,
+    local_state_file,
+    now,
+    parse_day,
+    read_local_state,
+    use_local_aws,
+    write_atomically,
+)
+from emulator.provision import provision
+from infrastructure.config import EnvironmentConfig, for_environment
+from lambdas.models.client import parse_client
+from lambdas.models.exceptions import ClientNotFoundError
+
+app = typer.Typer(help="The local environment: an embedded AWS on loopback.", no_args_is_help=True)
+
+STARTUP_SECONDS = 120  # generating a large dataset (--extra-clients) takes a while
+STOP_SECONDS = 10
+
+
+def admin(endpoint_url: str, path: str, timeout: float = 2.0) -> Any:
+    """The embedded AWS's admin API (loopback only)."""
+    with urllib.request.urlopen(f"{endpoint_url}/_emulator/{path}", timeout=timeout) as answer:  # noqa: S310
+        return json.loads(answer.read())
+
+
+def responding(endpoint_url: str) -> bool:
+    try:
+        return bool(admin(endpoint_url, "health").get("ok"))
+    except (OSError, ValueError):
+        return False
+
+
+def ours(pid: int) -> bool:
+    """The pid is alive and is the embedded AWS (a recycled pid must never be signalled)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    proc = Path(f"/proc/{pid}")
+    if not proc.exists():  # no /proc (macOS): the signal check and the health answer decide
+        return True
+    with contextlib.suppress(OSError):
+        if (proc / "stat").read_text().rsplit(")", 1)[-1].split()[0] == "Z":
+            return False  # exited, not yet reaped by its parent
+    with contextlib.suppress(OSError):
+        return b"emulator.server" in (proc / "cmdline").read_bytes()
+    return False
+
+
+def port_taken(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def seed_demo_clients(config: EnvironmentConfig, endpoint_url: str) -> tuple[int, int]:
+    """Register the clients of the emulator's cost dataset that are not registered yet."""
+    table = clients_table(config)
+    added = kept = 0
+    for record in admin(endpoint_url, "clients", timeout=30):
+        client = parse_client(record)
+        try:
+            table.get_record(client.client_id)
+            kept += 1
+        except ClientNotFoundError:
+            register(table, client)
+            added += 1
+    return added, kept
+
+
+@app.command("up")
+def up(
+    port: int = typer.Option(LOCAL_PORT, "--port", min=1024, max=65535, help="Loopback port of the embedded AWS."),
+    as_of: str = typer.Option("", "--as-of", help="Date of the cost dataset (YYYY-MM-DD); default today (UTC)."),
+    extra_clients: int = typer.Option(0, "--extra-clients", min=0, max=20000, help="Synthetic clients to add."),
+) -> None:
+    """Start the embedded AWS in the background, provision `local` and register the demo clients."""
+    day = parse_day(as_of, "--as-of") if as_of else None
+    state = read_local_state()
+    if state and ours(int(state.get("pid", 0))) and responding(state["endpoint_url"]):
+        console.print(f"Already running at {state['endpoint_url']} (pid {state['pid']}).")
+        return
+    local_state_file().unlink(missing_ok=True)  # a stale file of a server that is gone
+    if port_taken(port):
+        fail(f"--port: 127.0.0.1:{port} is already in use by another program; choose another --port")
+    local_state_dir().mkdir(parents=True, exist_ok=True)
+    log = local_state_dir() / "emulator.log"
+    command = [sys.executable, "-m", "emulator.server", "--port", str(port), "--extra-clients", str(extra_clients)]
+    if day:
+        command += ["--as-of", day.isoformat()]
+    with log.open("ab") as sink:
+        process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+            command, cwd=REPOSITORY, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
+            start_new_session=True,  # outlives this command and its terminal's Ctrl-C
+        )  # fmt: skip
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + STARTUP_SECONDS
+    with console.status(f"Starting the embedded AWS on {endpoint}…"):
+        while not responding(endpoint):
+            if process.poll() is not None or time.monotonic() > deadline:
+                with contextlib.suppress(ProcessLookupError):
+                    process.terminate()
+                fail(f"the embedded AWS did not start; see {log}", EXIT_FINDINGS)
+            time.sleep(0.1)
+    state = {
+        "pid": process.pid,
+        "port": port,
+        "endpoint_url": endpoint,
+        "as_of": day.isoformat() if day else now().date().isoformat(),
+        "extra_clients": extra_clients,
+        "started_at": now().isoformat(),
+        "log": str(log),
+    }
+    write_atomically(local_state_file(), json.dumps(state, indent=2) + "\n")
+    use_local_aws(endpoint)
+    config = for_environment("local")
+    with console.status("Provisioning the local environment and registering the demo clients…"):
+        provision(config)
+        added, kept = seed_demo_clients(config, endpoint)
+    console.print(f"Local AWS running at [bold]{endpoint}[/] (pid {process.pid}); log {log}.")
+    console.print(f"Environment `local` provisioned; demo clients: {added} registered, {kept} already there.")
+    console.print("Try: python cli/main.py system health-check --environment local")
+    console.print(
+        f"AWS CLI against it: AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
+    )
+
+
+@app.command("status")
+def status() -> None:
+    """Is the local environment running? Exit 0 if it is and answers, 1 otherwise."""
+    state = read_local_state()
+    if state is None:
+        console.print("The local environment is not running (start it with `python cli/main.py local up`).")
+        raise typer.Exit(EXIT_FINDINGS)
+    alive, answering = ours(int(state.get("pid", 0))), responding(state["endpoint_url"])
+    view = Table("", "", show_header=False, title="local environment")
+    view.add_row("endpoint", state["endpoint_url"])
+    view.add_row("pid", f"{state['pid']} ({'running' if alive else 'gone'})")
+    view.add_row("answering", "yes" if answering else "[red]no[/]")
+    view.add_row("started", str(state.get("started_at")))
+    view.add_row("dataset as of", str(state.get("as_of")))
+    view.add_row("log", str(state.get("log")))
+    if answering:
+        use_local_aws(state["endpoint_url"])
+        view.add_row("clients", str(sum(1 for _ in clients_table(for_environment("local")).records())))
+    console.print(view)
+    raise typer.Exit(0 if alive and answering else EXIT_FINDINGS)
+
+
+@app.command("down")
+def down() -> None:
+    """Stop the local environment (its data goes with it)."""
+    state = read_local_state()
+    if state is None:
+        console.print("The local environment is not running.")
+        return
+    pid = int(state.get("pid", 0))
+    if ours(pid):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_SECONDS
+        while ours(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if ours(pid):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # reap it if this process started it
+    local_state_file().unlink(missing_ok=True)
+    console.print(f"Stopped the local environment (pid {pid}).")
+
+
+@app.command("bootstrap")
+def bootstrap(
+    demo_clients: bool = typer.Option(False, "--demo-clients", help="Also register the emulator's demo clients."),
+    environment: str = EnvironmentOption,
+) -> None:
+    """Provision the environment's resources at AWS_ENDPOINT_URL (an emulator, never real AWS)."""
+    config = environment_config(environment)
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    if not endpoint:
+        fail("AWS_ENDPOINT_URL is not set: bootstrap provisions an emulator; real environments come from cdk deploy")
+    provision(config)
+    console.print(f"Provisioned {config.environment} at {endpoint}.")
+    if demo_clients:
+        try:
+            added, kept = seed_demo_clients(config, endpoint)
+        except OSError:
+            fail(f"{endpoint} has no demo clients: it is not the embedded AWS", EXIT_FINDINGS)
+        console.print(f"Demo clients: {added} registered, {kept} already there.")

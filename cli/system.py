@@ -1,0 +1,327 @@
+"""`system ...`: the daily health check and the validation of a recovery.
+
+`health-check` runs, in this order: the tables and the bucket; SES sending status, quota and
+reputation; alarms of the environment in ALARM; the dead-letter queue and the jobs queue;
+clients whose last successful report is older than their schedule allows; stored keys near
+their age limits. `--post-deployment` adds every resource of `deploy validate` and the Lambda
+errors, throttles and failed runs of the last hour; `--comprehensive` adds those and obtains
+every active client's credentials (no Cost Explorer request: those are paid).
+Thresholds: cli/checks.py.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from cli.backup import CLIENTS, EXECUTIONS, Backup, backup_checks, execution_key, read_backup
+from cli.checks import (
+    BOUNCE_CRITICAL,
+    BOUNCE_WARNING,
+    COMPLAINT_CRITICAL,
+    COMPLAINT_WARNING,
+    QUOTA_WARNING,
+    Check,
+    Status,
+    is_stale,
+    rate_status,
+    report_checks,
+)
+from cli.clients import canonical, clients_table
+from cli.context import (
+    EnvironmentOption,
+    FormatOption,
+    OutputFormat,
+    OutputOption,
+    environment_config,
+    now,
+    tracked,
+    writable,
+)
+from cli.credentials import CRITICAL_DAYS, WARN_DAYS, key_ages
+from cli.probes import (
+    alarms,
+    bucket_check,
+    metric_sum,
+    not_implemented,
+    problem,
+    queue_depth,
+    queue_url,
+    resource_checks,
+    table_check,
+    topic_arn,
+)
+from infrastructure.config import METRICS_NAMESPACE, SERVICE_NAME, EnvironmentConfig
+from lambdas.dal.aws import platform_client
+from lambdas.dal.credentials import CredentialProvider
+from lambdas.dal.executions_table import ExecutionsTable
+from lambdas.models.client import Client, parse_client
+from lambdas.models.exceptions import InvalidInputError, PlatformError
+
+app = typer.Typer(help="Health checks and recovery validation.", no_args_is_help=True)
+
+SHOWN = 10  # ids listed in a check's detail line; the JSON has them all
+
+
+def _ids(ids: list[str]) -> str:
+    return ", ".join(ids[:SHOWN]) + (f" and {len(ids) - SHOWN} more" if len(ids) > SHOWN else "")
+
+
+# -- SES -----------------------------------------------------------------------------------------
+
+
+def ses_checks() -> list[Check]:
+    checks = []
+    try:
+        account = platform_client("sesv2").get_account()
+        enforcement = account.get("EnforcementStatus", "HEALTHY")
+        if not account.get("SendingEnabled", True) or enforcement == "SHUTDOWN":
+            checks.append(Check("SES sending", Status.CRITICAL, f"sending disabled (enforcement {enforcement})"))
+        elif enforcement != "HEALTHY" or not account.get("ProductionAccessEnabled", True):
+            sandbox = "" if account.get("ProductionAccessEnabled", True) else ", sandbox: verified recipients only"
+            checks.append(Check("SES sending", Status.WARNING, f"enforcement {enforcement}{sandbox}"))
+        else:
+            checks.append(Check("SES sending", Status.OK, "enabled, enforcement HEALTHY"))
+    except Exception as error:
+        if not_implemented(error):  # the embedded AWS has no SES v2 GetAccount; AWS always has it
+            checks.append(Check("SES sending", Status.OK, "not reported by this endpoint (emulator)"))
+        else:
+            checks.append(Check("SES sending", Status.WARNING, f"status unknown: {problem(error)}"))
+    ses = platform_client("ses")
+    try:
+        quota = ses.get_send_quota()
+        limit, sent = Decimal(str(quota["Max24HourSend"])), Decimal(str(quota["SentLast24Hours"]))
+        used = sent / limit if limit > 0 else Decimal(1)
+        status = Status.CRITICAL if used >= 1 else Status.WARNING if used >= QUOTA_WARNING else Status.OK
+        checks.append(
+            Check("SES quota", status, f"{sent:.0f} of {limit:.0f} in 24 h ({used:.0%}), {quota['MaxSendRate']}/s")
+        )
+    except Exception as error:
+        checks.append(Check("SES quota", Status.WARNING, f"unknown: {problem(error)}"))
+    try:
+        points = ses.get_send_statistics().get("SendDataPoints", [])
+        attempts = sum(int(p.get("DeliveryAttempts", 0)) for p in points)
+        bounces = sum(int(p.get("Bounces", 0)) for p in points)
+        complaints = sum(int(p.get("Complaints", 0)) for p in points)
+        if attempts == 0:
+            checks.append(Check("SES reputation", Status.OK, "no delivery attempts in the last 14 days"))
+        else:
+            bounce_rate, complaint_rate = Decimal(bounces) / attempts, Decimal(complaints) / attempts
+            status = max(
+                rate_status(bounce_rate, BOUNCE_WARNING, BOUNCE_CRITICAL),
+                rate_status(complaint_rate, COMPLAINT_WARNING, COMPLAINT_CRITICAL),
+            )
+            detail = f"{attempts} sent in 14 days: bounces {bounce_rate:.2%}, complaints {complaint_rate:.3%}"
+            checks.append(Check("SES reputation", status, detail))
+    except Exception as error:
+        checks.append(Check("SES reputation", Status.WARNING, f"unknown: {problem(error)}"))
+    return checks
+
+
+# -- alarms and queues ---------------------------------------------------------------------------
+
+
+def alarms_check(config: EnvironmentConfig) -> Check:
+    try:
+        arn = topic_arn(config)
+        if arn is None:
+            return Check("alarms", Status.CRITICAL, f"alert topic {config.alerts_topic} missing")
+        watching = alarms(arn)
+    except Exception as error:
+        return Check("alarms", Status.WARNING, f"unknown: {problem(error)}")
+    firing = sorted(str(alarm["AlarmName"]) for alarm in watching if alarm.get("StateValue") == "ALARM")
+    if firing:
+        return Check("alarms", Status.CRITICAL, f"in ALARM: {_ids(firing)}", {"in_alarm": firing})
+    if not watching and config.deployed_by_stack:
+        return Check("alarms", Status.WARNING, f"no alarm notifies {config.alerts_topic}")
+    return Check("alarms", Status.OK, f"none in ALARM ({len(watching)} notify {config.alerts_topic})")
+
+
+def queue_check(name: str, *, dead_letters: bool) -> Check:
+    try:
+        url = queue_url(name)
+        if url is None:
+            return Check(f"queue {name}", Status.CRITICAL, "missing")
+        waiting, in_flight = queue_depth(url)
+    except Exception as error:
+        return Check(f"queue {name}", Status.CRITICAL, problem(error))
+    data = {"waiting": waiting, "in_flight": in_flight}
+    if dead_letters and waiting + in_flight:
+        detail = f"{waiting + in_flight} run(s) failed every retry: see docs/operations.md, incident response"
+        return Check(f"dead letters {name}", Status.CRITICAL, detail, data)
+    label = f"dead letters {name}" if dead_letters else f"queue {name}"
+    return Check(label, Status.OK, f"{waiting} waiting, {in_flight} in flight", data)
+
+
+# -- clients -------------------------------------------------------------------------------------
+
+
+def active_clients(config: EnvironmentConfig) -> tuple[list[Client], list[str]]:
+    clients, invalid = [], []
+    for record in clients_table(config).records():
+        try:
+            client = parse_client(record)
+        except InvalidInputError as error:
+            invalid.append(f"{record.get('client_id', '?')} ({error})")
+            continue
+        if client.active:
+            clients.append(client)
+    return sorted(clients, key=lambda c: c.client_id), invalid
+
+
+def stale_clients_check(config: EnvironmentConfig, at: datetime) -> Check:
+    try:
+        clients, invalid = active_clients(config)
+        executions = ExecutionsTable(config.executions_table)
+        stale = []
+        for client in tracked(clients, "Checking last reports", len(clients)):
+            last = executions.last_succeeded(client.client_id)
+            when = (last.finished_at or last.started_at) if last else None
+            if is_stale(client.schedule, when, client.created_at, at):
+                stale.append({"client_id": client.client_id, "schedule": client.schedule, "last_success": when})
+    except Exception as error:
+        return Check("report freshness", Status.WARNING, f"unknown: {problem(error)}")
+    data = {"stale": stale, "invalid_records": invalid}
+    if invalid:
+        return Check("report freshness", Status.WARNING, f"invalid client records: {_ids(invalid)}", data)
+    if stale:
+        ids = [f"{s['client_id']} ({s['schedule']})" for s in stale]
+        return Check("report freshness", Status.WARNING, f"{len(stale)} stale: {_ids(ids)}", data)
+    return Check("report freshness", Status.OK, f"all {len(clients)} active client(s) within their schedule", data)
+
+
+def credential_age_check(config: EnvironmentConfig, at: datetime) -> Check:
+    try:
+        ages, roles = key_ages(clients_table(config), WARN_DAYS, CRITICAL_DAYS, at)
+    except Exception as error:
+        return Check("credential ages", Status.WARNING, f"unknown: {problem(error)}")
+    overall = max((age.status for age in ages), default=Status.OK)
+    flagged = [
+        f"{a.client_id} ({a.age_days if a.age_days is not None else '?'} d)" for a in ages if a.status is not Status.OK
+    ]
+    data = {"keys": [a.as_dict() for a in ages]}
+    if flagged:
+        return Check("credential ages", overall, f"near or past {CRITICAL_DAYS} days: {_ids(flagged)}", data)
+    return Check(
+        "credential ages", Status.OK, f"{len(ages)} stored key(s) under {WARN_DAYS} days, {roles} role(s)", data
+    )
+
+
+def client_credentials_check(config: EnvironmentConfig) -> Check:
+    clients, _ = active_clients(config)
+    provider, refused = CredentialProvider(), []
+    for client in tracked(clients, "Obtaining client credentials", len(clients)):
+        try:
+            provider.for_client(client)
+        except PlatformError as error:
+            refused.append(f"{client.client_id}: {error}")
+    if refused:
+        return Check("client credentials", Status.CRITICAL, f"refused: {_ids(refused)}", {"refused": refused})
+    return Check("client credentials", Status.OK, f"obtained for all {len(clients)} active client(s)")
+
+
+def recent_errors_check(config: EnvironmentConfig, at: datetime) -> Check:
+    start = at - timedelta(hours=1)
+    try:
+        errors = sum(
+            metric_sum("AWS/Lambda", "Errors", {"FunctionName": name}, start, at)
+            for name in (config.worker_function, config.dispatcher_function)
+        )
+        throttles = metric_sum("AWS/Lambda", "Throttles", {"FunctionName": config.worker_function}, start, at)
+        failed = metric_sum(METRICS_NAMESPACE, "RunsFailed", {"service": SERVICE_NAME}, start, at)
+    except Exception as error:
+        return Check("last hour", Status.WARNING, f"unknown: {problem(error)}")
+    detail = f"function errors {errors}, throttles {throttles}, failed runs {failed}"
+    status = Status.CRITICAL if errors or throttles else Status.WARNING if failed else Status.OK
+    return Check("last hour", status, detail)
+
+
+# -- commands ------------------------------------------------------------------------------------
+
+
+def health_checks(
+    config: EnvironmentConfig, at: datetime, *, post_deployment: bool, comprehensive: bool
+) -> list[Check]:
+    checks = [table_check(config.clients_table), table_check(config.executions_table), bucket_check(config)]
+    checks += ses_checks()
+    checks.append(alarms_check(config))
+    checks.append(queue_check(config.dead_letter_queue, dead_letters=True))
+    checks.append(queue_check(config.jobs_queue, dead_letters=False))
+    checks.append(stale_clients_check(config, at))
+    checks.append(credential_age_check(config, at))
+    if post_deployment or comprehensive:
+        seen = {check.name for check in checks}
+        checks += [check for check in resource_checks(config) if check.name not in seen]
+        checks.append(recent_errors_check(config, at))
+    if comprehensive:
+        checks.append(client_credentials_check(config))
+    return checks
+
+
+@app.command("health-check")
+def health_check(
+    comprehensive: bool = typer.Option(False, "--comprehensive", help="Also every resource and client credential."),
+    post_deployment: bool = typer.Option(False, "--post-deployment", help="Also every resource and the last hour."),
+    fmt: OutputFormat = FormatOption,
+    output: Path | None = OutputOption,
+    environment: str = EnvironmentOption,
+) -> None:
+    """Is the platform healthy? Each check OK / WARNING / CRITICAL; exit 0 only if all are OK."""
+    writable(output)
+    config = environment_config(environment)
+    at = now()
+    checks = health_checks(config, at, post_deployment=post_deployment, comprehensive=comprehensive)
+    meta = {"environment": config.environment, "checked_at": at.isoformat()}
+    report_checks(checks, title=f"health of {config.environment}", fmt=fmt, output=output, meta=meta)
+
+
+def recovery_checks(config: EnvironmentConfig, backup: Backup) -> list[Check]:
+    checks = [check for check in backup_checks(backup) if check.status is not Status.OK]
+    if checks:
+        return checks  # a damaged backup cannot be the reference
+    checks = resource_checks(config)
+    expected = {str(record["client_id"]): canonical(parse_client(record)) for record in backup.client_records}
+    live: dict[str, Any] = {}
+    for record in clients_table(config).records():
+        try:
+            live[str(record["client_id"])] = canonical(parse_client(record))
+        except InvalidInputError:
+            live[str(record["client_id"])] = record
+    checks.append(_compare(CLIENTS, expected, live, extra_status=Status.WARNING))
+    if EXECUTIONS in backup.files:
+        runs = {execution_key(item): item for item in backup.execution_items}
+        current = {execution_key(item): item for item in ExecutionsTable(config.executions_table).items()}
+        checks.append(_compare(EXECUTIONS, runs, current, extra_status=Status.OK))
+    return checks
+
+
+def _compare(name: str, expected: dict[Any, Any], live: dict[Any, Any], *, extra_status: Status) -> Check:
+    lost = sorted(str(key) for key in expected.keys() - live.keys())
+    changed = sorted(str(key) for key in expected.keys() & live.keys() if expected[key] != live[key])
+    extra = sorted(str(key) for key in live.keys() - expected.keys())
+    data = {"missing": lost, "different": changed, "not_in_backup": extra}
+    if lost or changed:
+        detail = f"{len(lost)} missing, {len(changed)} different: {_ids(lost + changed)}"
+        return Check(f"restored {name}", Status.CRITICAL, detail, data)
+    note = f"; {len(extra)} not in the backup (newer)" if extra else ""
+    return Check(f"restored {name}", extra_status if extra else Status.OK, f"all {len(expected)} match{note}", data)
+
+
+@app.command("validate-recovery")
+def validate_recovery(
+    input_file: Path = typer.Option(..., "--input", help="The backup that was restored."),
+    fmt: OutputFormat = FormatOption,
+    output: Path | None = OutputOption,
+    environment: str = EnvironmentOption,
+) -> None:
+    """After a restore: every resource is healthy and every backed-up record is there, unchanged."""
+    writable(output)
+    backup = read_backup(input_file)
+    config = environment_config(environment)
+    checks = recovery_checks(config, backup)
+    meta = {"environment": config.environment, "backup": str(input_file), "checked_at": now().isoformat()}
+    report_checks(checks, title=f"recovery of {config.environment}", fmt=fmt, output=output, meta=meta)

@@ -1,0 +1,90 @@
+"""`local up | status | down | bootstrap`: a real background emulator, and commands that find it."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+
+import pytest
+from typer.testing import CliRunner
+
+import cli.context
+import cli.local
+from cli.main import app
+from infrastructure.config import for_environment
+from lambdas.dal.clients_table import ClientsTable
+
+runner = CliRunner()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def local_dir(tmp_path, monkeypatch):
+    """An empty state directory, and a process that has no endpoint of its own."""
+    monkeypatch.setenv("COST_REPORTING_LOCAL_DIR", str(tmp_path))
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.setenv(name, os.environ[name])  # restored after `use_local_aws` rewrites them
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    yield tmp_path
+    state = cli.context.read_local_state()
+    if state:  # a failed test must not leave a server behind
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(state["pid"]), signal.SIGTERM)
+
+
+def test_up_status_commands_down(local_dir):
+    port = free_port()
+    before = runner.invoke(app, ["client", "list", "--environment", "local"])
+    assert before.exit_code == 2 and "local up" in before.output
+
+    up = runner.invoke(app, ["local", "up", "--port", str(port), "--as-of", "2026-11-27"])
+    assert up.exit_code == 0, up.output
+    state = json.loads((local_dir / "local-aws.json").read_text())
+    assert state["endpoint_url"] == f"http://127.0.0.1:{port}" and state["as_of"] == "2026-11-27"
+
+    status = runner.invoke(app, ["local", "status"])
+    assert status.exit_code == 0 and "answering" in status.output
+    listed = runner.invoke(app, ["client", "list", "--environment", "local", "--format", "json"])
+    assert listed.exit_code == 0, listed.output
+    assert [c["client_id"] for c in json.loads(listed.stdout)["clients"]] == [
+        "acme-retail", "globex-health", "initech-labs", "umbrella-media",
+    ]  # fmt: skip
+    assert os.environ["AWS_ENDPOINT_URL"] == state["endpoint_url"]
+    again = runner.invoke(app, ["local", "up", "--port", str(port)])
+    assert again.exit_code == 0 and "Already running" in again.output
+
+    down = runner.invoke(app, ["local", "down"])
+    assert down.exit_code == 0, down.output
+    assert not (local_dir / "local-aws.json").exists()
+    assert not cli.local.ours(int(state["pid"]))
+    assert runner.invoke(app, ["local", "status"]).exit_code == 1
+
+
+def test_up_refuses_a_port_in_use(local_dir):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        result = runner.invoke(app, ["local", "up", "--port", str(busy.getsockname()[1])])
+    assert result.exit_code == 2 and "already in use" in result.output
+    assert not (local_dir / "local-aws.json").exists()
+
+
+def test_bootstrap_provisions_at_the_endpoint_and_only_there(platform, embedded_aws, monkeypatch):
+    result = runner.invoke(app, ["local", "bootstrap", "--environment", "dev", "--demo-clients"])
+
+    assert result.exit_code == 0, result.output
+    dev = ClientsTable(for_environment("dev").clients_table)
+    assert sorted(r["client_id"] for r in dev.records()) == sorted(
+        c["client_id"] for c in json.loads(json.dumps(embedded_aws.dataset.clients))
+    )
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    refused = runner.invoke(app, ["local", "bootstrap", "--environment", "staging"])
+    assert refused.exit_code == 2 and "AWS_ENDPOINT_URL is not set" in refused.output

@@ -1,0 +1,236 @@
+"""`system health-check`, `deploy validate` and `deploy monitor` against the embedded AWS."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import boto3
+import pytest
+from typer.testing import CliRunner
+
+import cli.context
+import cli.deploy
+from cli.main import app
+from infrastructure.config import for_environment
+from lambdas.dal.clients_table import ClientsTable
+from lambdas.dal.executions_table import ExecutionsTable
+from lambdas.models.client import parse_client
+
+runner = CliRunner()
+CONFIG = for_environment("local")
+
+
+def checks_of(result) -> dict[str, dict]:
+    return {check["name"]: check for check in json.loads(result.stdout)["checks"]}
+
+
+def health(*flags: str):
+    return runner.invoke(app, ["system", "health-check", "--format", "json", *flags])
+
+
+@pytest.fixture
+def clients(platform, demo_records, frozen_clock):
+    """The demo clients, registered two days before the frozen now."""
+    registered = frozen_clock() - timedelta(days=2)
+    table = ClientsTable(platform.clients_table)
+    for record in demo_records:
+        table.put(parse_client(dict(record, created_at=registered.isoformat())))
+    return demo_records
+
+
+def succeeded(client_id: str, when) -> None:
+    executions = ExecutionsTable(CONFIG.executions_table)
+    run_id = f"{when.date().isoformat()}.daily"
+    executions.start(client_id, run_id, as_of=when.date().isoformat(), kind="scheduled", now=when)
+    executions.finish(client_id, run_id, {"status": "succeeded", "finished_at": when.isoformat()})
+
+
+def alarm(name: str, state: str) -> None:
+    topic = boto3.client("sns").create_topic(Name=CONFIG.alerts_topic)["TopicArn"]
+    cloudwatch = boto3.client("cloudwatch")
+    cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        Namespace="AWS/Lambda",
+        MetricName="Errors",
+        Dimensions=[{"Name": "FunctionName", "Value": CONFIG.worker_function}],
+        Statistic="Sum",
+        Period=300,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        AlarmActions=[topic],
+    )
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
+
+
+def all_reported(clients) -> None:
+    for record in clients:
+        succeeded(record["client_id"], cli.context.now() - timedelta(hours=20))
+
+
+def test_a_healthy_environment_is_all_ok(clients, tmp_path):
+    all_reported(clients)
+    alarm("cost-reporting-worker-errors-local", "OK")
+    report = tmp_path / "health.json"
+
+    result = health("--output", str(report))
+
+    assert result.exit_code == 0, result.output
+    document = json.loads(report.read_text())
+    assert document["status"] == "OK" and document["environment"] == "local"
+    names = {check["name"] for check in document["checks"]}
+    assert {"alarms", "SES quota", "SES reputation", "report freshness", "credential ages"} <= names
+    assert checks_of(result)["alarms"]["detail"] == "none in ALARM (1 notify cost-reporting-alerts-local)"
+
+
+def test_an_alarm_in_alarm_is_critical(clients):
+    alarm("cost-reporting-worker-errors-local", "ALARM")
+    alarm("someone-elses-alarm", "ALARM")  # notifies the same topic: part of the environment
+    boto3.client("cloudwatch").put_metric_alarm(
+        AlarmName="unrelated", Namespace="X", MetricName="Y", Statistic="Sum", Period=60, EvaluationPeriods=1,
+        Threshold=1, ComparisonOperator="GreaterThanThreshold",
+    )  # fmt: skip
+    boto3.client("cloudwatch").set_alarm_state(AlarmName="unrelated", StateValue="ALARM", StateReason="test")
+
+    result = health()
+
+    assert result.exit_code == 1
+    check = checks_of(result)["alarms"]
+    assert check["status"] == "CRITICAL"
+    assert check["in_alarm"] == ["cost-reporting-worker-errors-local", "someone-elses-alarm"]
+
+
+def test_dead_letters_are_critical(clients):
+    url = boto3.client("sqs").get_queue_url(QueueName=CONFIG.dead_letter_queue)["QueueUrl"]
+    boto3.client("sqs").send_message(QueueUrl=url, MessageBody="{}")
+
+    result = health()
+
+    assert result.exit_code == 1
+    assert checks_of(result)[f"dead letters {CONFIG.dead_letter_queue}"]["status"] == "CRITICAL"
+
+
+FRESHNESS = [  # (schedule, age of the last success, stale?)
+    ("daily", timedelta(hours=25), False),
+    ("daily", timedelta(hours=27), True),
+    ("weekly", timedelta(days=7, hours=23), False),
+    ("weekly", timedelta(days=8, hours=1), True),
+    ("monthly", timedelta(days=31), False),
+    ("monthly", timedelta(days=33), True),
+]
+
+
+def test_stale_clients_follow_their_schedule(platform, demo_records, frozen_clock):
+    now = frozen_clock()
+    table = ClientsTable(platform.clients_table)
+    for number, (schedule, age, _) in enumerate(FRESHNESS):
+        client_id = f"client-{number}"
+        registered = (now - timedelta(days=90)).isoformat()
+        table.put(parse_client(dict(demo_records[0], client_id=client_id, schedule=schedule, created_at=registered)))
+        succeeded(client_id, now - age)
+
+    check = checks_of(health())["report freshness"]
+
+    assert check["status"] == "WARNING"
+    stale = [f"client-{number}" for number, (_, _, is_stale) in enumerate(FRESHNESS) if is_stale]
+    assert [s["client_id"] for s in check["stale"]] == stale
+
+
+def test_a_new_client_is_not_stale_until_its_schedule_passes(platform, demo_records, frozen_clock):
+    now = frozen_clock()
+    table = ClientsTable(platform.clients_table)
+    table.put(parse_client(dict(demo_records[0], created_at=(now - timedelta(hours=3)).isoformat())))
+    table.put(parse_client(dict(demo_records[1], created_at=(now - timedelta(days=3)).isoformat())))
+
+    check = checks_of(health())["report freshness"]
+
+    assert [s["client_id"] for s in check["stale"]] == [demo_records[1]["client_id"]]
+    assert check["stale"][0]["last_success"] is None
+
+
+def test_old_stored_keys_show_in_the_health_check(stored_key_client, frozen_clock):
+    frozen_clock(cli.context.clock() + timedelta(days=3650))  # any key is ten years old then
+
+    result = health()
+
+    assert result.exit_code == 1
+    assert checks_of(result)["credential ages"]["status"] == "CRITICAL"
+
+
+def test_comprehensive_adds_resources_and_client_credentials(clients):
+    all_reported(clients)
+    result = health("--comprehensive")
+
+    checks = checks_of(result)
+    assert checks["client credentials"]["status"] == "OK"
+    assert checks["point-in-time recovery cost-reporting-clients-local"]["status"] == "OK"
+    assert checks["last hour"]["status"] == "OK"
+    assert result.exit_code == 0, result.output
+
+
+def test_deploy_validate_finds_a_missing_resource(platform):
+    ok = runner.invoke(app, ["deploy", "validate"])
+    assert ok.exit_code == 0, ok.output
+
+    boto3.client("dynamodb").delete_table(TableName=CONFIG.executions_table)
+    boto3.client("s3").put_bucket_versioning(
+        Bucket=CONFIG.assets_bucket, VersioningConfiguration={"Status": "Suspended"}
+    )
+    broken = runner.invoke(app, ["deploy", "validate", "--format", "json"])
+
+    assert broken.exit_code == 1
+    checks = checks_of(broken)
+    assert checks[f"table {CONFIG.executions_table}"] == {
+        "name": f"table {CONFIG.executions_table}",
+        "status": "CRITICAL",
+        "detail": "missing",
+    }
+    assert checks[f"bucket {CONFIG.assets_bucket}"]["status"] == "WARNING"
+
+
+def test_deploy_validate_of_a_stack_environment_checks_functions_and_alarms(platform):
+    from emulator.provision import provision
+
+    provision(for_environment("staging"))  # the data plane only: no functions, alarms, dashboard
+
+    result = runner.invoke(app, ["deploy", "validate", "--environment", "staging", "--format", "json"])
+
+    assert result.exit_code == 1
+    checks = checks_of(result)
+    assert checks["function cost-reporting-lambda-staging"]["detail"] == "missing"
+    assert checks["alarms"]["status"] == "CRITICAL"
+    assert checks["table cost-reporting-clients-staging"]["status"] == "OK"
+
+
+def test_deploy_monitor_prints_a_line_per_poll_and_passes(platform, monkeypatch):
+    slept: list[float] = []
+    monkeypatch.setattr(cli.deploy, "sleep", slept.append)
+
+    result = runner.invoke(app, ["deploy", "monitor", "--duration", "3", "--interval", "60"])
+
+    assert result.exit_code == 0, result.output
+    assert slept == [60, 60]
+    assert result.output.count("in ALARM ·") == 3 and "No trouble in 3 min." in result.output
+
+
+def test_deploy_monitor_stops_at_the_first_trouble(platform, monkeypatch):
+    url = boto3.client("sqs").get_queue_url(QueueName=CONFIG.dead_letter_queue)["QueueUrl"]
+    polls: list[float] = []
+
+    def dead_letter_arrives(seconds: float) -> None:
+        polls.append(seconds)
+        boto3.client("sqs").send_message(QueueUrl=url, MessageBody="{}")
+
+    monkeypatch.setattr(cli.deploy, "sleep", dead_letter_arrives)
+
+    result = runner.invoke(app, ["deploy", "monitor", "--duration", "10", "--interval", "60"])
+
+    assert result.exit_code == 1
+    assert "1 new dead letter(s)" in result.output
+    assert len(polls) == 1  # stopped at the second poll, not after ten
+
+
+def test_deploy_monitor_rejects_a_bad_duration(platform):
+    result = runner.invoke(app, ["deploy", "monitor", "--duration", "0"])
+    assert result.exit_code == 2 and "--duration" in result.output
