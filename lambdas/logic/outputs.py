@@ -1,5 +1,5 @@
 """Everything a report becomes: the files archived and the message sent. The pipeline calls
-only `render_outputs`; how each file is made lives in render.py and message.py."""
+only `render_outputs`; how each file is made lives in render.py, xlsx.py and message.py."""
 
 from __future__ import annotations
 
@@ -7,17 +7,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lambdas.logic.cost_data import CostRow
-from lambdas.logic.message import build_message
-from lambdas.logic.render import render_csv, render_html, render_text, subject
+from lambdas.logic.message import Attachment, attachment_name, build_message
+from lambdas.logic.render import email_view, render_csv, render_html, render_text
+from lambdas.logic.xlsx import render_xlsx
 from lambdas.models.report import Report
 
 MESSAGE = "message.eml"
+XLSX = "report.xlsx"
 CONTENT_TYPES = {
     "report.html": "text/html; charset=utf-8",
     "report.txt": "text/plain; charset=utf-8",
     "report.csv": "text/csv; charset=utf-8",
     "report.json": "application/json",
-    "report.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     MESSAGE: "message/rfc822",
 }
 
@@ -40,15 +42,25 @@ def render_outputs(
     report: Report, rows: Iterable[CostRow], *, sender: str, recipients: list[str], attach_xlsx: bool = False
 ) -> ReportOutputs:
     rows = list(rows)
-    html, text, csv_data = render_html(report), render_text(report), render_csv(report, rows)
-    title = subject(report)
+    view = email_view(report, attachments=("csv", "xlsx") if attach_xlsx else ("csv",))
+    html, text, csv_data = render_html(report, view), render_text(report, view), render_csv(report, rows)
     files = {
         "report.html": html.encode(),
         "report.txt": text.encode(),
         "report.csv": csv_data.encode(),
         "report.json": report.model_dump_json(indent=2).encode(),
     }
+    attachments = [Attachment(attachment_name(report, "csv"), "text/csv", files["report.csv"])]
+    if attach_xlsx:
+        files[XLSX] = render_xlsx(report, rows)
+        attachments.append(Attachment(attachment_name(report, "xlsx"), CONTENT_TYPES[XLSX], files[XLSX]))
     files[MESSAGE] = build_message(
-        report, sender=sender, recipients=recipients, subject=title, html=html, text=text, csv_data=csv_data
+        report,
+        sender=sender,
+        recipients=recipients,
+        subject=view.subject,
+        html=html,
+        text=text,
+        attachments=attachments,
     )
-    return ReportOutputs(subject=title, files=files)
+    return ReportOutputs(subject=view.subject, files=files)

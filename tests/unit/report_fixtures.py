@@ -1,0 +1,384 @@
+"""Reports built directly, for the presentation tests: one per schedule and kind, with every
+optional section, on fixed and internally consistent data (totals add up from the cost rows).
+
+They do not go through lambdas.logic.report on purpose: rendering is tested against the Report
+contract (lambdas/models/report.py), whatever code fills it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from lambdas.logic.cost_data import CostRow
+from lambdas.models.report import (
+    AccountLine,
+    Anomaly,
+    Breakdown,
+    BreakdownLine,
+    Coverage,
+    CreditLine,
+    DailyPoint,
+    MonthPoint,
+    Period,
+    Report,
+    Restatement,
+    ServiceLine,
+)
+
+CENT = Decimal("0.01")
+EC2 = "Amazon Elastic Compute Cloud - Compute"
+# name -> daily base cost (USD)
+SERVICES: dict[str, str] = {
+    EC2: "612.40",
+    "Amazon Relational Database Service": "241.10",
+    "Amazon Simple Storage Service": "151.35",
+    "AWS Support (Business)": "140.00",
+    "EC2 - Other": "133.80",
+    "Amazon CloudFront": "88.20",
+    "Amazon DynamoDB": "79.95",
+    "AWS Lambda": "44.10",
+    "Amazon CloudWatch": "29.70",
+    "AWS Key Management Service": "6.45",
+}
+# account -> (name, share of every service)
+ACCOUNTS: dict[str, tuple[str, str]] = {
+    "111111111111": ("acme-prod", "0.62"),
+    "222222222222": ("acme-staging", "0.23"),
+    "333333333333": ("acme-data", "0.15"),
+}
+MISSING_ACCOUNT = "444444444444"  # expected by the client, no cost seen: the coverage footer says so
+SPIKE_DAY = date(2026, 11, 14)
+ARCHIVE_URL = (
+    "https://cost-reporting-assets.s3.amazonaws.com/reports/acme/RUN/report.html"
+    "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=604800&X-Amz-Signature=0123abcd"
+)
+
+HOSTILE_HTML = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+HOSTILE_LONG = "x" * 300  # no space to break at
+HOSTILE_RTL = "חשבון ייצור ‏الإنتاج"  # Hebrew and Arabic
+HOSTILE_EMOJI = "🔥💸 cost-center 👩🏽‍💻🏳️‍🌈"
+
+
+def _amount(base: str, day: date, index: int) -> Decimal:
+    weekend = Decimal("0.78") if day.weekday() >= 5 else Decimal("1")
+    wobble = Decimal(1) + Decimal((day.toordinal() * 7 + index * 3) % 5 - 2) / 60
+    value = Decimal(base) * weekend * wobble
+    if day == SPIKE_DAY and index == 0:
+        value += Decimal("2950.00")
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def cost_rows(start: date, end: date) -> list[CostRow]:
+    rows = []
+    day = start
+    while day <= end:
+        for index, (service, base) in enumerate(SERVICES.items()):
+            amount = _amount(base, day, index)
+            left = amount
+            accounts = list(ACCOUNTS.items())
+            for number, (account, (_name, share)) in enumerate(accounts):
+                part = left if number == len(accounts) - 1 else (amount * Decimal(share)).quantize(CENT)
+                left -= part
+                rows.append(CostRow(day=day, service=service, account_id=account, amount=part))
+        day += timedelta(days=1)
+    return rows
+
+
+def _sum(rows: list[CostRow], period: Period, key: Any) -> dict[str, Decimal]:
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for row in rows:
+        if period.contains(row.day):
+            totals[key(row)] += row.amount
+    return totals
+
+
+def _percent(current: Decimal, previous: Decimal) -> Decimal | None:
+    if previous == 0:
+        return None
+    return ((current - previous) / abs(previous) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def build(
+    *,
+    schedule: str,
+    as_of: date,
+    period: Period,
+    previous: Period,
+    chart: Period,
+    estimated_from: date | None,
+    kind: str = "scheduled",
+    **overrides: Any,
+) -> tuple[Report, list[CostRow]]:
+    """A report whose figures all come from the same generated cost rows."""
+    start = min(period.start, previous.start, chart.start)
+    end = max(period.end, previous.end, chart.end)
+    rows = cost_rows(start, end)
+    now = _sum(rows, period, lambda row: row.service)
+    before = _sum(rows, previous, lambda row: row.service)
+    services = sorted(
+        (
+            ServiceLine(name=name, amount=now.get(name, Decimal(0)), previous_amount=before.get(name, Decimal(0)))
+            for name in SERVICES
+        ),
+        key=lambda line: -line.amount,
+    )
+    acc_now = _sum(rows, period, lambda row: row.account_id)
+    acc_before = _sum(rows, previous, lambda row: row.account_id)
+    accounts = sorted(
+        (
+            AccountLine(account_id=account, name=name, amount=acc_now[account], previous_amount=acc_before[account])
+            for account, (name, _share) in ACCOUNTS.items()
+        ),
+        key=lambda line: -line.amount,
+    )
+    by_day = _sum(rows, chart, lambda row: row.day.isoformat())
+    daily = [
+        DailyPoint(
+            date=date.fromisoformat(day),
+            amount=amount,
+            estimated=estimated_from is not None and date.fromisoformat(day) >= estimated_from,
+        )
+        for day, amount in sorted(by_day.items())
+    ]
+    total = sum((line.amount for line in services), Decimal(0))
+    previous_total = sum((line.previous_amount for line in services), Decimal(0))
+    changes = sorted(services, key=lambda line: line.change)
+    run_id = f"{as_of.isoformat()}.{'month-close' if kind == 'final' else schedule}"
+    fields: dict[str, Any] = {
+        "client_id": "acme",
+        "client_name": "Acme Retail",
+        "run_id": run_id,
+        "kind": kind,
+        "schedule": schedule,
+        "as_of": as_of,
+        "generated_at": datetime.combine(as_of, datetime.min.time(), tzinfo=UTC) + timedelta(hours=6),
+        "metric": "UnblendedCost",
+        "currency": "USD",
+        "locale": "en_US",
+        "period": period,
+        "previous_period": previous,
+        "total": total,
+        "previous_total": previous_total,
+        "change_amount": total - previous_total,
+        "change_percent": _percent(total, previous_total),
+        "forecast": None,
+        "forecast_method": None,
+        "budget": Decimal("45000.00"),
+        "by_service": services,
+        "movers_up": [line for line in reversed(changes) if line.change > 0][:3],
+        "movers_down": [line for line in changes if line.change < 0][:3],
+        "by_account": accounts,
+        "breakdown": Breakdown(
+            type="tag",
+            key="team",
+            lines=[
+                BreakdownLine(value="platform", amount=total * Decimal("0.55"), previous_amount=previous_total / 2),
+                BreakdownLine(value="data", amount=total * Decimal("0.30"), previous_amount=previous_total * 3 / 10),
+                BreakdownLine(value="", amount=total * Decimal("0.15"), previous_amount=previous_total / 5),
+            ],
+        ),
+        "credits": [
+            CreditLine(record_type="Credit", amount=Decimal("-120.00"), previous_amount=Decimal("-100.00")),
+            CreditLine(record_type="Refund", amount=Decimal("-35.50"), previous_amount=Decimal("0")),
+        ],
+        "credits_included": True,
+        "daily": daily,
+        "estimated": any(point.estimated for point in daily if period.contains(point.date)),
+        "ce_requests": 2,
+        "notes": [],
+        "coverage": Coverage(
+            accounts_expected=[*ACCOUNTS, MISSING_ACCOUNT],
+            accounts_seen=list(ACCOUNTS),
+            days_expected=chart.days,
+            days_with_data=chart.days,
+            ce_requests=2,
+            ce_cost_usd=Decimal("0.02"),
+            cache_hits=1,
+            key_age_days=None,
+        ),
+        "archive_url": ARCHIVE_URL.replace("RUN", run_id),
+        "month_to_date": None,
+    }
+    if SPIKE_DAY in {point.date for point in daily}:
+        spike = next(point for point in daily if point.date == SPIKE_DAY)
+        fields["anomalies"] = [
+            Anomaly(
+                date=SPIKE_DAY,
+                amount=spike.amount,
+                expected_low=Decimal("1120.00"),
+                expected_high=Decimal("1560.00"),
+                rule="More than 3 standard deviations above the mean of the 14 days before",
+                service=EC2,
+            )
+        ]
+    fields.update(overrides)
+    return Report(**fields), rows
+
+
+def _mtd(rows: list[CostRow], as_of: date) -> Decimal:
+    month = Period(start=as_of.replace(day=1), end=as_of - timedelta(days=1))
+    return sum((row.amount for row in rows if month.contains(row.day)), Decimal(0))
+
+
+def daily_report(**overrides: Any) -> tuple[Report, list[CostRow]]:
+    """Yesterday against the day before, with the month so far, a forecast and a budget."""
+    as_of = date(2026, 11, 27)
+    report, rows = build(
+        schedule="daily",
+        as_of=as_of,
+        period=Period(start=date(2026, 11, 26), end=date(2026, 11, 26)),
+        previous=Period(start=date(2026, 11, 25), end=date(2026, 11, 25)),
+        chart=Period(start=date(2026, 11, 1), end=date(2026, 11, 26)),
+        estimated_from=date(2026, 11, 25),
+    )
+    mtd = _mtd(rows, as_of)
+    fields = {
+        "month_to_date": mtd,
+        "forecast": (mtd + mtd / 26 * 4).quantize(CENT),
+        "forecast_method": "Month to date plus the average of the last 7 days for the 4 remaining days.",
+        **overrides,
+    }
+    return report.model_copy(update=fields), rows
+
+
+def weekly_report(**overrides: Any) -> tuple[Report, list[CostRow]]:
+    """The last 7 days against the 7 before; the chart shows both weeks; no budget."""
+    as_of = date(2026, 11, 27)
+    report, rows = build(
+        schedule="weekly",
+        as_of=as_of,
+        period=Period(start=date(2026, 11, 20), end=date(2026, 11, 26)),
+        previous=Period(start=date(2026, 11, 13), end=date(2026, 11, 19)),
+        chart=Period(start=date(2026, 11, 13), end=date(2026, 11, 26)),
+        estimated_from=None,
+        budget=None,
+        credits_included=False,
+    )
+    mtd = _mtd(rows, as_of)
+    fields = {
+        "forecast": (mtd + mtd / 26 * 4).quantize(CENT),
+        "forecast_method": "Month to date plus the average of the last 7 days for the 4 remaining days.",
+        **overrides,
+    }
+    return report.model_copy(update=fields), rows
+
+
+def _trend(end_month: date, amounts: list[str], estimated_last: bool) -> list[MonthPoint]:
+    months: list[date] = []
+    month = end_month
+    for _ in amounts:
+        months.insert(0, month)
+        month = (month - timedelta(days=1)).replace(day=1)
+    return [
+        MonthPoint(month=m, amount=Decimal(a), estimated=estimated_last and index == len(amounts) - 1)
+        for index, (m, a) in enumerate(zip(months, amounts, strict=True))
+    ]
+
+
+def monthly_report(**overrides: Any) -> tuple[Report, list[CostRow]]:
+    """Last month against the month before, with a 6-month trend; the month is complete."""
+    report, rows = build(
+        schedule="monthly",
+        as_of=date(2026, 11, 1),
+        period=Period(start=date(2026, 10, 1), end=date(2026, 10, 31)),
+        previous=Period(start=date(2026, 9, 1), end=date(2026, 9, 30)),
+        chart=Period(start=date(2026, 10, 1), end=date(2026, 10, 31)),
+        estimated_from=date(2026, 10, 1),
+    )
+    trend = _trend(date(2026, 10, 1), ["39210.55", "40876.10", "41002.98", "42877.31", "0", "0"], True)
+    trend[-2] = trend[-2].model_copy(update={"amount": report.previous_total})
+    trend[-1] = trend[-1].model_copy(update={"amount": report.total})
+    fields = {"monthly_trend": trend, **overrides}
+    return report.model_copy(update=fields), rows
+
+
+def final_report(**overrides: Any) -> tuple[Report, list[CostRow]]:
+    """Month close: October's final bill, and what changed against the estimate already sent."""
+    report, rows = build(
+        schedule="daily",
+        kind="final",
+        as_of=date(2026, 11, 4),
+        period=Period(start=date(2026, 10, 1), end=date(2026, 10, 31)),
+        previous=Period(start=date(2026, 9, 1), end=date(2026, 9, 30)),
+        chart=Period(start=date(2026, 10, 1), end=date(2026, 10, 31)),
+        estimated_from=None,
+    )
+    ec2 = next(line for line in report.by_service if line.name == EC2)
+    support = next(line for line in report.by_service if line.name == "AWS Support (Business)")
+    changed = [
+        ServiceLine(name=EC2, amount=ec2.amount, previous_amount=ec2.amount - Decimal("214.37")),
+        ServiceLine(name=support.name, amount=support.amount, previous_amount=support.amount - Decimal("62.20")),
+    ]
+    sent = report.total - Decimal("276.57")
+    restatement = Restatement(
+        sent_run_id="2026-11-01.daily",
+        sent_total=sent,
+        final_total=report.total,
+        change_amount=report.total - sent,
+        services=changed,
+    )
+    fields = {"restatement": restatement, "estimated": False, **overrides}
+    return report.model_copy(update=fields), rows
+
+
+SCHEDULES = {
+    "daily": daily_report,
+    "weekly": weekly_report,
+    "monthly": monthly_report,
+    "final": final_report,
+}
+
+BARE: dict[str, Any] = {
+    "movers_up": [],
+    "movers_down": [],
+    "breakdown": None,
+    "credits": [],
+    "anomalies": [],
+    "monthly_trend": [],
+    "restatement": None,
+    "notes": [],
+    "coverage": None,
+    "archive_url": None,
+    "budget": None,
+    "forecast": None,
+    "forecast_method": None,
+    "month_to_date": None,
+}
+
+
+def bare(report: Report) -> Report:
+    """The same report with every optional section absent."""
+    return report.model_copy(update=BARE)
+
+
+def hostile(report: Report) -> Report:
+    """Every name a recipient sees replaced by something that tries to break the email."""
+    names = [HOSTILE_HTML, HOSTILE_LONG, HOSTILE_RTL, HOSTILE_EMOJI]
+
+    def rename(lines: list[Any], attribute: str) -> list[Any]:
+        return [
+            line.model_copy(update={attribute: names[index % len(names)] + f" {index}"})
+            for index, line in enumerate(lines)
+        ]
+
+    update: dict[str, Any] = {
+        "client_name": (HOSTILE_RTL + " " + HOSTILE_EMOJI + " " + HOSTILE_HTML)[:120],
+        "by_service": rename(report.by_service, "name"),
+        "movers_up": rename(report.movers_up, "name"),
+        "movers_down": rename(report.movers_down, "name"),
+        "by_account": rename(report.by_account, "name"),
+        "notes": [*report.notes, HOSTILE_HTML + " " + HOSTILE_LONG],
+        "anomalies": [a.model_copy(update={"service": HOSTILE_LONG, "rule": HOSTILE_HTML}) for a in report.anomalies],
+    }
+    if report.breakdown is not None:
+        update["breakdown"] = report.breakdown.model_copy(
+            update={"key": HOSTILE_HTML, "lines": rename(report.breakdown.lines, "value")}
+        )
+    if report.restatement is not None:
+        update["restatement"] = report.restatement.model_copy(
+            update={"services": rename(report.restatement.services, "name")}
+        )
+    return report.model_copy(update=update)
