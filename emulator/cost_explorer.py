@@ -12,6 +12,10 @@ and honours the behaviours the platform depends on (see ``/work/shared/COST_EXPL
   then appears on both pages, each with its share of the groups, as in the real service.
 - ``Estimated`` is true for a period containing a day after ``dataset.finalised_through``.
 - Scoping: the caller's account decides what it sees (``CostDataset.accounts_visible_to``).
+- ``GetCostForecast``: the average daily cost of the 7 days before ``TimePeriod.Start`` times the days
+  of the period (a stand-in for AWS's model: the platform only needs the call's shape and its cost).
+- Faults: ``throttle(n, code)`` answers the next ``n`` requests (``-1``: every request) with
+  ``ThrottlingException`` (or ``LimitExceededException``), as the real service does under load.
 
 Metrics: ``UnblendedCost`` and ``AmortizedCost`` come from the records. This dataset has no
 discounts (EDP, private pricing), so ``NetUnblendedCost`` equals ``UnblendedCost`` and
@@ -52,6 +56,14 @@ METRIC_FIELDS: dict[str, str] = {
     "NetAmortizedCost": "amortized",
 }
 _UNSUPPORTED_METRICS = frozenset({"UsageQuantity", "NormalizedUsageAmount"})
+# GetCostForecast metric -> the GetCostAndUsage metric it forecasts.
+FORECAST_METRICS: dict[str, str] = {
+    "UNBLENDED_COST": "UnblendedCost",
+    "AMORTIZED_COST": "AmortizedCost",
+    "NET_AMORTIZED_COST": "NetAmortizedCost",
+    "BLENDED_COST": "BlendedCost",
+    "NET_UNBLENDED_COST": "NetUnblendedCost",
+}
 
 _DIMENSION_GETTERS: dict[str, Callable[[CostRecord], str]] = {
     "SERVICE": lambda r: r.service,
@@ -147,6 +159,27 @@ class CostExplorerEmulator:
         self.page_size = page_size
         self.requests: list[dict[str, Any]] = []
         self._log_lock = threading.Lock()
+        self._throttle_left = 0
+        self._throttle_code = "ThrottlingException"
+
+    # -- faults ----------------------------------------------------------------------------------
+
+    def throttle(self, count: int, code: str = "ThrottlingException") -> None:
+        """Refuse the next ``count`` requests (``-1``: all of them until reset with 0) with ``code``."""
+        if code not in ("ThrottlingException", "LimitExceededException"):
+            raise ValueError("code must be ThrottlingException or LimitExceededException")
+        if count < -1:
+            raise ValueError("count must be -1 (always), 0 (off) or a positive number")
+        with self._log_lock:
+            self._throttle_left, self._throttle_code = count, code
+
+    def _throttled(self) -> str | None:
+        with self._log_lock:
+            if self._throttle_left == 0:
+                return None
+            if self._throttle_left > 0:
+                self._throttle_left -= 1
+            return self._throttle_code
 
     # -- request log -----------------------------------------------------------------------------
 
@@ -159,12 +192,13 @@ class CostExplorerEmulator:
         with self._log_lock:
             return list(self.requests)
 
-    def _log(self, target: str, body: Any, caller_account: str) -> None:
+    def _log(self, target: str, body: Any, caller_account: str, throttled: bool = False) -> None:
         entry = {
             "target": target,
             "body": body,
             "caller_account": caller_account,
             "time": datetime.now(UTC).isoformat(),
+            "throttled": throttled,
         }
         with self._log_lock:
             self.requests.append(entry)
@@ -173,11 +207,15 @@ class CostExplorerEmulator:
 
     def handle(self, target: str, body: dict[str, Any], caller_account: str) -> tuple[int, dict[str, Any]]:
         """Answer one JSON 1.1 request: (HTTP status, response body)."""
-        self._log(target, body, caller_account)
+        throttled = self._throttled()
+        self._log(target, body, caller_account, throttled=throttled is not None)
+        if throttled is not None:
+            return 400, {"__type": throttled, "message": "Rate exceeded"}
         operation = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else ""
         handlers: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
             "GetCostAndUsage": self.get_cost_and_usage,
             "GetDimensionValues": self.get_dimension_values,
+            "GetCostForecast": self.get_cost_forecast,
         }
         handler = handlers.get(operation)
         if handler is None:
@@ -268,6 +306,33 @@ class CostExplorerEmulator:
             estimated = end - _ONE_DAY > dataset.finalised_through
             periods.append(_Period(start, end, estimated, groups))
         return periods
+
+    # -- GetCostForecast -------------------------------------------------------------------------
+
+    def get_cost_forecast(self, body: dict[str, Any], caller_account: str) -> dict[str, Any]:
+        start, end = _parse_time_period(body.get("TimePeriod"))
+        metric = body.get("Metric")
+        if metric not in FORECAST_METRICS:
+            raise CostExplorerError(f"Metric must be one of {sorted(FORECAST_METRICS)}, got {metric!r}")
+        if body.get("Granularity") not in ("DAILY", "MONTHLY"):
+            raise CostExplorerError("Granularity must be DAILY or MONTHLY")
+        expression = body.get("Filter")
+        query_filter = _compile(expression, "Filter") if expression is not None else None
+        accounts = _scope(self.dataset.accounts_visible_to(caller_account), query_filter)
+        field = METRIC_FIELDS[FORECAST_METRICS[metric]]
+        history = Decimal(0)
+        if accounts is None or accounts:
+            for record in self.dataset.records_between(start - timedelta(days=7), start, accounts):
+                if query_filter is None or query_filter.predicate(record):
+                    history += getattr(record, field)
+        mean = history / 7 * (end - start).days
+        amount = {"Amount": format_amount(mean), "Unit": UNIT}
+        return {
+            "Total": amount,
+            "ForecastResultsByTime": [
+                {"TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()}, "MeanValue": amount["Amount"]}
+            ],
+        }
 
     # -- GetDimensionValues ----------------------------------------------------------------------
 

@@ -66,6 +66,10 @@ def provision(config: EnvironmentConfig) -> Settings:
     """Create the tables, bucket, queues, topic and SES identity; return the worker's settings."""
     for attribute, spec in TABLES.items():
         _create_table(getattr(config, attribute), spec)
+    # As in the stack: the client table's one-hour RPO rests on point-in-time recovery.
+    platform_client("dynamodb").update_continuous_backups(
+        TableName=config.clients_table, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
 
     s3 = platform_client("s3")
     _ignore_exists(s3.create_bucket, Bucket=config.assets_bucket)
@@ -105,6 +109,7 @@ def settings_for(config: EnvironmentConfig, *, queue_url: str = "") -> Settings:
         jobs_queue_url=queue_url,
         sender_email=config.sender_email,
         configuration_set=config.configuration_set,
+        cost_cache_table=config.cost_cache_table,
     )
 
 
@@ -119,4 +124,5 @@ def settings_environment(settings: Settings) -> dict[str, str]:
         "JOBS_QUEUE_URL": settings.jobs_queue_url,
         "SENDER_EMAIL": settings.sender_email,
         "SES_CONFIGURATION_SET": settings.configuration_set,
+        "COST_CACHE_TABLE": settings.cost_cache_table,
     }

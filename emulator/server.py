@@ -179,6 +179,7 @@ class _Router:
             ("POST", "/ce/reset-log"): self._reset_log,
             ("POST", "/ce/restate"): self._restate,
             ("POST", "/ce/page-size"): self._page_size,
+            ("POST", "/ce/throttle"): self._throttle,
             ("GET", "/ce/dataset"): lambda _: self._aws.dataset_summary(),
             ("GET", "/clients"): lambda _: demo_clients(self._aws.ce.dataset),
         }
@@ -209,6 +210,14 @@ class _Router:
         amount = Decimal(str(payload["amount"]))
         self._aws.ce.dataset.restate(day, str(payload["account_id"]), str(payload["service"]), amount)
         return {"ok": True}
+
+    def _throttle(self, payload: dict[str, Any]) -> dict[str, Any]:
+        count = payload["count"]
+        if not isinstance(count, int) or isinstance(count, bool):
+            raise ValueError("count must be an integer (-1: always, 0: off)")
+        code = str(payload.get("code", "ThrottlingException"))
+        self._aws.ce.throttle(count, code)
+        return {"ok": True, "count": count, "code": code}
 
     def _page_size(self, payload: dict[str, Any]) -> dict[str, Any]:
         size = payload["page_size"]

@@ -7,31 +7,34 @@ call this; each step is a small function or adapter, this class only wires them.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from lambdas.cost_reader import CostRead, CostReader
 from lambdas.dal.archive import ReportArchive, report_prefix
 from lambdas.dal.aws import AwsCredentials, client_with
 from lambdas.dal.clients_table import ClientsTable
-from lambdas.dal.cost_explorer import PRICE_PER_REQUEST_USD, CostExplorer
+from lambdas.dal.cost_cache import CostCache
+from lambdas.dal.cost_explorer import CostExplorer, requests_cost_usd
 from lambdas.dal.credentials import CredentialProvider
 from lambdas.dal.executions_table import ExecutionsTable
 from lambdas.dal.mailer import Mailer
-from lambdas.logic.cost_data import parse_daily_by_service_and_account
-from lambdas.logic.outputs import CONTENT_TYPES, ReportOutputs, render_outputs
-from lambdas.logic.periods import month_to_date
-from lambdas.logic.queries import daily_by_service_and_account
+from lambdas.logic.cost_data import CostRow
+from lambdas.logic.outputs import CONTENT_TYPES, render_outputs
+from lambdas.logic.periods import ReportWindow, window_for
 from lambdas.logic.report import build_report
-from lambdas.models.client import Client, parse_client
+from lambdas.logic.restatement import covers, restatement
+from lambdas.models.client import Client, StoredKeyCredentials, parse_client
 from lambdas.models.events import ReportJob
 from lambdas.models.exceptions import ClientNotFoundError, PermanentError, PlatformError, UnauthorizedError
 from lambdas.models.report import Report
+from lambdas.models.ses_events import message_tags
 from lambdas.models.settings import Settings
 from lambdas.observability import ACCESS, UNAUTHORIZED, logger, metrics
 
@@ -51,6 +54,7 @@ class Dependencies:
         default=lambda credentials: CostExplorer(client_with("ce", credentials))
     )
     clock: Callable[[], datetime] = _utcnow
+    cost_cache: Callable[[], CostCache] = lambda: CostCache("")  # a fresh one per run: it holds the run's cells
 
 
 @dataclass
@@ -62,6 +66,7 @@ class RunOutcome:
     message_id: str | None = None
     recipients: int = 0
     ce_requests: int = 0
+    cache_hits: int = 0
     error_kind: str | None = None
     error: str | None = None
     report: Report | None = None
@@ -76,6 +81,7 @@ class RunOutcome:
             "delivery": self.delivery,
             "message_id": self.message_id,
             "ce_requests": self.ce_requests,
+            "cache_hits": self.cache_hits,
             "error_kind": self.error_kind,
             "error": self.error,
         }
@@ -115,61 +121,137 @@ class ReportRun:
 
     def _run(self, record: dict[str, Any], job: ReportJob, now: datetime, outcome: RunOutcome) -> None:
         client = parse_client(record)
-        if not client.active and job.kind == "scheduled":
+        if not client.active and job.kind in ("scheduled", "final"):
             outcome.status = "skipped"
             logger.info("client paused: scheduled run skipped")
             return
-        report, outputs = self._build(client, job, now, outcome)
+        window = window_for(client.schedule, job.as_of, kind=job.kind)
+        sent: dict[str, Any] | None = None
+        if job.kind == "final":
+            earlier = self._earlier_reports(client, job, window)
+            if any(run.endswith(".final") for run, _ in earlier):
+                self._skip(outcome, "the final report of this month was already sent")
+                return
+            sent = next((report for run, report in earlier if not run.endswith(".final")), None)
+        read = self._read_costs(client, job, window, now, outcome)
+        if job.kind == "final" and (
+            window.current.start in read.data.estimated_months or read.data.estimated_days & _period_days(window)
+        ):
+            # Cost Explorer still marks last month as an estimate: the next month-close run tries again.
+            self._skip(outcome, "last month is not final yet in Cost Explorer")
+            return
+        prefix = report_prefix(client.client_id, job.run_id)
+        # The link is signed before rendering (the key is known) and works once the files are archived.
+        archive_url = None if self.dry_run else self.deps.archive.presigned_url(prefix + "report.html")
+        report = self._report(client, job, window, now, read, outcome, archive_url, sent)
+        # The CSV: daily cost by service and account, plus credits and refunds when they count.
+        rows: list[CostRow] = list(read.data.rows)
+        if client.include_credits and not window.trend_months:
+            rows += read.data.credit_rows
+        outputs = render_outputs(
+            report,
+            rows,
+            sender=self.deps.mailer.sender,
+            recipients=list(client.recipients),
+            attach_xlsx=client.attach_xlsx,
+        )
         outcome.report, outcome.files = report, outputs.files
         if self.dry_run:
             outcome.status, outcome.delivery = "succeeded", "dry_run"
             return
-        prefix = report_prefix(client.client_id, job.run_id)
         for name, body in outputs.archived().items():
             self.deps.archive.put(prefix + name, body, CONTENT_TYPES[name])
         self._send(client, job, outputs.message, outcome)
+        # Webhooks (Slack / Teams) are delivered here, after the email, and never block it.
         outcome.status = "succeeded"
 
-    def _build(
-        self, client: Client, job: ReportJob, now: datetime, outcome: RunOutcome
-    ) -> tuple[Report, ReportOutputs]:
+    def _skip(self, outcome: RunOutcome, reason: str) -> None:
+        outcome.status, outcome.error = "skipped", reason
+        logger.info(f"run skipped: {reason}")
+
+    def _read_costs(
+        self, client: Client, job: ReportJob, window: ReportWindow, now: datetime, outcome: RunOutcome
+    ) -> CostRead:
         try:
             credentials = self.deps.credentials.for_client(client)
         except UnauthorizedError:
             logger.warning(f"{UNAUTHORIZED} credentials refused", extra={"requester": self.requester})
             raise
         explorer = self.deps.cost_explorer(credentials)
-        window = month_to_date(job.as_of)
+        explorer.max_requests = client.max_ce_requests
+        cache = self.deps.cost_cache()
+        cache.read_only = cache.read_only or self.dry_run  # a dry run writes nothing, the cache included
         logger.info(f"{ACCESS} cost data read", extra={"requester": self.requester, "accounts": client.account_ids})
         try:
-            pages = explorer.get_cost_and_usage(
-                daily_by_service_and_account(
-                    window.query_start, window.query_end_exclusive, client.account_ids, client.metric
-                )
-            )
+            read = CostReader(explorer, cache, now=now).read(client, window, shared_accounts=job.shared_accounts)
         except UnauthorizedError:
             logger.warning(f"{UNAUTHORIZED} Cost Explorer refused", extra={"requester": self.requester})
             raise
         finally:
             outcome.ce_requests = explorer.requests
-        data = parse_daily_by_service_and_account(pages, client.metric, set(client.account_ids))
+        outcome.cache_hits = read.cache_hits
+        return read
+
+    def _report(
+        self,
+        client: Client,
+        job: ReportJob,
+        window: ReportWindow,
+        now: datetime,
+        read: CostRead,
+        outcome: RunOutcome,
+        archive_url: str | None,
+        sent: dict[str, Any] | None,
+    ) -> Report:
+        key_age = None
+        if isinstance(client.credentials, StoredKeyCredentials) and client.credentials.rotated_at is not None:
+            key_age = max((now - client.credentials.rotated_at).days, 0)
         report = build_report(
             client,
             window,
-            data,
+            read.data,
             run_id=job.run_id,
             as_of=job.as_of,
             generated_at=now,
-            ce_requests=explorer.requests,
+            ce_requests=outcome.ce_requests,
+            kind=job.kind,
+            cache_hits=read.cache_hits,
+            notes=read.notes,
+            archive_url=archive_url,
+            ce_forecast_remaining=read.forecast_remaining,
+            key_age_days=key_age,
         )
-        outputs = render_outputs(
-            report,
-            data.rows,
-            sender=self.deps.mailer.sender,
-            recipients=list(client.recipients),
-            attach_xlsx=client.attach_xlsx,
+        if job.kind != "final":
+            return report
+        if sent is None:
+            note = "No estimated report of this month was found in the archive to compare the final figures with."
+            return report.model_copy(update={"notes": [*report.notes, note]})
+        try:
+            change = restatement(sent, report.total, report.by_service)
+        except ValueError as error:
+            return report.model_copy(
+                update={"notes": [*report.notes, f"The earlier report could not be read: {error}."]}
+            )
+        return report.model_copy(update={"restatement": change})
+
+    def _earlier_reports(
+        self, client: Client, job: ReportJob, window: ReportWindow
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Archived reports of this client's runs this month that covered `window.current`, newest
+        first: the month-close run looks there for the estimated report it corrects."""
+        month = report_prefix(client.client_id, job.as_of.strftime("%Y-%m"))[:-1]
+        runs = sorted(
+            {key.split("/")[2] for key in self.deps.archive.list(month) if key.endswith("/report.json")},
+            reverse=True,
         )
-        return report, outputs
+        found = []
+        for run in runs:
+            if run == job.run_id:
+                continue
+            report = json.loads(self.deps.archive.get(report_prefix(client.client_id, run) + "report.json"))
+            if covers(report, window.current):
+                found.append((run, report))
+        return found
 
     def _send(self, client: Client, job: ReportJob, eml: bytes, outcome: RunOutcome) -> None:
         if not self.deps.executions.claim_delivery(client.client_id, job.run_id, self.deps.clock()):
@@ -178,7 +260,9 @@ class ReportRun:
             logger.info("delivery already claimed for this run: not sending again")
             return
         try:
-            outcome.message_id = self.deps.mailer.send_raw(eml, list(client.recipients))
+            outcome.message_id = self.deps.mailer.send_raw(
+                eml, list(client.recipients), tags=message_tags(client.client_id, job.run_id)
+            )
         except Exception:
             self.deps.executions.release_delivery(client.client_id, job.run_id)
             raise
@@ -208,7 +292,8 @@ class ReportRun:
                 "finished_at": self.deps.clock().isoformat(),
                 "duration_ms": int((time.monotonic() - started) * 1000),
                 "ce_requests": outcome.ce_requests,
-                "ce_cost_usd": Decimal(PRICE_PER_REQUEST_USD) * outcome.ce_requests,
+                "ce_cost_usd": requests_cost_usd(outcome.ce_requests),
+                "cache_hits": outcome.cache_hits,
                 "delivery": outcome.delivery,
                 "message_id": outcome.message_id,
                 "error_kind": outcome.error_kind,
@@ -231,4 +316,9 @@ def dependencies_from(settings: Settings) -> Dependencies:
         credentials=CredentialProvider(),
         archive=ReportArchive(settings.assets_bucket),
         mailer=Mailer(settings.sender_email, settings.configuration_set),
+        cost_cache=lambda: CostCache(settings.cost_cache_table),
     )
+
+
+def _period_days(window: ReportWindow) -> set[date]:
+    return {window.current.start + timedelta(days=offset) for offset in range(window.current.days)}

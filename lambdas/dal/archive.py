@@ -6,6 +6,10 @@ from typing import Any
 
 from lambdas.dal.aws import platform_client
 
+# SigV4 presigned URLs live at most 7 days. A URL signed with temporary credentials (a Lambda
+# role's) stops working when those credentials expire, whatever the expiry asked for.
+LINK_EXPIRY_SECONDS = 7 * 24 * 3600
+
 
 def report_prefix(client_id: str, run_id: str) -> str:
     return f"reports/{client_id}/{run_id}/"
@@ -35,3 +39,10 @@ class ReportArchive:
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
             keys.extend(obj["Key"] for obj in page.get("Contents", []))
         return keys
+
+    def presigned_url(self, key: str, expires_in: int = LINK_EXPIRY_SECONDS) -> str:
+        """A time-limited GET link to one archived object (signed locally: no request is made)."""
+        url: str = self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in
+        )
+        return url

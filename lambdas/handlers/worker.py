@@ -25,7 +25,9 @@ from lambdas.models.settings import get_settings
 from lambdas.observability import logger, metrics, tracer
 from lambdas.pipeline import ReportRun, dependencies_from
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every record failed is answered like any other (all listed in batchItemFailures),
+# not raised: SQS retries exactly those messages and the invocation is not counted as an error.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @lru_cache(maxsize=1)

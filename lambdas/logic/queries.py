@@ -5,12 +5,21 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+# Record types shown as their own "credits" lines and excluded from the totals on request.
+CREDIT_RECORD_TYPES: tuple[str, ...] = ("Credit", "Refund")
+# GetCostForecast names its metrics differently from GetCostAndUsage.
+FORECAST_METRICS = {
+    "UnblendedCost": "UNBLENDED_COST",
+    "AmortizedCost": "AMORTIZED_COST",
+    "NetAmortizedCost": "NET_AMORTIZED_COST",
+}
+
 
 def dimension(key: str, values: list[str]) -> dict[str, Any]:
     return {"Dimensions": {"Key": key, "Values": list(values)}}
 
 
-def all_of(*expressions: dict[str, Any]) -> dict[str, Any] | None:
+def all_of(*expressions: dict[str, Any] | None) -> dict[str, Any] | None:
     """An `And` only when there are two or more operands: Cost Explorer rejects a one-operand And."""
     present = [e for e in expressions if e]
     if not present:
@@ -20,17 +29,56 @@ def all_of(*expressions: dict[str, Any]) -> dict[str, Any] | None:
     return {"And": present}
 
 
-def daily_by_service_and_account(start: date, end_exclusive: date, accounts: list[str], metric: str) -> dict[str, Any]:
-    """One request for the whole report: daily cost by service and linked account, over both
-    the current and the comparison period, restricted to the client's own accounts."""
+def without_credits() -> dict[str, Any]:
+    return {"Not": dimension("RECORD_TYPE", list(CREDIT_RECORD_TYPES))}
+
+
+def cost_and_usage(
+    start: date,
+    end_exclusive: date,
+    *,
+    granularity: str,
+    metric: str,
+    group_by: list[tuple[str, str]],
+    accounts: list[str],
+    exclude_credits: bool = False,
+) -> dict[str, Any]:
+    """One GetCostAndUsage request, always scoped to the listed accounts."""
+    if len(group_by) > 2:
+        raise ValueError("Cost Explorer accepts at most two GroupBy entries")
     request: dict[str, Any] = {
         "TimePeriod": {"Start": start.isoformat(), "End": end_exclusive.isoformat()},
-        "Granularity": "DAILY",
+        "Granularity": granularity,
         "Metrics": [metric],
-        "GroupBy": [
-            {"Type": "DIMENSION", "Key": "SERVICE"},
-            {"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"},
-        ],
+        "GroupBy": [{"Type": kind, "Key": key} for kind, key in group_by],
+    }
+    expression = all_of(
+        dimension("LINKED_ACCOUNT", sorted(accounts)) if accounts else None,
+        without_credits() if exclude_credits else None,
+    )
+    if expression:
+        request["Filter"] = expression
+    return request
+
+
+def daily_by_service_and_account(start: date, end_exclusive: date, accounts: list[str], metric: str) -> dict[str, Any]:
+    """Daily cost by service and linked account over a range, restricted to the given accounts."""
+    return cost_and_usage(
+        start,
+        end_exclusive,
+        granularity="DAILY",
+        metric=metric,
+        group_by=[("DIMENSION", "SERVICE"), ("DIMENSION", "LINKED_ACCOUNT")],
+        accounts=accounts,
+    )
+
+
+def cost_forecast(start: date, end_exclusive: date, *, metric: str, accounts: list[str]) -> dict[str, Any]:
+    """GetCostForecast of the rest of the month (only for clients that opt in)."""
+    request: dict[str, Any] = {
+        "TimePeriod": {"Start": start.isoformat(), "End": end_exclusive.isoformat()},
+        "Metric": FORECAST_METRICS[metric],
+        "Granularity": "MONTHLY",
     }
     expression = all_of(dimension("LINKED_ACCOUNT", sorted(accounts)))
     if expression:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lambdas.models.client import ClientId
+from lambdas.models.client import AccountId, ClientId
 
 RunKind = Literal["scheduled", "final", "manual"]
 # What an EventBridge schedule can fire: a client schedule, or the month-close run that
@@ -33,8 +33,30 @@ class ReportJob(BaseModel):
     client_id: ClientId
     as_of: date
     kind: RunKind = "scheduled"
+    # Accounts of other clients due in the same dispatch that use the very same credentials: the
+    # run may fetch them into the cache with its own request, so their runs need none
+    # (docs/cost-explorer.md, shared payer queries). Never shown in this client's report.
+    shared_accounts: list[AccountId] = Field(default=[], max_length=1000)
 
     @classmethod
-    def scheduled(cls, client_id: str, schedule: str, as_of: date) -> ReportJob:
+    def scheduled(
+        cls, client_id: str, schedule: str, as_of: date, *, shared_accounts: list[str] | None = None
+    ) -> ReportJob:
         # Deterministic: a dispatcher retried by EventBridge produces the same run ids.
-        return cls(run_id=f"{as_of.isoformat()}.{schedule}", client_id=client_id, as_of=as_of)
+        return cls(
+            run_id=f"{as_of.isoformat()}.{schedule}",
+            client_id=client_id,
+            as_of=as_of,
+            shared_accounts=shared_accounts or [],
+        )
+
+    @classmethod
+    def final(cls, client_id: str, as_of: date, *, shared_accounts: list[str] | None = None) -> ReportJob:
+        """The month-close run: last month again, once AWS has finalised it."""
+        return cls(
+            run_id=f"{as_of.isoformat()}.final",
+            client_id=client_id,
+            as_of=as_of,
+            kind="final",
+            shared_accounts=shared_accounts or [],
+        )

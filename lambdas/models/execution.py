@@ -26,6 +26,7 @@ class ExecutionRecord(BaseModel):
     duration_ms: int | None = None
     ce_requests: int = 0
     ce_cost_usd: Decimal = Decimal("0")
+    cache_hits: int = 0  # Cost Explorer requests the cache made unnecessary
     delivery: Delivery | None = None
     message_id: str | None = None
     recipients: int = 0

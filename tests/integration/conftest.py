@@ -48,3 +48,75 @@ def platform(embedded_aws, monkeypatch):
 @pytest.fixture
 def demo_records(embedded_aws):
     return demo_clients(embedded_aws.dataset)
+
+
+@pytest.fixture
+def wipe_aws(embedded_aws):
+    """Empty the embedded AWS in the middle of a test (a lost environment): call the result."""
+    from lambdas.dal.aws import reset_clients
+
+    def wipe() -> None:
+        reset = urllib.request.Request(f"{embedded_aws.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310
+        urllib.request.urlopen(reset, timeout=10).read()  # noqa: S310 - loopback emulator
+        reset_clients()
+
+    return wipe
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    """Freeze the CLI's clock: call the result with a datetime (UTC); default AS_OF 09:00."""
+    from datetime import UTC, datetime
+
+    import cli.context
+
+    def freeze(moment: datetime | None = None) -> datetime:
+        frozen = moment or datetime(AS_OF.year, AS_OF.month, AS_OF.day, 9, tzinfo=UTC)
+        monkeypatch.setattr(cli.context, "clock", lambda: frozen)
+        return frozen
+
+    freeze()
+    return freeze
+
+
+@pytest.fixture
+def stored_key_client(platform, embedded_aws):
+    """A client on stored access keys: an IAM user in a member account of the demo dataset
+    (444444444441, initech-prod), its key in Secrets Manager under the environment's path.
+    Returns (client, access_key_id)."""
+    import json
+
+    import boto3
+
+    from lambdas.dal.clients_table import ClientsTable
+    from lambdas.models.client import parse_client
+
+    account, config = "444444444441", for_environment("local")
+    admin = boto3.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="test-setup"
+    )["Credentials"]
+    iam = boto3.client(
+        "iam",
+        aws_access_key_id=admin["AccessKeyId"],
+        aws_secret_access_key=admin["SecretAccessKey"],
+        aws_session_token=admin["SessionToken"],
+    )
+    iam.create_user(UserName="cost-reporting-reader")
+    key = iam.create_access_key(UserName="cost-reporting-reader")["AccessKey"]
+    secret_name = f"{config.secrets_prefix}initech-keys"
+    boto3.client("secretsmanager").create_secret(
+        Name=secret_name,
+        SecretString=json.dumps({"access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]}),
+    )
+    client = parse_client(
+        {
+            "client_id": "initech-keys",
+            "name": "Initech (stored keys)",
+            "account_ids": [account],
+            "credentials": {"type": "stored_keys", "secret_name": secret_name},
+            "recipients": ["finance@initech.example"],
+            "schedule": "weekly",
+        }
+    )
+    ClientsTable(platform.clients_table).put(client)
+    return client, key["AccessKeyId"]

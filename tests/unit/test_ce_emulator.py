@@ -311,12 +311,26 @@ def test_invalid_queries_are_rejected_like_cost_explorer(ce: Any, query: dict[st
 
 def test_other_cost_explorer_operations_are_unknown(ce: Any) -> None:
     with pytest.raises(ClientError) as error:
-        ce.get_cost_forecast(
-            TimePeriod={"Start": "2026-11-27", "End": "2026-12-01"},
-            Metric="UNBLENDED_COST",
-            Granularity="DAILY",
-        )
+        ce.get_tags(TimePeriod={"Start": "2026-11-01", "End": "2026-11-27"})
     assert _error_code(error) == "UnknownOperationException"
+
+
+def test_forecast_is_the_trailing_week_average_for_each_day_of_the_period(ce: Any) -> None:
+    account = {"Dimensions": {"Key": "LINKED_ACCOUNT", "Values": ["444444444441"]}}
+    week = ce.get_cost_and_usage(
+        TimePeriod={"Start": "2026-11-20", "End": "2026-11-27"},
+        Granularity="MONTHLY",
+        Metrics=["UnblendedCost"],
+        Filter=account,
+    )["ResultsByTime"][0]["Total"]["UnblendedCost"]["Amount"]
+    answer = ce.get_cost_forecast(
+        TimePeriod={"Start": "2026-11-27", "End": "2026-12-01"},
+        Metric="UNBLENDED_COST",
+        Granularity="MONTHLY",
+        Filter=account,
+    )
+    assert Decimal(answer["Total"]["Amount"]) == (Decimal(week) / 7 * 4).quantize(Decimal("1E-10"))
+    assert answer["Total"]["Unit"] == "USD"
 
 
 # -- pagination ----------------------------------------------------------------------------------------

@@ -61,7 +61,10 @@ def test_rows_from_every_page_with_names_and_estimates():
         ),
         ([page([day("2026-11-01", "2026-11-02", [group("S3", "111111111111", "abc")])])], "decimal Amount"),
         ([page([day("2026-11-01", "2026-11-02", [group("S3", "111111111111", "NaN")])])], "not finite"),
-        ([page([day("2026-11-01", "2026-11-02", [group("S3", "999999999999", "1")])])], "outside the client"),
+        (
+            [page([day("2026-11-01", "2026-11-02", [group("S3", "999999999999", "1")])])],
+            "outside the accounts the query named",
+        ),
         (
             [
                 page(
@@ -95,3 +98,58 @@ def test_all_of():
     assert all_of() is None
     assert all_of(a) == a
     assert all_of(a, None, b) == {"And": [a, b]}  # type: ignore[arg-type]
+
+
+from datetime import UTC, datetime  # noqa: E402
+
+from lambdas.logic.cost_data import split_answer  # noqa: E402
+from lambdas.logic.planner import Dataset, Need, cell_key  # noqa: E402
+
+NEED = Need("services", Dataset("DIMENSION", "SERVICE"), "DAILY", date(2026, 11, 1), date(2026, 11, 4))
+FETCHED = datetime(2026, 11, 4, tzinfo=UTC)
+
+
+def test_an_answer_splits_into_one_cell_per_account_and_day_even_without_cost():
+    pages = [
+        page([day("2026-11-01", "2026-11-02", [group("S3", "111111111111", "2")])]),
+        page([day("2026-11-02", "2026-11-03", [], estimated=True)]),
+    ]
+    split = split_answer(
+        pages, NEED, metric="UnblendedCost", accounts=["111111111111", "222222222222"], fetched_at=FETCHED
+    )
+    assert len(split.cells) == 4
+    assert split.cells[cell_key(NEED, "111111111111", date(2026, 11, 1))].groups == {"S3": Decimal(2)}
+    empty = split.cells[cell_key(NEED, "222222222222", date(2026, 11, 2))]
+    assert empty.groups == {} and empty.estimated and empty.fetched_at == FETCHED
+
+
+def test_a_cut_short_answer_drops_its_last_day_which_may_be_partial():
+    pages = [
+        page([day("2026-11-01", "2026-11-02", []), day("2026-11-02", "2026-11-03", [group("S3", "111111111111", "1")])])
+    ]
+    split = split_answer(
+        pages, NEED, metric="UnblendedCost", accounts=["111111111111"], fetched_at=FETCHED, complete=False
+    )
+    assert split.periods == [date(2026, 11, 1)]
+
+
+def test_a_day_split_across_pages_is_summed_once():
+    pages = [
+        page([day("2026-11-01", "2026-11-02", [group("S3", "111111111111", "1")])], token="t"),
+        page([day("2026-11-01", "2026-11-02", [group("EC2", "111111111111", "3")])]),
+    ]
+    split = split_answer(pages, NEED, metric="UnblendedCost", accounts=["111111111111"], fetched_at=FETCHED)
+    assert split.cells[cell_key(NEED, "111111111111", date(2026, 11, 1))].groups == {"S3": 1, "EC2": 3}
+
+
+def test_tag_keys_lose_their_prefix_and_untagged_is_empty():
+    need = Need("breakdown", Dataset("TAG", "team"), "DAILY", date(2026, 11, 1), date(2026, 11, 2))
+    groups = [group("team$web", "111111111111", "5"), group("team$", "111111111111", "1")]
+    split = split_answer(
+        [page([day("2026-11-01", "2026-11-02", groups)])],
+        need,
+        metric="UnblendedCost",
+        accounts=["111111111111"],
+        fetched_at=FETCHED,
+    )
+    assert split.cells[cell_key(need, "111111111111", date(2026, 11, 1))].groups == {"web": 5, "": 1}

@@ -48,3 +48,42 @@ def test_leap_day_as_of():
     window = month_to_date(date(2028, 2, 29))
     assert window.current == Period(start=date(2028, 2, 1), end=date(2028, 2, 28))
     assert window.month_end == date(2028, 2, 29)
+
+
+from lambdas.logic.periods import window_for  # noqa: E402
+
+
+def test_daily_window_is_yesterday_against_the_same_weekday_a_week_before_with_month_to_date():
+    window = window_for("daily", date(2026, 11, 27))
+    assert window.current == Period(start=date(2026, 11, 26), end=date(2026, 11, 26))
+    assert window.previous == Period(start=date(2026, 11, 19), end=date(2026, 11, 19))
+    assert window.chart_period == window.month_to_date == Period(start=date(2026, 11, 1), end=date(2026, 11, 26))
+    assert window.month_in_progress
+
+
+def test_daily_window_on_the_first_closes_the_month():
+    window = window_for("daily", date(2026, 12, 1))
+    assert window.current == Period(start=date(2026, 11, 30), end=date(2026, 11, 30))
+    assert window.month_to_date == Period(start=date(2026, 11, 1), end=date(2026, 11, 30))
+    assert not window.month_in_progress
+
+
+def test_weekly_window_is_the_last_seven_days_against_the_seven_before():
+    window = window_for("weekly", date(2026, 11, 27))
+    assert window.current == Period(start=date(2026, 11, 20), end=date(2026, 11, 26))
+    assert window.previous == Period(start=date(2026, 11, 13), end=date(2026, 11, 19))
+    assert window.chart_period == Period(start=date(2026, 11, 13), end=date(2026, 11, 26))
+
+
+@pytest.mark.parametrize("kind", ["scheduled", "final"])
+def test_monthly_and_final_windows_are_last_month_against_the_one_before_with_six_months(kind):
+    window = window_for("monthly" if kind == "scheduled" else "daily", date(2027, 1, 5), kind=kind)
+    assert window.current == Period(start=date(2026, 12, 1), end=date(2026, 12, 31))
+    assert window.previous == Period(start=date(2026, 11, 1), end=date(2026, 11, 30))
+    assert window.trend_months == tuple(date(2026, m, 1) for m in range(7, 13))
+    assert not window.month_in_progress
+
+
+def test_unknown_schedule_is_refused():
+    with pytest.raises(ValueError, match="schedule"):
+        window_for("hourly", date(2026, 11, 27))

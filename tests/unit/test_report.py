@@ -120,3 +120,127 @@ def test_sections_add_up_to_the_totals(as_of, raw_rows):
     assert len(report.daily) == window.current.days
     assert report.change_amount == report.total - report.previous_total
     assert (report.change_percent is None) == (report.previous_total == 0)
+
+
+# -- Report v2 sections ---------------------------------------------------------------------------
+
+from lambdas.logic.cost_data import CostRow  # noqa: E402
+from lambdas.logic.periods import window_for  # noqa: E402
+from lambdas.logic.restatement import covers, restatement  # noqa: E402
+from lambdas.models.report import Period  # noqa: E402
+
+
+def weekly_data(credit="-45"):
+    """Two weeks of usage (20..26 vs 13..19 November) and one credit a day."""
+    rows = []
+    credits = []
+    for offset in range(14):
+        day = date(2026, 11, 13) + timedelta(days=offset)
+        current = day >= date(2026, 11, 20)
+        rows.append((day.isoformat(), "Amazon EC2", ACCOUNTS[0], "100" if current else "80"))
+        rows.append((day.isoformat(), "Amazon S3", ACCOUNTS[1], "10" if current else "30"))
+        credits.append(CostRow(day, "Credit", ACCOUNTS[0], Decimal(credit)))
+    data = cost_data(rows)
+    data.credit_rows = credits
+    return data
+
+
+def weekly_report(**client):
+    return build_report(
+        make_client(schedule="weekly", **client),
+        window_for("weekly", date(2026, 11, 27)),
+        weekly_data(),
+        run_id="2026-11-27.weekly",
+        as_of=date(2026, 11, 27),
+        generated_at=GENERATED,
+        ce_requests=2,
+        cache_hits=1,
+    )
+
+
+def test_credits_are_their_own_lines_and_count_when_included():
+    report = weekly_report(include_credits=True)
+    assert [(c.record_type, c.amount, c.previous_amount) for c in report.credits] == [
+        ("Credit", Decimal(-315), Decimal(-315))
+    ]
+    assert report.credits_included
+    assert report.total == Decimal(770) - 315
+    assert sum((s.amount for s in report.by_service), Decimal(0)) == Decimal(770)  # services stay gross
+
+
+def test_credits_excluded_are_still_shown_but_not_counted():
+    report = weekly_report(include_credits=False)
+    assert not report.credits_included
+    assert report.credits[0].amount == Decimal(-315)
+    assert report.total == Decimal(770)
+    assert report.previous_total == Decimal(770)
+
+
+def test_movers_are_the_biggest_absolute_changes_each_way():
+    report = weekly_report()
+    assert [(m.name, m.change) for m in report.movers_up] == [("Amazon EC2", Decimal(140))]
+    assert [(m.name, m.change) for m in report.movers_down] == [("Amazon S3", Decimal(-140))]
+
+
+def test_weekly_chart_shows_both_weeks_and_coverage_counts_requests_and_hits():
+    report = weekly_report()
+    assert report.daily[0].date == date(2026, 11, 13) and len(report.daily) == 14
+    assert report.schedule == "weekly" and report.kind == "scheduled"
+    assert report.coverage is not None
+    assert (report.coverage.ce_requests, report.coverage.ce_cost_usd, report.coverage.cache_hits) == (
+        2,
+        Decimal("0.02"),
+        1,
+    )
+    assert report.coverage.days_expected == report.coverage.days_with_data == 14
+    assert report.month_to_date is not None and report.forecast is not None
+
+
+def test_monthly_trend_counts_credits_as_the_client_chose():
+    data = cost_data([("2026-10-05", "Amazon EC2", ACCOUNTS[0], "1000")])
+    for month, usage in ((date(2026, m, 1), 900 + m) for m in range(5, 11)):
+        data.monthly_rows.append(CostRow(month, "Usage", ACCOUNTS[0], Decimal(usage)))
+        data.monthly_rows.append(CostRow(month, "Credit", ACCOUNTS[0], Decimal(-50)))
+    data.credit_rows = [r for r in data.monthly_rows if r.service == "Credit"]
+    for include, expected in ((True, Decimal(860)), (False, Decimal(910))):
+        report = build_report(
+            make_client(schedule="monthly", include_credits=include),
+            window_for("monthly", date(2026, 11, 2)),
+            data,
+            run_id="r",
+            as_of=date(2026, 11, 2),
+            generated_at=GENERATED,
+            ce_requests=2,
+        )
+        assert [m.month.month for m in report.monthly_trend] == [5, 6, 7, 8, 9, 10]
+        assert report.monthly_trend[-1].amount == expected
+        assert report.forecast is None and report.month_to_date is None
+
+
+def test_restatement_lists_the_services_that_changed():
+    sent = {
+        "run_id": "2026-11-01.monthly",
+        "period": {"start": "2026-10-01", "end": "2026-10-31"},
+        "total": "100.00",
+        "by_service": [{"name": "EC2", "amount": "70.00"}, {"name": "S3", "amount": "30.00"}],
+    }
+    assert covers(sent, Period(start=date(2026, 10, 1), end=date(2026, 10, 31)))
+    assert not covers(sent, Period(start=date(2026, 10, 1), end=date(2026, 10, 30)))
+    final = [
+        service_line("EC2", "70.00"),
+        service_line("S3", "32.50"),
+        service_line("Tax", "8.00"),
+    ]
+    change = restatement(sent, Decimal("110.50"), final)
+    assert change.sent_run_id == "2026-11-01.monthly"
+    assert change.change_amount == Decimal("10.50")
+    assert [(s.name, s.amount, s.previous_amount) for s in change.services] == [
+        ("Tax", Decimal("8.00"), Decimal(0)),
+        ("S3", Decimal("32.50"), Decimal("30.00")),
+    ]
+
+
+def service_line(name, amount):
+    from lambdas.models.report import ServiceLine
+
+    return ServiceLine(name=name, amount=Decimal(amount), previous_amount=Decimal(0))

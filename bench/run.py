@@ -1,0 +1,328 @@
+"""`make bench` (python -m bench.run): the platform end to end on the embedded AWS.
+
+For 10, 100 and 1,000 synthetic clients: the embedded AWS runs in its own process (as AWS would
+be elsewhere); this process plays Lambda: the dispatcher for each schedule, then the worker
+handler over the SQS queue until it is empty (render, archive, send, record), then a same-day
+re-run of a sample (warm cache). A month of runs per schedule measures Cost Explorer USD per
+client per month with the cache as it really behaves (estimates refreshed daily, final months
+never). Prints a table and writes bench/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import platform
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results.json"
+AS_OF = date(2026, 11, 27)
+SIZES = (10, 100, 1000)
+WARM_SAMPLE = 50
+PEER_REQUESTS_PER_REPORT = 17  # the AWS sample's default configuration, measured against an emulator
+PRICE = Decimal("0.01")
+
+
+# -- the embedded AWS, in its own process ---------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def embedded_aws(clients: int, as_of: date) -> Any:
+    command = [sys.executable, "-m", "emulator.server", "--port", "0", "--as-of", as_of.isoformat()]
+    server = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+        [*command, "--extra-clients", str(clients)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None  # noqa: S101 - Popen with PIPE always has it
+        line = server.stdout.readline()
+        match = re.search(r"(http://127\.0\.0\.1:\d+)", line)
+        if not match:
+            raise RuntimeError(f"the embedded AWS did not start: {line!r}")
+        yield match.group(1)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _get(endpoint: str, path: str) -> Any:
+    with urllib.request.urlopen(f"{endpoint}/_emulator/{path}", timeout=60) as answer:  # noqa: S310 - loopback
+        return json.loads(answer.read())
+
+
+# -- one size, driven in a fresh process (its peak memory is the worker's) -------------------------
+
+
+def drive(clients: int, endpoint: str, as_of: date) -> dict[str, Any]:
+    from cli.demo import local_aws_environment
+
+    os.environ.update(local_aws_environment(endpoint))
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    from emulator.lambda_runtime import drain_queue, invoke
+    from emulator.provision import provision, settings_environment
+    from infrastructure.config import for_environment
+    from lambdas.dal.clients_table import ClientsTable
+    from lambdas.dal.executions_table import ExecutionsTable
+    from lambdas.handlers import dispatcher, worker
+    from lambdas.models.client import SCHEDULES, parse_client
+    from lambdas.models.events import ReportJob
+    from lambdas.pipeline import ReportRun, dependencies_from
+
+    config = for_environment("local")
+    settings = provision(config)
+    os.environ.update(settings_environment(settings))
+    records = [r for r in _get(endpoint, "clients") if r["client_id"].startswith("client-")][:clients]
+    table = ClientsTable(settings.clients_table)
+    registered = [parse_client(record) for record in records]
+    for client in registered:
+        table.put(client)
+
+    started = time.perf_counter()
+    processed = failed = 0
+    with contextlib.redirect_stdout(io.StringIO()):  # the handlers' JSON logs and EMF lines
+        for schedule in SCHEDULES:
+            invoke(dispatcher.handler, {"schedule": schedule, "as_of": as_of.isoformat()}, config.dispatcher_function)
+        done, bad = drain_queue(settings.jobs_queue_url, worker.handler, config.worker_function)
+        processed, failed = processed + done, failed + bad
+    wall = time.perf_counter() - started
+
+    executions = ExecutionsTable(settings.executions_table)
+    runs = [executions.get(c.client_id, f"{as_of.isoformat()}.{c.schedule}") for c in registered]
+    durations = sorted(r.duration_ms or 0 for r in runs if r is not None)
+    cold = [r.ce_requests for r in runs if r is not None]
+    succeeded = sum(1 for r in runs if r is not None and r.status == "succeeded")
+    ce_log = _get(endpoint, "ce/requests")
+
+    warm = []
+    deps = dependencies_from(settings)
+    with contextlib.redirect_stdout(io.StringIO()):
+        for index, client in enumerate(registered[:WARM_SAMPLE]):
+            job = ReportJob(run_id=f"{as_of.isoformat()}.manual-bench-{index}", client_id=client.client_id, as_of=as_of)
+            warm.append(ReportRun(deps).run(job).ce_requests)
+    return {
+        "clients": clients,
+        "succeeded": succeeded,
+        "failed_messages": failed,
+        "wall_seconds": round(wall, 2),
+        "per_client_ms": {
+            "median": statistics.median(durations) if durations else None,
+            "p95": durations[max(int(len(durations) * 0.95) - 1, 0)] if durations else None,
+            "wall_per_client": round(wall * 1000 / max(clients, 1), 1),
+        },
+        "ce_requests_per_report": {
+            "cold_mean": round(sum(cold) / max(len(cold), 1), 3),
+            "cold_max": max(cold, default=0),
+            "warm_mean": round(sum(warm) / max(len(warm), 1), 3),
+            "warm_max": max(warm, default=0),
+            "emulator_log_cold": sum(1 for e in ce_log if "GetCostAndUsage" in e["target"]) - sum(warm),
+        },
+        "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+# -- a month of runs per schedule: USD of Cost Explorer per client per month ---------------------
+
+
+def month_of_runs() -> dict[str, Any]:
+    """December 2026 day by day, with Cost Explorer finalising November on the 5th, as AWS does."""
+    from cli.demo import local_aws_environment
+    from emulator.dataset import finalised_through_for, generate_demo_dataset
+    from emulator.server import EmbeddedAWS
+
+    dataset = generate_demo_dataset(date(2027, 1, 1), extra_clients=3)
+    with EmbeddedAWS(dataset) as aws, contextlib.redirect_stdout(io.StringIO()):
+        os.environ.update(local_aws_environment(aws.endpoint_url))
+        os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+        from emulator.provision import provision, settings_environment
+        from infrastructure.config import for_environment
+        from lambdas.dal.aws import reset_clients
+        from lambdas.dal.clients_table import ClientsTable
+        from lambdas.models.client import parse_client
+        from lambdas.models.events import ReportJob
+        from lambdas.models.settings import get_settings
+        from lambdas.pipeline import ReportRun, dependencies_from
+
+        reset_clients()
+        get_settings.cache_clear()
+        settings = provision(for_environment("local"))
+        os.environ.update(settings_environment(settings))
+        clients = [parse_client(r) for r in dataset.clients if r["client_id"].startswith("client-")]
+        for client in clients:
+            ClientsTable(settings.clients_table).put(client)
+        used: dict[str, int] = {c.schedule: 0 for c in clients}
+        runs: dict[str, int] = {c.schedule: 0 for c in clients}
+        day = date(2026, 12, 1)
+        while day <= date(2026, 12, 31):
+            dataset.finalised_through = finalised_through_for(day)
+            deps = dependencies_from(settings)
+            morning = datetime(day.year, day.month, day.day, 6, tzinfo=UTC)
+            deps.clock = lambda morning=morning: morning  # type: ignore[misc]
+            for client in clients:
+                due = {"daily": True, "weekly": day.weekday() == 0, "monthly": day.day == 1}[client.schedule]
+                jobs = [ReportJob.scheduled(client.client_id, client.schedule, day)] if due else []
+                if client.schedule == "monthly" and day.day >= 5:
+                    jobs.append(ReportJob.final(client.client_id, day))  # skipped once sent, for free
+                for job in jobs:
+                    outcome = ReportRun(deps).run(job)
+                    used[client.schedule] += outcome.ce_requests
+                    runs[client.schedule] += 1 if outcome.status == "succeeded" else 0
+            day += timedelta(days=1)
+    return {
+        schedule: {
+            "reports_sent": runs[schedule],
+            "ce_requests": used[schedule],
+            "usd_per_client_month": str(PRICE * used[schedule]),
+        }
+        for schedule in ("daily", "weekly", "monthly")
+    }
+
+
+# -- the package ------------------------------------------------------------------------------------
+
+
+def import_time_ms() -> float:
+    """Cold import of the worker handler module (`python -X importtime`), best of three."""
+    best = float("inf")
+    for _ in range(3):
+        result = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", "import lambdas.handlers.worker"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        for line in result.stderr.splitlines():
+            parts = [p.strip() for p in line.split("|")]
+            if len(parts) == 3 and parts[2] == "lambdas.handlers.worker":
+                best = min(best, int(parts[1]) / 1000)
+    return round(best, 1)
+
+
+def zipped_size(folder: Path) -> int:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                archive.write(path, path.relative_to(folder.parent))
+    return len(buffer.getvalue())
+
+
+# -- main ---------------------------------------------------------------------------------------------
+
+
+def _size_run(clients: int) -> dict[str, Any]:
+    with embedded_aws(clients, AS_OF) as endpoint:
+        result = subprocess.run(  # noqa: S603 - our own module, fixed arguments
+            [sys.executable, "-m", "bench.run", "--drive", str(clients), "--endpoint", endpoint],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if result.returncode != 0:
+        raise RuntimeError(f"bench driver failed for {clients} clients:\n{result.stderr[-4000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="client counts (default 10,100,1000)")
+    parser.add_argument("--drive", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--endpoint", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.drive is not None:
+        print(json.dumps(drive(args.drive, args.endpoint, AS_OF)))
+        return 0
+
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    started = time.perf_counter()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    runs = []
+    for clients in sizes:
+        with console.status(f"{clients} clients end to end (dispatch, worker, render, archive, send)…"):
+            runs.append(_size_run(clients))
+        console.print(f"  {clients} clients: {runs[-1]['wall_seconds']} s")
+    with console.status("A month of runs per schedule (USD of Cost Explorer per client per month)…"):
+        month = month_of_runs()
+    by_size = {r["clients"]: r for r in runs}
+    growth = None
+    if 100 in by_size and 1000 in by_size:
+        growth = round(by_size[1000]["wall_seconds"] / by_size[100]["wall_seconds"], 2)
+    layer = ROOT / ".build" / "layer"
+    peer_usd = PRICE * PEER_REQUESTS_PER_REPORT * 30 * 1000
+    ours_usd = Decimal(month["daily"]["usd_per_client_month"]) * 1000
+    results = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": "make bench",
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        "as_of": AS_OF.isoformat(),
+        "emulator_page_size": 5000,
+        "sizes": runs,
+        "wall_growth_100_to_1000": growth,
+        "usd_per_client_month": month,
+        "worker_cold_import_ms": import_time_ms(),
+        "zipped_code_bytes": zipped_size(ROOT / "lambdas"),
+        "layer_zipped_bytes": zipped_size(layer) if layer.is_dir() else "not built",
+        "peer": {
+            "requests_per_report": PEER_REQUESTS_PER_REPORT,
+            "usd_month_1000_daily_clients": str(peer_usd),
+            "ours_usd_month_1000_daily_clients": str(ours_usd),
+        },
+        "total_seconds": round(time.perf_counter() - started, 1),
+    }
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+    table = Table("clients", "wall s", "ms/client median", "p95", "CE req cold", "warm", "peak MB", box=None)
+    for r in runs:
+        table.add_row(
+            str(r["clients"]),
+            str(r["wall_seconds"]),
+            str(r["per_client_ms"]["median"]),
+            str(r["per_client_ms"]["p95"]),
+            str(r["ce_requests_per_report"]["cold_mean"]),
+            str(r["ce_requests_per_report"]["warm_mean"]),
+            str(r["peak_memory_mb"]),
+        )
+    console.print(table)
+    for schedule, figures in month.items():
+        console.print(
+            f"{schedule:8} {figures['reports_sent']} reports, {figures['ce_requests']} CE requests a month: "
+            f"USD {figures['usd_per_client_month']} per client"
+        )
+    console.print(
+        f"Peer (AWS sample, {PEER_REQUESTS_PER_REPORT} requests per report): USD {peer_usd} a month for 1,000 daily "
+        f"clients; this platform: USD {ours_usd}."
+    )
+    console.print(
+        f"Growth 100 -> 1,000 clients: x{growth}; worker import {results['worker_cold_import_ms']} ms; "
+        f"code {results['zipped_code_bytes']} bytes zipped; layer {results['layer_zipped_bytes']}."
+    )
+    console.print(f"Written: {RESULTS.relative_to(ROOT)}")
+    failed = sum(r["clients"] - r["succeeded"] for r in runs)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
