@@ -94,7 +94,7 @@ def local_aws_environment(endpoint_url: str) -> dict[str, str]:
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_SERVICE_NAME": "cost-reporting",
+        "POWERTOOLS_SERVICE_NAME": "cost-reporting-local",
     }
 
 
@@ -121,7 +121,18 @@ def environment_config(environment: str) -> EnvironmentConfig:
 
 
 def settings(config: EnvironmentConfig) -> Settings:
-    """The worker's settings for this environment, with the queue's real URL looked up."""
+    """The worker's settings for this environment.
+
+    A deployed environment's truth is the worker function's own environment (the sender the
+    stack was deployed with, the bucket's unique name, the queue URL); the names of
+    infrastructure/config.py are the fallback, and all there is locally.
+    """
+    if config.deployed_by_stack:
+        try:
+            answer = platform_client("lambda").get_function_configuration(FunctionName=config.worker_function)
+            return Settings.model_validate(answer["Environment"]["Variables"])
+        except Exception:  # noqa: S110 - not deployed or not readable: the config's names follow
+            pass
     try:
         queue_url = platform_client("sqs").get_queue_url(QueueName=config.jobs_queue)["QueueUrl"]
     except Exception:

@@ -38,7 +38,7 @@ from cli.context import (
     writable,
 )
 from cli.probes import alarms, metric_sum, queue_depth, queue_url, resource_checks, topic_arn
-from infrastructure.config import METRICS_NAMESPACE, SERVICE_NAME, EnvironmentConfig
+from infrastructure.config import METRICS_NAMESPACE, EnvironmentConfig
 
 app = typer.Typer(help="Validate and watch a deployment.", no_args_is_help=True)
 
@@ -92,7 +92,7 @@ def read(config: EnvironmentConfig, topic: str | None, jobs: str, dlq: str, sinc
         watching=len(watching),
         function_errors=sum(metric_sum("AWS/Lambda", "Errors", {"FunctionName": f}, since, at) for f in functions),
         throttles=sum(metric_sum("AWS/Lambda", "Throttles", {"FunctionName": f}, since, at) for f in functions),
-        failed_runs=metric_sum(METRICS_NAMESPACE, "RunsFailed", {"service": SERVICE_NAME}, since, at),
+        failed_runs=metric_sum(METRICS_NAMESPACE, "RunsFailed", {"service": config.service_name}, since, at),
         waiting=waiting,
         in_flight=in_flight,
         dead_letters=sum(queue_depth(dlq)),

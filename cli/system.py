@@ -55,7 +55,7 @@ from cli.probes import (
     table_check,
     topic_arn,
 )
-from infrastructure.config import METRICS_NAMESPACE, SERVICE_NAME, EnvironmentConfig
+from infrastructure.config import METRICS_NAMESPACE, EnvironmentConfig
 from lambdas.dal.aws import platform_client
 from lambdas.dal.credentials import CredentialProvider
 from lambdas.dal.executions_table import ExecutionsTable
@@ -232,7 +232,7 @@ def recent_errors_check(config: EnvironmentConfig, at: datetime) -> Check:
             for name in (config.worker_function, config.dispatcher_function)
         )
         throttles = metric_sum("AWS/Lambda", "Throttles", {"FunctionName": config.worker_function}, start, at)
-        failed = metric_sum(METRICS_NAMESPACE, "RunsFailed", {"service": SERVICE_NAME}, start, at)
+        failed = metric_sum(METRICS_NAMESPACE, "RunsFailed", {"service": config.service_name}, start, at)
     except Exception as error:
         return Check("last hour", Status.WARNING, f"unknown: {problem(error)}")
     detail = f"function errors {errors}, throttles {throttles}, failed runs {failed}"

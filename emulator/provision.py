@@ -100,29 +100,21 @@ def provision(config: EnvironmentConfig) -> Settings:
 
 
 def settings_for(config: EnvironmentConfig, *, queue_url: str = "") -> Settings:
+    """The worker's settings for an environment: every table of TABLES under its own name."""
     return Settings(
         environment=config.environment,
-        clients_table=config.clients_table,
-        executions_table=config.executions_table,
-        idempotency_table=config.idempotency_table,
         assets_bucket=config.assets_bucket,
         jobs_queue_url=queue_url,
         sender_email=config.sender_email,
         configuration_set=config.configuration_set,
-        cost_cache_table=config.cost_cache_table,
+        **{attribute: getattr(config, attribute) for attribute in TABLES},
     )
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:
     """The Lambda environment variables the stack sets, for running the handlers locally."""
     return {
-        "PLATFORM_ENVIRONMENT": settings.environment,
-        "CLIENTS_TABLE": settings.clients_table,
-        "EXECUTIONS_TABLE": settings.executions_table,
-        "IDEMPOTENCY_TABLE": settings.idempotency_table,
-        "ASSETS_BUCKET": settings.assets_bucket,
-        "JOBS_QUEUE_URL": settings.jobs_queue_url,
-        "SENDER_EMAIL": settings.sender_email,
-        "SES_CONFIGURATION_SET": settings.configuration_set,
-        "COST_CACHE_TABLE": settings.cost_cache_table,
+        str(field.validation_alias): str(getattr(settings, name))
+        for name, field in Settings.model_fields.items()
+        if field.validation_alias
     }

@@ -34,6 +34,12 @@ class EnvironmentConfig:
         return f"{PREFIX}-{base}{self.suffix}"
 
     @property
+    def service_name(self) -> str:
+        """Powertools service: the `service` dimension of every metric, so environments sharing
+        an account and the CostReporting namespace never mix their figures or alarms."""
+        return f"{SERVICE_NAME}{self.suffix}"
+
+    @property
     def stack_name(self) -> str:
         return f"CostReporting-{self.environment}"
 

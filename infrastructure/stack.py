@@ -22,7 +22,6 @@ from infrastructure import assets
 from infrastructure.config import (
     ENVIRONMENTS,
     METRICS_NAMESPACE,
-    SERVICE_NAME,
     TABLES,
     EnvironmentConfig,
     for_environment,
@@ -133,7 +132,7 @@ class CostReportingStack(Stack):
             "JOBS_QUEUE_URL": fanout.jobs_queue.queue_url,
             "SENDER_EMAIL": sender_email,
             "SES_CONFIGURATION_SET": config.configuration_set,
-            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+            "POWERTOOLS_SERVICE_NAME": config.service_name,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "DEBUG" if config.environment == "dev" else "INFO",
         }

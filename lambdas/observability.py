@@ -7,10 +7,13 @@ POWERTOOLS_LOG_LEVEL); the defaults below serve local runs.
 
 from __future__ import annotations
 
+import os
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
-SERVICE = "cost-reporting"
-NAMESPACE = "CostReporting"
+# The stack sets these per environment, so two environments never mix their metrics.
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "cost-reporting")
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "CostReporting")
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)

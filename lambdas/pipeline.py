@@ -25,6 +25,8 @@ from lambdas.dal.cost_explorer import CostExplorer, requests_cost_usd
 from lambdas.dal.credentials import CredentialProvider
 from lambdas.dal.executions_table import ExecutionsTable
 from lambdas.dal.mailer import Mailer
+from lambdas.dal.suppressions import SuppressionsTable
+from lambdas.dal.webhooks import WebhookSender
 from lambdas.logic.cost_data import CostRow
 from lambdas.logic.outputs import CONTENT_TYPES, render_outputs
 from lambdas.logic.periods import ReportWindow, window_for
@@ -55,6 +57,8 @@ class Dependencies:
     )
     clock: Callable[[], datetime] = _utcnow
     cost_cache: Callable[[], CostCache] = lambda: CostCache("")  # a fresh one per run: it holds the run's cells
+    suppressions: SuppressionsTable | None = None
+    webhooks: WebhookSender | None = None
 
 
 @dataclass
@@ -65,6 +69,8 @@ class RunOutcome:
     delivery: str | None = None
     message_id: str | None = None
     recipients: int = 0
+    suppressed: int = 0
+    channels: list[dict[str, Any]] = field(default_factory=list)
     ce_requests: int = 0
     cache_hits: int = 0
     error_kind: str | None = None
@@ -148,22 +154,43 @@ class ReportRun:
         rows: list[CostRow] = list(read.data.rows)
         if client.include_credits and not window.trend_months:
             rows += read.data.credit_rows
+        recipients = self._deliverable(client, outcome)
         outputs = render_outputs(
             report,
             rows,
             sender=self.deps.mailer.sender,
-            recipients=list(client.recipients),
+            recipients=recipients or list(client.recipients),
             attach_xlsx=client.attach_xlsx,
         )
         outcome.report, outcome.files = report, outputs.files
         if self.dry_run:
             outcome.status, outcome.delivery = "succeeded", "dry_run"
             return
+        # Archived before anything is sent: no email goes out without its archived copy.
         for name, body in outputs.archived().items():
             self.deps.archive.put(prefix + name, body, CONTENT_TYPES[name])
-        self._send(client, job, outputs.message, outcome)
-        # Webhooks (Slack / Teams) are delivered here, after the email, and never block it.
+        if recipients:
+            self._send(client, job, outputs.message, recipients, outcome)
+        else:
+            outcome.delivery = "suppressed"
+            logger.warning("every recipient is suppressed: report archived, nothing sent")
+        if outcome.delivery == "sent" and client.webhooks and self.deps.webhooks is not None:
+            # After the email, only by the attempt that sent it; deliver() never raises.
+            outcome.channels = self.deps.webhooks.deliver(client, report)
         outcome.status = "succeeded"
+
+    def _deliverable(self, client: Client, outcome: RunOutcome) -> list[str]:
+        """The client's recipients minus those SES reported bouncing or complaining: they get no
+        further mail until an operator clears them."""
+        recipients = list(client.recipients)
+        if self.deps.suppressions is None:
+            return recipients
+        suppressed = {s.email.lower() for s in self.deps.suppressions.list(client.client_id)}
+        kept = [address for address in recipients if address.lower() not in suppressed]
+        outcome.suppressed = len(recipients) - len(kept)
+        if outcome.suppressed:
+            metrics.add_metric(name="RecipientsSuppressed", unit=MetricUnit.Count, value=outcome.suppressed)
+        return kept
 
     def _skip(self, outcome: RunOutcome, reason: str) -> None:
         outcome.status, outcome.error = "skipped", reason
@@ -253,7 +280,7 @@ class ReportRun:
                 found.append((run, report))
         return found
 
-    def _send(self, client: Client, job: ReportJob, eml: bytes, outcome: RunOutcome) -> None:
+    def _send(self, client: Client, job: ReportJob, eml: bytes, recipients: list[str], outcome: RunOutcome) -> None:
         if not self.deps.executions.claim_delivery(client.client_id, job.run_id, self.deps.clock()):
             # An earlier attempt of this run already handed the message to SES (or died doing so).
             outcome.delivery = "already_claimed"
@@ -261,13 +288,13 @@ class ReportRun:
             return
         try:
             outcome.message_id = self.deps.mailer.send_raw(
-                eml, list(client.recipients), tags=message_tags(client.client_id, job.run_id)
+                eml, recipients, tags=message_tags(client.client_id, job.run_id)
             )
         except Exception:
             self.deps.executions.release_delivery(client.client_id, job.run_id)
             raise
         outcome.delivery = "sent"
-        outcome.recipients = len(client.recipients)
+        outcome.recipients = len(recipients)
         metrics.add_metric(name="ReportsSent", unit=MetricUnit.Count, value=1)
 
     def _fail(self, outcome: RunOutcome, error: Exception) -> None:
@@ -304,6 +331,8 @@ class ReportRun:
                 "period_start": report.period.start.isoformat() if report else None,
                 "period_end": report.period.end.isoformat() if report else None,
                 "recipients": outcome.recipients,
+                "suppressed": outcome.suppressed,
+                "channels": outcome.channels or None,
             },
         )
 
@@ -317,6 +346,8 @@ def dependencies_from(settings: Settings) -> Dependencies:
         archive=ReportArchive(settings.assets_bucket),
         mailer=Mailer(settings.sender_email, settings.configuration_set),
         cost_cache=lambda: CostCache(settings.cost_cache_table),
+        suppressions=SuppressionsTable(settings.suppressions_table) if settings.suppressions_table else None,
+        webhooks=WebhookSender(),
     )
 
 

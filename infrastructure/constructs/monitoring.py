@@ -16,7 +16,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infrastructure.config import METRICS_NAMESPACE, SERVICE_NAME, EnvironmentConfig
+from infrastructure.config import METRICS_NAMESPACE, EnvironmentConfig
 
 # Thresholds the issue and the runbook set.
 DURATION_PERCENT_OF_TIMEOUT = 80
@@ -117,7 +117,7 @@ class Monitoring(Construct):
                     title="Reports sent",
                     metrics=[
                         mc.CustomMetricWithAlarm(
-                            metric=_platform_metric("ReportsSent", Duration.hours(1)),
+                            metric=_platform_metric(config.service_name, "ReportsSent", Duration.hours(1)),
                             alarm_friendly_name="NoReportSent",
                             add_alarm={
                                 "Critical": mc.CustomThreshold(
@@ -131,13 +131,13 @@ class Monitoring(Construct):
                                 )
                             },
                         ),
-                        _platform_metric("RunsFailed", Duration.hours(1)),
-                        _platform_metric("RunsDispatched", Duration.hours(1)),
+                        _platform_metric(config.service_name, "RunsFailed", Duration.hours(1)),
+                        _platform_metric(config.service_name, "RunsDispatched", Duration.hours(1)),
                     ],
                 ),
                 mc.CustomMetricGroup(
                     title="Cost Explorer requests (USD 0.01 each)",
-                    metrics=[_platform_metric("CostExplorerRequests", Duration.hours(1))],
+                    metrics=[_platform_metric(config.service_name, "CostExplorerRequests", Duration.hours(1))],
                 ),
             ],
         )
@@ -154,18 +154,18 @@ class Monitoring(Construct):
                 ),
                 mc.CustomMetricGroup(
                     title="Recipients suppressed (feedback handler)",
-                    metrics=[_platform_metric("RecipientsSuppressed", Duration.hours(1))],
+                    metrics=[_platform_metric(config.service_name, "RecipientsSuppressed", Duration.hours(1))],
                 ),
             ],
         )
 
 
-def _platform_metric(name: str, period: Duration) -> cloudwatch.Metric:
+def _platform_metric(service: str, name: str, period: Duration) -> cloudwatch.Metric:
     """An EMF metric of the handlers (Powertools: namespace CostReporting, dimension service)."""
     return cloudwatch.Metric(
         namespace=METRICS_NAMESPACE,
         metric_name=name,
-        dimensions_map={"service": SERVICE_NAME},
+        dimensions_map={"service": service},
         statistic="Sum",
         period=period,
         label=name,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 RunStatus = Literal["running", "succeeded", "failed", "skipped"]
-Delivery = Literal["sent", "not_sent", "dry_run", "already_claimed"]
+Delivery = Literal["sent", "not_sent", "dry_run", "already_claimed", "suppressed"]
 
 
 class ExecutionRecord(BaseModel):
@@ -30,6 +30,8 @@ class ExecutionRecord(BaseModel):
     delivery: Delivery | None = None
     message_id: str | None = None
     recipients: int = 0
+    suppressed: int = 0  # recipients left out because SES reported them bouncing or complaining
+    channels: list[dict[str, Any]] = []  # Slack / Teams delivery results (never the URLs)
     archive_prefix: str | None = None
     total: Decimal | None = None
     currency: str | None = None

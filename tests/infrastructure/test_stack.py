@@ -353,7 +353,7 @@ def test_functions_run_the_lambdas_package_with_settings_tracing_and_their_own_l
         assert variables["CLIENTS_TABLE"] == config.clients_table
         assert variables["SUPPRESSIONS_TABLE"] == config.suppressions_table
         assert variables["SES_CONFIGURATION_SET"] == config.configuration_set
-        assert variables["POWERTOOLS_SERVICE_NAME"] == "cost-reporting"
+        assert variables["POWERTOOLS_SERVICE_NAME"] == config.service_name
         assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "CostReporting"
         assert variables["POWERTOOLS_LOG_LEVEL"] == ("DEBUG" if environment == "dev" else "INFO")
         assert properties["LoggingConfig"]["LogGroup"]["Ref"] in synthesized.resources(
