@@ -14,7 +14,8 @@ import os
 import time
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,6 @@ from emulator.provision import provision, settings_environment
 from emulator.server import EmbeddedAWS
 from infrastructure.config import for_environment
 from lambdas.models.client import SCHEDULES, parse_client
-
-FILES = ("report.html", "report.txt", "report.csv", "report.json")
 
 
 @contextlib.contextmanager
@@ -80,6 +79,7 @@ def _run(aws: EmbeddedAWS, day: date, output: Path, queue_url: str, worker: str,
     from lambdas.dal.archive import ReportArchive
     from lambdas.dal.clients_table import ClientsTable
     from lambdas.dal.executions_table import ExecutionsTable
+    from lambdas.dispatch import FINAL_NOT_BEFORE_DAY
     from lambdas.handlers import dispatcher as dispatcher_handler
     from lambdas.handlers import worker as worker_handler
     from lambdas.models.settings import get_settings
@@ -91,54 +91,108 @@ def _run(aws: EmbeddedAWS, day: date, output: Path, queue_url: str, worker: str,
         clients_table.put(client)
 
     log = output / "lambda.log"
+    # From the 5th the month-close run can re-send last month: the demo replays the monthly
+    # clients' report of the 1st (while AWS still estimated last month), then runs month-close.
+    month_story = day.day >= FINAL_NOT_BEFORE_DAY
+    monthly_day = day.replace(day=1) if month_story else day
+    triggers = ("daily", "weekly", "month-close") if month_story else SCHEDULES
     with lambda_output(log):
-        for schedule in SCHEDULES:
-            invoke(dispatcher_handler.handler, {"schedule": schedule, "as_of": day.isoformat()}, dispatcher)
+        if month_story:
+            _replay_month_start(aws, day, [c.client_id for c in clients if c.schedule == "monthly"])
+        for trigger in triggers:
+            invoke(dispatcher_handler.handler, {"schedule": trigger, "as_of": day.isoformat()}, dispatcher)
         drain_queue(queue_url, worker_handler.handler, worker)
 
     messages = {message["id"]: message for message in _admin(aws.endpoint_url, "ses/messages")}
     archive = ReportArchive(settings.assets_bucket)
     executions = ExecutionsTable(settings.executions_table)
-    table = Table("client", "schedule", "period", "total", "change", "forecast", "CE req.", box=None, padding=(0, 1))
+    table = Table("client", "report", "period", "total", "change", "forecast", "CE req.", box=None, padding=(0, 1))
     failures = 0
-    for client in clients:
-        record = executions.get(client.client_id, f"{day.isoformat()}.{client.schedule}")
-        target = output / client.client_id
-        target.mkdir(parents=True, exist_ok=True)
+    runs = [
+        (c, c.schedule, f"{(monthly_day if c.schedule == 'monthly' else day).isoformat()}.{c.schedule}", c.client_id)
+        for c in clients
+    ]
+    if month_story:
+        runs += [
+            (c, "final", f"{day.isoformat()}.final", f"{c.client_id}-final") for c in clients if c.schedule == "monthly"
+        ]
+    for client, kind, run_id, folder in runs:
+        record = executions.get(client.client_id, run_id)
         if record is None or record.status != "succeeded" or record.archive_prefix is None:
             failures += 1
-            error = record.error if record else "no execution recorded"
-            table.add_row(client.client_id, client.schedule, "-", "[red]failed[/]", error or "", "", "")
+            error = (record.error if record else None) or "no execution recorded"
+            table.add_row(client.client_id, kind, "-", "[red]failed[/]", error, "", "")
             continue
-        for name in FILES:
-            (target / name).write_bytes(archive.get(record.archive_prefix + name))
+        target = output / folder
+        target.mkdir(parents=True, exist_ok=True)
+        for key in archive.list(record.archive_prefix):
+            (target / key.rsplit("/", 1)[-1]).write_bytes(archive.get(key))
         sent = messages.get(record.message_id or "")
         if sent:
             (target / "message.eml").write_text(sent["raw"], encoding="utf-8")
         report = json.loads((target / "report.json").read_text())
-        table.add_row(*_row(client.client_id, client.schedule, report))
+        table.add_row(*_row(client.client_id, kind, report))
     console.print(table)
-    console.print(f"Files: {output}/<client>/report.html, report.txt, report.csv, report.json, message.eml")
+    console.print(f"Files: {output}/<client>/report.html, .txt, .csv, .json (.xlsx when asked), message.eml")
     console.print(f"Lambda logs and metrics (JSON, as CloudWatch keeps them): {log}")
     if failures:
         fail(f"{failures} demo client run(s) failed; see {log}", EXIT_FINDINGS)
 
 
-def _row(client_id: str, schedule: str, report: dict[str, Any]) -> list[str]:
-    from decimal import Decimal
+def _replay_month_start(aws: EmbeddedAWS, day: date, monthly: list[str]) -> None:
+    """The month-close story, replayed so the demo's final report has something to correct: on the
+    1st the monthly clients got last month's report while AWS still estimated it; AWS then
+    restated a few days before finalising the month. The final run finds that report in the
+    archive and shows what changed."""
+    from lambdas.models.events import ReportJob
+    from lambdas.models.settings import get_settings
+    from lambdas.pipeline import ReportRun, dependencies_from
 
-    from lambdas.logic.render import money, period_label, signed_percent
+    dataset = aws.dataset
+    first = day.replace(day=1)
+    last_month_end = first - timedelta(days=1)
+    finalised = dataset.finalised_through
+    dataset.finalised_through = last_month_end.replace(day=1) - timedelta(days=1)  # last month: estimates
+    deps = dependencies_from(get_settings())
+    deps.clock = lambda: datetime(first.year, first.month, first.day, 6, tzinfo=UTC)
+    for client_id in monthly:
+        ReportRun(deps).run(ReportJob.scheduled(client_id, "monthly", first))
+    for record in demo_clients(dataset):
+        if record["client_id"] in monthly:
+            _restate_last_days(dataset, record["account_ids"][0], last_month_end)
+    dataset.finalised_through = finalised
+
+
+def _restate_last_days(dataset: Any, account_id: str, month_end: date) -> None:
+    """EC2 of the month's last two days comes in 9% higher in the final bill."""
+    for offset in (0, 1):
+        day = month_end - timedelta(days=offset)
+        for service in ("Amazon Elastic Compute Cloud - Compute",):
+            amount = sum(
+                (
+                    r.unblended
+                    for r in dataset.records_between(day, day + timedelta(days=1), {account_id})
+                    if r.service == service and r.record_type == "Usage"
+                ),
+                Decimal(0),
+            )
+            if amount:
+                dataset.restate(day, account_id, service, (amount * Decimal("1.09")).quantize(Decimal("0.0001")))
+
+
+def _row(client_id: str, schedule: str, report: dict[str, Any]) -> list[str]:
+    from lambdas.logic.render import Formatter, period_label
     from lambdas.models.report import Period
 
-    currency = report["currency"]
+    fmt = Formatter(report["currency"], report.get("locale", "en_US"))
     change = report["change_percent"]
     forecast = report["forecast"]
     return [
         client_id,
         schedule,
         period_label(Period.model_validate(report["period"])),
-        money(Decimal(report["total"]), currency),
-        signed_percent(Decimal(change) if change is not None else None),
-        money(Decimal(forecast), currency) if forecast is not None else "-",
+        fmt.money(Decimal(report["total"])),
+        fmt.percent(Decimal(change) if change is not None else None),
+        fmt.money(Decimal(forecast)) if forecast is not None else "-",
         str(report["ce_requests"]),
     ]

@@ -336,6 +336,7 @@ class _ClientSpec:
     credit_usd_per_day: int = 0  # promotional credit over the current month, on EC2
     refund_usd: int = 0  # one refund on RDS mid previous month
     spike_account: str | None = None  # EC2 of this account runs 3-4x for two days before as_of
+    options: tuple[tuple[str, Any], ...] = ()  # further Client fields: locale, breakdown, attach_xlsx...
 
     def as_client(self) -> dict[str, Any]:
         return {
@@ -353,6 +354,7 @@ class _ClientSpec:
             "metric": self.metric,
             "budget": self.budget,
             "status": "active",
+            **dict(self.options),
         }
 
 
@@ -378,6 +380,7 @@ _DEMO_CLIENTS: tuple[_ClientSpec, ...] = (
         tax_per_mille=80,
         external_id="acme-retail-7f3a",
         spike_account="111111111111",
+        options=(("attach_xlsx", True),),
     ),
     _ClientSpec(
         client_id="globex-health",
@@ -397,6 +400,7 @@ _DEMO_CLIENTS: tuple[_ClientSpec, ...] = (
         external_id="globex-health-2c91",
         recipients=("finops", "cfo"),
         refund_usd=120,
+        options=(("breakdown", {"type": "tag", "key": "team"}),),
     ),
     _ClientSpec(
         client_id="initech-labs",
@@ -433,6 +437,7 @@ _DEMO_CLIENTS: tuple[_ClientSpec, ...] = (
         tax_per_mille=50,
         external_id="umbrella-media-e15d",
         recipients=("accounts", "cto", "head-of-platform"),
+        options=(("locale", "de_DE"),),
     ),
 )
 

@@ -18,8 +18,9 @@ def acme(demo_records):
 
 def test_each_schedule_costs_two_requests_cold_and_none_on_a_same_day_rerun(platform, embedded_aws, demo_records):
     # Three clients on distinct accounts: clients sharing credentials would share the cache.
+    # Without a tag breakdown (that is a third request, tested below).
     for schedule, record in zip(("daily", "weekly", "monthly"), demo_records[:3], strict=True):
-        client = register(record, schedule=schedule)
+        client = register({k: v for k, v in record.items() if k != "breakdown"}, schedule=schedule)
         embedded_aws.ce.reset_log()
         cold = run(client.client_id, AS_OF)
         assert cold.status == "succeeded", cold.error
@@ -34,6 +35,18 @@ def test_each_schedule_costs_two_requests_cold_and_none_on_a_same_day_rerun(plat
         assert warm.report.total == cold.report.total
         assert warm.report.by_service == cold.report.by_service
         assert warm.report.coverage is not None and warm.report.coverage.cache_hits == 2
+
+
+def test_a_tag_breakdown_costs_one_request_more_cold_and_none_warm(platform, embedded_aws, demo_records):
+    record = next(r for r in demo_records if r.get("breakdown"))
+    client = register(record)
+    cold = run(client.client_id, AS_OF)
+    assert cold.status == "succeeded", cold.error
+    assert (cold.ce_requests, cold.cache_hits) == (3, 0)
+    assert cold.report is not None and cold.report.breakdown is not None
+    assert {line.value for line in cold.report.breakdown.lines} == {"web", "data", "api", "platform", ""}
+    warm = run(client.client_id, AS_OF, at=datetime(2026, 11, 27, 18, tzinfo=UTC))
+    assert (warm.ce_requests, warm.cache_hits) == (0, 3)
 
 
 def test_a_restated_day_is_picked_up_by_the_next_days_run(platform, embedded_aws, demo_records):

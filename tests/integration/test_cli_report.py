@@ -41,6 +41,7 @@ def test_dry_run_writes_the_files_and_sends_nothing(platform, embedded_aws, demo
         "report.txt",
         "report.csv",
         "report.json",
+        "report.xlsx",  # the demo's acme-retail asks for the workbook
         "message.eml",
     }
     report = json.loads((folder / "report.json").read_text())
