@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # jsii on Node 20 prints a large end-of-life banner on every process; keep output readable.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install demo bench test lint format clean chromium screenshots
+.PHONY: install demo bench test lint format clean chromium screenshots checkov
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,18 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
+# checkov lives in its own venv: its dependency tree (boto3, pydantic, ...) conflicts with the project's pins.
+CHECKOV_VENV  := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+
+$(CHECKOV_STAMP): requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $(CHECKOV_STAMP)
+
+checkov: $(CHECKOV_STAMP)
+
 demo: install
 	$(BIN)/python cli/main.py demo
 
@@ -29,10 +41,11 @@ demo: install
 bench: install
 	$(BIN)/python -m bench.run
 
-# The browser test (tests/browser) needs Debian's chromium: installed here, and required (not skipped).
-test: install chromium layer
+# The browser test (tests/browser) needs Debian's chromium, and the static checks of the templates
+# (tests/security/test_static_checks.py) need checkov: both installed here, and required (not skipped).
+test: install chromium layer checkov
 	$(BIN)/ruff check .
-	REQUIRE_CHROMIUM=1 $(BIN)/python -m pytest
+	REQUIRE_CHROMIUM=1 REQUIRE_CHECKOV=1 $(BIN)/python -m pytest
 
 lint: install
 	$(BIN)/ruff check .
@@ -44,7 +57,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) out cdk.out .build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) out cdk.out .build .pytest_cache .mypy_cache .ruff_cache
 
 # Headless Chromium (Debian's package) renders every demo email at 600 px (tests/browser); as root,
 # or through sudo when there is one.

@@ -4,6 +4,9 @@ Every record is validated with the same model the worker uses (`parse_client`) b
 is written; a bad record is one line naming the record and the field, exit 2, nothing changed.
 Exports are deterministic (sorted, canonical JSON) so an export, imported into an empty table
 and exported again, is byte-identical.
+
+`client suppressions` and `client unsuppress` show and clear the recipients SES reported as
+bouncing or complaining (the feedback handler records them; the worker leaves them out).
 """
 
 from __future__ import annotations
@@ -16,9 +19,12 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from cli import audit as audit_trail
 from cli.context import (
     EXIT_FINDINGS,
     EnvironmentOption,
+    FormatOption,
+    OutputFormat,
     OutputOption,
     confirm,
     console,
@@ -38,6 +44,7 @@ from lambdas.dal.aws import error_code
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.dal.executions_table import ExecutionsTable
 from lambdas.dal.secrets_store import SecretsStore
+from lambdas.dal.suppressions import SuppressionsTable
 from lambdas.models.client import Client, StoredKeyCredentials, parse_client
 from lambdas.models.exceptions import ClientNotFoundError, InvalidInputError
 
@@ -46,6 +53,10 @@ app = typer.Typer(help="Register and manage clients.", no_args_is_help=True)
 EXPORT_FORMAT = "cost-reporting-clients"
 EXPORT_VERSION = 1
 BATCH = 25  # one BatchWriteItem per batch
+# Input files are read whole: a bound keeps a wrong file from exhausting memory. One client record
+# is a few KB (DynamoDB holds at most 400 KB per item); an import of 100,000 clients is about 100 MB.
+MAX_RECORD_BYTES = 1024**2
+MAX_IMPORT_BYTES = 128 * 1024**2
 
 
 class ListFormat(StrEnum):
@@ -104,14 +115,39 @@ def export_records(table: ClientsTable) -> tuple[list[dict[str, Any]], list[str]
     return records, problems
 
 
-def records_from_file(path: Path, flag: str = "--input") -> list[Any]:
-    """The records of an export document or of a plain JSON list."""
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:  # json.loads would silently keep the last one
+            raise ValueError(f"key {key!r} appears twice in one object")
+        data[key] = value
+    return data
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def read_json(path: Path, flag: str, max_bytes: int) -> Any:
+    """A JSON file's data, or one line naming what is wrong with the file (nothing changed)."""
+    size = readable(path, flag).stat().st_size
+    if size > max_bytes:
+        fail(f"{flag}: {path} is {size / 1024**2:.1f} MB, larger than the {max_bytes // 1024**2} MB limit")
     try:
-        data = json.loads(readable(path, flag).read_text(encoding="utf-8"))
+        text = path.read_bytes().decode("utf-8-sig")  # a byte order mark from a Windows editor is harmless
     except UnicodeDecodeError:
         fail(f"{flag}: {path} is not UTF-8 text")
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except RecursionError:
+        fail(f"{flag}: {path} is nested too deeply to hold client records")
     except ValueError as error:
         fail(f"{flag}: {path} is not valid JSON ({error})")
+
+
+def records_from_file(path: Path, flag: str = "--input") -> list[Any]:
+    """The records of an export document or of a plain JSON list."""
+    data = read_json(path, flag, MAX_IMPORT_BYTES)
     if isinstance(data, dict) and data.get("format") == EXPORT_FORMAT:
         if data.get("version") != EXPORT_VERSION:
             fail(f"{flag}: export version {data.get('version')!r} is not supported (expected {EXPORT_VERSION})")
@@ -256,10 +292,7 @@ def show(
 
 
 def _from_file(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(readable(path, "--from-file").read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
-        fail(f"--from-file: {path} is not valid JSON ({error})")
+    data = read_json(path, "--from-file", MAX_RECORD_BYTES)
     if not isinstance(data, dict):
         fail("--from-file: expected one client record (a JSON object)")
     return data
@@ -356,6 +389,7 @@ def add(
     client = register(clients_table(config), client)
     accounts = len(client.account_ids)
     console.print(f"Added client [bold]{client.client_id}[/] ({client.schedule}, {accounts} account(s)).")
+    audit_trail.record(config, "client.add", client.client_id)
 
 
 def _change(config: EnvironmentConfig, client_id: str, changes: dict[str, Any]) -> Client:
@@ -404,6 +438,7 @@ def update(
         fail("nothing to change: give at least one field flag or --from-file")
     client = _change(config, client_id, changes)
     console.print(f"Updated client [bold]{client.client_id}[/]: {', '.join(sorted(changes))}.")
+    audit_trail.record(config, "client.update", client_id, fields=changes)
 
 
 @app.command("pause")
@@ -412,8 +447,10 @@ def pause(
     environment: str = EnvironmentOption,
 ) -> None:
     """Stop a client's scheduled reports (manual runs still work)."""
-    _change(environment_config(environment), client_id, {"status": "paused"})
+    config = environment_config(environment)
+    _change(config, client_id, {"status": "paused"})
     console.print(f"Paused {client_id}: the dispatcher no longer queues its scheduled runs.")
+    audit_trail.record(config, "client.pause", client_id, fields=["status"])
 
 
 @app.command("resume")
@@ -422,8 +459,10 @@ def resume(
     environment: str = EnvironmentOption,
 ) -> None:
     """Resume a paused client's scheduled reports."""
-    _change(environment_config(environment), client_id, {"status": "active"})
+    config = environment_config(environment)
+    _change(config, client_id, {"status": "active"})
     console.print(f"Resumed {client_id}: its next scheduled run goes out as usual.")
+    audit_trail.record(config, "client.resume", client_id, fields=["status"])
 
 
 @app.command("remove")
@@ -439,6 +478,7 @@ def remove(
     confirm(f"Remove client {client_id} ({record.get('name', '')})?", yes)
     table.delete(client_id)
     console.print(f"Removed {client_id}. History and archived reports stay; stored-key secrets are not deleted.")
+    audit_trail.record(config, "client.remove", client_id)
 
 
 # -- export and import ---------------------------------------------------------------------------
@@ -484,6 +524,9 @@ def import_clients(
         return
     write_all_or_nothing(table, clients, {cid: existing[cid] for cid in clashes})
     console.print(f"Imported {len(clients)} client(s): {new} added, {len(clashes)} replaced.")
+    imported = [c.client_id for c in clients]
+    detail = f"{new} added, {len(clashes)} replaced"
+    audit_trail.record(config, "client.import", "*", clients=imported, detail=detail)
 
 
 def write_all_or_nothing(table: ClientsTable, clients: list[Client], replaced: dict[str, dict[str, Any]]) -> None:
@@ -503,3 +546,47 @@ def write_all_or_nothing(table: ClientsTable, clients: list[Client], replaced: d
             ids = ", ".join(c.client_id for c in attempted[:10])
             fail(f"import failed ({type(error).__name__}) and so did its undo: check {ids}", EXIT_FINDINGS)
         fail(f"import failed ({type(error).__name__}: {error}); nothing was kept", EXIT_FINDINGS)
+
+
+# -- recipient suppressions ----------------------------------------------------------------------
+
+
+@app.command("suppressions")
+def suppressions(
+    client_id: str = typer.Option(..., "--client-id", help="The client whose suppressed recipients to list."),
+    fmt: OutputFormat = FormatOption,
+    output: Path | None = OutputOption,
+    environment: str = EnvironmentOption,
+) -> None:
+    """Recipients SES reported bouncing or complaining: no report of the client goes to them until
+    an operator clears them with `client unsuppress`."""
+    writable(output)
+    config = environment_config(environment)
+    require_record(clients_table(config), client_id)
+    found = sorted(SuppressionsTable(config.suppressions_table).list(client_id), key=lambda s: s.email)
+    view = Table("email", "reason", "recorded (UTC)", "detail", "run", title=f"{client_id}: {len(found)} suppressed")
+    for entry in found:
+        view.add_row(
+            entry.email, entry.reason, f"{entry.recorded_at:%Y-%m-%d %H:%M}", entry.detail, entry.run_id or "-"
+        )
+    document = {
+        "environment": config.environment,
+        "client_id": client_id,
+        "suppressed": [entry.model_dump(mode="json") for entry in found],
+    }
+    emit(document, view, fmt, output)
+
+
+@app.command("unsuppress")
+def unsuppress(
+    client_id: str = typer.Option(..., "--client-id", help="The client the recipient belongs to."),
+    email: str = typer.Option(..., "--email", help="The suppressed address (any case)."),
+    environment: str = EnvironmentOption,
+) -> None:
+    """Let a suppressed recipient receive the client's reports again (once the client fixed the
+    address or the mailbox): from the next run on."""
+    config = environment_config(environment)
+    require_record(clients_table(config), client_id)
+    if not SuppressionsTable(config.suppressions_table).clear(client_id, email):
+        fail(f"--email: {email.strip().lower()} is not suppressed for {client_id}")
+    console.print(f"Cleared {email.strip().lower()} for {client_id}: it receives the next report.")

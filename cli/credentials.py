@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from aws_lambda_powertools.metrics import MetricUnit
 from rich.table import Table
 
+from cli import audit as audit_trail
 from cli.checks import Check, Status, age_in_days, key_age_status, report_checks, worst
 from cli.clients import clients_table, require_client
 from cli.context import (
@@ -39,6 +41,7 @@ from cli.context import (
     fail,
     mask_key,
     now,
+    pipeline_logs,
     tracked,
     writable,
 )
@@ -50,11 +53,13 @@ from lambdas.dal.cost_explorer import CostExplorer
 from lambdas.dal.credentials import CredentialProvider
 from lambdas.dal.secrets_store import SecretsStore
 from lambdas.models.client import Client, RoleCredentials, StoredKeyCredentials, parse_client
-from lambdas.models.exceptions import InvalidInputError, PlatformError
+from lambdas.models.exceptions import InvalidInputError, PlatformError, UnauthorizedError
+from lambdas.observability import ACCESS, UNAUTHORIZED, audit, metrics
 
 app = typer.Typer(help="Credential ages, validation and rotation.", no_args_is_help=True)
 
 WARN_DAYS, CRITICAL_DAYS = 60, 80
+REQUESTER = "cli"  # who the audit lines name: the operator's own AWS identity is in CloudTrail
 VISIBILITY_WINDOW = timedelta(days=30)
 # A new IAM key can take a few seconds to work everywhere: validation retries before giving up.
 VALIDATION_ATTEMPTS, VALIDATION_PAUSE_SECONDS = 6, 5.0
@@ -197,14 +202,22 @@ class Validation:
     credentials: AwsCredentials | None = None
 
 
-def validate(client: Client, at: datetime) -> Validation:
+def refused(client: Client, error: PlatformError) -> None:
+    """An UNAUTHORIZED audit line for a refusal (on stderr, as the worker's pipeline logs are)."""
+    if isinstance(error, UnauthorizedError):
+        with pipeline_logs(verbose=False):
+            audit(UNAUTHORIZED, str(error), client_id=client.client_id, requester=REQUESTER)
+
+
+def validate(client: Client, at: datetime, *, verbose: bool = False) -> Validation:
     """Can the platform obtain this client's credentials, and read Cost Explorer for which of
-    its accounts?"""
+    its accounts? The read is audited (`ACCESS`, shown on stderr with `verbose`), as the worker's."""
     checks: list[Check] = []
     kind = "role" if isinstance(client.credentials, RoleCredentials) else "stored keys"
     try:
         credentials = CredentialProvider().for_client(client)
     except PlatformError as error:
+        refused(client, error)
         checks.append(Check("credentials", Status.CRITICAL, str(error)))
         return Validation(checks, [], list(client.account_ids))
     if isinstance(client.credentials, RoleCredentials):
@@ -216,11 +229,16 @@ def validate(client: Client, at: datetime) -> Validation:
         identity = AccessKeys(credentials).identity()
         checks.append(Check("identity", Status.OK, f"{identity.arn} (account {identity.account_id})"))
     except PlatformError as error:
+        refused(client, error)
         checks.append(Check("identity", Status.CRITICAL, str(error)))
         return Validation(checks, [], list(client.account_ids), credentials=credentials)
     try:
-        visible = visible_accounts(credentials, at)
+        with pipeline_logs(verbose):
+            audit(ACCESS, "cost data read (visible accounts)", client_id=client.client_id, requester=REQUESTER)
+            visible = visible_accounts(credentials, at)
+            metrics.add_metric(name="CostExplorerRequests", unit=MetricUnit.Count, value=1)
     except PlatformError as error:
+        refused(client, error)
         checks.append(Check("cost explorer", Status.CRITICAL, str(error)))
         return Validation(checks, [], list(client.account_ids), identity, credentials)
     readable = [a for a in client.account_ids if a in visible]
@@ -240,6 +258,7 @@ def validate_command(
     client_id: str = typer.Option(..., "--client-id", help="The client whose credentials to try."),
     fmt: OutputFormat = FormatOption,
     output: Path | None = OutputOption,
+    verbose: bool = typer.Option(False, "--verbose", help="Show the audit log lines (on stderr)."),
     environment: str = EnvironmentOption,
 ) -> None:
     """Obtain the client's credentials and report for which accounts they read Cost Explorer."""
@@ -247,7 +266,7 @@ def validate_command(
     config = environment_config(environment)
     client = require_client(clients_table(config), client_id)
     at = now()
-    result = validate(client, at)
+    result = validate(client, at, verbose=verbose)
     if fmt is OutputFormat.table:
         accounts = Table("account", "Cost Explorer", title=f"{client_id}: accounts")
         for account in client.account_ids:
@@ -376,9 +395,14 @@ def rotate(
     try:
         steps = Rotation(config, client, at, dry_run=dry_run).run()
     except RotationStopped as stopped:
+        if not dry_run:
+            detail = f"stopped at {stopped}"
+            audit_trail.record(config, "credentials.rotate", client_id, outcome="stopped", detail=detail)
         fail(f"rotation of {client_id} stopped at {stopped}", EXIT_FINDINGS)
     for step in steps:
         console.print(f"  {step}")
     warned = any(step.startswith("WARNING") for step in steps)
     console.print(f"{'Dry run of the rotation' if dry_run else 'Rotated'} {client_id}: done.")
+    if not dry_run:
+        audit_trail.record(config, "credentials.rotate", client_id, detail="; ".join(steps))
     raise typer.Exit(EXIT_FINDINGS if warned else 0)

@@ -28,7 +28,7 @@ from emulator.lambda_runtime import drain_queue, invoke
 from emulator.provision import provision, settings_environment
 from emulator.server import EmbeddedAWS
 from infrastructure.config import for_environment
-from lambdas.models.client import SCHEDULES, parse_client
+from lambdas.models.client import SCHEDULES, Client, parse_client
 
 
 @contextlib.contextmanager
@@ -108,7 +108,7 @@ def _run(aws: EmbeddedAWS, day: date, output: Path, queue_url: str, worker: str,
     executions = ExecutionsTable(settings.executions_table)
     table = Table("client", "report", "period", "total", "change", "forecast", "CE req.", box=None, padding=(0, 1))
     failures = 0
-    runs = [
+    runs: list[tuple[Client, str, str, str]] = [
         (c, c.schedule, f"{(monthly_day if c.schedule == 'monthly' else day).isoformat()}.{c.schedule}", c.client_id)
         for c in clients
     ]

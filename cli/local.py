@@ -58,7 +58,7 @@ STOP_SECONDS = 10
 
 def admin(endpoint_url: str, path: str, timeout: float = 2.0) -> Any:
     """The embedded AWS's admin API (loopback only)."""
-    with urllib.request.urlopen(f"{endpoint_url}/_emulator/{path}", timeout=timeout) as answer:  # noqa: S310
+    with urllib.request.urlopen(f"{endpoint_url}/_emulator/{path}", timeout=timeout) as answer:  # noqa: S310 - loopback emulator
         return json.loads(answer.read())
 
 

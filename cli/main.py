@@ -11,7 +11,7 @@ import sys
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cli import backup, clients, credentials, demo, deploy, local, report, system
+from cli import backup, billing, clients, credentials, demo, deploy, local, ops, overview, report, system
 from cli.context import EXIT_BAD_INPUT, EXIT_FINDINGS, errors
 from lambdas.dal.aws import error_code
 from lambdas.models.exceptions import PlatformError
@@ -29,6 +29,9 @@ app.add_typer(report.app, name="report")
 app.add_typer(backup.app, name="backup")
 app.add_typer(deploy.app, name="deploy")
 app.add_typer(local.app, name="local")
+app.add_typer(ops.app, name="ops")
+app.add_typer(billing.app, name="billing")
+app.add_typer(overview.app, name="docs")
 app.command("demo")(demo.demo)
 
 

@@ -3,9 +3,10 @@
 `health-check` runs, in this order: the tables and the bucket; SES sending status, quota and
 reputation; alarms of the environment in ALARM; the dead-letter queue and the jobs queue;
 clients whose last successful report is older than their schedule allows; stored keys near
-their age limits. `--post-deployment` adds every resource of `deploy validate` and the Lambda
-errors, throttles and failed runs of the last hour; `--comprehensive` adds those and obtains
-every active client's credentials (no Cost Explorer request: those are paid).
+their age limits; recipients SES reported bouncing or complaining. `--post-deployment` adds
+every resource of `deploy validate` and the Lambda errors, throttles and failed runs of the last
+hour; `--comprehensive` adds those and obtains every active client's credentials (no Cost
+Explorer request: those are paid).
 Thresholds: cli/checks.py.
 """
 
@@ -42,7 +43,7 @@ from cli.context import (
     tracked,
     writable,
 )
-from cli.credentials import CRITICAL_DAYS, WARN_DAYS, key_ages
+from cli.credentials import CRITICAL_DAYS, WARN_DAYS, key_ages, refused
 from cli.probes import (
     alarms,
     bucket_check,
@@ -59,6 +60,7 @@ from infrastructure.config import METRICS_NAMESPACE, EnvironmentConfig
 from lambdas.dal.aws import platform_client
 from lambdas.dal.credentials import CredentialProvider
 from lambdas.dal.executions_table import ExecutionsTable
+from lambdas.dal.suppressions import SuppressionsTable
 from lambdas.models.client import Client, parse_client
 from lambdas.models.exceptions import InvalidInputError, PlatformError
 
@@ -211,16 +213,50 @@ def credential_age_check(config: EnvironmentConfig, at: datetime) -> Check:
     )
 
 
+def suppressions_check(config: EnvironmentConfig) -> Check:
+    """Recipients of active clients that SES reported bouncing or complaining: they get no report
+    until an operator clears them (`client unsuppress`). WARNING while any is suppressed, CRITICAL
+    when an active client has no recipient left at all (its reports are archived, sent to nobody)."""
+    try:
+        clients, _ = active_clients(config)
+        suppressed = SuppressionsTable(config.suppressions_table).every_client()
+    except Exception as error:
+        return Check("suppressed recipients", Status.WARNING, f"unknown: {problem(error)}")
+    by_client: dict[str, dict[str, str]] = {}
+    for entry in suppressed:
+        by_client.setdefault(entry.client_id, {})[entry.email] = entry.reason
+    found: list[dict[str, str]] = []
+    silenced: list[str] = []
+    for client in clients:
+        own = by_client.get(client.client_id, {})
+        hit = [(address.lower(), own[address.lower()]) for address in client.recipients if address.lower() in own]
+        if not hit:
+            continue
+        found.extend({"client_id": client.client_id, "email": email, "reason": reason} for email, reason in hit)
+        if len(hit) == len(client.recipients):
+            silenced.append(client.client_id)
+    data = {"suppressed": found, "no_recipient_left": silenced}
+    if not found:
+        return Check("suppressed recipients", Status.OK, "none of the active clients' recipients", data)
+    listed = [f"{entry['client_id']}: {entry['email']} ({entry['reason']})" for entry in found]
+    detail = f"{len(found)} suppressed, clear with `client unsuppress`: {_ids(listed)}"
+    if silenced:
+        detail = f"no recipient left for {_ids(silenced)}; {detail}"
+        return Check("suppressed recipients", Status.CRITICAL, detail, data)
+    return Check("suppressed recipients", Status.WARNING, detail, data)
+
+
 def client_credentials_check(config: EnvironmentConfig) -> Check:
     clients, _ = active_clients(config)
-    provider, refused = CredentialProvider(), []
+    provider, failed = CredentialProvider(), []
     for client in tracked(clients, "Obtaining client credentials", len(clients)):
         try:
             provider.for_client(client)
         except PlatformError as error:
-            refused.append(f"{client.client_id}: {error}")
-    if refused:
-        return Check("client credentials", Status.CRITICAL, f"refused: {_ids(refused)}", {"refused": refused})
+            refused(client, error)
+            failed.append(f"{client.client_id}: {error}")
+    if failed:
+        return Check("client credentials", Status.CRITICAL, f"refused: {_ids(failed)}", {"refused": failed})
     return Check("client credentials", Status.OK, f"obtained for all {len(clients)} active client(s)")
 
 
@@ -253,6 +289,7 @@ def health_checks(
     checks.append(queue_check(config.jobs_queue, dead_letters=False))
     checks.append(stale_clients_check(config, at))
     checks.append(credential_age_check(config, at))
+    checks.append(suppressions_check(config))
     if post_deployment or comprehensive:
         seen = {check.name for check in checks}
         checks += [check for check in resource_checks(config) if check.name not in seen]

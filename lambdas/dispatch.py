@@ -14,17 +14,37 @@ Cost Explorer's own `Estimated` flags before sending and skips while last month 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
+
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import TypeAdapter, ValidationError
 
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.dal.cost_cache import credential_scope
 from lambdas.dal.jobs_queue import JobsQueue
-from lambdas.models.client import parse_client
+from lambdas.models.client import ClientId, describe_validation_error, parse_client
 from lambdas.models.events import ReportJob
 from lambdas.models.exceptions import InvalidInputError
+from lambdas.observability import logger, metrics
 
 FINAL_NOT_BEFORE_DAY = 5
 MAX_SHARED_ACCOUNTS = 1000
+_CLIENT_ID: TypeAdapter[str] = TypeAdapter(ClientId)
+
+
+def _nameable(client_ids: Iterable[str]) -> list[str]:
+    """The ids a job can carry. A record written into the table by hand with an invalid id cannot
+    be run: it is skipped with one line (`client list` shows it as invalid), the others still go."""
+    valid = []
+    for client_id in client_ids:
+        try:
+            valid.append(_CLIENT_ID.validate_python(client_id))
+        except ValidationError as error:
+            _, problem = describe_validation_error(error)
+            logger.warning("client record skipped", extra={"client_id": client_id, "error": f"client_id: {problem}"})
+            metrics.add_metric(name="InvalidClientRecords", unit=MetricUnit.Count, value=1)
+    return valid
 
 
 def shared_groups(records: dict[str, dict[str, object]]) -> dict[str, tuple[str, list[str]]]:
@@ -52,7 +72,7 @@ def dispatch_due(trigger: str, as_of: date, clients: ClientsTable, queue: JobsQu
     if trigger == "month-close" and as_of.day < FINAL_NOT_BEFORE_DAY:
         return []
     schedule = "monthly" if trigger == "month-close" else trigger
-    client_ids = list(clients.due(schedule))
+    client_ids = _nameable(clients.due(schedule))
     groups = shared_groups(clients.get_records(client_ids)) if client_ids else {}
     ordered = sorted(client_ids, key=lambda c: (groups[c][0] if c in groups else "", c))
     jobs = []

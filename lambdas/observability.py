@@ -3,22 +3,86 @@
 Service name, namespace and log level come from the standard Powertools environment
 variables the stack sets (POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE,
 POWERTOOLS_LOG_LEVEL); the defaults below serve local runs.
+
+Every log line passes through `RedactingFormatter`: whatever a caller puts in `extra`, a
+credential field's value (a secret access key, a session token, a webhook URL...) and anything
+that looks like a presigned link or a chat webhook in any text are replaced before the line is
+written. The code never logs those on purpose; this is the net under that rule.
+
+botocore and urllib3 never log below INFO, whatever the root level: at DEBUG botocore writes
+whole request and response bodies (a GetSecretValue answer, AssumeRole's credentials), and
+Lambda's log level controls can turn the root logger to DEBUG.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import re
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+REDACTED = "[REDACTED]"
+# Field names (lower-cased, without "_" and "-") whose values are credentials.
+_CREDENTIAL_FIELDS = re.compile(
+    r"secret|password|passwd|token|credential|authorization|apikey|privatekey|signature|externalid|webhookurl|hookurl"
+)
+# Credentials inside any text: SigV4 query signatures (presigned links), Slack / Teams webhook paths,
+# Authorization headers, AWS secret keys in key=value form.
+_CREDENTIAL_TEXT = re.compile(
+    r"(?i)(X-Amz-(?:Signature|Credential|Security-Token)=)[^&\s\"']+"
+    r"|(hooks\.slack\.com/services/)[^\s\"']+"
+    r"|(\.webhook\.office\.com/)[^\s\"']+"
+    r"|(/webhookb2/)[^\s\"']+"
+    r"|((?:aws_)?secret_?access_?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9/+=]{20,}"
+    r"|(Authorization[\"']?\s*[:=]\s*[\"']?)[^\"'\n]+"
+)
+
+
+def _redact_text(text: str) -> str:
+    return _CREDENTIAL_TEXT.sub(lambda match: next(group for group in match.groups() if group) + REDACTED, text)
+
+
+def redact(value: Any, key: str = "") -> Any:
+    """`value` with every credential in it replaced by [REDACTED] (see the module docstring)."""
+    if key and _CREDENTIAL_FIELDS.search(key.lower().replace("_", "").replace("-", "")):
+        return REDACTED if value not in (None, "", [], {}) else value
+    if isinstance(value, dict):
+        return {name: redact(item, str(name)) for name, item in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [redact(item) for item in value]
+    if isinstance(value, bool | int | float | None):
+        return value
+    return _redact_text(str(value))  # text, and objects the JSON encoder would write as str() (exceptions)
+
+
+class RedactingFormatter(LambdaPowertoolsFormatter):
+    """Powertools' JSON formatter, redacting credentials from the whole line before it is written."""
+
+    def serialize(self, log: Any) -> str:
+        return super().serialize(redact(log))
+
 
 # The stack sets these per environment, so two environments never mix their metrics.
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "cost-reporting")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "CostReporting")
 
-logger = Logger(service=SERVICE)
+logger = Logger(service=SERVICE, logger_formatter=RedactingFormatter())
+for _name in ("botocore", "boto3", "urllib3", "s3transfer"):
+    logging.getLogger(_name).setLevel(logging.INFO)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 tracer = Tracer(service=SERVICE)
 
 # Audit markers the runbook's log filters search for (DESIGN.md).
 UNAUTHORIZED = "UNAUTHORIZED"
 ACCESS = "ACCESS"
+
+
+def audit(marker: str, message: str, *, client_id: str, requester: str, **fields: Any) -> None:
+    """One audit line, as the runbook's filters find it: `ACCESS` for a read of a client's cost
+    data (INFO), `UNAUTHORIZED` for a refused credential or access (WARNING); the message starts
+    with the marker, and the JSON carries it as `audit` with the client and who asked."""
+    log = logger.warning if marker == UNAUTHORIZED else logger.info
+    log(f"{marker} {message}", extra={"audit": marker, "client_id": client_id, "requester": requester, **fields})

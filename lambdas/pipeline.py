@@ -8,8 +8,11 @@ call this; each step is a small function or adapter, this class only wires them.
 from __future__ import annotations
 
 import json
+import resource
+import sys
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -18,7 +21,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from lambdas.cost_reader import CostRead, CostReader
 from lambdas.dal.archive import ReportArchive, report_prefix
-from lambdas.dal.aws import AwsCredentials, client_with
+from lambdas.dal.aws import SES_CALL_BUDGET_SECONDS, AwsCredentials, client_with, platform_error
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.dal.cost_cache import CostCache
 from lambdas.dal.cost_explorer import CostExplorer, requests_cost_usd
@@ -34,11 +37,24 @@ from lambdas.logic.report import build_report
 from lambdas.logic.restatement import covers, restatement
 from lambdas.models.client import Client, StoredKeyCredentials, parse_client
 from lambdas.models.events import ReportJob
-from lambdas.models.exceptions import ClientNotFoundError, PermanentError, PlatformError, UnauthorizedError
+from lambdas.models.exceptions import (
+    AccessDeniedError,
+    ClientNotFoundError,
+    DeliveryInProgressError,
+    DeliveryRejectedError,
+    OutOfTimeError,
+    PermanentError,
+    PlatformError,
+    UnauthorizedError,
+)
 from lambdas.models.report import Report
 from lambdas.models.ses_events import message_tags
 from lambdas.models.settings import Settings
-from lambdas.observability import ACCESS, UNAUTHORIZED, logger, metrics
+from lambdas.observability import ACCESS, UNAUTHORIZED, audit, logger, metrics
+
+# When the Lambda invocation running this thread ends (time.monotonic()); set by the worker handler
+# for each invocation, None elsewhere (the CLI). A send is started only if it can end before then.
+invocation_deadline: ContextVar[float | None] = ContextVar("invocation_deadline", default=None)
 
 
 def _utcnow() -> datetime:
@@ -113,7 +129,13 @@ class ReportRun:
             self._fail(outcome, error)  # no such client: nothing to record against
             return outcome
         if not self.dry_run:
-            self.deps.executions.start(job.client_id, job.run_id, as_of=job.as_of.isoformat(), kind=job.kind, now=now)
+            try:
+                self.deps.executions.start(
+                    job.client_id, job.run_id, as_of=job.as_of.isoformat(), kind=job.kind, now=now
+                )
+            except Exception as error:
+                self._fail(outcome, error)  # counted and logged; the table that would record it is failing
+                raise
         try:
             self._run(record, job, now, outcome)
         except PermanentError as error:
@@ -122,7 +144,14 @@ class ReportRun:
             self._fail(outcome, error)
             self._record(job, outcome, started)
             raise
-        self._record(job, outcome, started)
+        try:
+            self._record(job, outcome, started)
+        except Exception as error:
+            if outcome.delivery != "sent":
+                raise
+            # The report is out: retrying the message could only send it again. The record stays
+            # "running" with the message id mark_sent wrote (or nothing): the metric alerts.
+            self._unrecorded(outcome, error)
         return outcome
 
     def _run(self, record: dict[str, Any], job: ReportJob, now: datetime, outcome: RunOutcome) -> None:
@@ -199,21 +228,16 @@ class ReportRun:
     def _read_costs(
         self, client: Client, job: ReportJob, window: ReportWindow, now: datetime, outcome: RunOutcome
     ) -> CostRead:
-        try:
-            credentials = self.deps.credentials.for_client(client)
-        except UnauthorizedError:
-            logger.warning(f"{UNAUTHORIZED} credentials refused", extra={"requester": self.requester})
-            raise
+        credentials = self.deps.credentials.for_client(client)  # a refusal is logged UNAUTHORIZED by _fail
         explorer = self.deps.cost_explorer(credentials)
         explorer.max_requests = client.max_ce_requests
         cache = self.deps.cost_cache()
         cache.read_only = cache.read_only or self.dry_run  # a dry run writes nothing, the cache included
-        logger.info(f"{ACCESS} cost data read", extra={"requester": self.requester, "accounts": client.account_ids})
+        audit(
+            ACCESS, "cost data read", client_id=client.client_id, requester=self.requester, accounts=client.account_ids
+        )
         try:
             read = CostReader(explorer, cache, now=now).read(client, window, shared_accounts=job.shared_accounts)
-        except UnauthorizedError:
-            logger.warning(f"{UNAUTHORIZED} Cost Explorer refused", extra={"requester": self.requester})
-            raise
         finally:
             outcome.ce_requests = explorer.requests
         outcome.cache_hits = read.cache_hits
@@ -281,29 +305,63 @@ class ReportRun:
         return found
 
     def _send(self, client: Client, job: ReportJob, eml: bytes, recipients: list[str], outcome: RunOutcome) -> None:
-        if not self.deps.executions.claim_delivery(client.client_id, job.run_id, self.deps.clock()):
-            # An earlier attempt of this run already handed the message to SES (or died doing so).
-            outcome.delivery = "already_claimed"
-            logger.info("delivery already claimed for this run: not sending again")
+        deadline = invocation_deadline.get()
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left < SES_CALL_BUDGET_SECONDS:
+            # Lambda would stop this attempt in the middle of the send: stop before claiming it instead.
+            raise OutOfTimeError(f"{left:.0f} s of the invocation left, a send may take {SES_CALL_BUDGET_SECONDS} s")
+        now = self.deps.clock()
+        # The claim holds while this attempt can be alive: to the invocation's end (Lambda stops it
+        # there), or for as long as a send can take when no deadline is known.
+        lease_until = now + timedelta(seconds=left if left is not None else SES_CALL_BUDGET_SECONDS)
+        claim = self.deps.executions.claim_delivery(client.client_id, job.run_id, now, lease_until)
+        if claim.message_id:
+            outcome.delivery, outcome.message_id, outcome.recipients = "sent", claim.message_id, claim.recipients
+            logger.info("an earlier attempt of this run sent the report: not sending again")
             return
+        if not claim.granted:
+            raise DeliveryInProgressError("another attempt of this run holds the delivery")
         try:
-            outcome.message_id = self.deps.mailer.send_raw(
-                eml, recipients, tags=message_tags(client.client_id, job.run_id)
-            )
+            message_id = self.deps.mailer.send_raw(eml, recipients, tags=message_tags(client.client_id, job.run_id))
         except Exception:
+            # SES answered with an error (or never answered, after botocore's retries): not accepted.
             self.deps.executions.release_delivery(client.client_id, job.run_id)
             raise
-        outcome.delivery = "sent"
-        outcome.recipients = len(recipients)
+        outcome.delivery, outcome.message_id, outcome.recipients = "sent", message_id, len(recipients)
         metrics.add_metric(name="ReportsSent", unit=MetricUnit.Count, value=1)
+        try:
+            self.deps.executions.mark_sent(client.client_id, job.run_id, message_id, len(recipients))
+        except Exception as error:  # SES has the message: a failure here must not make the run retry
+            self._unrecorded(outcome, error)
+
+    def _unrecorded(self, outcome: RunOutcome, error: Exception) -> None:
+        kind = platform_error(error) or error
+        metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=1)
+        logger.error(
+            "report sent, execution record not written",
+            extra={
+                "message_id": outcome.message_id,
+                "error": str(kind) if isinstance(kind, PlatformError) else repr(kind),
+            },
+        )
 
     def _fail(self, outcome: RunOutcome, error: Exception) -> None:
+        error = platform_error(error) or error  # an AWS error an adapter let through, by its kind
         outcome.status = "failed"
         outcome.error_kind = error.kind if isinstance(error, PlatformError) else "unexpected"
         outcome.error = str(error) if isinstance(error, PlatformError) else type(error).__name__
         metrics.add_metric(name="RunsFailed", unit=MetricUnit.Count, value=1)
-        if isinstance(error, UnauthorizedError):
+        if isinstance(error, UnauthorizedError | AccessDeniedError):
             metrics.add_metric(name="Unauthorized", unit=MetricUnit.Count, value=1)
+            audit(
+                UNAUTHORIZED,
+                str(error),
+                client_id=outcome.client_id,
+                requester=self.requester,
+                error_kind=outcome.error_kind,
+            )
+        if isinstance(error, DeliveryRejectedError):
+            metrics.add_metric(name="DeliveryRejected", unit=MetricUnit.Count, value=1)
         logger.error("run failed", extra={"error_kind": outcome.error_kind, "error": outcome.error})
 
     def _record(self, job: ReportJob, outcome: RunOutcome, started: float) -> None:
@@ -318,6 +376,7 @@ class ReportRun:
                 "status": outcome.status,
                 "finished_at": self.deps.clock().isoformat(),
                 "duration_ms": int((time.monotonic() - started) * 1000),
+                "max_memory_mb": _peak_memory_mb(),
                 "ce_requests": outcome.ce_requests,
                 "ce_cost_usd": requests_cost_usd(outcome.ce_requests),
                 "cache_hits": outcome.cache_hits,
@@ -349,6 +408,13 @@ def dependencies_from(settings: Settings) -> Dependencies:
         suppressions=SuppressionsTable(settings.suppressions_table) if settings.suppressions_table else None,
         webhooks=WebhookSender(),
     )
+
+
+def _peak_memory_mb() -> int:
+    """Peak resident memory of this process so far: in Lambda, close to the REPORT line's Max
+    Memory Used (`ops capacity` compares it with the function's memory)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak / 1024**2) if sys.platform == "darwin" else int(peak / 1024)  # bytes on macOS, KiB on Linux
 
 
 def _period_days(window: ReportWindow) -> set[date]:

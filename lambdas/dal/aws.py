@@ -14,6 +14,9 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from lambdas.models.exceptions import AccessDeniedError, DependencyError, PlatformError
 
 COST_EXPLORER_REGION = "us-east-1"  # Cost Explorer is global, served from us-east-1.
 
@@ -21,6 +24,18 @@ _STANDARD = Config(retries={"mode": "standard", "max_attempts": 5}, connect_time
 # Adaptive mode adds client-side rate limiting on top of backoff with jitter: the right
 # answer to ThrottlingException / LimitExceededException from Cost Explorer.
 _ADAPTIVE = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=5, read_timeout=60)
+# SES: a send must end well before the Lambda does (the worker claims a delivery only when this
+# much of its invocation is left): at most 4 attempts of 5 s connect + 20 s read, plus backoff.
+_SES = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=20)
+SES_CALL_BUDGET_SECONDS = 4 * (5 + 20) + 20
+
+# S3: botocore still presigns with Signature Version 2 unless told otherwise, and S3 refuses SigV2
+# for objects encrypted with KMS (the assets bucket's default): every "view online" link would fail.
+_S3 = Config(
+    signature_version="s3v4", retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30
+)
+
+_CONFIGS = {"ce": _ADAPTIVE, "sesv2": _SES, "s3": _S3}
 
 
 @dataclass(frozen=True)
@@ -47,13 +62,13 @@ def _shared_session() -> boto3.session.Session:
 @cache
 def platform_client(service: str) -> Any:
     """A client on the platform's own credentials (the Lambda role, or the operator's)."""
-    config = _ADAPTIVE if service == "ce" else _STANDARD
+    config = _CONFIGS.get(service, _STANDARD)
     return _shared_session().client(service, region_name=_region_for(service), config=config)
 
 
 def client_with(service: str, credentials: AwsCredentials) -> Any:
     """A client on a client's credentials (assumed role or stored keys); built per run."""
-    config = _ADAPTIVE if service == "ce" else _STANDARD
+    config = _CONFIGS.get(service, _STANDARD)
     return _shared_session().client(
         service,
         region_name=_region_for(service),
@@ -76,3 +91,31 @@ def reset_clients() -> None:
 def error_code(error: Exception) -> str:
     response = getattr(error, "response", None) or {}
     return str(response.get("Error", {}).get("Code", ""))
+
+
+# Codes with which an AWS service refuses the caller itself (IAM, KMS or resource policy).
+ACCESS_DENIED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "KMSAccessDeniedException",
+        "KMS.AccessDeniedException",
+        "AuthorizationError",
+    }
+)
+
+
+def platform_error(error: BaseException) -> PlatformError | None:
+    """A botocore failure that an adapter let through, as the platform's own exception type (one
+    line naming the operation and AWS's error code, never AWS's message); None for anything else.
+    Both are transient for the queue: the platform's own resources answer again once AWS or an
+    operator has fixed what failed."""
+    if isinstance(error, ClientError):
+        code, operation = error_code(error), error.operation_name
+        if code in ACCESS_DENIED_CODES:
+            return AccessDeniedError(f"{operation} refused ({code})")
+        return DependencyError(f"{operation} failed ({code})")
+    if isinstance(error, BotoCoreError):
+        return DependencyError(f"AWS unreachable ({type(error).__name__})")
+    return None

@@ -1,18 +1,29 @@
 """The executions table: one item per client run (`client_id`, `run_id`), with a TTL.
 
-It also holds the delivery claim that makes a send happen at most once per run, whatever
-the queue redelivers: the worker claims the run with a conditional write before calling SES.
+It also holds the delivery claim that makes a send happen once per run, whatever the queue
+redelivers: the worker claims the run with a conditional write before calling SES, and records
+SES's message id the moment SES accepts the message. A claim carries a lease (the end of the
+claiming invocation): an attempt that died holding it, with no message id recorded, is taken over
+once the lease has passed, so a crash between the claim and the send loses no report.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from lambdas.dal.aws import error_code, platform_client
 from lambdas.dal.dynamo import batch_write, from_item, to_item
 from lambdas.models.execution import ExecutionRecord
+
+
+@dataclass(frozen=True)
+class DeliveryClaim:
+    granted: bool  # this attempt may send
+    message_id: str | None = None  # not granted: an earlier attempt sent it (SES's id)
+    recipients: int = 0
 
 
 class ExecutionsTable:
@@ -64,28 +75,55 @@ class ExecutionsTable:
             ExpressionAttributeValues=to_item({f":{i}": value for i, value in enumerate(values.values())}),
         )
 
-    def claim_delivery(self, client_id: str, run_id: str, now: datetime) -> bool:
-        """True for the one attempt allowed to send; False if the run was already claimed."""
+    def claim_delivery(self, client_id: str, run_id: str, now: datetime, lease_until: datetime) -> DeliveryClaim:
+        """Granted to the one attempt allowed to send: the first, or one taking over the claim of an
+        attempt whose lease has passed without a message id. Otherwise says what the holder did."""
         try:
             self.client.update_item(
                 TableName=self.table_name,
                 Key=self._key(client_id, run_id),
-                UpdateExpression="SET delivery_claimed_at = :now",
-                ConditionExpression="attribute_not_exists(delivery_claimed_at)",
-                ExpressionAttributeValues={":now": {"S": now.isoformat()}},
+                UpdateExpression="SET delivery_claimed_at = :now, delivery_lease_until = :lease",
+                ConditionExpression=(
+                    "attribute_not_exists(delivery_claimed_at) OR (attribute_not_exists(message_id) AND "
+                    "(attribute_not_exists(delivery_lease_until) OR delivery_lease_until < :epoch))"
+                ),
+                ExpressionAttributeValues=to_item(
+                    {
+                        ":now": now.isoformat(),
+                        ":lease": int(lease_until.timestamp()) + 1,  # rounded up: never shorter than asked
+                        ":epoch": int(now.timestamp()),
+                    }
+                ),
             )
         except Exception as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+            response = self.client.get_item(
+                TableName=self.table_name,
+                Key=self._key(client_id, run_id),
+                ConsistentRead=True,
+                ProjectionExpression="message_id, recipients",
+            )
+            held = from_item(response.get("Item", {}))
+            message_id = held.get("message_id")
+            return DeliveryClaim(False, str(message_id) if message_id else None, int(held.get("recipients", 0)))
+        return DeliveryClaim(True)
+
+    def mark_sent(self, client_id: str, run_id: str, message_id: str, recipients: int) -> None:
+        """Record SES's acceptance at once: from here on no attempt of this run sends again."""
+        self.client.update_item(
+            TableName=self.table_name,
+            Key=self._key(client_id, run_id),
+            UpdateExpression="SET message_id = :id, delivery = :sent, recipients = :n",
+            ExpressionAttributeValues=to_item({":id": message_id, ":sent": "sent", ":n": recipients}),
+        )
 
     def release_delivery(self, client_id: str, run_id: str) -> None:
         """Give the claim back when SES certainly did not accept the message."""
         self.client.update_item(
             TableName=self.table_name,
             Key=self._key(client_id, run_id),
-            UpdateExpression="REMOVE delivery_claimed_at",
+            UpdateExpression="REMOVE delivery_claimed_at, delivery_lease_until",
         )
 
     def get(self, client_id: str, run_id: str) -> ExecutionRecord | None:

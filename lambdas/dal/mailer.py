@@ -6,8 +6,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from lambdas.dal.aws import error_code, platform_client
-from lambdas.models.exceptions import DeliveryRejectedError, DependencyError
+from lambdas.dal.aws import ACCESS_DENIED_CODES, error_code, platform_client
+from lambdas.models.exceptions import AccessDeniedError, DeliveryRejectedError, DependencyError
 
 _REJECTED = {
     "MessageRejected",
@@ -49,6 +49,8 @@ class Mailer:
             code = error_code(error)
             if code in _REJECTED:
                 raise DeliveryRejectedError(f"SES refused the message ({code})") from None
+            if code in ACCESS_DENIED_CODES:  # the platform's role may not send from this identity
+                raise AccessDeniedError(f"SES refused the sender ({code})") from None
             raise DependencyError(f"SES failed after retries ({code})") from None
         except BotoCoreError as error:
             raise DependencyError(f"SES unreachable ({type(error).__name__})") from None

@@ -5,6 +5,7 @@ before sending, cleared by an operator once the client fixed the address.
 
 from __future__ import annotations
 
+import builtins
 from datetime import UTC
 from typing import Any
 
@@ -64,6 +65,14 @@ class SuppressionsTable:
             ExpressionAttributeValues={":c": {"S": client_id}},
             ConsistentRead=True,
         ):
+            found.extend(Suppression.model_validate(from_item(item)) for item in page.get("Items", []))
+        return found
+
+    def every_client(self) -> builtins.list[Suppression]:
+        """Every suppression of every client (health checks; the table stays small: one item per
+        bounced or complaining address)."""
+        found: builtins.list[Suppression] = []
+        for page in self.client.get_paginator("scan").paginate(TableName=self.table_name, ConsistentRead=True):
             found.extend(Suppression.model_validate(from_item(item)) for item in page.get("Items", []))
         return found
 

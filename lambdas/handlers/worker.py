@@ -3,10 +3,12 @@
 Idempotent per run id (Powertools idempotency on DynamoDB): a redelivered message returns
 the stored outcome instead of running (and sending) again. A run still in progress
 elsewhere raises, so that message is retried later rather than run twice at once.
+The invocation's deadline is handed to the runs: none starts a send that Lambda could cut off.
 """
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 from typing import Any
 
@@ -23,11 +25,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lambdas.models.events import ReportJob
 from lambdas.models.settings import get_settings
 from lambdas.observability import logger, metrics, tracer
-from lambdas.pipeline import ReportRun, dependencies_from
-
-# A batch whose every record failed is answered like any other (all listed in batchItemFailures),
-# not raised: SQS retries exactly those messages and the invocation is not counted as an error.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+from lambdas.pipeline import ReportRun, dependencies_from, invocation_deadline
 
 
 @lru_cache(maxsize=1)
@@ -66,4 +64,14 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     _, config = _runner()
     config.register_lambda_context(context)
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    # A batch whose every record failed is answered like any other (all listed in batchItemFailures),
+    # not raised: SQS retries exactly those messages and the invocation is not counted as an error.
+    # One processor per invocation: it holds the invocation's results.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    deadline = invocation_deadline.set(time.monotonic() + context.get_remaining_time_in_millis() / 1000)
+    try:
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+    finally:
+        invocation_deadline.reset(deadline)

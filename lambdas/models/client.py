@@ -10,11 +10,11 @@ from typing import Annotated, Any, Literal
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import list_currencies
+from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     StringConstraints,
     ValidationError,
@@ -34,6 +34,8 @@ _CURRENCIES = frozenset(list_currencies())
 def _plain_text(value: str) -> str:
     """Names are shown in emails and tables: no control characters, no invisible tricks."""
     value = value.strip()
+    if not value:
+        raise ValueError("must not be blank")
     for char in value:
         category = unicodedata.category(char)
         if category.startswith("C"):
@@ -48,7 +50,22 @@ def _identifier(value: str) -> str:
     return value
 
 
+def _recipient(value: str) -> str:
+    """An address SES can deliver to, in the form it needs. SES takes 7-bit ASCII only (no SMTPUTF8),
+    an internationalised domain in its xn-- form: a look-alike domain (Cyrillic 'а' in 'аcme') then
+    shows as the xn-- name it is, instead of passing for the client's own."""
+    value = value.strip()
+    if not value.isascii():
+        raise ValueError("must be ASCII (write an internationalised domain in its xn-- form)")
+    try:
+        checked = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise ValueError(f"value is not a valid email address: {error}") from None
+    return checked.ascii_email or value
+
+
 ClientId = Annotated[str, StringConstraints(min_length=2, max_length=64), AfterValidator(_identifier)]
+Recipient = Annotated[str, StringConstraints(max_length=254), AfterValidator(_recipient)]
 AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
 DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=120), AfterValidator(_plain_text)]
 
@@ -114,7 +131,7 @@ class Client(BaseModel):
     name: DisplayName
     account_ids: Annotated[list[AccountId], Field(min_length=1, max_length=100)]
     credentials: Credentials
-    recipients: Annotated[list[EmailStr], Field(min_length=1, max_length=50)]
+    recipients: Annotated[list[Recipient], Field(min_length=1, max_length=50)]
     schedule: Schedule = "daily"
     currency: str = "USD"
     metric: CostMetric = "UnblendedCost"

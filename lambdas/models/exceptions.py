@@ -65,3 +65,25 @@ class DependencyError(TransientError):
     """An AWS dependency failed after its retries."""
 
     kind = "dependency"
+
+
+class AccessDeniedError(DependencyError):
+    """One of the platform's own resources refused the platform's own role (an IAM or KMS policy
+    gone wrong). Retried like any dependency failure, then kept in the dead-letter queue until an
+    operator fixes the policy and redrives it: nothing is lost. Logged with the UNAUTHORIZED marker."""
+
+    kind = "access_denied"
+
+
+class OutOfTimeError(TransientError):
+    """Too little of the invocation is left to finish a send before Lambda stops it: the run stops
+    before claiming the delivery (its report is archived) and the message is retried."""
+
+    kind = "out_of_time"
+
+
+class DeliveryInProgressError(TransientError):
+    """Another attempt of the same run holds the delivery and may still be sending: retried later,
+    when that attempt has recorded its message id or can no longer be alive."""
+
+    kind = "delivery_in_progress"

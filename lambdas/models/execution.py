@@ -24,6 +24,7 @@ class ExecutionRecord(BaseModel):
     started_at: datetime
     finished_at: datetime | None = None
     duration_ms: int | None = None
+    max_memory_mb: int | None = None  # peak resident memory of the process that ran it (capacity, right-sizing)
     ce_requests: int = 0
     ce_cost_usd: Decimal = Decimal("0")
     cache_hits: int = 0  # Cost Explorer requests the cache made unnecessary

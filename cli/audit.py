@@ -1,0 +1,149 @@
+"""The audit trail of operators' changes: who changed which client, and credential rotations.
+
+Each change made through the CLI (`client add/update/pause/resume/remove/import`, `credentials
+rotate`) is recorded as one JSON object in the environment's assets bucket, under
+`audit/YYYY/MM/DD/<time>-<client>-<random>.json`. Why there and not in a table:
+
+- append-only by construction: every event has its own new key and is never overwritten; the
+  bucket is versioned, encrypted with the project's key and replicated (like the reports), so
+  the trail has the archive's protection without a new resource;
+- a new DynamoDB table would need a stack change, a grant and a place in backups, and the
+  executions table's items are validated as runs by backups and recovery checks;
+- a month's events are one prefix: `ops audit-report` lists and reads them, nothing else.
+
+"Who" is the AWS principal that made the change (STS GetCallerIdentity: what CloudTrail would
+show for the same call) and the operating-system user that ran the command. Changed fields
+are named, values are not recorded (an external id or a recipient is not an audit fact).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import secrets
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from functools import cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from cli.context import EXIT_FINDINGS, fail, now
+from cli.probes import bucket_name, problem
+from infrastructure.config import EnvironmentConfig
+from lambdas.dal.archive import ReportArchive
+from lambdas.dal.aws import platform_client
+
+AUDIT_PREFIX = "audit/"
+
+Action = Literal[
+    "client.add",
+    "client.update",
+    "client.pause",
+    "client.resume",
+    "client.remove",
+    "client.import",
+    "credentials.rotate",
+]
+
+
+class AuditEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    at: datetime
+    environment: str
+    action: Action
+    client_id: str
+    actor: str  # AWS principal ARN
+    operator: str  # operating-system user of the CLI
+    fields: list[str] = []
+    clients: list[str] = []  # an import: every client it wrote
+    outcome: Literal["done", "stopped"] = "done"
+    detail: str = ""
+
+
+@cache
+def _actor() -> str:
+    try:
+        return str(platform_client("sts").get_caller_identity()["Arn"])
+    except Exception as error:
+        return f"unknown ({problem(error)})"
+
+
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
+
+
+def event_key(event: AuditEvent) -> str:
+    stamp = event.at.strftime("%Y/%m/%d/%Y%m%dT%H%M%S.%fZ")
+    return f"{AUDIT_PREFIX}{stamp}-{event.client_id}-{secrets.token_hex(4)}.json"
+
+
+def _archive(config: EnvironmentConfig) -> ReportArchive:
+    name = bucket_name(config)
+    if name is None:
+        raise LookupError(f"bucket {config.assets_bucket} missing")
+    return ReportArchive(name)
+
+
+def record(
+    config: EnvironmentConfig,
+    action: Action,
+    client_id: str,
+    *,
+    fields: Iterable[str] = (),
+    clients: Iterable[str] = (),
+    outcome: Literal["done", "stopped"] = "done",
+    detail: str = "",
+) -> None:
+    """Record a change that was made. If the event cannot be written the change stands, and the
+    command says so on one line and exits 1: an audit trail must not miss changes silently."""
+    event = AuditEvent(
+        at=now(),
+        environment=config.environment,
+        action=action,
+        client_id=client_id,
+        actor=_actor(),
+        operator=_operator(),
+        fields=sorted(set(fields)),
+        clients=sorted(set(clients)),
+        outcome=outcome,
+        detail=detail,
+    )
+    try:
+        body = event.model_dump_json().encode()
+        _archive(config).put(event_key(event), body, "application/json")
+    except Exception as error:
+        fail(
+            f"{action} of {client_id} was made, but its audit event was not recorded ({problem(error)})",
+            EXIT_FINDINGS,
+        )
+
+
+def _months(start: date, end: date) -> list[str]:
+    """Prefixes of every month from `start` to `end` (exclusive)."""
+    prefixes, day = [], start.replace(day=1)
+    while day < end:
+        prefixes.append(f"{AUDIT_PREFIX}{day:%Y/%m}/")
+        day = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+    return prefixes
+
+
+def events_between(config: EnvironmentConfig, start: datetime, end: datetime) -> tuple[list[AuditEvent], list[str]]:
+    """The recorded events with start <= at < end, oldest first, and the keys under the audit
+    prefix that are not events (reported, never skipped silently)."""
+    archive = _archive(config)
+    events, unreadable = [], []
+    for prefix in _months(start.date(), end.date() + timedelta(days=1)):
+        for key in archive.list(prefix):
+            try:
+                event = AuditEvent.model_validate(json.loads(archive.get(key)))
+            except ValueError:
+                unreadable.append(key)
+                continue
+            if start <= event.at < end:
+                events.append(event)
+    return sorted(events, key=lambda e: e.at), unreadable
