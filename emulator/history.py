@@ -1,0 +1,391 @@
+"""Past days of the platform's life, for the local environment and the tests.
+
+For each day, the schedules that fire that day (daily; weekly on Mondays; monthly on the 1st;
+month-close on the 5th) go through the dispatcher's own logic (`dispatch_due`), and each
+queued job through the worker's pipeline (`ReportRun`) with the clock at that day's 06:00 UTC
+plus the time really spent, in batches of 10 as the SQS event source delivers them. What a
+deployed function leaves behind is published the way Lambda would:
+
+- the worker's structured log lines (ACCESS, UNAUTHORIZED, ...) in its log group
+  `/aws/lambda/<worker>` (CloudWatch Logs keeps only events up to 14 days old: older days
+  have none, as in AWS);
+- its EMF metrics (namespace CostReporting, `service` the environment's service name);
+- the AWS/Lambda metrics of every invocation: Invocations, Duration, Errors, Throttles (zero, as
+  Lambda reports them), ConcurrentExecutions.
+
+A run that fails transiently (throttling) is retried once, as the queue would redeliver it.
+
+Clients registered after the first seeded day are re-dated to it (a history older than its
+client would contradict itself).
+
+`incidents=True` adds three things that happen to real platforms, each through the real code
+path: a day on which one client's record is broken by a hand edit (its budget written as text:
+the run fails as invalid input, then the record is restored), a day on which one client's
+credentials are refused (its record points at a secret that does not exist, then is restored),
+and a permanent bounce of one recipient reported by SES (an SNS notification through the
+feedback handler). (Throttling is left out: botocore's adaptive retries would back off for a
+minute per run, exactly as in AWS.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from emulator.lambda_runtime import LocalContext
+from infrastructure.config import METRICS_NAMESPACE, EnvironmentConfig
+from lambdas.dal.aws import platform_client
+from lambdas.dal.clients_table import ClientsTable
+from lambdas.dispatch import dispatch_due
+from lambdas.models.client import parse_client
+from lambdas.models.events import ReportJob
+from lambdas.models.exceptions import PlatformError
+from lambdas.models.settings import Settings
+from lambdas.pipeline import ReportRun, dependencies_from
+
+FIRE_HOUR = 6  # infrastructure/constructs/schedules.py: every schedule fires at 06:00 UTC
+BATCH_SIZE = 10  # infrastructure/constructs/fanout.py
+
+
+def triggers_on(day: date) -> list[str]:
+    fired = ["daily"]
+    if day.weekday() == 0:
+        fired.append("weekly")
+    if day.day == 1:
+        fired.append("monthly")
+    if day.day == 5:
+        fired.append("month-close")
+    return fired
+
+
+class _Collected:
+    """Stands in for the jobs queue: keeps what the dispatcher sends, in order."""
+
+    def __init__(self) -> None:
+        self.jobs: list[ReportJob] = []
+
+    def send(self, jobs: Sequence[ReportJob]) -> int:
+        self.jobs.extend(jobs)
+        return len(jobs)
+
+
+@dataclass
+class SeedResult:
+    days: int = 0
+    runs: int = 0
+    failed: int = 0
+    invocations: int = 0
+    log_events: int = 0
+    incidents: tuple[str, ...] = ()
+
+
+@contextlib.contextmanager
+def _captured() -> Iterator[tuple[io.StringIO, io.StringIO]]:
+    """The handlers' JSON log lines and EMF blobs of one invocation, as Lambda would collect them."""
+    from lambdas.observability import logger, metrics
+
+    logs, emf = io.StringIO(), io.StringIO()
+    handler = logger.registered_handler
+    previous = handler.setStream(logs)  # type: ignore[attr-defined]
+    level = logger.log_level
+    logger.setLevel("INFO")
+    try:
+        with contextlib.redirect_stdout(emf), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "no application metrics to publish" is no news here
+            yield logs, emf
+            metrics.flush_metrics()
+    finally:
+        metrics.clear_metrics()
+        handler.setStream(previous)  # type: ignore[attr-defined]
+        logger.setLevel(level)
+
+
+class _CloudWatch:
+    """Publishes one invocation's logs and metrics with the simulated time."""
+
+    def __init__(self, config: EnvironmentConfig) -> None:
+        self.config = config
+        self.logs = platform_client("logs")
+        self.cloudwatch = platform_client("cloudwatch")
+        self.groups: set[str] = set()
+        self.accepted = 0
+
+    def log_group(self, function: str) -> str:
+        group = f"/aws/lambda/{function}"
+        if group not in self.groups:
+            with contextlib.suppress(Exception):
+                self.logs.create_log_group(logGroupName=group)
+            self.groups.add(group)
+        return group
+
+    def invocation(self, function: str, started: datetime, duration_ms: int, logs: str, emf: str) -> None:
+        self._lambda_metrics(function, started, duration_ms)
+        self._emf(emf, started)
+        self._logs(function, started, logs)
+
+    def _lambda_metrics(self, function: str, at: datetime, duration_ms: int) -> None:
+        dimensions = [{"Name": "FunctionName", "Value": function}]
+        self.cloudwatch.put_metric_data(
+            Namespace="AWS/Lambda",
+            MetricData=[
+                {"MetricName": "Invocations", "Dimensions": dimensions, "Timestamp": at, "Value": 1, "Unit": "Count"},
+                {
+                    "MetricName": "Duration",
+                    "Dimensions": dimensions,
+                    "Timestamp": at,
+                    "Value": duration_ms,
+                    "Unit": "Milliseconds",
+                },
+                {"MetricName": "Errors", "Dimensions": dimensions, "Timestamp": at, "Value": 0, "Unit": "Count"},
+                {"MetricName": "Throttles", "Dimensions": dimensions, "Timestamp": at, "Value": 0, "Unit": "Count"},
+                {
+                    "MetricName": "ConcurrentExecutions",
+                    "Dimensions": dimensions,
+                    "Timestamp": at,
+                    "Value": 1,
+                    "Unit": "Count",
+                },
+            ],
+        )
+
+    def _emf(self, emf: str, at: datetime) -> None:
+        for line in emf.splitlines():
+            try:
+                blob = json.loads(line)
+                directives = blob["_aws"]["CloudWatchMetrics"]
+            except (ValueError, KeyError, TypeError):
+                continue
+            data = []
+            for directive in directives:
+                # The stack sets POWERTOOLS_SERVICE_NAME to the environment's service name.
+                dimensions = [{"Name": "service", "Value": self.config.service_name}]
+                for metric in directive.get("Metrics", []):
+                    values = blob.get(metric["Name"], [])
+                    for value in values if isinstance(values, list) else [values]:
+                        data.append(
+                            {
+                                "MetricName": metric["Name"],
+                                "Dimensions": dimensions,
+                                "Timestamp": at,
+                                "Value": float(value),
+                                "Unit": metric.get("Unit", "None"),
+                            }
+                        )
+            for start in range(0, len(data), 20):
+                self.cloudwatch.put_metric_data(Namespace=METRICS_NAMESPACE, MetricData=data[start : start + 20])
+
+    def _logs(self, function: str, at: datetime, logs: str) -> None:
+        events = []
+        for offset, line in enumerate(line for line in logs.splitlines() if line.strip()):
+            stamp = at + timedelta(milliseconds=offset)
+            try:
+                record = json.loads(line)
+                record["timestamp"] = stamp.strftime("%Y-%m-%d %H:%M:%S,%f")[:-3] + "+0000"
+                line = json.dumps(record, separators=(",", ":"))
+            except ValueError:
+                pass
+            events.append({"timestamp": int(stamp.timestamp() * 1000), "message": line})
+        if not events:
+            return
+        group = self.log_group(function)
+        stream = f"{at:%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
+        self.logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        answer = self.logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+        rejected = answer.get("rejectedLogEventsInfo") or {}
+        too_old = rejected.get("tooOldLogEventEndIndex")
+        self.accepted += len(events) - (too_old + 1 if too_old is not None else 0)
+
+
+def _backdate_registrations(clients: ClientsTable, first: datetime) -> None:
+    """A client registered after the first seeded day gets that day as its registration: a
+    history older than the client would contradict itself (coverage, growth)."""
+    for record in list(clients.records()):
+        client = parse_client(record)
+        if client.created_at is None or client.created_at > first:
+            clients.put(client.model_copy(update={"created_at": first}))
+
+
+def _hand_edit(table: str, client_id: str) -> None:
+    """What a console edit can do and `client update` never would: a budget that is not a number."""
+    platform_client("dynamodb").update_item(
+        TableName=table,
+        Key={"client_id": {"S": client_id}},
+        UpdateExpression="SET budget = :text",
+        ExpressionAttributeValues={":text": {"S": "twelve thousand"}},
+    )
+
+
+def _bounce_event(client_id: str, run_id: str, message_id: str, recipient: str, at: datetime) -> dict[str, Any]:
+    from lambdas.models.ses_events import message_tags
+
+    ses_event = {
+        "eventType": "Bounce",
+        "mail": {
+            "messageId": message_id,
+            "timestamp": at.isoformat(),
+            "tags": {name: [value] for name, value in message_tags(client_id, run_id).items()},
+        },
+        "bounce": {
+            "bounceType": "Permanent",
+            "bounceSubType": "General",
+            "bouncedRecipients": [{"emailAddress": recipient, "status": "5.1.1", "diagnosticCode": "smtp; 550 5.1.1"}],
+            "timestamp": (at + timedelta(minutes=1)).isoformat(),
+        },
+    }
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": "arn:aws:sns:us-east-1:123456789012:cost-reporting-ses-feedback:local",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": str(uuid.uuid4()),
+                    "TopicArn": "arn:aws:sns:us-east-1:123456789012:cost-reporting-ses-feedback",
+                    "Subject": None,
+                    "Message": json.dumps(ses_event),
+                    "Timestamp": at.isoformat().replace("+00:00", "Z"),
+                    "SignatureVersion": "1",
+                    "Signature": "",
+                    "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/cert.pem",
+                    "UnsubscribeUrl": "https://sns.us-east-1.amazonaws.com/unsubscribe",
+                    "MessageAttributes": {},
+                },
+            }
+        ]
+    }
+
+
+def seed_history(
+    config: EnvironmentConfig,
+    settings: Settings,
+    days: Sequence[date],
+    *,
+    incidents: bool = False,
+    on_day: Callable[[date, int], None] | None = None,
+) -> SeedResult:
+    """Run the schedules of each of `days` (oldest first) as the deployed platform would have."""
+    result = SeedResult()
+    deps = dependencies_from(settings)
+    clients = ClientsTable(settings.clients_table)
+    cloudwatch = _CloudWatch(config)
+    days = sorted(days)
+    _backdate_registrations(clients, datetime(days[0].year, days[0].month, days[0].day, tzinfo=UTC))
+    broken_day = days[-3] if incidents and len(days) >= 3 else None
+    refused_day = days[-2] if incidents and len(days) >= 2 else None
+    bounce_day = days[-4] if incidents and len(days) >= 4 else None
+    happened: list[str] = []
+    for day in days:
+        fire = datetime(day.year, day.month, day.day, FIRE_HOUR, tzinfo=UTC)
+        elapsed = 0.0
+        restore: dict[str, Any] | None = None
+        try:
+            for trigger in triggers_on(day):
+                queue = _Collected()
+                started = time.monotonic()
+                with _captured() as (logs, emf):
+                    dispatch_due(trigger, day, clients, queue)  # type: ignore[arg-type]
+                took = int((time.monotonic() - started) * 1000)
+                cloudwatch.invocation(
+                    config.dispatcher_function, fire + timedelta(seconds=elapsed), took, logs.getvalue(), emf.getvalue()
+                )
+                elapsed += took / 1000
+                result.invocations += 1
+                if day in (refused_day, broken_day) and queue.jobs and restore is None:
+                    victim = queue.jobs[0].client_id if day == refused_day else queue.jobs[-1].client_id
+                    restore = clients.get_record(victim)
+                    if day == refused_day:
+                        revoked = {"type": "stored_keys", "secret_name": f"{config.secrets_prefix}revoked"}
+                        clients.put(parse_client(dict(restore, credentials=revoked)))
+                        happened.append(f"{day}: credentials of {victim} refused")
+                    else:
+                        _hand_edit(settings.clients_table, victim)
+                        happened.append(f"{day}: record of {victim} broken by a hand edit")
+                retry: list[ReportJob] = []
+                for start in range(0, len(queue.jobs), BATCH_SIZE):
+                    batch = queue.jobs[start : start + BATCH_SIZE]
+                    elapsed, failed = _invoke(deps, config, cloudwatch, batch, fire, elapsed, result)
+                    retry.extend(failed)
+                if retry:  # the queue redelivers after the visibility timeout
+                    elapsed, _ = _invoke(deps, config, cloudwatch, retry, fire, elapsed + 60, result, final=True)
+        finally:
+            if restore is not None:
+                clients.put(parse_client(restore))
+        if day == bounce_day:
+            bounced = _bounce_one(deps, clients, day, fire + timedelta(seconds=elapsed + 120))
+            if bounced:
+                happened.append(f"{day}: {bounced}")
+        result.days += 1
+        if on_day:
+            on_day(day, result.runs)
+    result.log_events = cloudwatch.accepted
+    result.incidents = tuple(happened)
+    return result
+
+
+def _invoke(
+    deps: Any,
+    config: EnvironmentConfig,
+    cloudwatch: _CloudWatch,
+    batch: Sequence[ReportJob],
+    fire: datetime,
+    elapsed: float,
+    result: SeedResult,
+    *,
+    final: bool = False,
+) -> tuple[float, list[ReportJob]]:
+    """One worker invocation over a batch, in order; returns the new elapsed time and the jobs
+    that failed transiently."""
+    from lambdas.observability import logger
+
+    begun = fire + timedelta(seconds=elapsed)
+    started = time.monotonic()
+    transient: list[ReportJob] = []
+    logger.clear_state()  # what Powertools' inject_lambda_context does at the start of an invocation
+    logger.append_keys(function_name=config.worker_function)
+    with _captured() as (logs, emf):
+        for job in batch:
+            deps.clock = lambda: begun + timedelta(seconds=time.monotonic() - started)
+            try:
+                outcome = ReportRun(deps, requester="worker").run(job)
+            except PlatformError:
+                transient.append(job)
+                if final:
+                    result.failed += 1
+                continue
+            result.runs += 1
+            result.failed += outcome.status == "failed"
+    took = int((time.monotonic() - started) * 1000)
+    cloudwatch.invocation(config.worker_function, begun, took, logs.getvalue(), emf.getvalue())
+    result.invocations += 1
+    if final:
+        result.runs += len(transient)
+    return elapsed + took / 1000, transient
+
+
+def _bounce_one(deps: Any, clients: ClientsTable, day: date, at: datetime) -> str | None:
+    """SES reports a permanent bounce of one recipient of the day's first sent report whose
+    client has more than one recipient; the feedback handler records the suppression."""
+    from lambdas.handlers import feedback
+
+    for record in sorted(clients.records(), key=lambda r: str(r.get("client_id"))):
+        client = parse_client(record)
+        if len(client.recipients) < 2:
+            continue
+        run = deps.executions.get(client.client_id, f"{day.isoformat()}.daily")
+        if run is None or run.delivery != "sent" or not run.message_id:
+            continue
+        recipient = client.recipients[-1]
+        event = _bounce_event(client.client_id, run.run_id, run.message_id, recipient, at)
+        with _captured():
+            feedback.handler(event, LocalContext("feedback"))  # type: ignore[arg-type]
+        return f"SES reported a permanent bounce for one recipient of {client.client_id}"
+    return None

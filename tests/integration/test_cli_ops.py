@@ -1,0 +1,427 @@
+"""`ops ...` and `docs overview` on ten seeded days of the local environment.
+
+The history is made once for the module by the real code paths (emulator/history.py: the
+dispatcher's logic and the worker's pipeline for every scheduled day, with a refused
+credential, a hand-broken record and an SES bounce), plus operator changes through the CLI;
+every figure a command prints is checked against the records it was computed from, read
+independently here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import boto3
+import pytest
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+import cli.context
+from cli.main import app, main
+from emulator.dataset import demo_clients
+from emulator.history import SeedResult, seed_history
+from emulator.provision import provision, settings_environment
+from infrastructure.config import for_environment
+from lambdas.dal.clients_table import ClientsTable
+from lambdas.dal.dynamo import from_item
+from lambdas.models.client import parse_client
+from lambdas.models.execution import ExecutionRecord
+from tests.integration.conftest import AS_OF
+
+runner = CliRunner()
+CONFIG = for_environment("local")
+DAYS = [AS_OF - timedelta(days=offset) for offset in range(10, 0, -1)]  # 17 to 26 November 2026
+OPERATOR_TIME = datetime(2026, 11, 26, 12, tzinfo=UTC)
+NOW = datetime(2026, 11, 27, 9, tzinfo=UTC)
+
+
+@dataclass
+class History:
+    result: SeedResult
+    records: list[ExecutionRecord]
+    endpoint: str
+
+    def between(self, start: date, end: date) -> list[ExecutionRecord]:
+        return [r for r in self.records if start <= r.started_at.date() < end]
+
+
+@pytest.fixture(scope="module")
+def history(embedded_aws):
+    """Ten days of the platform's life, made once for the module."""
+    from lambdas.dal.aws import reset_clients
+    from lambdas.models.settings import get_settings
+
+    with pytest.MonkeyPatch.context() as patch:
+        reset = urllib.request.Request(f"{embedded_aws.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310
+        urllib.request.urlopen(reset, timeout=10).read()  # noqa: S310 - loopback emulator
+        patch.setenv("AWS_ENDPOINT_URL", embedded_aws.endpoint_url)
+        reset_clients()
+        settings = provision(CONFIG)
+        for key, value in settings_environment(settings).items():
+            patch.setenv(key, value)
+        get_settings.cache_clear()
+        table = ClientsTable(settings.clients_table)
+        for record in demo_clients(embedded_aws.dataset):
+            table.put(parse_client(dict(record, created_at=NOW.isoformat())))
+        result = seed_history(CONFIG, settings, DAYS, incidents=True)
+        for minute, change in enumerate(
+            (
+                ["client", "update", "--client-id", "initech-labs", "--budget", "5000"],
+                ["client", "pause", "--client-id", "umbrella-media"],
+                ["client", "resume", "--client-id", "umbrella-media"],
+            )
+        ):
+            patch.setattr(cli.context, "clock", lambda minute=minute: OPERATOR_TIME + timedelta(minutes=minute))
+            assert runner.invoke(app, change).exit_code == 0
+        patch.setattr(cli.context, "clock", lambda: NOW)
+        items = boto3.client("dynamodb").scan(TableName=settings.executions_table)["Items"]
+        records = [ExecutionRecord.model_validate(from_item(item)) for item in items]
+        yield History(result, records, embedded_aws.endpoint_url)
+        reset_clients()
+        get_settings.cache_clear()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_the_seeded_history_is_what_the_platform_would_have_recorded(history):
+    assert history.result.days == 10 and history.result.runs == len(history.records) == 21  # 2 daily x 10 + 1 weekly
+    assert {r.kind for r in history.records} == {"scheduled"}
+    failed = {(r.client_id, r.as_of.isoformat(), r.error_kind) for r in history.records if r.status == "failed"}
+    assert failed == {("globex-health", "2026-11-24", "invalid_input"), ("acme-retail", "2026-11-25", "unauthorized")}
+    assert all(r.max_memory_mb and r.max_memory_mb > 0 for r in history.records)
+    assert all(r.started_at.hour == 6 for r in history.records)
+    registered = {r["client_id"]: r["created_at"] for r in ClientsTable(CONFIG.clients_table).records()}
+    assert set(registered.values()) == {"2026-11-17T00:00:00Z"}  # re-dated to the first seeded day
+
+
+# -- ops report ---------------------------------------------------------------------------------
+
+
+def test_weekly_report_figures_are_the_records_and_a_missed_target_exits_1(history, tmp_path):
+    output = tmp_path / "weekly.json"
+
+    result = invoke("ops", "report", "--period", "weekly", "--as-of", "2026-11-27", "--output", str(output))
+
+    assert result.exit_code == 1, result.output
+    document = json.loads(output.read_text())
+    runs = history.between(date(2026, 11, 20), date(2026, 11, 27))
+    assert document["period"] == {
+        "kind": "weekly",
+        "start": "2026-11-20",
+        "end": "2026-11-26",
+        "label": "20 Nov – 26 Nov 2026",
+    }
+    assert document["executions"]["total"] == len(runs) == 15
+    assert document["executions"]["failed"] == 2
+    assert document["errors_by_kind"] == {"invalid_input": 1, "unauthorized": 1}
+    kpis = {kpi["name"]: kpi for kpi in document["kpis"]}
+    assert Decimal(kpis["success rate"]["value"]) == (Decimal(13) / 15).quantize(Decimal("0.0001"))
+    assert kpis["success rate"]["met"] is False
+    sent = [r for r in runs if r.delivery == "sent"]
+    recipients = sum(r.recipients for r in sent)
+    assert document["email"] == {
+        "sent": len(sent),
+        "recipients": recipients,
+        "bounced_recipients": 1,  # the SES bounce of 23 November
+        "suppressed_recipients": sum(r.suppressed for r in runs),
+        "not_sent_all_suppressed": 0,
+        "rejected_by_ses": 0,
+    }
+    assert Decimal(kpis["email delivery rate"]["value"]) == (Decimal(recipients - 1) / recipients).quantize(
+        Decimal("0.0001")
+    )
+    durations = sorted(r.duration_ms for r in runs if r.duration_ms is not None)
+    assert document["duration"]["max_ms"] == durations[-1]
+    assert Decimal(document["duration"]["mean_ms"]) == (Decimal(sum(durations)) / len(durations)).quantize(Decimal(1))
+    assert document["cost_explorer"]["requests"] == sum(r.ce_requests for r in runs)
+    assert Decimal(document["cost_explorer"]["cost_usd"]) == sum(r.ce_cost_usd for r in runs)
+    assert [day["runs"] for day in document["daily"]] == [2, 2, 2, 3, 2, 2, 2]
+    assert "success rate" in result.stdout and "missed" in result.stdout
+
+
+def test_a_day_that_met_every_target_exits_0(history):
+    result = invoke("ops", "report", "--period", "daily", "--as-of", "2026-11-27", "--format", "json")
+
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["executions"]["total"] == 2 and document["targets_met"] is True
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--period", "hourly"], "'hourly' is not one of"),
+        (["--period", "monthly", "--month", "2026-13"], "--month"),
+        (["--period", "weekly", "--month", "2026-11"], "--month: only with --period monthly"),
+        (["--period", "daily", "--as-of", "yesterday"], "--as-of"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_nothing_written(history, tmp_path, capsys, args, message):
+    output = tmp_path / "report.json"
+
+    code = main(["ops", "report", *args, "--output", str(output)])
+
+    assert code == 2
+    error = capsys.readouterr().err
+    assert message in error and len(error.strip().splitlines()) == 1
+    assert not output.exists()
+
+
+# -- client health ------------------------------------------------------------------------------
+
+
+def test_client_health_puts_clients_needing_attention_first(history, frozen_clock, tmp_path):
+    frozen_clock(NOW)
+    output = tmp_path / "health.json"
+
+    result = invoke("ops", "client-health", "--days", "10", "--as-of", "2026-11-27", "--output", str(output))
+
+    assert result.exit_code == 1
+    clients = {c["client_id"]: c for c in json.loads(output.read_text())["clients"]}
+    order = [c["client_id"] for c in json.loads(output.read_text())["clients"]]
+    assert order == ["acme-retail", "globex-health", "initech-labs", "umbrella-media"]
+    acme = clients["acme-retail"]
+    assert acme["health"] == "WARNING"
+    assert acme["coverage_gaps"] == ["2026-11-25"]  # credentials refused that day
+    assert [s["reason"] for s in acme["suppressed_recipients"]] == ["bounce"]
+    assert acme["last_success"].startswith("2026-11-26T06:00")
+    assert acme["failures_in_a_row"] == 0 and acme["credential"]["type"] == "role"
+    assert clients["globex-health"]["coverage_gaps"] == ["2026-11-24"]
+    assert clients["initech-labs"]["health"] == "OK"  # weekly: ran on Monday the 23rd
+    assert clients["umbrella-media"]["health"] == "OK"  # monthly: no 1st in the window
+
+
+# -- capacity -----------------------------------------------------------------------------------
+
+
+def test_capacity_reads_memory_duration_and_growth(history, frozen_clock, tmp_path):
+    frozen_clock(NOW)
+    output = tmp_path / "capacity.json"
+
+    result = invoke("ops", "capacity", "--period", "monthly", "--forecast-months", "6", "--output", str(output))
+
+    assert result.exit_code == 0, result.output
+    document = json.loads(output.read_text())
+    checks = {c["check"]: c for c in document["checks"]}
+    assert checks["worker memory"]["used"] == max(r.max_memory_mb for r in history.records)
+    assert checks["worker memory"]["limit"] == 1024 and checks["worker memory"]["status"] == "OK"
+    durations = boto3.client("cloudwatch").get_metric_statistics(
+        Namespace="AWS/Lambda",
+        MetricName="Duration",
+        Dimensions=[{"Name": "FunctionName", "Value": CONFIG.worker_function}],
+        StartTime=NOW - timedelta(days=30),
+        EndTime=NOW,
+        Period=86400,
+        Statistics=["Maximum"],
+    )["Datapoints"]
+    assert Decimal(str(checks["worker duration"]["used"])) == Decimal(str(max(p["Maximum"] for p in durations)))
+    assert checks["worker throttling"]["status"] == "OK" and checks["worker throttling"]["used"] == 0
+    growth = document["growth"]
+    assert growth["clients"]["history"][-1] == {"month": "2026-11", "value": "4.00"}
+    # 21 runs on 10 of November's 26 recorded days, scaled to 30 days
+    assert growth["executions"]["history"][-1]["value"] == "63.00"
+    assert len(growth["executions"]["projection"]) == 6
+    assert document["worker"]["source"] == "emulator LocalContext (local)"
+    assert {t["table"] for t in document["tables"]} >= {CONFIG.clients_table, CONFIG.executions_table}
+
+
+# -- security audit -----------------------------------------------------------------------------
+
+
+def test_weekly_security_audit_finds_the_refused_access(history, frozen_clock, tmp_path):
+    frozen_clock(NOW)
+    output = tmp_path / "audit.json"
+
+    result = invoke("ops", "security-audit", "--weekly", "--output", str(output))
+
+    assert result.exit_code == 1
+    document = json.loads(output.read_text())
+    access = [f for f in document["findings"] if f["area"] == "access"]
+    assert [(f["severity"], f["resource"]) for f in access] == [("HIGH", "acme-retail")]
+    assert document["unauthorized"]["refused_runs"][0]["run_id"] == "2026-11-25.daily"
+    # local has no alarms by design: information, not a finding
+    assert {f["severity"] for f in document["findings"] if f["area"] == "monitoring"} == {"INFO"}
+    assert "iam_roles" not in document
+
+
+def test_comprehensive_audit_adds_iam_and_encryption(history, frozen_clock):
+    frozen_clock(NOW)
+
+    result = invoke("ops", "security-audit", "--comprehensive", "--format", "json")
+
+    document = json.loads(result.stdout)
+    assert document["scope"] == "comprehensive" and document["period"]["days"] == 30
+    assert set(document["iam_roles"]) == {CONFIG.worker_role, f"{CONFIG.dispatcher_function}-role",
+                                          f"{CONFIG.feedback_function}-role"}  # fmt: skip
+    assert document["encryption_and_access"]["bucket"]["public_access_block"]
+    assert invoke("ops", "security-audit", "--weekly", "--comprehensive").exit_code == 2
+
+
+# -- cost optimisation --------------------------------------------------------------------------
+
+
+def test_cost_optimization_prices_the_recorded_usage(history, frozen_clock, tmp_path):
+    frozen_clock(NOW)
+    output = tmp_path / "optimise.json"
+
+    result = invoke("ops", "cost-optimization", "--analyze-period", "30", "--as-of", "2026-11-27",
+                    "--recommendations-output", str(output))  # fmt: skip
+
+    document = json.loads(output.read_text())
+    assert Decimal(document["by_service_usd"]["Cost Explorer"]) == sum(r.ce_cost_usd for r in history.records)
+    emails = sum(r.recipients for r in history.records if r.delivery == "sent")
+    assert Decimal(document["by_service_usd"]["SES"]) == (Decimal(emails) * Decimal("0.0001")).quantize(
+        Decimal("0.0001")
+    )
+    ids = {item["id"] for item in document["recommendations"]}
+    assert "lambda-memory" in ids  # peak ~200 MB of 1024 MB
+    assert result.exit_code == (1 if any(item["worth_acting"] for item in document["recommendations"]) else 0)
+    assert document["pricing"]["as_of"] and document["pricing"]["unit_prices"]
+
+
+# -- performance --------------------------------------------------------------------------------
+
+
+def test_performance_json_feeds_the_html_report(history, frozen_clock, tmp_path):
+    frozen_clock(NOW)
+    data, page = tmp_path / "performance.json", tmp_path / "performance.html"
+
+    measured = invoke("ops", "performance", "--period", "weekly", "--as-of", "2026-11-27", "--output", str(data))
+    rendered = invoke("ops", "performance-report", "--input", str(data), "--output", str(page))
+
+    assert measured.exit_code == 0, measured.output
+    assert rendered.exit_code == 0, rendered.output
+    document = json.loads(data.read_text())
+    runs = history.between(date(2026, 11, 20), date(2026, 11, 27))
+    assert document["runs"] == 15
+    assert document["slowest"][0]["duration_ms"] == max(r.duration_ms or 0 for r in runs)
+    assert {c["client_id"]: c["runs"] for c in document["by_client"]} == dict(Counter(r.client_id for r in runs))
+    assert document["by_hour"] == [
+        {"hour": 6, "runs": 15, "mean_ms": document["duration"]["mean_ms"], "max_ms": document["duration"]["max_ms"]}
+    ]
+    html = page.read_text()
+    assert html.count("<svg") == 3 and "<script" not in html
+    assert "acme-retail" in html
+
+
+def test_performance_report_refuses_other_json(history, tmp_path):
+    other, page = tmp_path / "other.json", tmp_path / "page.html"
+    other.write_text(json.dumps({"format": "cost-reporting-billing"}))
+
+    result = invoke("ops", "performance-report", "--input", str(other), "--output", str(page))
+
+    assert result.exit_code == 2 and "not the output of `ops performance`" in result.output
+    assert not page.exists()
+
+
+# -- audit report -------------------------------------------------------------------------------
+
+
+def test_audit_report_names_who_changed_which_client_and_the_refusals(history, frozen_clock, tmp_path):
+    frozen_clock(NOW)
+    output = tmp_path / "audit.json"
+
+    result = invoke("ops", "audit-report", "--period", "monthly", "--month", "2026-11", "--output", str(output))
+
+    assert result.exit_code == 1  # an unauthorised event in the period
+    document = json.loads(output.read_text())
+    changes = [(c["action"], c["client_id"], c["fields"]) for c in document["changes"]]
+    assert changes == [
+        ("client.update", "initech-labs", ["budget"]),
+        ("client.pause", "umbrella-media", ["status"]),
+        ("client.resume", "umbrella-media", ["status"]),
+    ]
+    identity = boto3.client("sts").get_caller_identity()["Arn"]
+    assert {c["actor"] for c in document["changes"]} == {identity}
+    assert {c["at"][:10] for c in document["changes"]} == {"2026-11-26"}
+    refused = [(r["client_id"], r["run_id"]) for r in document["unauthorized"]["refused_runs"]]
+    assert refused == [("acme-retail", "2026-11-25.daily")]
+    runs = Counter(r.client_id for r in history.records)
+    assert {k: v["worker"] for k, v in document["access"]["runs_by_client"].items()} == dict(runs)
+    # the log lines CloudWatch Logs kept (it refuses events older than 14 days)
+    kept = boto3.client("logs").filter_log_events(
+        logGroupName=f"/aws/lambda/{CONFIG.worker_function}", filterPattern="UNAUTHORIZED"
+    )["events"]
+    assert document["unauthorized"]["log_events"]["available"] is True
+    assert len(document["unauthorized"]["events"]) == sum('"audit":"UNAUTHORIZED"' in e["message"] for e in kept)
+
+
+def test_log_lines_are_matched_by_their_marker_not_by_any_mention(history):
+    from cli.sources import log_events
+
+    logs = boto3.client("logs")
+    group, stream = "/aws/lambda/marker-test", "s"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    at = datetime.now(UTC).replace(microsecond=0)
+    lines = [
+        {"message": "UNAUTHORIZED credentials refused", "audit": "UNAUTHORIZED", "client_id": "a"},
+        {"message": "run failed", "error": "the role said UNAUTHORIZED once"},
+        {"message": "ACCESS cost data read", "audit": "ACCESS", "client_id": "a", "requester": "worker"},
+    ]
+    events = [
+        {"timestamp": int(at.timestamp() * 1000) + n, "message": json.dumps(line)} for n, line in enumerate(lines)
+    ]
+    logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+
+    found = log_events(group, "UNAUTHORIZED", at - timedelta(minutes=1), at + timedelta(minutes=1))
+    missing = log_events("/aws/lambda/none", "ACCESS", at - timedelta(minutes=1), at + timedelta(minutes=1))
+
+    assert found.available and [e["client_id"] for e in found.value] == ["a"]
+    assert not missing.available and missing.reason == "log group /aws/lambda/none does not exist"
+
+
+# -- monthly report -----------------------------------------------------------------------------
+
+
+def test_monthly_report_is_a_pdf_with_the_months_figures(history, frozen_clock, tmp_path):
+    frozen_clock(NOW)
+    output = tmp_path / "monthly.pdf"
+
+    result = invoke("ops", "monthly-report", "--month", "2026-11", "--output", str(output))
+
+    assert result.exit_code == 1, result.output  # success rate 19/21 misses 99.5%
+    reader = PdfReader(output)
+    assert len(reader.pages) >= 3
+    first = reader.pages[0].extract_text()
+    assert "Operations review: November 2026" in first
+    assert f"{Decimal(19) / 21 * 100:.2f}%" in first  # 90.48%
+    assert "invalid_input" in first and "unauthorized" in first
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert "Capacity" in text and "Security audit" in text and "Cost of running the platform" in text
+    ce = sum(r.ce_cost_usd for r in history.records)
+    assert f"USD {ce:.2f}" in first
+
+
+# -- docs overview ------------------------------------------------------------------------------
+
+
+def test_docs_overview_is_generated_from_the_live_configuration(history, frozen_clock, tmp_path):
+    frozen_clock(NOW)
+    table = ClientsTable(CONFIG.clients_table)
+    hostile = parse_client(
+        dict(table.get_record("initech-labs"), client_id="hostile-co", name="Evil | <img src=x> [x](http://e.example)")
+    )
+    table.put(hostile)
+    output = tmp_path / "overview.md"
+    try:
+        result = invoke("docs", "overview", "--output", str(output))
+    finally:
+        table.delete("hostile-co")
+
+    assert result.exit_code == 0, result.output
+    text = output.read_text()
+    assert "5 client(s): 2 daily, 2 weekly, 1 monthly." in text
+    assert f"| {CONFIG.worker_function} |" in text
+    assert f"| {CONFIG.executions_table} | 21 |" in text
+    assert r"Evil \| \<img src=x\> \[x\](http://e.example)" in text
+    assert re.search(r"(?<!\\)<img", text) is None  # only escaped: shown as text, never an image
+    assert "No alarm notifies" in text

@@ -1,0 +1,270 @@
+"""The operations reports' arithmetic (cli/analytics.py) and the cost statement (cli/costing.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cli import analytics as an
+from cli import costing
+from cli.sources import StoredObject
+from lambdas.models.execution import ExecutionRecord
+from lambdas.models.ses_events import Suppression
+
+AT = datetime(2026, 11, 27, 9, tzinfo=UTC)
+
+
+def run(client_id: str, day: int, status: str = "succeeded", **fields) -> ExecutionRecord:
+    started = datetime(2026, 11, day, 6, tzinfo=UTC)
+    values = {
+        "client_id": client_id,
+        "run_id": f"2026-11-{day:02d}.daily",
+        "as_of": date(2026, 11, day),
+        "status": status,
+        "started_at": started,
+        "finished_at": started + timedelta(seconds=1) if status != "running" else None,
+        "duration_ms": 1000 if status != "running" else None,
+        **fields,
+    }
+    return ExecutionRecord.model_validate(values)
+
+
+# -- periods and statistics -------------------------------------------------------------------
+
+
+def test_periods_end_before_the_as_of_day():
+    assert an.period_window("daily", date(2026, 11, 27)) == an.Window("daily", date(2026, 11, 26), date(2026, 11, 27))
+    weekly = an.period_window("weekly", date(2026, 11, 27))
+    assert (weekly.start, weekly.end, weekly.days) == (date(2026, 11, 20), date(2026, 11, 27), 7)
+    monthly = an.period_window("monthly", date(2026, 12, 7))
+    assert (monthly.start, monthly.end, monthly.label) == (date(2026, 11, 1), date(2026, 12, 1), "November 2026")
+    assert an.period_window("monthly", date(2026, 1, 5)).start == date(2025, 12, 1)
+    assert an.period_window("monthly", date(2026, 11, 27), date(2026, 2, 1)).days == 28
+
+
+@pytest.mark.parametrize("text", ["2026-13", "2026-1", "november", "2026-11-01"])
+def test_a_month_is_yyyy_mm(text):
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        an.parse_month(text)
+
+
+@given(st.lists(st.integers(min_value=0, max_value=10**7), min_size=1, max_size=200), st.integers(1, 100))
+def test_a_percentile_is_one_of_the_values_with_q_percent_at_or_below_it(values, q):
+    result = an.percentile(values, q)
+    assert result in values
+    assert sum(1 for v in values if v <= result) * 100 >= q * len(values)
+    assert an.percentile(values, 100) == max(values)
+    assert an.percentile(values, q) <= an.percentile(values, min(q + 1, 100))
+
+
+def test_a_least_squares_line_through_points_on_a_line_is_that_line():
+    slope, intercept = an.linear_fit([(0, Decimal(3)), (1, Decimal(5)), (2, Decimal(7))])
+    assert (slope, intercept) == (Decimal(2), Decimal(3))
+    assert an.linear_fit([(4, Decimal(9))]) == (Decimal(0), Decimal(9))
+
+
+def test_a_projection_starts_at_the_first_month_with_data():
+    months = [date(2026, m, 1) for m in range(6, 12)]
+    series = an.Series("clients", months, [Decimal(v) for v in (0, 0, 0, 10, 20, 30)]).project(2)
+    assert series.projected == [(date(2026, 12, 1), Decimal(40)), (date(2027, 1, 1), Decimal(50))]
+
+
+def test_a_partial_month_is_scaled_to_the_whole_month():
+    records = [run("a", day) for day in range(18, 27)]  # 9 runs, 18th to 26th November
+    values = an.runs_by_month(records, [date(2026, 10, 1), date(2026, 11, 1)], until=date(2026, 11, 27))
+    assert values == [Decimal(0), Decimal(9) * 30 / 9]
+
+
+@pytest.mark.parametrize(("peak", "size"), [(100, 128), (103, 256), (150, 256), (820, 1152), (1, 128)])
+def test_memory_is_raised_to_the_next_128_mb_step_above_80_percent(peak, size):
+    assert an.next_memory_size(peak) == size
+    assert Decimal(peak) / size <= an.MEMORY_THRESHOLD
+
+
+# -- the ops report ---------------------------------------------------------------------------
+
+
+def test_the_ops_summary_counts_outcomes_delivery_and_errors():
+    window = an.Window("weekly", date(2026, 11, 20), date(2026, 11, 27))
+    records = [
+        run("a", 20, delivery="sent", recipients=2, ce_requests=2, ce_cost_usd=Decimal("0.02")),
+        run("a", 21, delivery="sent", recipients=2, ce_requests=0, cache_hits=2),
+        run("b", 21, "failed", error_kind="unauthorized"),
+        run("b", 22, "skipped"),
+        run("c", 26, "running"),  # started 27 hours before AT and never finished: counted failed
+        run("c", 19, delivery="sent", recipients=5),  # before the window
+    ]
+    bounce = Suppression(client_id="a", email="x@a.example", reason="bounce", recorded_at=AT, run_id="2026-11-20.daily")
+    summary = an.ops_summary(records, [bounce], window, AT)
+    assert summary["executions"]["total"] == 5
+    assert (summary["executions"]["succeeded"], summary["executions"]["failed"]) == (2, 2)
+    assert summary["executions"]["unfinished_counted_failed"] == 1
+    assert summary["errors_by_kind"] == {"unauthorized": 1, "unfinished": 1}
+    kpis = {kpi["name"]: kpi for kpi in summary["kpis"]}
+    assert kpis["success rate"]["value"] == Decimal("0.5000") and kpis["success rate"]["met"] is False
+    assert kpis["email delivery rate"]["value"] == Decimal("0.7500")  # 3 of 4 recipients
+    assert kpis["average execution time"]["met"] is True
+    assert summary["cost_explorer"] == {
+        "requests": 2,
+        "cost_usd": Decimal("0.02"),
+        "cache_hits": 2,
+        "cache_hit_rate": Decimal("0.5000"),
+    }
+    assert summary["targets_met"] is False
+    assert [d["runs"] for d in summary["daily"]] == [1, 2, 1, 0, 0, 0, 1]
+
+
+def test_no_runs_is_no_data_not_a_missed_target():
+    window = an.Window("daily", date(2026, 11, 26), date(2026, 11, 27))
+    summary = an.ops_summary([], [], window, AT)
+    assert [kpi["met"] for kpi in summary["kpis"]] == [None, None, None]
+    assert summary["targets_met"] is True
+
+
+# -- client health ----------------------------------------------------------------------------
+
+
+def test_failures_in_a_row_skip_skipped_runs_and_stop_at_a_success():
+    runs = [
+        run("a", 26, "failed"),
+        run("a", 25, "skipped"),
+        run("a", 24, "failed"),
+        run("a", 23),
+        run("a", 22, "failed"),
+    ]
+    assert an.failures_in_a_row(runs, AT) == 2
+
+
+def test_expected_run_days_follow_the_schedules():
+    start, end = date(2026, 11, 1), date(2026, 12, 1)
+    assert len(an.expected_run_days("daily", start, end)) == 30
+    assert an.expected_run_days("weekly", start, end) == [date(2026, 11, d) for d in (2, 9, 16, 23, 30)]
+    assert an.expected_run_days("monthly", start, end) == [date(2026, 11, 1)]
+
+
+def health(client_id: str, runs, **overrides):
+    values = {
+        "client_id": client_id,
+        "name": client_id,
+        "schedule": "daily",
+        "status": "active",
+        "registered": datetime(2026, 11, 20, tzinfo=UTC),
+        "runs_newest_first": runs,
+        "suppressed": [],
+        "recipients": 2,
+        "credential": {"type": "role", "status": None},
+        "stale": False,
+        "window": an.Window("days", date(2026, 11, 20), date(2026, 11, 27)),
+        "at": AT,
+    }
+    return an.client_health(**{**values, **overrides})
+
+
+def test_clients_needing_attention_come_first():
+    every_day = [run("ok", day) for day in range(26, 19, -1)]
+    failing = [run("bad", day, "failed") for day in range(26, 22, -1)] + [run("bad", day) for day in (22, 21, 20)]
+    gap = [run("gap", day) for day in range(26, 19, -1) if day != 23]
+    entries = [health("ok", every_day), health("bad", failing), health("gap", gap)]
+    ordered = sorted(entries, key=an.attention_order)
+    assert [(e["client_id"], e["health"]) for e in ordered] == [("bad", "CRITICAL"), ("gap", "WARNING"), ("ok", "OK")]
+    assert ordered[0]["failures_in_a_row"] == 4
+    assert ordered[1]["coverage_gaps"] == [date(2026, 11, 23)]
+
+
+def test_days_before_registration_are_not_gaps_and_paused_clients_have_none():
+    late = health("new", [run("new", 26)], registered=datetime(2026, 11, 26, 3, tzinfo=UTC))
+    assert late["coverage_gaps"] == [] and late["health"] == "OK"
+    paused = health("p", [], status="paused")
+    assert paused["coverage_gaps"] == [] and paused["health"] == "OK"
+
+
+def test_every_recipient_suppressed_is_critical():
+    bounced = [Suppression(client_id="a", email=f"{n}@a.example", reason="bounce", recorded_at=AT) for n in ("x", "y")]
+    entry = health("a", [run("a", day) for day in range(26, 19, -1)], suppressed=bounced)
+    assert entry["health"] == "CRITICAL" and entry["reasons"] == ["2 of 2 recipient(s) suppressed"]
+
+
+# -- cost statement ---------------------------------------------------------------------------
+
+
+@given(
+    st.integers(min_value=0, max_value=10**9),
+    st.dictionaries(st.sampled_from("abcdefgh"), st.integers(min_value=0, max_value=10_000), min_size=1),
+)
+def test_allocation_adds_up_exactly_and_is_proportional(units, weights):
+    total = Decimal(units) * costing.LINE
+    shares = costing.allocate(total, weights)
+    assert set(shares) == set(weights)
+    whole = sum(weights.values())
+    if whole == 0:
+        assert all(share == 0 for share in shares.values())
+        return
+    assert sum(shares.values()) == total
+    for key, weight in weights.items():
+        exact = total * weight / whole
+        assert abs(shares[key] - exact) < costing.LINE
+        assert shares[key] % costing.LINE == 0
+
+
+def test_a_month_fraction_is_byte_hours_over_the_month():
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    assert costing.month_fraction(start, datetime(2026, 12, 1, tzinfo=UTC)) == 1
+    assert costing.month_fraction(start, datetime(2026, 11, 16, tzinfo=UTC)) == Decimal("0.5")
+    # 31 October + 1 November: a day of each month, each divided by its own month's length
+    across = costing.month_fraction(datetime(2026, 10, 31, tzinfo=UTC), datetime(2026, 11, 2, tzinfo=UTC))
+    assert across == Decimal(1) / 31 + Decimal(1) / 30
+
+
+def test_item_sizes_follow_dynamodb_rules():
+    assert costing.item_size({"name": {"S": "abc"}}) == 7
+    assert costing.item_size({"n": {"N": "123.45"}}) == 1 + 4  # 5 significant digits: 3 bytes, plus 1
+    assert costing.item_size({"ok": {"BOOL": True}, "l": {"L": [{"S": "ab"}]}}) == 2 + 1 + 1 + 3 + 1 + 2
+
+
+def test_a_statement_prices_each_client_and_adds_up_to_the_cent():
+    window = an.month_window(date(2026, 11, 1))
+    at = datetime(2026, 12, 2, tzinfo=UTC)
+    runs = [
+        run(
+            "a",
+            d,
+            kind="scheduled",
+            duration_ms=2048,
+            ce_requests=2,
+            ce_cost_usd=Decimal("0.02"),
+            delivery="sent",
+            recipients=3,
+        )
+        for d in range(1, 11)
+    ]
+    manual = run("b", 5, kind="manual", ce_requests=1, ce_cost_usd=Decimal("0.01"))
+    stored = StoredObject(
+        "reports/a/2026-11-01.daily/report.html", 1024**3 // 10, "STANDARD", datetime(2026, 11, 16, tzinfo=UTC)
+    )
+    usages = [
+        costing.ClientUsage("a", "A", runs, [stored], item_bytes=1024**3),
+        costing.ClientUsage("b", "B", [manual]),
+    ]
+    shared = costing.SharedUsage(lambda_gb_seconds=Decimal("600"), lambda_requests=11)
+    document = costing.statement(usages, shared, window, at, worker_memory_mb=1024)
+    a, b = document["clients"]
+    lines = {line["description"]: line for line in a["lines"]}
+    assert lines["worker compute, 10 run(s) at 1024 MB"]["quantity"] == Decimal("20.480")  # 10 x 2.048 s x 1 GB
+    assert lines["API requests"]["amount_usd"] == Decimal("0.2000")
+    assert lines["report emails (one per recipient)"]["quantity"] == 30
+    assert lines["report emails (one per recipient)"]["amount_usd"] == Decimal("0.0030")
+    assert lines["archived reports, STANDARD"]["quantity"] == Decimal("0.050000")  # 0.1 GB for half the month
+    assert lines["client record, run records, suppressions"]["amount_usd"] == Decimal("0.2500")
+    # the manual run ran in the CLI: no Lambda compute for b
+    assert {line["description"]: line["quantity"] for line in b["lines"]}["worker requests"] == 0
+    shares = [item["amount_usd"] for item in a["shared"]] + [item["amount_usd"] for item in b["shared"]]
+    assert sum(shares) == Decimal("0.0100")  # 600 GB-s x 0.0000166667 + 11 requests, split 10:1
+    assert a["total_usd"] == costing.cents(a["direct_usd"] + a["shared_usd"])
+    assert document["total_usd"] == a["total_usd"] + b["total_usd"]
+    assert costing.verify_statement(document) == []
+    document["clients"][0]["total_usd"] += Decimal("0.01")
+    assert costing.verify_statement(document)[0].startswith("clients[a].total_usd")
