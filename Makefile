@@ -68,7 +68,7 @@ chromium:
 
 # The browser test checks the emails and writes docs/screenshots/{daily,weekly,monthly,final,daily-dark}.png.
 screenshots: install chromium
-	REQUIRE_CHROMIUM=1 $(BIN)/python -m pytest tests/browser -q
+	REQUIRE_CHROMIUM=1 SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/browser -q
 
 # --- Deploy (docs/deploy.md) ----------------------------------------------------------------------
 .PHONY: layer synth deploy
