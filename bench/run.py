@@ -22,7 +22,6 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 import zipfile
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -63,11 +62,6 @@ def embedded_aws(clients: int, as_of: date) -> Any:
         server.wait(timeout=30)
 
 
-def _get(endpoint: str, path: str) -> Any:
-    with urllib.request.urlopen(f"{endpoint}/_emulator/{path}", timeout=60) as answer:  # noqa: S310 - loopback
-        return json.loads(answer.read())
-
-
 # -- one size, driven in a fresh process (its peak memory is the worker's) -------------------------
 
 
@@ -77,6 +71,7 @@ def drive(clients: int, endpoint: str, as_of: date) -> dict[str, Any]:
     os.environ.update(local_aws_environment(endpoint))
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    from emulator.admin import admin
     from emulator.lambda_runtime import drain_queue, invoke
     from emulator.provision import provision, settings_environment
     from infrastructure.config import for_environment
@@ -94,7 +89,7 @@ def drive(clients: int, endpoint: str, as_of: date) -> dict[str, Any]:
     config = for_environment("local")
     settings = provision(config)
     os.environ.update(settings_environment(settings))
-    records = [r for r in _get(endpoint, "clients") if r["client_id"].startswith("client-")][:clients]
+    records = [r for r in admin(endpoint, "clients", timeout=60) if r["client_id"].startswith("client-")][:clients]
     table = ClientsTable(settings.clients_table)
     registered = [parse_client(record) for record in records]
     for client in registered:
@@ -119,7 +114,7 @@ def drive(clients: int, endpoint: str, as_of: date) -> dict[str, Any]:
     durations = sorted(r.duration_ms or 0 for r in runs if r is not None)
     cold = [r.ce_requests for r in runs if r is not None]
     succeeded = sum(1 for r in runs if r is not None and r.status == "succeeded")
-    ce_log = _get(endpoint, "ce/requests")
+    ce_log = admin(endpoint, "ce/requests", timeout=60)
 
     warm = []
     deps = dependencies_from(settings)

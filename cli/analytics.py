@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from lambdas.logic.periods import add_months, previous_month_start
 from lambdas.models.execution import ExecutionRecord
 from lambdas.models.ses_events import Suppression
 
@@ -78,10 +79,6 @@ def month_window(first: date) -> Window:
     return Window("monthly", first, first + timedelta(days=calendar.monthrange(first.year, first.month)[1]))
 
 
-def previous_month(as_of: date) -> date:
-    return (as_of.replace(day=1) - timedelta(days=1)).replace(day=1)
-
-
 def parse_month(value: str) -> date:
     """`YYYY-MM` -> the month's first day; ValueError otherwise."""
     try:
@@ -100,7 +97,7 @@ def period_window(period: str, as_of: date, month: date | None = None) -> Window
     if period == "weekly":
         return Window("weekly", as_of - timedelta(days=7), as_of)
     if period == "monthly":
-        return month_window(month or previous_month(as_of))
+        return month_window(month or previous_month_start(as_of))
     raise ValueError(period)
 
 
@@ -498,11 +495,6 @@ def attention_order(entry: dict[str, Any]) -> tuple[int, int, int, str]:
 
 
 # -- capacity ------------------------------------------------------------------------------------
-
-
-def add_months(first: date, months: int) -> date:
-    index = first.year * 12 + first.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 @dataclass

@@ -33,6 +33,7 @@ from cli.probes import bucket_name, problem
 from infrastructure.config import EnvironmentConfig
 from lambdas.dal.archive import ReportArchive
 from lambdas.dal.aws import platform_client
+from lambdas.logic.periods import add_months
 
 AUDIT_PREFIX = "audit/"
 
@@ -128,7 +129,7 @@ def _months(start: date, end: date) -> list[str]:
     prefixes, day = [], start.replace(day=1)
     while day < end:
         prefixes.append(f"{AUDIT_PREFIX}{day:%Y/%m}/")
-        day = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+        day = add_months(day, 1)
     return prefixes
 
 

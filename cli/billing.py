@@ -7,7 +7,6 @@ sum of its lines to the cent (a hand-edited file that does not add up is refused
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -23,18 +22,20 @@ from cli.context import (
     FormatOption,
     OutputFormat,
     OutputOption,
+    as_of_day,
     console,
     emit,
     environment_config,
     fail,
+    month_start,
     now,
-    parse_day,
-    readable,
+    read_output_of,
     writable,
     write_atomically,
 )
 from cli.costing import verify_statement
 from cli.ops import cost_statement
+from lambdas.logic.periods import previous_month_start
 from lambdas.models.client import describe_validation_error
 
 app = typer.Typer(help="The platform's cost per client, and billing statements.", no_args_is_help=True)
@@ -52,14 +53,7 @@ def track(
 ) -> None:
     """The platform's cost attributed to each client for the month (the input of `billing report`)."""
     writable(output)
-    if month:
-        try:
-            first = an.parse_month(month)
-        except ValueError:
-            fail(f"--month: not a month (YYYY-MM): {month!r}")
-    else:
-        first = an.previous_month(parse_day(as_of, "--as-of") if as_of else now().date())
-    window = an.month_window(first)
+    window = an.month_window(month_start(month) or previous_month_start(as_of_day(as_of)))
     config = environment_config(environment)
     at = now()
     statement = cost_statement(config, window, at)
@@ -68,7 +62,7 @@ def track(
         "version": BILLING_VERSION,
         "environment": config.environment,
         "generated_at": at,
-        "month": f"{first:%Y-%m}",
+        "month": f"{window.start:%Y-%m}",
         **statement,
     }
     table = Table("client", "runs", "direct USD", "shared USD", "total USD", title=f"platform cost, {window.label}")
@@ -157,12 +151,7 @@ class BillingFile(_Strict):
 
 
 def read_statement(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(readable(path).read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
-        fail(f"--input: {path} is not JSON ({error})")
-    if not isinstance(data, dict) or data.get("format") != BILLING_FORMAT:
-        fail(f"--input: {path} is not the output of `billing track` (format {BILLING_FORMAT!r})")
+    data = read_output_of("billing track", BILLING_FORMAT, path)
     try:
         document = BillingFile.model_validate(data).model_dump()
     except ValidationError as error:

@@ -392,9 +392,12 @@ def add(
     audit_trail.record(config, "client.add", client.client_id)
 
 
-def _change(config: EnvironmentConfig, client_id: str, changes: dict[str, Any]) -> Client:
+def _change(
+    config: EnvironmentConfig, client_id: str, changes: dict[str, Any], record: dict[str, Any] | None = None
+) -> Client:
+    """Merge `changes` into the stored record (`record`, when the caller has just read it), validate, write."""
     table = clients_table(config)
-    record = require_record(table, client_id)
+    record = record if record is not None else require_record(table, client_id)
     merged = {**record, **changes, "updated_at": now().isoformat()}
     try:
         client = parse_client(merged)
@@ -429,16 +432,25 @@ def update(
     changes.update(_flags(name, account_ids, recipients, schedule, currency, metric, budget, locale))
     credentials = _credentials_flags(role_arn, external_id, secret_name)
     config = environment_config(environment)
+    record = None
     if credentials.get("type") == "stored_keys":
         changes["credentials"] = credentials
     elif credentials:  # a role: a new external id alone keeps the role, and the other way round
-        current = require_record(clients_table(config), client_id).get("credentials") or {}
+        record = require_record(clients_table(config), client_id)
+        current = record.get("credentials") or {}
         changes["credentials"] = {**(current if current.get("type") == "role" else {}), "type": "role", **credentials}
     if not changes:
         fail("nothing to change: give at least one field flag or --from-file")
-    client = _change(config, client_id, changes)
+    client = _change(config, client_id, changes, record)
     console.print(f"Updated client [bold]{client.client_id}[/]: {', '.join(sorted(changes))}.")
     audit_trail.record(config, "client.update", client_id, fields=changes)
+
+
+def _set_status(environment: str, client_id: str, status: str, action: audit_trail.Action, done: str) -> None:
+    config = environment_config(environment)
+    _change(config, client_id, {"status": status})
+    console.print(done)
+    audit_trail.record(config, action, client_id, fields=["status"])
 
 
 @app.command("pause")
@@ -447,10 +459,8 @@ def pause(
     environment: str = EnvironmentOption,
 ) -> None:
     """Stop a client's scheduled reports (manual runs still work)."""
-    config = environment_config(environment)
-    _change(config, client_id, {"status": "paused"})
-    console.print(f"Paused {client_id}: the dispatcher no longer queues its scheduled runs.")
-    audit_trail.record(config, "client.pause", client_id, fields=["status"])
+    done = f"Paused {client_id}: the dispatcher no longer queues its scheduled runs."
+    _set_status(environment, client_id, "paused", "client.pause", done)
 
 
 @app.command("resume")
@@ -459,10 +469,8 @@ def resume(
     environment: str = EnvironmentOption,
 ) -> None:
     """Resume a paused client's scheduled reports."""
-    config = environment_config(environment)
-    _change(config, client_id, {"status": "active"})
-    console.print(f"Resumed {client_id}: its next scheduled run goes out as usual.")
-    audit_trail.record(config, "client.resume", client_id, fields=["status"])
+    done = f"Resumed {client_id}: its next scheduled run goes out as usual."
+    _set_status(environment, client_id, "active", "client.resume", done)
 
 
 @app.command("remove")

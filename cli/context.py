@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cli import analytics
 from emulator.provision import settings_for
 from infrastructure.config import ENVIRONMENTS, EnvironmentConfig, for_environment
 from lambdas.dal.aws import platform_client, reset_clients
@@ -135,7 +136,7 @@ def settings(config: EnvironmentConfig) -> Settings:
             pass
     try:
         queue_url = platform_client("sqs").get_queue_url(QueueName=config.jobs_queue)["QueueUrl"]
-    except Exception:
+    except Exception:  # no queue readable: only dispatching needs it; `report run` runs jobs directly
         queue_url = ""
     return settings_for(config, queue_url=queue_url)
 
@@ -148,6 +149,21 @@ def parse_day(value: str, flag: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         fail(f"{flag}: not a date (YYYY-MM-DD): {value!r}")
+
+
+def as_of_day(value: str, flag: str = "--as-of") -> date:
+    """The day an --as-of option names; today (UTC) when it is not given."""
+    return parse_day(value, flag) if value else now().date()
+
+
+def month_start(value: str, flag: str = "--month") -> date | None:
+    """The first day of the month a `YYYY-MM` option names; None when it is not given."""
+    if not value:
+        return None
+    try:
+        return analytics.parse_month(value)
+    except ValueError:
+        fail(f"{flag}: not a month (YYYY-MM): {value!r}")
 
 
 def writable(path: Path | None, flag: str = "--output") -> None:
@@ -164,6 +180,17 @@ def readable(path: Path, flag: str = "--input") -> Path:
     if not path.is_file():
         fail(f"{flag}: no such file: {path}")
     return path
+
+
+def read_output_of(command: str, expected_format: str, path: Path, flag: str = "--input") -> dict[str, Any]:
+    """The JSON document `command` wrote (its `format` field says so), or one line naming the flag."""
+    try:
+        document = json.loads(readable(path, flag).read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        fail(f"{flag}: {path} is not JSON ({error})")
+    if not isinstance(document, dict) or document.get("format") != expected_format:
+        fail(f"{flag}: {path} is not the output of `{command}` (format {expected_format!r})")
+    return document
 
 
 def jsonable(value: Any) -> Any:
@@ -231,20 +258,18 @@ def pipeline_logs(verbose: bool) -> Iterator[None]:
     the command's output, only warnings and errors (UNAUTHORIZED included) unless `verbose`.
     Its EMF metrics would only reach CloudWatch from Lambda: shown on stderr when `verbose`,
     otherwise dropped."""
-    from lambdas.observability import logger, metrics
+    from lambdas.observability import logger, logs_to, metrics
 
-    handler = logger.registered_handler
-    previous_stream = handler.setStream(sys.stderr)  # type: ignore[attr-defined]
     previous_level = logger.log_level
     logger.setLevel("INFO" if verbose else "WARNING")
     try:
-        with contextlib.redirect_stdout(sys.stderr):  # Powertools prints EMF to stdout when its buffer fills
+        # Powertools prints EMF to stdout when its buffer fills.
+        with logs_to(sys.stderr), contextlib.redirect_stdout(sys.stderr):
             yield
             if verbose:
                 metrics.flush_metrics()
     finally:
         metrics.clear_metrics()
-        handler.setStream(previous_stream)  # type: ignore[attr-defined]
         logger.setLevel(previous_level)
 
 

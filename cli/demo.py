@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -22,7 +21,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from cli.context import EXIT_FINDINGS, console, fail, local_aws_environment
+from cli.context import EXIT_FINDINGS, as_of_day, console, fail, local_aws_environment
+from emulator.admin import admin
 from emulator.dataset import demo_clients, generate_demo_dataset
 from emulator.lambda_runtime import drain_queue, invoke
 from emulator.provision import provision, settings_environment
@@ -34,21 +34,11 @@ from lambdas.models.client import SCHEDULES, Client, parse_client
 @contextlib.contextmanager
 def lambda_output(path: Path) -> Iterator[None]:
     """Send the handlers' JSON logs and EMF metrics to a file, as CloudWatch would keep them."""
-    from lambdas.observability import logger
+    from lambdas.observability import logs_to
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as sink, contextlib.redirect_stdout(sink):
-        handler = logger.registered_handler
-        previous = handler.setStream(sink)  # type: ignore[attr-defined]
-        try:
-            yield
-        finally:
-            handler.setStream(previous)  # type: ignore[attr-defined]
-
-
-def _admin(endpoint: str, path: str) -> Any:
-    with urllib.request.urlopen(f"{endpoint}/_emulator/{path}", timeout=10) as response:  # noqa: S310 - loopback
-        return json.loads(response.read())
+    with path.open("a", encoding="utf-8") as sink, contextlib.redirect_stdout(sink), logs_to(sink):
+        yield
 
 
 def demo(
@@ -56,10 +46,7 @@ def demo(
     output: Path = typer.Option(Path("out"), "--output", help="Where to write each client's files."),
 ) -> None:
     """Run every demo client's report end to end on the embedded AWS and write the results."""
-    try:
-        day = date.fromisoformat(as_of) if as_of else datetime.now(UTC).date()
-    except ValueError:
-        fail(f"--as-of: not a date (YYYY-MM-DD): {as_of!r}")
+    day = as_of_day(as_of)
     started = time.monotonic()
     config = for_environment("local")
     with console.status("Starting the embedded AWS and generating the demo cost data…"):
@@ -103,7 +90,7 @@ def _run(aws: EmbeddedAWS, day: date, output: Path, queue_url: str, worker: str,
             invoke(dispatcher_handler.handler, {"schedule": trigger, "as_of": day.isoformat()}, dispatcher)
         drain_queue(queue_url, worker_handler.handler, worker)
 
-    messages = {message["id"]: message for message in _admin(aws.endpoint_url, "ses/messages")}
+    messages = {message["id"]: message for message in admin(aws.endpoint_url, "ses/messages")}
     archive = ReportArchive(settings.assets_bucket)
     executions = ExecutionsTable(settings.executions_table)
     table = Table("client", "report", "period", "total", "change", "forecast", "CE req.", box=None, padding=(0, 1))

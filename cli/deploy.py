@@ -37,6 +37,7 @@ from cli.context import (
     now,
     writable,
 )
+from cli.credentials import link_signer_check
 from cli.probes import alarms, metric_sum, queue_depth, queue_url, resource_checks, topic_arn
 from infrastructure.config import METRICS_NAMESPACE, EnvironmentConfig
 
@@ -56,7 +57,11 @@ def validate(
     config = environment_config(environment)
     meta = {"environment": config.environment, "checked_at": now().isoformat()}
     report_checks(
-        resource_checks(config), title=f"deployment of {config.environment}", fmt=fmt, output=output, meta=meta
+        [*resource_checks(config), link_signer_check(config, now())],
+        title=f"deployment of {config.environment}",
+        fmt=fmt,
+        output=output,
+        meta=meta,
     )
 
 

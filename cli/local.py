@@ -21,9 +21,7 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.table import Table
@@ -45,6 +43,7 @@ from cli.context import (
     use_local_aws,
     write_atomically,
 )
+from emulator.admin import admin
 from emulator.provision import provision
 from infrastructure.config import EnvironmentConfig, for_environment
 from lambdas.models.client import parse_client
@@ -56,15 +55,9 @@ STARTUP_SECONDS = 120  # generating a large dataset (--extra-clients) takes a wh
 STOP_SECONDS = 10
 
 
-def admin(endpoint_url: str, path: str, timeout: float = 2.0) -> Any:
-    """The embedded AWS's admin API (loopback only)."""
-    with urllib.request.urlopen(f"{endpoint_url}/_emulator/{path}", timeout=timeout) as answer:  # noqa: S310 - loopback emulator
-        return json.loads(answer.read())
-
-
 def responding(endpoint_url: str) -> bool:
     try:
-        return bool(admin(endpoint_url, "health").get("ok"))
+        return bool(admin(endpoint_url, "health", timeout=2.0).get("ok"))
     except (OSError, ValueError):
         return False
 

@@ -18,8 +18,11 @@ finding, 1 a target missed or a finding, 2 bad input.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -39,27 +42,31 @@ from cli.context import (
     FormatOption,
     OutputFormat,
     OutputOption,
+    as_of_day,
     console,
     emit,
     environment_config,
     fail,
+    month_start,
     now,
-    parse_day,
-    readable,
+    progress,
+    read_output_of,
     settings,
     tracked,
     writable,
     write_atomically,
 )
-from cli.credentials import CRITICAL_DAYS, WARN_DAYS, key_age
+from cli.credentials import CRITICAL_DAYS, WARN_DAYS, key_age, key_ages, link_signer_ages
 from cli.pricing import pricing_document
 from cli.probes import alarms, bucket_name, missing, problem, topic_arn
 from infrastructure.config import TABLES, EnvironmentConfig
 from lambdas.dal.aws import platform_client
 from lambdas.dal.executions_table import ExecutionsTable
-from lambdas.models.client import Client, RoleCredentials, StoredKeyCredentials, parse_client
+from lambdas.logic.periods import previous_month_start
+from lambdas.models.client import Client, RoleCredentials, parse_client
 from lambdas.models.exceptions import InvalidInputError
 from lambdas.models.execution import ExecutionRecord
+from lambdas.models.settings import get_settings
 
 app = typer.Typer(help="Operations analytics: reviews, audits, capacity, optimisation.", no_args_is_help=True)
 
@@ -77,23 +84,10 @@ PERFORMANCE_FORMAT = "cost-reporting-performance"
 FORMAT_VERSION = 1
 
 
-def _as_of(value: str) -> date:
-    return parse_day(value, "--as-of") if value else now().date()
-
-
-def _month(value: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return an.parse_month(value)
-    except ValueError:
-        fail(f"--month: not a month (YYYY-MM): {value!r}")
-
-
 def _window(period: Period, as_of: str, month: str) -> an.Window:
     if month and period is not Period.monthly:
         fail("--month: only with --period monthly")
-    return an.period_window(period.value, _as_of(as_of), _month(month))
+    return an.period_window(period.value, as_of_day(as_of), month_start(month))
 
 
 def _meta(config: EnvironmentConfig, at: datetime, kind: str) -> dict[str, Any]:
@@ -251,7 +245,7 @@ def client_health(
     Per client: last success, failures in a row, suppressed recipients, key age, days without a report.
     """
     writable(output)
-    end = _as_of(as_of)
+    end = as_of_day(as_of)
     window = an.Window("days", end - timedelta(days=days), end)
     config = environment_config(environment)
     document = client_health_document(config, window, now())
@@ -464,6 +458,11 @@ def capacity(
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO")
 
 
+# Runs refused access: by a client's account ("unauthorized": its role or key) or by the platform's
+# own resources ("access_denied": an IAM or KMS policy of the stack gone wrong). Both are logged UNAUTHORIZED.
+REFUSED_KINDS = frozenset({"unauthorized", "access_denied"})
+
+
 def _finding(severity: str, area: str, resource: str, finding: str, fix: str) -> dict[str, str]:
     return {"severity": severity, "area": area, "resource": resource, "finding": finding, "fix": fix}
 
@@ -473,38 +472,55 @@ def _local(config: EnvironmentConfig, severity: str) -> str:
     return severity if config.deployed_by_stack else "INFO"
 
 
-def _credential_findings(config: EnvironmentConfig, at: datetime) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
-    findings, ages = [], []
-    records = list(clients_table(config).records())
-    for record in tracked(records, "Reading key ages", len(records)):
-        try:
-            client = parse_client(record)
-        except InvalidInputError:
-            continue
-        if not isinstance(client.credentials, StoredKeyCredentials):
-            continue
-        age = key_age(client, WARN_DAYS, CRITICAL_DAYS, at)
-        ages.append(age.as_dict())
-        if age.status.name != "OK":
-            severity = "HIGH" if age.status.name == "CRITICAL" else "MEDIUM"
-            findings.append(
-                _finding(
-                    severity,
-                    "credentials",
-                    client.client_id,
-                    f"stored key: {age.detail} ({age.age_days if age.age_days is not None else '?'} days)",
-                    f"python cli/main.py credentials rotate --client-id {client.client_id}",
-                )
-            )
-    return findings, ages
+def _credential_findings(
+    config: EnvironmentConfig, at: datetime
+) -> tuple[list[dict[str, str]], dict[str, list[dict[str, Any]]]]:
+    ages, _ = key_ages(clients_table(config), WARN_DAYS, CRITICAL_DAYS, at)
+    findings = [
+        _finding(
+            "HIGH" if age.status.name == "CRITICAL" else "MEDIUM",
+            "credentials",
+            age.client_id,
+            f"stored key: {age.detail} ({age.age_days if age.age_days is not None else '?'} days)",
+            f"python cli/main.py credentials rotate --client-id {age.client_id}",
+        )
+        for age in ages
+        if age.status.name != "OK"
+    ]
+    system = link_signer_ages(config, at)
+    findings += [
+        _finding(
+            "HIGH" if key.status.name == "CRITICAL" else "MEDIUM",
+            "credentials",
+            key.user,
+            f"link signer, {key.use} key: {key.detail} ({key.age_days if key.age_days is not None else '?'} days)",
+            "python cli/main.py credentials rotate --link-signer" + (" --finish" if key.use == "retired" else ""),
+        )
+        for key in system
+        if key.status.name != "OK"
+    ]
+    return findings, {"clients": [age.as_dict() for age in ages], "system": [key.as_dict() for key in system]}
+
+
+def _refusal_fix(client_id: str, platform_refused: set[str]) -> str:
+    if client_id in platform_refused:
+        return (
+            "the platform's own role was refused (an IAM or KMS policy of the stack): python cli/main.py deploy "
+            "validate, then redrive the jobs DLQ"
+        )
+    return (
+        f"python cli/main.py credentials validate --client-id {client_id}; if the client revoked access, "
+        f"client pause --client-id {client_id}"
+    )
 
 
 def _unauthorized(
     config: EnvironmentConfig, start: datetime, end: datetime
 ) -> tuple[list[dict[str, str]], dict[str, Any]]:
-    runs = [r for r in sources.runs_between(config, start, end) if r.error_kind == "unauthorized"]
+    runs = [r for r in sources.runs_between(config, start, end) if r.error_kind in REFUSED_KINDS]
     logs = sources.log_events(f"/aws/lambda/{config.worker_function}", "UNAUTHORIZED", start, end)
     by_client: Counter[str] = Counter(r.client_id for r in runs)
+    platform_refused = {r.client_id for r in runs if r.error_kind == "access_denied"}
     logged: Counter[str] = Counter(str(e.get("client_id", "?")) for e in (logs.value or []))
     findings = [
         _finding(
@@ -513,14 +529,13 @@ def _unauthorized(
             client_id,
             f"access refused in the period: {by_client[client_id]} failed run(s), {logged[client_id]} UNAUTHORIZED "
             "log line(s)",
-            f"python cli/main.py credentials validate --client-id {client_id}; if the client revoked access, "
-            f"client pause --client-id {client_id}",
+            _refusal_fix(client_id, platform_refused),
         )
         for client_id in sorted(set(by_client) | set(logged))
     ]
     evidence = {
         "refused_runs": [{"client_id": r.client_id, "run_id": r.run_id, "error": r.error} for r in runs],
-        "log_events": logs.as_dict() | ({"value": len(logs.value)} if logs.available else {}),
+        "log_events": logs.counted(),
         "log_events_by_client": dict(sorted(logged.items())),
     }
     return findings, evidence
@@ -677,7 +692,7 @@ def _storage_findings(config: EnvironmentConfig) -> tuple[list[dict[str, str]], 
             )
         try:
             block = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
-        except Exception:
+        except Exception:  # none configured (or none readable): reported as not blocked
             block = {}
         bucket["public_access_block"] = block
         if not block or not all(block.values()):
@@ -692,7 +707,7 @@ def _storage_findings(config: EnvironmentConfig) -> tuple[list[dict[str, str]], 
             )
         try:
             policy = json.loads(s3.get_bucket_policy(Bucket=name)["Policy"])
-        except Exception:
+        except Exception:  # no bucket policy (or none readable): nothing denies plain HTTP
             policy = {}
         tls = "aws:SecureTransport" in json.dumps(policy)
         bucket["tls_only"] = tls
@@ -902,8 +917,18 @@ def client_usages(
 
 
 def cost_statement(config: EnvironmentConfig, window: an.Window, at: datetime) -> dict[str, Any]:
+    """What running the platform cost in the window, per client (`billing track`)."""
     runs = sources.runs_between(config, window.start_at, window.end_at)
-    worker = _worker(config)
+    return _cost_statement(config, window, at, runs, _worker(config))
+
+
+def _cost_statement(
+    config: EnvironmentConfig,
+    window: an.Window,
+    at: datetime,
+    runs: list[ExecutionRecord],
+    worker: sources.FunctionLimits | None,
+) -> dict[str, Any]:
     usages = client_usages(config, window, runs)
     document = costing.statement(
         usages, shared_usage(config, window, at), window, at, worker.memory_mb if worker else None
@@ -925,10 +950,13 @@ def _lifecycle(config: EnvironmentConfig) -> list[dict[str, Any]] | None:
 
 
 def recommendations(
-    config: EnvironmentConfig, window: an.Window, at: datetime, costs: dict[str, Any], runs: list[ExecutionRecord]
+    config: EnvironmentConfig,
+    at: datetime,
+    costs: dict[str, Any],
+    runs: list[ExecutionRecord],
+    worker: sources.FunctionLimits | None,
 ) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
-    worker = _worker(config)
     memory = [r.max_memory_mb for r in runs if r.max_memory_mb is not None]
     lambda_cost = sum(
         (
@@ -1035,9 +1063,10 @@ MIN_SAVING_USD = Decimal("0.01")
 
 
 def cost_optimization_document(config: EnvironmentConfig, window: an.Window, at: datetime) -> dict[str, Any]:
-    costs = cost_statement(config, window, at)
     runs = sources.runs_between(config, window.start_at, window.end_at)
-    found = recommendations(config, window, at, costs, runs)
+    worker = _worker(config)
+    costs = _cost_statement(config, window, at, runs, worker)
+    found = recommendations(config, at, costs, runs, worker)
     for item in found:
         item["worth_acting"] = Decimal(str(item["estimated_saving_usd"])) >= MIN_SAVING_USD
     requests = sum(r.ce_requests for r in runs)
@@ -1049,7 +1078,7 @@ def cost_optimization_document(config: EnvironmentConfig, window: an.Window, at:
         "by_service_usd": costs["by_service_usd"],
         "per_client_usd": {c["client_id"]: c["total_usd"] for c in costs["clients"]},
         "cache_hit_rate": an.rounded(an.ratio(hits, hits + requests)),
-        "worker": (w.as_dict() if (w := _worker(config)) else None),
+        "worker": worker.as_dict() if worker else None,
         "shared_notes": costs["shared"]["notes"],
         "recommendations": found,
         "estimated_saving_usd": sum((Decimal(str(r["estimated_saving_usd"])) for r in found), Decimal(0)),
@@ -1067,7 +1096,7 @@ def cost_optimization(
 ) -> None:
     """The platform's own running cost and concrete savings (exit 1 if one saves a cent or more)."""
     writable(recommendations_output, "--recommendations-output")
-    end = _as_of(as_of)
+    end = as_of_day(as_of)
     window = an.Window("days", end - timedelta(days=analyze_period), end)
     config = environment_config(environment)
     document = cost_optimization_document(config, window, now())
@@ -1184,12 +1213,7 @@ def performance_report(
     from cli.performance_html import render_performance
 
     writable(output)
-    try:
-        document = json.loads(readable(input_file).read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
-        fail(f"--input: {input_file} is not JSON ({error})")
-    if not isinstance(document, dict) or document.get("format") != PERFORMANCE_FORMAT:
-        fail(f"--input: {input_file} is not the output of `ops performance` (format {PERFORMANCE_FORMAT!r})")
+    document = read_output_of("ops performance", PERFORMANCE_FORMAT, input_file)
     if document.get("version") != FORMAT_VERSION:
         fail(f"--input: version {document.get('version')!r} is not supported (expected {FORMAT_VERSION})")
     try:
@@ -1231,7 +1255,7 @@ def audit_document(config: EnvironmentConfig, window: an.Window, at: datetime) -
     refused_runs = [
         {"at": r.started_at, "client_id": r.client_id, "run_id": r.run_id, "error": r.error}
         for r in runs
-        if r.error_kind == "unauthorized"
+        if r.error_kind in REFUSED_KINDS
     ]
     by_actor = Counter(e.actor for e in events)
     return {
@@ -1242,7 +1266,7 @@ def audit_document(config: EnvironmentConfig, window: an.Window, at: datetime) -
         "changes_by_actor": dict(sorted(by_actor.items())),
         "unreadable_audit_objects": unreadable,
         "access": {
-            "log_events": {**access.as_dict(), "value": len(access.value)} if access.available else access.as_dict(),
+            "log_events": access.counted(),
             "by_client": {client: dict(sorted(c.items())) for client, c in sorted(access_by.items())},
             "runs_by_client": {client: dict(sorted(c.items())) for client, c in sorted(runs_by.items())},
             "note": "every run reads its client's cost data: runs are recorded for the whole period; worker log "
@@ -1250,9 +1274,7 @@ def audit_document(config: EnvironmentConfig, window: an.Window, at: datetime) -
             "manual runs log to the operator's terminal, not to CloudWatch)",
         },
         "unauthorized": {
-            "log_events": {**refused.as_dict(), "value": len(refused.value)}
-            if refused.available
-            else refused.as_dict(),
+            "log_events": refused.counted(),
             "events": unauthorized,
             "refused_runs": refused_runs,
         },
@@ -1314,7 +1336,7 @@ def monthly_report(
     from cli.pdf import monthly_review_pdf
 
     writable(output)
-    window = an.month_window(_month(month) or an.previous_month(_as_of(as_of)))
+    window = an.month_window(month_start(month) or previous_month_start(as_of_day(as_of)))
     config = environment_config(environment)
     at = now()
     operations = ops_report_document(config, window, at)
@@ -1352,16 +1374,12 @@ def seed_history(
     config = environment_config(environment)
     if config.deployed_by_stack:
         fail("--environment: seed-history writes simulated history: only the local environment")
-    end = _as_of(as_of)
+    end = as_of_day(as_of)
     dates = [end - timedelta(days=offset) for offset in range(days, 0, -1)]
     platform = settings(config)
-    import os
-
-    from lambdas.models.settings import get_settings
-
     os.environ.update(settings_environment(platform))  # the handlers read their settings from the environment
     get_settings.cache_clear()
-    with tracked_days(len(dates)) as advance:
+    with _day_progress(len(dates)) as advance:
         result = seed(config, platform, dates, incidents=incidents, on_day=advance)
     console.print(
         f"Seeded {result.days} day(s) of {config.environment}: {result.runs} run(s), {result.failed} failed, "
@@ -1371,19 +1389,9 @@ def seed_history(
         console.print(f"  incident {line}")
 
 
-class tracked_days:
-    """A progress bar over days; `advance(day, runs)` per day."""
-
-    def __init__(self, total: int) -> None:
-        from cli.context import progress
-
-        self.bar = progress()
-        self.total = total
-
-    def __enter__(self) -> Any:
-        self.bar.__enter__()
-        task = self.bar.add_task("Running past days", total=self.total)
-        return lambda day, runs: self.bar.update(task, advance=1, description=f"{day} ({runs} runs)")
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.__exit__(None, None, None)
+@contextlib.contextmanager
+def _day_progress(total: int) -> Iterator[Callable[[date, int], None]]:
+    """A progress bar over days; the callable advances it by one day, naming the day and its runs."""
+    with progress() as bar:
+        task = bar.add_task("Running past days", total=total)
+        yield lambda day, runs: bar.update(task, advance=1, description=f"{day} ({runs} runs)")

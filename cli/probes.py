@@ -6,7 +6,8 @@ a health check must report every problem it finds, not stop at the first.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -99,17 +100,33 @@ def alarms(topic: str) -> list[dict[str, Any]]:
     return [alarm for alarm in found if topic in alarm.get("AlarmActions", [])]
 
 
-def metric_sum(namespace: str, metric: str, dimensions: dict[str, str], start: datetime, end: datetime) -> int:
+def metric_points(
+    namespace: str,
+    metric: str,
+    dimensions: dict[str, str],
+    start: datetime,
+    end: datetime,
+    statistic: str,
+    period: int = 86400,
+) -> list[tuple[datetime, Decimal]]:
+    """A metric's data points in [start, end), oldest first."""
     answer = platform_client("cloudwatch").get_metric_statistics(
         Namespace=namespace,
         MetricName=metric,
         Dimensions=[{"Name": key, "Value": value} for key, value in dimensions.items()],
         StartTime=start,
         EndTime=end,
-        Period=60,
-        Statistics=["Sum"],
+        Period=period,
+        Statistics=[statistic],
     )
-    return int(sum(point.get("Sum", 0) for point in answer.get("Datapoints", [])))
+    return sorted(
+        (point["Timestamp"].astimezone(UTC), Decimal(str(point[statistic]))) for point in answer.get("Datapoints", [])
+    )
+
+
+def metric_sum(namespace: str, metric: str, dimensions: dict[str, str], start: datetime, end: datetime) -> int:
+    """A count over a short recent span (minutes): summed per minute."""
+    return int(sum((value for _, value in metric_points(namespace, metric, dimensions, start, end, "Sum", 60)), 0))
 
 
 # -- resource checks (deploy validate, health checks, recovery) ----------------------------------

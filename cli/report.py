@@ -19,12 +19,12 @@ from cli.context import (
     FormatOption,
     OutputFormat,
     OutputOption,
+    as_of_day,
     console,
     emit,
     environment_config,
     fail,
     now,
-    parse_day,
     pipeline_logs,
     settings,
     tracked,
@@ -87,7 +87,7 @@ def run(
         fail("--client-id: give one client, or --all for every active client")
     if output is not None and output.exists() and not output.is_dir():
         fail(f"--output: {output} is a file, not a directory")
-    day = parse_day(as_of, "--as-of") if as_of else now().date()
+    day = as_of_day(as_of)
     config = environment_config(environment)
     if all_clients:
         records = sorted(clients_table(config).records(), key=lambda r: str(r.get("client_id", "")))

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from cli.context import tracked
-from cli.probes import bucket_name, missing, problem
+from cli.probes import bucket_name, metric_points, missing, problem
 from emulator.lambda_runtime import LocalContext
 from infrastructure.config import TABLES, EnvironmentConfig
 from lambdas.dal.aws import platform_client
@@ -135,28 +135,9 @@ class Reading:
             return {"available": True, "value": self.value, "source": self.source}
         return {"available": False, "reason": self.reason, "source": self.source}
 
-
-def metric_points(
-    namespace: str,
-    metric: str,
-    dimensions: dict[str, str],
-    start: datetime,
-    end: datetime,
-    statistic: str,
-    period: int = 86400,
-) -> list[tuple[datetime, Decimal]]:
-    answer = platform_client("cloudwatch").get_metric_statistics(
-        Namespace=namespace,
-        MetricName=metric,
-        Dimensions=[{"Name": key, "Value": value} for key, value in dimensions.items()],
-        StartTime=start,
-        EndTime=end,
-        Period=period,
-        Statistics=[statistic],
-    )
-    return sorted(
-        (point["Timestamp"].astimezone(UTC), Decimal(str(point[statistic]))) for point in answer.get("Datapoints", [])
-    )
+    def counted(self) -> dict[str, Any]:
+        """`as_dict` with a list value given as its length (log events: how many, not which)."""
+        return self.as_dict() | ({"value": len(self.value)} if self.available else {})
 
 
 def metric_total(
@@ -179,15 +160,16 @@ def metric_total(
 
 # -- logs ----------------------------------------------------------------------------------------
 
-# CloudWatch Logs accepts events up to 14 days old: older seeded days have no log events.
-LOG_RETENTION_NOTE = "CloudWatch Logs (filter_log_events)"
+# Where log readings come from. CloudWatch Logs accepts events up to 14 days old: older seeded days
+# (emulator/history.py) have no log events.
+LOGS_SOURCE = "CloudWatch Logs (filter_log_events)"
 
 
 def log_events(log_group: str, marker: str, start: datetime, end: datetime) -> Reading:
     """The worker's structured log lines carrying `marker` (ACCESS, UNAUTHORIZED) in the period,
     each parsed from Powertools' JSON; not available where the log group does not exist."""
     logs = platform_client("logs")
-    source = f"{LOG_RETENTION_NOTE} {log_group} {marker}"
+    source = f"{LOGS_SOURCE} {log_group} {marker}"
     events: list[dict[str, Any]] = []
     try:
         paginator = logs.get_paginator("filter_log_events")
@@ -306,7 +288,7 @@ def bucket_size(config: EnvironmentConfig, at: datetime) -> Reading:
                 at,
                 "Average",
             )
-        except Exception:
+        except Exception:  # no readable metric: the bucket listing below answers instead
             points = []
         if points:
             total += points[-1][1]

@@ -43,7 +43,7 @@ from cli.context import (
     tracked,
     writable,
 )
-from cli.credentials import CRITICAL_DAYS, WARN_DAYS, key_ages, refused
+from cli.credentials import CRITICAL_DAYS, WARN_DAYS, key_ages, link_signer_check, refused
 from cli.probes import (
     alarms,
     bucket_check,
@@ -289,6 +289,7 @@ def health_checks(
     checks.append(queue_check(config.jobs_queue, dead_letters=False))
     checks.append(stale_clients_check(config, at))
     checks.append(credential_age_check(config, at))
+    checks.append(link_signer_check(config, at))
     checks.append(suppressions_check(config))
     if post_deployment or comprehensive:
         seen = {check.name for check in checks}

@@ -90,21 +90,18 @@ class SeedResult:
 @contextlib.contextmanager
 def _captured() -> Iterator[tuple[io.StringIO, io.StringIO]]:
     """The handlers' JSON log lines and EMF blobs of one invocation, as Lambda would collect them."""
-    from lambdas.observability import logger, metrics
+    from lambdas.observability import logger, logs_to, metrics
 
     logs, emf = io.StringIO(), io.StringIO()
-    handler = logger.registered_handler
-    previous = handler.setStream(logs)  # type: ignore[attr-defined]
     level = logger.log_level
     logger.setLevel("INFO")
     try:
-        with contextlib.redirect_stdout(emf), warnings.catch_warnings():
+        with logs_to(logs), contextlib.redirect_stdout(emf), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "no application metrics to publish" is no news here
             yield logs, emf
             metrics.flush_metrics()
     finally:
         metrics.clear_metrics()
-        handler.setStream(previous)  # type: ignore[attr-defined]
         logger.setLevel(level)
 
 
@@ -386,6 +383,6 @@ def _bounce_one(deps: Any, clients: ClientsTable, day: date, at: datetime) -> st
         recipient = client.recipients[-1]
         event = _bounce_event(client.client_id, run.run_id, run.message_id, recipient, at)
         with _captured():
-            feedback.handler(event, LocalContext("feedback"))  # type: ignore[arg-type]
+            feedback.handler(event, LocalContext("feedback"))
         return f"SES reported a permanent bounce for one recipient of {client.client_id}"
     return None

@@ -7,10 +7,13 @@ Idempotent: a resource that exists is left as it is.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from infrastructure.config import TABLES, EnvironmentConfig, TableSpec
+from lambdas.dal.access_keys import AccessKeys
 from lambdas.dal.aws import error_code, platform_client
+from lambdas.dal.secrets_store import SecretsStore
 from lambdas.models.settings import Settings
 
 WORKER_TIMEOUT_SECONDS = 300
@@ -22,6 +25,8 @@ _EXISTS = {
     "AlreadyExistsException",
     "QueueAlreadyExists",
     "ConfigurationSetAlreadyExists",
+    "ConfigurationSetAlreadyExistsException",  # moto's SES v2 (AWS says AlreadyExistsException)
+    "EntityAlreadyExists",
 }
 
 
@@ -63,7 +68,7 @@ def _create_table(name: str, spec: TableSpec) -> None:
 
 
 def provision(config: EnvironmentConfig) -> Settings:
-    """Create the tables, bucket, queues, topic and SES identity; return the worker's settings."""
+    """Create the tables, bucket, queues, topic, SES identity and link signer; return the worker's settings."""
     for attribute, spec in TABLES.items():
         _create_table(getattr(config, attribute), spec)
     # As in the stack: the client table's one-hour RPO rests on point-in-time recovery.
@@ -95,18 +100,50 @@ def provision(config: EnvironmentConfig) -> Settings:
     platform_client("sns").create_topic(Name=config.alerts_topic)
     platform_client("ses").verify_domain_identity(Domain=config.sender_email.split("@")[1])
     _ignore_exists(platform_client("sesv2").create_configuration_set, ConfigurationSetName=config.configuration_set)
+    provision_link_signer(config)
 
     return settings_for(config, queue_url=queue_url)
 
 
+def provision_link_signer(config: EnvironmentConfig) -> None:
+    """The link signer as the stack makes it: an IAM user that may only read reports, one access key,
+    kept in the environment's system secret. A signer whose secret exists is left as it is."""
+    user = config.link_signer_user
+    iam = platform_client("iam")
+    _ignore_exists(iam.create_user, UserName=user)
+    iam.put_user_policy(
+        UserName=user,
+        PolicyName="ReadReports",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "s3:GetObject",
+                        "Resource": f"arn:aws:s3:::{config.assets_bucket}/reports/*",
+                    }
+                ],
+            }
+        ),
+    )
+    store = SecretsStore()
+    if store.exists(config.link_signer_secret):
+        return
+    _, credentials = AccessKeys.of_user(user).create()
+    store.create_keys(config.link_signer_secret, credentials)
+
+
 def settings_for(config: EnvironmentConfig, *, queue_url: str = "") -> Settings:
-    """The worker's settings for an environment: every table of TABLES under its own name."""
+    """The worker's settings for an environment: every table of TABLES under its own name, and the
+    link signer's secret (which `provision` creates, as the stack does)."""
     return Settings(
         environment=config.environment,
         assets_bucket=config.assets_bucket,
         jobs_queue_url=queue_url,
         sender_email=config.sender_email,
         configuration_set=config.configuration_set,
+        link_signer_secret=config.link_signer_secret,
         **{attribute: getattr(config, attribute) for attribute in TABLES},
     )
 

@@ -54,7 +54,7 @@ StartResponse = Callable[..., Any]
 WSGIEnviron = dict[str, Any]
 
 
-class _QuietRequestHandler(_BaseHandler):  # type: ignore[misc,valid-type]
+class _QuietRequestHandler(_BaseHandler):
     """No access log line per request: benchmarks send thousands."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
@@ -151,7 +151,7 @@ class _Router:
             logger.exception("embedded AWS failed on %s %s", environ.get("REQUEST_METHOD"), path)
             body = {"__type": "InternalErrorException", "message": "emulator error; see the server log"}
             return _respond(start_response, 500, body, "application/x-amz-json-1.1")
-        return self._moto(environ, start_response)  # type: ignore[no-any-return]
+        return self._moto(environ, start_response)
 
     # -- Cost Explorer ---------------------------------------------------------------------------
 

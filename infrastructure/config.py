@@ -107,6 +107,18 @@ class EnvironmentConfig:
         return f"{PREFIX}{self.suffix}/clients/"
 
     @property
+    def link_signer_user(self) -> str:
+        """The IAM user whose access key signs the reports' links: only a user's key lasts the 7 days
+        of a SigV4 presigned URL (a role's credentials expire first, and the link with them)."""
+        return f"{PREFIX}-link-signer{self.suffix}"
+
+    @property
+    def link_signer_secret(self) -> str:
+        """Where the link signer's access key is kept: the platform's own (system) secrets, apart from
+        the clients' path."""
+        return f"{PREFIX}{self.suffix}/system/link-signer"
+
+    @property
     def client_role_pattern(self) -> str:
         """The only role names the worker may assume in a client's account."""
         return "CostReportingReadOnly*"

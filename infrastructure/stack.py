@@ -29,6 +29,7 @@ from infrastructure.config import (
 from infrastructure.constructs.encryption import Encryption
 from infrastructure.constructs.fanout import FanOut
 from infrastructure.constructs.functions import WORKER, Functions
+from infrastructure.constructs.link_signer import LinkSigner
 from infrastructure.constructs.monitoring import MonitoredFunction, Monitoring
 from infrastructure.constructs.nag import acknowledge, logical_id
 from infrastructure.constructs.notifications import Notifications
@@ -69,6 +70,7 @@ class CostReportingStack(Stack):
         key = encryption.key
         storage = Storage(self, "Storage", config=config, key=key, retain=retain)
         fanout = FanOut(self, "FanOut", config=config, key=key, worker_timeout=WORKER.timeout)
+        link_signer = LinkSigner(self, "LinkSigner", config=config, assets=storage.assets, key=key)
         notifications = Notifications(
             self, "Notifications", config=config, key=key, sender_email=sender_email, alert_email=alert_email
         )
@@ -114,6 +116,8 @@ class CostReportingStack(Stack):
         encryption.allow_service_to_publish("cloudwatch.amazonaws.com", source_arn=alarms)
 
         self._grant_worker(functions.worker, functions.worker_role, storage, notifications, key.key_arn)
+        # The link signer's key, to sign the reports' links (lambdas/pipeline.py): that one secret only.
+        self._grant(functions.worker, ["secretsmanager:GetSecretValue"], [link_signer.secret.secret_arn])
         self._grant_dispatcher(functions.dispatcher, storage, fanout, key.key_arn)
         self._grant(functions.feedback, ["dynamodb:UpdateItem"], [storage.table("suppressions_table").table_arn])
         self._grant(functions.feedback, list(KMS_DATA_ACTIONS), [key.key_arn])
@@ -132,6 +136,7 @@ class CostReportingStack(Stack):
             "JOBS_QUEUE_URL": fanout.jobs_queue.queue_url,
             "SENDER_EMAIL": sender_email,
             "SES_CONFIGURATION_SET": config.configuration_set,
+            "LINK_SIGNER_SECRET": config.link_signer_secret,
             "POWERTOOLS_SERVICE_NAME": config.service_name,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "DEBUG" if config.environment == "dev" else "INFO",

@@ -16,10 +16,12 @@ Lambda's log level controls can turn the root logger to DEBUG.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
-from typing import Any
+from collections.abc import Iterator
+from typing import IO, Any, cast
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
@@ -74,6 +76,20 @@ for _name in ("botocore", "boto3", "urllib3", "s3transfer"):
     logging.getLogger(_name).setLevel(logging.INFO)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 tracer = Tracer(service=SERVICE)
+
+
+@contextlib.contextmanager
+def logs_to(stream: IO[str]) -> Iterator[None]:
+    """Write the logger's lines to `stream` meanwhile (the CLI, the demo, the emulator, tests); in
+    Lambda they go to stdout, which is CloudWatch Logs."""
+    handler = cast("logging.StreamHandler[IO[str]]", logger.registered_handler)
+    previous = handler.stream
+    handler.setStream(stream)
+    try:
+        yield
+    finally:
+        handler.setStream(previous)
+
 
 # Audit markers the runbook's log filters search for (DESIGN.md).
 UNAUTHORIZED = "UNAUTHORIZED"

@@ -75,6 +75,7 @@ class Dependencies:
     cost_cache: Callable[[], CostCache] = lambda: CostCache("")  # a fresh one per run: it holds the run's cells
     suppressions: SuppressionsTable | None = None
     webhooks: WebhookSender | None = None
+    link_signer_secret: str = ""  # where the link signer's key is kept; empty: sign with the platform's own
 
 
 @dataclass
@@ -177,7 +178,7 @@ class ReportRun:
             return
         prefix = report_prefix(client.client_id, job.run_id)
         # The link is signed before rendering (the key is known) and works once the files are archived.
-        archive_url = None if self.dry_run else self.deps.archive.presigned_url(prefix + "report.html")
+        archive_url = None if self.dry_run else self._link(prefix + "report.html", client.client_id)
         report = self._report(client, job, window, now, read, outcome, archive_url, sent)
         # The CSV: daily cost by service and account, plus credits and refunds when they count.
         rows: list[CostRow] = list(read.data.rows)
@@ -207,6 +208,30 @@ class ReportRun:
             # After the email, only by the attempt that sent it; deliver() never raises.
             outcome.channels = self.deps.webhooks.deliver(client, report)
         outcome.status = "succeeded"
+
+    def _link(self, key: str, client_id: str) -> str:
+        """The report's link: signed with the link signer's key (read once per run, so a rotated key
+        is used from the next run on) for 7 days, or, with no signer configured or readable, with the
+        platform's own credentials for as long as those honour (lambdas/dal/archive.py). The email
+        states the link's own X-Amz-Expires, so it tells the truth either way."""
+        signer = None
+        if self.deps.link_signer_secret:
+            try:
+                signer = self.deps.credentials.stored_keys(self.deps.link_signer_secret)
+            except Exception as error:  # a report with a shorter link beats no report: never fail the run
+                self._signer_unavailable(error, client_id)
+        return self.deps.archive.presigned_url(key, signer)
+
+    def _signer_unavailable(self, error: Exception, client_id: str) -> None:
+        error = platform_error(error) or error
+        reason = str(error) if isinstance(error, PlatformError) else type(error).__name__  # names, never values
+        metrics.add_metric(name="LinkSignerUnavailable", unit=MetricUnit.Count, value=1)
+        if isinstance(error, UnauthorizedError | AccessDeniedError):
+            audit(UNAUTHORIZED, f"link signer refused: {reason}", client_id=client_id, requester=self.requester)
+        logger.warning(
+            "link signer unavailable: the report's link is signed with the platform's credentials, for a shorter time",
+            extra={"error": reason},
+        )
 
     def _deliverable(self, client: Client, outcome: RunOutcome) -> list[str]:
         """The client's recipients minus those SES reported bouncing or complaining: they get no
@@ -407,6 +432,7 @@ def dependencies_from(settings: Settings) -> Dependencies:
         cost_cache=lambda: CostCache(settings.cost_cache_table),
         suppressions=SuppressionsTable(settings.suppressions_table) if settings.suppressions_table else None,
         webhooks=WebhookSender(),
+        link_signer_secret=settings.link_signer_secret,
     )
 
 

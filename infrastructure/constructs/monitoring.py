@@ -136,6 +136,26 @@ class Monitoring(Construct):
                     ],
                 ),
                 mc.CustomMetricGroup(
+                    title="Report links signed for 1 hour, not 7 days (link signer unreadable)",
+                    metrics=[
+                        mc.CustomMetricWithAlarm(
+                            metric=_platform_metric(config.service_name, "LinkSignerUnavailable", Duration.hours(1)),
+                            alarm_friendly_name="LinkSignerUnavailable",
+                            add_alarm={
+                                "Critical": mc.CustomThreshold(
+                                    threshold=0,
+                                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                                    treat_missing_data_override=cloudwatch.TreatMissingData.NOT_BREACHING,
+                                    alarm_description_override=(
+                                        "Reports went out with links that expire after 1 hour: the worker cannot "
+                                        "read the link signer's key (docs/deploy.md)"
+                                    ),
+                                )
+                            },
+                        )
+                    ],
+                ),
+                mc.CustomMetricGroup(
                     title="Cost Explorer requests (USD 0.01 each)",
                     metrics=[_platform_metric(config.service_name, "CostExplorerRequests", Duration.hours(1))],
                 ),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 from botocore.config import Config
@@ -77,6 +77,22 @@ def client_with(service: str, credentials: AwsCredentials) -> Any:
         aws_secret_access_key=credentials.secret_access_key,
         aws_session_token=credentials.session_token,
     )
+
+
+class PlatformAdapter:
+    """Base of the adapters on the platform's own credentials: `client` is `platform_client(SERVICE)`,
+    built on first use (never at import, so tests can set the environment first), or the one given."""
+
+    SERVICE: ClassVar[str]
+
+    def __init__(self, client: Any | None = None) -> None:
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = platform_client(self.SERVICE)
+        return self._client
 
 
 def _region_for(service: str) -> str:

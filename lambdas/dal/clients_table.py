@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from lambdas.dal.aws import platform_client
+from lambdas.dal.aws import PlatformAdapter
 from lambdas.dal.dynamo import batch_write, from_item, to_item
 from lambdas.models.client import Client, parse_client
 from lambdas.models.exceptions import ClientNotFoundError
@@ -38,16 +38,12 @@ def item_to_record(item: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-class ClientsTable:
-    def __init__(self, table_name: str, client: Any | None = None) -> None:
-        self.table_name = table_name
-        self._client = client
+class ClientsTable(PlatformAdapter):
+    SERVICE = "dynamodb"
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = platform_client("dynamodb")
-        return self._client
+    def __init__(self, table_name: str, client: Any | None = None) -> None:
+        super().__init__(client)
+        self.table_name = table_name
 
     def get_record(self, client_id: str) -> dict[str, Any]:
         """The raw record, not yet validated (the worker validates and reports bad fields)."""

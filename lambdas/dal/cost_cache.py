@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from lambdas.dal.aws import platform_client
+from lambdas.dal.aws import PlatformAdapter
 from lambdas.dal.dynamo import batch_write
 from lambdas.logic.planner import Cell, CellKey, Need, cell_key
 from lambdas.models.client import Client, RoleCredentials
@@ -77,23 +77,19 @@ def _decode(blob: bytes) -> dict[date, Cell]:
     }
 
 
-class CostCache:
+class CostCache(PlatformAdapter):
     """Reads the cells a run needs in as few calls as possible, and writes back what changed."""
 
+    SERVICE = "dynamodb"
+
     def __init__(self, table_name: str, client: Any | None = None, *, read_only: bool = False) -> None:
+        super().__init__(client)
         self.table_name = table_name
         self.read_only = read_only
-        self._client = client
         self._items: dict[ItemKey, dict[date, Cell]] = {}
         self._names: dict[str, str] = {}
         self._scope = ""
         self._metric = ""
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = platform_client("dynamodb")
-        return self._client
 
     @property
     def enabled(self) -> bool:

@@ -1,4 +1,5 @@
-"""A client's AWS credentials: an assumed role (with its external id) or stored access keys.
+"""A client's AWS credentials: an assumed role (with its external id) or stored access keys; and
+the platform's own stored keys (the link signer's), read the same way.
 
 Stored keys live in Secrets Manager as JSON {"access_key_id", "secret_access_key"}; the
 client record only names the secret. Secret values never reach a log or an error message.
@@ -7,6 +8,7 @@ client record only names the secret. Secret values never reach a log or an error
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -32,15 +34,25 @@ class CredentialProvider:
         self._secrets = secrets
 
     def for_client(self, client: Client) -> AwsCredentials:
+        what, credentials = f"credentials of client {client.client_id}", client.credentials
+        if isinstance(credentials, RoleCredentials):
+            return self._obtain(what, self._assume, client.client_id, credentials)
+        return self._obtain(what, self._stored, credentials.secret_name)
+
+    def stored_keys(self, secret_name: str) -> AwsCredentials:
+        """Access keys kept in a secret as {"access_key_id", "secret_access_key"}: a client's, or the
+        platform's own (the link signer's, docs/deploy.md)."""
+        return self._obtain(f"keys in {secret_name}", self._stored, secret_name)
+
+    @staticmethod
+    def _obtain(what: str, read: Callable[..., AwsCredentials], *args: Any) -> AwsCredentials:
         try:
-            if isinstance(client.credentials, RoleCredentials):
-                return self._assume(client.client_id, client.credentials)
-            return self._stored(client.credentials.secret_name)
+            return read(*args)
         except ClientError as error:
             code = error_code(error)
             if code in _DENIED:
-                raise UnauthorizedError(f"credentials of client {client.client_id} refused ({code})") from None
-            raise DependencyError(f"credentials of client {client.client_id} unavailable ({code})") from None
+                raise UnauthorizedError(f"{what} refused ({code})") from None
+            raise DependencyError(f"{what} unavailable ({code})") from None
         except BotoCoreError as error:
             raise DependencyError(f"credential service unreachable ({type(error).__name__})") from None
 

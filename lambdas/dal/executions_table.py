@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from lambdas.dal.aws import error_code, platform_client
+from lambdas.dal.aws import PlatformAdapter, error_code
 from lambdas.dal.dynamo import batch_write, from_item, to_item
 from lambdas.models.execution import ExecutionRecord
 
@@ -26,17 +26,13 @@ class DeliveryClaim:
     recipients: int = 0
 
 
-class ExecutionsTable:
+class ExecutionsTable(PlatformAdapter):
+    SERVICE = "dynamodb"
+
     def __init__(self, table_name: str, *, ttl_days: int = 400, client: Any | None = None) -> None:
+        super().__init__(client)
         self.table_name = table_name
         self.ttl_days = ttl_days
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = platform_client("dynamodb")
-        return self._client
 
     def _key(self, client_id: str, run_id: str) -> dict[str, Any]:
         return {"client_id": {"S": client_id}, "run_id": {"S": run_id}}

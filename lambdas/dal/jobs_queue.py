@@ -5,23 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from lambdas.dal.aws import platform_client
+from lambdas.dal.aws import PlatformAdapter
 from lambdas.models.events import ReportJob
 from lambdas.models.exceptions import DependencyError
 
 BATCH = 10  # SQS SendMessageBatch limit
 
 
-class JobsQueue:
-    def __init__(self, queue_url: str, client: Any | None = None) -> None:
-        self.queue_url = queue_url
-        self._client = client
+class JobsQueue(PlatformAdapter):
+    SERVICE = "sqs"
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = platform_client("sqs")
-        return self._client
+    def __init__(self, queue_url: str, client: Any | None = None) -> None:
+        super().__init__(client)
+        self.queue_url = queue_url
 
     def send(self, jobs: Iterable[ReportJob]) -> int:
         """Enqueue every job; entries SQS refuses are retried once, then reported."""

@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from lambdas.dal.aws import ACCESS_DENIED_CODES, error_code, platform_client
+from lambdas.dal.aws import ACCESS_DENIED_CODES, PlatformAdapter, error_code
 from lambdas.models.exceptions import AccessDeniedError, DeliveryRejectedError, DependencyError
 
 _REJECTED = {
@@ -19,17 +19,13 @@ _REJECTED = {
 }
 
 
-class Mailer:
+class Mailer(PlatformAdapter):
+    SERVICE = "sesv2"
+
     def __init__(self, sender: str, configuration_set: str = "", client: Any | None = None) -> None:
+        super().__init__(client)
         self.sender = sender
         self.configuration_set = configuration_set
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = platform_client("sesv2")
-        return self._client
 
     def send_raw(self, message: bytes, recipients: list[str], *, tags: dict[str, str] | None = None) -> str:
         """Send one message to its recipients; return SES's message id. `tags` become SES message

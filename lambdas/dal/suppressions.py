@@ -9,7 +9,7 @@ import builtins
 from datetime import UTC
 from typing import Any
 
-from lambdas.dal.aws import error_code, platform_client
+from lambdas.dal.aws import PlatformAdapter, error_code
 from lambdas.dal.dynamo import from_item, to_item
 from lambdas.models.ses_events import Suppression
 
@@ -18,16 +18,12 @@ def _key(client_id: str, email: str) -> dict[str, Any]:
     return {"client_id": {"S": client_id}, "email": {"S": email.strip().lower()}}
 
 
-class SuppressionsTable:
-    def __init__(self, table_name: str, client: Any | None = None) -> None:
-        self.table_name = table_name
-        self._client = client
+class SuppressionsTable(PlatformAdapter):
+    SERVICE = "dynamodb"
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = platform_client("dynamodb")
-        return self._client
+    def __init__(self, table_name: str, client: Any | None = None) -> None:
+        super().__init__(client)
+        self.table_name = table_name
 
     def add(self, suppression: Suppression) -> bool:
         """Record a suppression; False when a newer one for the same address is already there

@@ -210,7 +210,7 @@ class WebhookSender:
 def _detail(error: urllib.error.HTTPError) -> str | None:
     try:
         text = error.read(200).decode("utf-8", "replace").strip()
-    except Exception:
+    except Exception:  # no body, or a broken connection: the detail is optional, the status says enough
         return None
     return text if _SAFE_DETAIL.match(text) else None
 

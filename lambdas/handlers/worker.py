@@ -55,7 +55,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
     job = ReportJob.model_validate_json(record.body)
     logger.set_correlation_id(job.client_id)
     run_once, _ = _runner()
-    return run_once(job=job.model_dump(mode="json"))  # type: ignore[no-any-return]
+    return run_once(job=job.model_dump(mode="json"))
 
 
 @logger.inject_lambda_context(clear_state=True)

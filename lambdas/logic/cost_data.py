@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from lambdas.logic.planner import SERVICES, Cell, CellKey, Need, cell_key
+from lambdas.logic.planner import Cell, CellKey, Need, cell_key
 from lambdas.logic.queries import CREDIT_RECORD_TYPES
 from lambdas.models.exceptions import CostDataError
 
@@ -192,21 +192,3 @@ def _collect(data: CostData, need: Need, start: date, account: str, cell: Cell) 
             data.estimated_months.add(start)
     else:
         data.credit_rows.extend(row for row in rows if row.service in CREDIT_RECORD_TYPES)
-
-
-def parse_daily_by_service_and_account(
-    pages: list[dict[str, Any]], metric: str, allowed_accounts: set[str]
-) -> CostData:
-    """Rows of a DAILY answer grouped by [SERVICE, LINKED_ACCOUNT], across all its pages."""
-    if not pages:
-        return CostData()
-    need = Need("services", SERVICES, "DAILY", date.min, date.max - timedelta(days=1))
-    split = split_answer(pages, need, metric=metric, accounts=allowed_accounts, fetched_at=datetime.min)
-    data = cost_data_from_cells([], {}, sorted(allowed_accounts), split.account_names)
-    data.unit = split.unit
-    for (_, _, account, start), cell in sorted(split.cells.items()):
-        data.days.add(start)
-        if cell.estimated:
-            data.estimated_days.add(start)
-        data.rows.extend(CostRow(start, key, account, amount) for key, amount in sorted(cell.groups.items()))
-    return data

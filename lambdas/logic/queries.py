@@ -61,18 +61,6 @@ def cost_and_usage(
     return request
 
 
-def daily_by_service_and_account(start: date, end_exclusive: date, accounts: list[str], metric: str) -> dict[str, Any]:
-    """Daily cost by service and linked account over a range, restricted to the given accounts."""
-    return cost_and_usage(
-        start,
-        end_exclusive,
-        granularity="DAILY",
-        metric=metric,
-        group_by=[("DIMENSION", "SERVICE"), ("DIMENSION", "LINKED_ACCOUNT")],
-        accounts=accounts,
-    )
-
-
 def cost_forecast(start: date, end_exclusive: date, *, metric: str, accounts: list[str]) -> dict[str, Any]:
     """GetCostForecast of the rest of the month (only for clients that opt in)."""
     request: dict[str, Any] = {

@@ -29,6 +29,8 @@ from babel.numbers import format_currency, format_percent, get_currency_precisio
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from lambdas.logic.cost_data import CostRow
+from lambdas.logic.periods import month_last_day
+from lambdas.logic.report import percent_change
 from lambdas.models.report import DailyPoint, Period, Report, ServiceLine
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -100,16 +102,6 @@ def money(amount: Decimal, currency: str, locale: str = "en_US") -> str:
     return Formatter(currency, locale).money(amount)
 
 
-def signed_percent(value: Decimal | None, locale: str = "en_US") -> str:
-    return Formatter("USD", locale).percent(value)
-
-
-def percent_change(current: Decimal, previous: Decimal) -> Decimal | None:
-    if previous == 0:
-        return None
-    return ((current - previous) / abs(previous) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-
-
 def _date(day: date, pattern: str) -> str:
     return format_date(day, pattern, locale="en")
 
@@ -137,13 +129,8 @@ def period_label(period: Period) -> str:
     return f"{start.day} {_date(start, 'MMM y')} – {end.day} {_date(end, 'MMM y')}"
 
 
-def _month_end(day: date) -> date:
-    following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return following - timedelta(days=1)
-
-
 def is_whole_month(period: Period) -> bool:
-    return period.start.day == 1 and period.end == _month_end(period.start)
+    return period.start.day == 1 and period.end == month_last_day(period.start)
 
 
 def _tone(change: Decimal) -> str:

@@ -32,6 +32,7 @@ from lambdas.models.report import (
     MonthPoint,
     Period,
     Report,
+    ReportKind,
     Restatement,
     ServiceLine,
 )
@@ -75,10 +76,6 @@ def movers(services: list[ServiceLine]) -> tuple[list[ServiceLine], list[Service
     return ups, downs
 
 
-def _credit_in(rows: Iterable[CostRow], period: Period) -> Decimal:
-    return sum((row.amount for row in rows if period.contains(row.day)), ZERO)
-
-
 def build_report(
     client: Client,
     window: ReportWindow,
@@ -88,7 +85,7 @@ def build_report(
     as_of: date,
     generated_at: datetime,
     ce_requests: int,
-    kind: str = "scheduled",
+    kind: ReportKind = "scheduled",
     cache_hits: int = 0,
     notes: Iterable[str] = (),
     archive_url: str | None = None,
@@ -192,7 +189,7 @@ def build_report(
         client_id=client.client_id,
         client_name=client.name,
         run_id=run_id,
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         schedule=client.schedule,
         as_of=as_of,
         generated_at=generated_at,

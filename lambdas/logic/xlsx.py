@@ -22,7 +22,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from lambdas.logic.cost_data import CostRow
-from lambdas.logic.render import METRIC_LABELS, data_span, percent_change, period_label, rows_in_span
+from lambdas.logic.render import METRIC_LABELS, data_span, period_label, rows_in_span
+from lambdas.logic.report import percent_change
 from lambdas.models.report import Report
 
 DATE_FORMAT = "yyyy-mm-dd"

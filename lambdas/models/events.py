@@ -8,8 +8,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from lambdas.models.client import AccountId, ClientId
+from lambdas.models.report import ReportKind
 
-RunKind = Literal["scheduled", "final", "manual"]
+RunKind = ReportKind  # a run's kind is its report's kind
 # What an EventBridge schedule can fire: a client schedule, or the month-close run that
 # re-sends last month once AWS has finalised it.
 Trigger = Literal["daily", "weekly", "monthly", "month-close"]

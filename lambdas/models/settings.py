@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     cost_cache_table: str = Field(default="", validation_alias="COST_CACHE_TABLE")
     # Recipients SES reported as bouncing or complaining (written by the feedback handler).
     suppressions_table: str = Field(default="", validation_alias="SUPPRESSIONS_TABLE")
+    # The secret holding the link signer's access key (docs/deploy.md); empty = links are signed with
+    # the platform's own credentials, for as long as temporary credentials can honour.
+    link_signer_secret: str = Field(default="", validation_alias="LINK_SIGNER_SECRET")
 
 
 @lru_cache(maxsize=1)

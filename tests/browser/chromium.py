@@ -181,7 +181,7 @@ class Chromium:
                     raise ChromiumError("Chromium closed the pipe")
                 self._buffer += chunk
         message, self._buffer = self._buffer.split(b"\0", 1)
-        return json.loads(message)  # type: ignore[no-any-return]
+        return json.loads(message)
 
     def call(self, method: str, params: dict[str, Any] | None = None, session: str | None = None) -> dict[str, Any]:
         wanted = self._send(method, params, session)
@@ -191,7 +191,7 @@ class Chromium:
             if message.get("id") == wanted:
                 if "error" in message:
                     raise ChromiumError(f"{method}: {message['error']}")
-                return message.get("result", {})  # type: ignore[no-any-return]
+                return message.get("result", {})
 
     def _wait_event(self, method: str, session: str) -> None:
         deadline = time.monotonic() + self.timeout

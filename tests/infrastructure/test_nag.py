@@ -52,12 +52,17 @@ def test_acknowledged_findings_are_the_reviewed_ones(synthesized):
         "cost-reporting/clients/*]",
         "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/CostReportingReadOnly*]",
         "AwsSolutions-IAM5[Resource::<FunctionsDispatcher9716EDF0.Arn>:*]",
+        "AwsSolutions-SMG4",
     }
     assert {path for path, rule in rules if rule == "AwsSolutions-IAM5[Resource::*]"} == {
         "Functions/WorkerRole",
         "Functions/DispatcherRole",
         "Functions/FeedbackRole",
     }
+    # The link signer (docs/deploy.md): its one policy reads reports only; its key is rotated by the CLI.
+    reports = "AwsSolutions-IAM5[Resource::<StorageAssets320D2163.Arn>/reports/*]"
+    assert {path for path, rule in rules if rule == reports} == {"Functions/WorkerRole", "LinkSigner/ReadReports"}
+    assert {path for path, rule in rules if rule == "AwsSolutions-SMG4"} == {"LinkSigner/Secret"}
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)

@@ -48,7 +48,7 @@ def role_statements(synthesized: Synthesized, environment: str, role_name: str) 
     role = logical_id(synthesized, environment, "AWS::IAM::Role", RoleName=role_name)
     found = []
     for policy in synthesized.resources(environment, "AWS::IAM::Policy").values():
-        if ref(role) in policy["Properties"]["Roles"]:
+        if ref(role) in policy["Properties"].get("Roles", []):
             found.extend(statements(policy["Properties"]["PolicyDocument"]))
     return found
 
@@ -218,6 +218,8 @@ def test_every_bucket_queue_topic_and_table_is_encrypted(synthesized, environmen
     ]
     # The access log bucket: S3 server access logging delivers only to SSE-S3 buckets.
     assert sorted(algorithms) == ["AES256", "aws:kms"]
+    for secret in synthesized.resources(environment, "AWS::SecretsManager::Secret").values():
+        assert secret["Properties"]["KmsKeyId"] == key
     [key_resource] = synthesized.resources(environment, "AWS::KMS::Key").values()
     assert key_resource["Properties"]["EnableKeyRotation"] is True
 
@@ -353,6 +355,7 @@ def test_functions_run_the_lambdas_package_with_settings_tracing_and_their_own_l
         assert variables["CLIENTS_TABLE"] == config.clients_table
         assert variables["SUPPRESSIONS_TABLE"] == config.suppressions_table
         assert variables["SES_CONFIGURATION_SET"] == config.configuration_set
+        assert variables["LINK_SIGNER_SECRET"] == config.link_signer_secret
         assert variables["POWERTOOLS_SERVICE_NAME"] == config.service_name
         assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "CostReporting"
         assert variables["POWERTOOLS_LOG_LEVEL"] == ("DEBUG" if environment == "dev" else "INFO")
@@ -431,6 +434,7 @@ def test_alarms_have_the_issues_thresholds(synthesized):
         "Ses-BounceRate-Critical": ("GreaterThanThreshold", 0.05),
         "Ses-ComplaintRate-Critical": ("GreaterThanThreshold", 0.001),
         "Reports-NoReportSent-Critical": ("LessThanThreshold", 1),
+        "Reports-LinkSignerUnavailable-Critical": ("GreaterThanThreshold", 0),
     }
     assert {name.removeprefix(prefix) for name in alarms} == set(expected)
     for name, (operator, threshold) in expected.items():
@@ -491,9 +495,12 @@ def test_no_iam_statement_has_a_wildcard_action_and_star_resources_only_for_xray
             assert not any("*" in action for action in as_list(statement["Action"])), statement
             if "*" in as_list(statement["Resource"]):
                 assert sorted(as_list(statement["Action"])) == ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
-    for role in synthesized.resources(environment, "AWS::IAM::Role").values():
-        assert "ManagedPolicyArns" not in role["Properties"]
-        assert "Policies" not in role["Properties"]
+    for principal in (
+        *synthesized.resources(environment, "AWS::IAM::Role").values(),
+        *synthesized.resources(environment, "AWS::IAM::User").values(),
+    ):
+        assert "ManagedPolicyArns" not in principal["Properties"]
+        assert "Policies" not in principal["Properties"]
 
 
 def test_resource_policies_use_wildcard_actions_only_to_deny(synthesized):
@@ -512,9 +519,14 @@ def test_resource_policies_use_wildcard_actions_only_to_deny(synthesized):
 
 def test_worker_reads_client_secrets_only_under_the_prefix_and_assumes_only_client_roles(synthesized):
     worker = role_statements(synthesized, "prod", "cost-reporting-lambda-role")
+    signer_secret = logical_id(
+        synthesized, "prod", "AWS::SecretsManager::Secret", Name="cost-reporting/system/link-signer"
+    )
 
     [secrets] = actions_on(worker, "secretsmanager:GetSecretValue")
-    assert secrets["Resource"]["Fn::Join"][1][-1] == ":secret:cost-reporting/clients/*"
+    clients, signer = sorted(as_list(secrets["Resource"]), key=lambda resource: "Ref" in resource)
+    assert clients["Fn::Join"][1][-1] == ":secret:cost-reporting/clients/*"
+    assert signer == ref(signer_secret)  # and the link signer's secret, by its exact ARN
     [assume] = actions_on(worker, "sts:AssumeRole")
     assert assume["Resource"]["Fn::Join"][1][-1] == ":iam::*:role/CostReportingReadOnly*"
     assert assume["Condition"] == {"Null": {"sts:ExternalId": "false"}}
@@ -564,3 +576,81 @@ def test_every_table_is_reachable_by_some_function(synthesized):
     )
     for name in synthesized.resources("prod", "AWS::DynamoDB::Table"):
         assert f'"{name}"' in granted, name
+
+
+# --- the link signer (docs/deploy.md) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_the_link_signer_may_only_read_reports_and_its_key_is_kept_encrypted_under_the_system_path(
+    synthesized, environment
+):
+    config = for_environment(environment)
+    user = logical_id(synthesized, environment, "AWS::IAM::User", UserName=config.link_signer_user)
+    assert config.link_signer_user == f"cost-reporting-link-signer{config.suffix}"
+    assert set(synthesized.resources(environment, "AWS::IAM::User")) == {user}
+    assert "LoginProfile" not in synthesized.resources(environment, "AWS::IAM::User")[user]["Properties"]
+    assets = next(
+        name
+        for name, bucket in synthesized.resources(environment, "AWS::S3::Bucket").items()
+        if "LoggingConfiguration" in bucket["Properties"]
+    )
+
+    policies = [
+        p["Properties"]
+        for p in synthesized.resources(environment, "AWS::IAM::Policy").values()
+        if ref(user) in p["Properties"].get("Users", [])
+    ]
+    [policy] = policies
+    assert "Roles" not in policy and "Groups" not in policy
+    assert statements(policy["PolicyDocument"]) == [
+        {
+            "Action": "s3:GetObject",
+            "Effect": "Allow",
+            "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": [assets, "Arn"]}, "/reports/*"]]},
+        },
+        {
+            "Action": "kms:Decrypt",
+            "Condition": {
+                "StringEquals": {"kms:ViaService": {"Fn::Join": ["", ["s3.", ref("AWS::Region"), ".amazonaws.com"]]}}
+            },
+            "Effect": "Allow",
+            "Resource": key_arn(synthesized, environment),
+        },
+    ]
+
+    [access_key] = synthesized.resources(environment, "AWS::IAM::AccessKey")
+    assert synthesized.resources(environment, "AWS::IAM::AccessKey")[access_key]["Properties"] == {
+        "UserName": ref(user)
+    }
+    secret = synthesized.resources(environment, "AWS::SecretsManager::Secret")[
+        logical_id(synthesized, environment, "AWS::SecretsManager::Secret", Name=config.link_signer_secret)
+    ]["Properties"]
+    assert config.link_signer_secret == f"cost-reporting{config.suffix}/system/link-signer"
+    assert not config.link_signer_secret.startswith(config.secrets_prefix)  # not a client's secret
+    assert secret["KmsKeyId"] == key_arn(synthesized, environment)
+    # The value is made from the key resource by CloudFormation: the template holds references only.
+    assert secret["SecretString"] == {
+        "Fn::Join": [
+            "",
+            [
+                '{"access_key_id":"',
+                ref(access_key),
+                '","secret_access_key":"',
+                {"Fn::GetAtt": [access_key, "SecretAccessKey"]},
+                '"}',
+            ],
+        ]
+    }
+
+
+def test_only_the_worker_reads_the_link_signers_secret(synthesized):
+    secret = logical_id(synthesized, "prod", "AWS::SecretsManager::Secret", Name="cost-reporting/system/link-signer")
+    readers = {
+        role["Ref"]
+        for policy in synthesized.resources("prod", "AWS::IAM::Policy").values()
+        for statement in statements(policy["Properties"]["PolicyDocument"])
+        if ref(secret) in as_list(statement["Resource"])
+        for role in policy["Properties"].get("Roles", [])
+    }
+    assert readers == {logical_id(synthesized, "prod", "AWS::IAM::Role", RoleName="cost-reporting-lambda-role")}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import urllib.request
 from datetime import date
 
 import pytest
 
+from emulator.admin import reset
 from emulator.dataset import demo_clients, generate_demo_dataset
 from emulator.provision import provision, settings_environment
 from emulator.server import EmbeddedAWS
@@ -29,8 +29,7 @@ def platform(embedded_aws, monkeypatch):
     from lambdas.handlers import worker
     from lambdas.models.settings import get_settings
 
-    reset = urllib.request.Request(f"{embedded_aws.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310
-    urllib.request.urlopen(reset, timeout=10).read()  # noqa: S310 - loopback emulator
+    reset(embedded_aws.endpoint_url)
     embedded_aws.ce.reset_log()
     monkeypatch.setenv("AWS_ENDPOINT_URL", embedded_aws.endpoint_url)
     reset_clients()
@@ -56,8 +55,7 @@ def wipe_aws(embedded_aws):
     from lambdas.dal.aws import reset_clients
 
     def wipe() -> None:
-        reset = urllib.request.Request(f"{embedded_aws.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310
-        urllib.request.urlopen(reset, timeout=10).read()  # noqa: S310 - loopback emulator
+        reset(embedded_aws.endpoint_url)
         reset_clients()
 
     return wipe

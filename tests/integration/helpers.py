@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
 import uuid
 from typing import Any
 
+from emulator.admin import admin
 from emulator.lambda_runtime import LocalContext
 from lambdas.models.events import ReportJob
 
@@ -29,9 +28,9 @@ def invoke_worker(*jobs: ReportJob) -> dict[str, Any]:
     from lambdas.handlers import worker
 
     event = {"Records": [sqs_record(job) for job in jobs]}
-    return worker.handler(event, LocalContext("cost-reporting-lambda-local"))  # type: ignore[arg-type]
+    return worker.handler(event, LocalContext("cost-reporting-lambda-local"))
 
 
 def sent_messages(endpoint_url: str) -> list[dict[str, Any]]:
-    with urllib.request.urlopen(f"{endpoint_url}/_emulator/ses/messages", timeout=10) as answer:  # noqa: S310
-        return json.loads(answer.read())  # type: ignore[no-any-return]
+    messages: list[dict[str, Any]] = admin(endpoint_url, "ses/messages")
+    return messages

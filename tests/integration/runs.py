@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import itertools
-import json
-import urllib.request
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from emulator.admin import admin as emulator_admin
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.models.client import Client, parse_client
 from lambdas.models.events import ReportJob
@@ -51,11 +50,4 @@ def ce_calls(aws: Any, operation: str = "GetCostAndUsage") -> list[dict[str, Any
 
 
 def admin(aws: Any, path: str, body: dict[str, Any]) -> Any:
-    request = urllib.request.Request(  # noqa: S310 - loopback emulator
-        f"{aws.endpoint_url}/_emulator/{path}",
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
-        return json.loads(answer.read())
+    return emulator_admin(aws.endpoint_url, path, body)

@@ -26,7 +26,7 @@ def track(tmp_path, frozen_clock) -> tuple[dict, object]:
     return json.loads(output.read_text()), output
 
 
-def test_each_client_is_billed_for_what_its_runs_recorded(history, frozen_clock, tmp_path):  # noqa: F811
+def test_each_client_is_billed_for_what_its_runs_recorded(history, frozen_clock, tmp_path):  # noqa: F811 - the fixture imported above
     document, _ = track(tmp_path, frozen_clock)
 
     runs = defaultdict(list)
@@ -54,7 +54,7 @@ def test_each_client_is_billed_for_what_its_runs_recorded(history, frozen_clock,
     assert document["pricing"]["as_of"] == "2025-06"
 
 
-def test_the_statement_has_one_page_a_client_with_the_json_totals(history, frozen_clock, tmp_path):  # noqa: F811
+def test_the_statement_has_one_page_a_client_with_the_json_totals(history, frozen_clock, tmp_path):  # noqa: F811 - the fixture imported above
     document, data = track(tmp_path, frozen_clock)
     pdf = tmp_path / "billing.pdf"
 
@@ -73,7 +73,7 @@ def test_the_statement_has_one_page_a_client_with_the_json_totals(history, froze
             assert f"{Decimal(line['amount_usd']):.4f}" in page
 
 
-def test_a_statement_that_does_not_add_up_is_refused(history, frozen_clock, tmp_path, capsys):  # noqa: F811
+def test_a_statement_that_does_not_add_up_is_refused(history, frozen_clock, tmp_path, capsys):  # noqa: F811 - the fixture imported above
     from cli.main import main
 
     document, data = track(tmp_path, frozen_clock)

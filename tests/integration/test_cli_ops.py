@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -24,6 +23,7 @@ from typer.testing import CliRunner
 
 import cli.context
 from cli.main import app, main
+from emulator.admin import reset
 from emulator.dataset import demo_clients
 from emulator.history import SeedResult, seed_history
 from emulator.provision import provision, settings_environment
@@ -58,8 +58,7 @@ def history(embedded_aws):
     from lambdas.models.settings import get_settings
 
     with pytest.MonkeyPatch.context() as patch:
-        reset = urllib.request.Request(f"{embedded_aws.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310
-        urllib.request.urlopen(reset, timeout=10).read()  # noqa: S310 - loopback emulator
+        reset(embedded_aws.endpoint_url)
         patch.setenv("AWS_ENDPOINT_URL", embedded_aws.endpoint_url)
         reset_clients()
         settings = provision(CONFIG)

@@ -189,6 +189,20 @@ def test_deploy_validate_finds_a_missing_resource(platform):
     assert checks[f"bucket {CONFIG.assets_bucket}"]["status"] == "WARNING"
 
 
+def test_deploy_validate_finds_a_signer_key_iam_no_longer_has(platform):
+    signer = json.loads(
+        boto3.client("secretsmanager").get_secret_value(SecretId=CONFIG.link_signer_secret)["SecretString"]
+    )
+    boto3.client("iam").delete_access_key(UserName=CONFIG.link_signer_user, AccessKeyId=signer["access_key_id"])
+
+    result = runner.invoke(app, ["deploy", "validate", "--format", "json"])
+
+    assert result.exit_code == 1
+    check = checks_of(result)["link signer key"]
+    assert check["status"] == "CRITICAL" and "IAM does not list the stored key" in check["detail"]
+    assert signer["access_key_id"] not in result.stdout and signer["secret_access_key"] not in result.stdout
+
+
 def test_deploy_validate_of_a_stack_environment_checks_functions_and_alarms(platform):
     from emulator.provision import provision
 
@@ -234,3 +248,24 @@ def test_deploy_monitor_stops_at_the_first_trouble(platform, monkeypatch):
 def test_deploy_monitor_rejects_a_bad_duration(platform):
     result = runner.invoke(app, ["deploy", "monitor", "--duration", "0"])
     assert result.exit_code == 2 and "--duration" in result.output
+
+
+def test_security_audit_tells_a_clients_refusal_from_the_platforms_own(clients, frozen_clock):
+    """A client's role refusing ("unauthorized") is the client's to fix; the platform's own role
+    refused by its table, key or bucket ("access_denied") is the stack's: different fixes."""
+    when = frozen_clock() - timedelta(hours=3)
+    executions = ExecutionsTable(CONFIG.executions_table)
+    for client_id, kind in (("acme-retail", "unauthorized"), ("globex-health", "access_denied")):
+        run_id = f"{when.date().isoformat()}.daily"
+        executions.start(client_id, run_id, as_of=when.date().isoformat(), kind="scheduled", now=when)
+        executions.finish(client_id, run_id, {"status": "failed", "error_kind": kind, "error": "refused"})
+
+    result = runner.invoke(app, ["ops", "security-audit", "--weekly", "--format", "json"])
+
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    fixes = {f["resource"]: f["fix"] for f in document["findings"] if f["area"] == "access"}
+    assert set(fixes) == {"acme-retail", "globex-health"}
+    assert fixes["acme-retail"].startswith("python cli/main.py credentials validate --client-id acme-retail")
+    assert "deploy validate" in fixes["globex-health"]
+    assert {r["client_id"] for r in document["unauthorized"]["refused_runs"]} == {"acme-retail", "globex-health"}

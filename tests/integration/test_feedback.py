@@ -62,7 +62,7 @@ def suppressions(platform, monkeypatch) -> SuppressionsTable:
 def invoke(message: dict[str, Any] | str) -> dict[str, int]:
     from lambdas.handlers import feedback
 
-    return feedback.handler(sns_event(message), LocalContext("cost-reporting-feedback-local"))  # type: ignore[arg-type]
+    return feedback.handler(sns_event(message), LocalContext("cost-reporting-feedback-local"))
 
 
 def test_a_permanent_bounce_suppresses_the_recipient_for_that_client_only(suppressions):
@@ -134,15 +134,11 @@ def test_report_emails_carry_the_tags_that_map_feedback_back(platform, embedded_
 
 
 def test_recipients_addresses_stay_out_of_the_logs(suppressions):
-    from lambdas.observability import logger
+    from lambdas.observability import logs_to
 
     sink = io.StringIO()
-    handler = logger.registered_handler
-    previous = handler.setStream(sink)  # type: ignore[attr-defined]
-    try:
+    with logs_to(sink):
         invoke(bounce(tags=tagged("acme-retail")))
-    finally:
-        handler.setStream(previous)  # type: ignore[attr-defined]
 
     [line] = [json.loads(line) for line in sink.getvalue().splitlines() if "SES feedback" in line]
     assert (line["client_id"], line["event_type"], line["suppressed"]) == ("acme-retail", "Bounce", 1)

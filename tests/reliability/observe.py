@@ -20,14 +20,14 @@ class LogCapture:
     """The Powertools logger's lines (JSON, one per line), as CloudWatch Logs would receive them."""
 
     def __init__(self) -> None:
-        from lambdas.observability import logger
+        from lambdas.observability import logs_to
 
         self.buffer = io.StringIO()
-        self._handler = logger.registered_handler
-        self._previous = self._handler.setStream(self.buffer)  # type: ignore[attr-defined]
+        self._capture = logs_to(self.buffer)
+        self._capture.__enter__()
 
     def close(self) -> None:
-        self._handler.setStream(self._previous)  # type: ignore[attr-defined]
+        self._capture.__exit__(None, None, None)
 
     @property
     def text(self) -> str:

@@ -32,7 +32,7 @@ def deliver(*jobs: ReportJob, timeout_seconds: int = 300) -> tuple[dict[str, Any
 
     records = [sqs_record(job) for job in jobs]
     context = LocalContext("cost-reporting-lambda-local", timeout_seconds=timeout_seconds)
-    answer = worker.handler({"Records": records}, context)  # type: ignore[arg-type]
+    answer = worker.handler({"Records": records}, context)
     return answer, {r["messageId"]: job for r, job in zip(records, jobs, strict=True)}
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import email
-import gzip
 import io
 import tarfile
 from collections.abc import Iterable
@@ -58,7 +57,3 @@ def archive_members(data: bytes) -> dict[str, bytes]:
             if handle is not None:
                 members[member.name] = handle.read()
     return members
-
-
-def gunzip_if_needed(data: bytes) -> bytes:
-    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data

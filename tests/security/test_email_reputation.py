@@ -66,7 +66,7 @@ def feedback(event: dict[str, Any]) -> dict[str, int]:
         }
     )
     sns["Records"][0].update({"EventVersion": "1.0", "EventSubscriptionArn": "arn:aws:sns:us-east-1:1:t:1"})
-    return handler.handler(sns, LocalContext("cost-reporting-feedback-local"))  # type: ignore[arg-type]
+    return handler.handler(sns, LocalContext("cost-reporting-feedback-local"))
 
 
 def day_job(client: Any, day: int) -> ReportJob:

@@ -18,6 +18,7 @@ import pytest
 from emulator.dataset import demo_clients, generate_demo_dataset
 from emulator.lambda_runtime import LocalContext, drain_queue
 from lambdas.dal.archive import ReportArchive
+from lambdas.dal.credentials import CredentialProvider
 from lambdas.models.events import ReportJob
 from lambdas.models.settings import get_settings
 from tests.integration.conftest import AS_OF
@@ -145,7 +146,8 @@ def test_a_report_link_opens_its_own_object_for_seven_days_and_no_other(platform
         assert answer.read() == archive.get(f"reports/acme/{run_id}/report.html")
 
     signed_at = datetime.strptime(query["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-    secret = "testing"  # the platform's credentials in the tests (tests/conftest.py)
+    # Signed with the link signer's key (the provisioned environment has one: tests/integration/test_link_signer.py).
+    secret = CredentialProvider().stored_keys(get_settings().link_signer_secret).secret_access_key
     assert s3_answer(link, secret, signed_at + timedelta(days=6)) == "served"
     assert s3_answer(link, secret, signed_at + timedelta(days=7, seconds=1)) == "AccessDenied (expired)"
     for other in ("acme-retail", "acme-retail-data", "intruder"):  # another tenant's object, same signature

@@ -1,32 +1,35 @@
-"""Reports built directly, for the presentation tests: one per schedule and kind, with every
-optional section, on fixed and internally consistent data (totals add up from the cost rows).
+"""Reports for the presentation tests: one per schedule and kind, with every optional section.
 
-They do not go through lambdas.logic.report on purpose: rendering is tested against the Report
-contract (lambdas/models/report.py), whatever code fills it.
+The figures (services, accounts, daily points, totals, change, movers, month to date) come from
+lambdas.logic.report.build_report over fixed generated cost rows, so they are what production
+computes from those rows. The fixture chooses the periods (its daily report compares with the day
+before; production's with the same weekday a week earlier) and sets the sections that are data
+rather than arithmetic: forecast, breakdown, credits, anomaly, trend, restatement, coverage, link.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from lambdas.logic.cost_data import CostRow
+from lambdas.logic.cost_data import CostData, CostRow
+from lambdas.logic.periods import ReportWindow
+from lambdas.logic.report import build_report
 from lambdas.models.report import (
-    AccountLine,
     Anomaly,
     Breakdown,
     BreakdownLine,
     Coverage,
     CreditLine,
-    DailyPoint,
     MonthPoint,
     Period,
     Report,
+    ReportKind,
     Restatement,
     ServiceLine,
 )
+from tests.unit.factories import make_client
 
 CENT = Decimal("0.01")
 EC2 = "Amazon Elastic Compute Cloud - Compute"
@@ -87,20 +90,6 @@ def cost_rows(start: date, end: date) -> list[CostRow]:
     return rows
 
 
-def _sum(rows: list[CostRow], period: Period, key: Any) -> dict[str, Decimal]:
-    totals: dict[str, Decimal] = defaultdict(Decimal)
-    for row in rows:
-        if period.contains(row.day):
-            totals[key(row)] += row.amount
-    return totals
-
-
-def _percent(current: Decimal, previous: Decimal) -> Decimal | None:
-    if previous == 0:
-        return None
-    return ((current - previous) / abs(previous) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-
-
 def build(
     *,
     schedule: str,
@@ -109,68 +98,40 @@ def build(
     previous: Period,
     chart: Period,
     estimated_from: date | None,
-    kind: str = "scheduled",
+    kind: ReportKind = "scheduled",
+    month_to_date: Period | None = None,
     **overrides: Any,
 ) -> tuple[Report, list[CostRow]]:
-    """A report whose figures all come from the same generated cost rows."""
-    start = min(period.start, previous.start, chart.start)
-    end = max(period.end, previous.end, chart.end)
-    rows = cost_rows(start, end)
-    now = _sum(rows, period, lambda row: row.service)
-    before = _sum(rows, previous, lambda row: row.service)
-    services = sorted(
-        (
-            ServiceLine(name=name, amount=now.get(name, Decimal(0)), previous_amount=before.get(name, Decimal(0)))
-            for name in SERVICES
-        ),
-        key=lambda line: -line.amount,
+    """A report built from generated cost rows, with the fixed sections added."""
+    rows = cost_rows(min(period.start, previous.start, chart.start), max(period.end, previous.end, chart.end))
+    days = {row.day for row in rows}
+    client = make_client(
+        client_id="acme", name="Acme Retail", account_ids=list(ACCOUNTS), schedule=schedule, budget="45000.00"
     )
-    acc_now = _sum(rows, period, lambda row: row.account_id)
-    acc_before = _sum(rows, previous, lambda row: row.account_id)
-    accounts = sorted(
-        (
-            AccountLine(account_id=account, name=name, amount=acc_now[account], previous_amount=acc_before[account])
-            for account, (name, _share) in ACCOUNTS.items()
-        ),
-        key=lambda line: -line.amount,
+    data = CostData(
+        rows=rows,
+        days=days,
+        estimated_days={day for day in days if estimated_from is not None and day >= estimated_from},
+        account_names={account: name for account, (name, _share) in ACCOUNTS.items()},
+        unit="USD",
     )
-    by_day = _sum(rows, chart, lambda row: row.day.isoformat())
-    daily = [
-        DailyPoint(
-            date=date.fromisoformat(day),
-            amount=amount,
-            estimated=estimated_from is not None and date.fromisoformat(day) >= estimated_from,
-        )
-        for day, amount in sorted(by_day.items())
-    ]
-    total = sum((line.amount for line in services), Decimal(0))
-    previous_total = sum((line.previous_amount for line in services), Decimal(0))
-    changes = sorted(services, key=lambda line: line.change)
+    # No forecast from the builder: the fixtures set one of their own (daily_report, weekly_report).
+    window = ReportWindow(
+        current=period, previous=previous, month_in_progress=False, chart=chart, month_to_date=month_to_date
+    )
     run_id = f"{as_of.isoformat()}.{'month-close' if kind == 'final' else schedule}"
+    report = build_report(
+        client,
+        window,
+        data,
+        run_id=run_id,
+        as_of=as_of,
+        generated_at=datetime.combine(as_of, datetime.min.time(), tzinfo=UTC) + timedelta(hours=6),
+        ce_requests=2,
+        kind=kind,
+    )
+    total, previous_total = report.total, report.previous_total
     fields: dict[str, Any] = {
-        "client_id": "acme",
-        "client_name": "Acme Retail",
-        "run_id": run_id,
-        "kind": kind,
-        "schedule": schedule,
-        "as_of": as_of,
-        "generated_at": datetime.combine(as_of, datetime.min.time(), tzinfo=UTC) + timedelta(hours=6),
-        "metric": "UnblendedCost",
-        "currency": "USD",
-        "locale": "en_US",
-        "period": period,
-        "previous_period": previous,
-        "total": total,
-        "previous_total": previous_total,
-        "change_amount": total - previous_total,
-        "change_percent": _percent(total, previous_total),
-        "forecast": None,
-        "forecast_method": None,
-        "budget": Decimal("45000.00"),
-        "by_service": services,
-        "movers_up": [line for line in reversed(changes) if line.change > 0][:3],
-        "movers_down": [line for line in changes if line.change < 0][:3],
-        "by_account": accounts,
         "breakdown": Breakdown(
             type="tag",
             key="team",
@@ -180,15 +141,12 @@ def build(
                 BreakdownLine(value="", amount=total * Decimal("0.15"), previous_amount=previous_total / 5),
             ],
         ),
+        # Fixed lines, declared included: the totals are read as net of them (rendering never recomputes them).
         "credits": [
             CreditLine(record_type="Credit", amount=Decimal("-120.00"), previous_amount=Decimal("-100.00")),
             CreditLine(record_type="Refund", amount=Decimal("-35.50"), previous_amount=Decimal("0")),
         ],
         "credits_included": True,
-        "daily": daily,
-        "estimated": any(point.estimated for point in daily if period.contains(point.date)),
-        "ce_requests": 2,
-        "notes": [],
         "coverage": Coverage(
             accounts_expected=[*ACCOUNTS, MISSING_ACCOUNT],
             accounts_seen=list(ACCOUNTS),
@@ -200,10 +158,10 @@ def build(
             key_age_days=None,
         ),
         "archive_url": ARCHIVE_URL.replace("RUN", run_id),
-        "month_to_date": None,
+        "anomalies": [],
     }
-    if SPIKE_DAY in {point.date for point in daily}:
-        spike = next(point for point in daily if point.date == SPIKE_DAY)
+    spike = next((point for point in report.daily if point.date == SPIKE_DAY), None)
+    if spike is not None:
         fields["anomalies"] = [
             Anomaly(
                 date=SPIKE_DAY,
@@ -215,54 +173,47 @@ def build(
             )
         ]
     fields.update(overrides)
-    return Report(**fields), rows
+    return report.model_copy(update=fields), rows
 
 
-def _mtd(rows: list[CostRow], as_of: date) -> Decimal:
-    month = Period(start=as_of.replace(day=1), end=as_of - timedelta(days=1))
-    return sum((row.amount for row in rows if month.contains(row.day)), Decimal(0))
+def _forecast(month_to_date: Decimal) -> dict[str, Any]:
+    """A fixed forecast: 26 days of November so far, 4 more at their average."""
+    return {
+        "forecast": (month_to_date + month_to_date / 26 * 4).quantize(CENT),
+        "forecast_method": "Month to date plus the average of the last 7 days for the 4 remaining days.",
+    }
 
 
 def daily_report(**overrides: Any) -> tuple[Report, list[CostRow]]:
     """Yesterday against the day before, with the month so far, a forecast and a budget."""
-    as_of = date(2026, 11, 27)
     report, rows = build(
         schedule="daily",
-        as_of=as_of,
+        as_of=date(2026, 11, 27),
         period=Period(start=date(2026, 11, 26), end=date(2026, 11, 26)),
         previous=Period(start=date(2026, 11, 25), end=date(2026, 11, 25)),
         chart=Period(start=date(2026, 11, 1), end=date(2026, 11, 26)),
         estimated_from=date(2026, 11, 25),
+        month_to_date=Period(start=date(2026, 11, 1), end=date(2026, 11, 26)),
     )
-    mtd = _mtd(rows, as_of)
-    fields = {
-        "month_to_date": mtd,
-        "forecast": (mtd + mtd / 26 * 4).quantize(CENT),
-        "forecast_method": "Month to date plus the average of the last 7 days for the 4 remaining days.",
-        **overrides,
-    }
-    return report.model_copy(update=fields), rows
+    assert report.month_to_date is not None
+    return report.model_copy(update={**_forecast(report.month_to_date), **overrides}), rows
 
 
 def weekly_report(**overrides: Any) -> tuple[Report, list[CostRow]]:
-    """The last 7 days against the 7 before; the chart shows both weeks; no budget."""
-    as_of = date(2026, 11, 27)
+    """The last 7 days against the 7 before; the chart shows both weeks; no budget, no month to date."""
     report, rows = build(
         schedule="weekly",
-        as_of=as_of,
+        as_of=date(2026, 11, 27),
         period=Period(start=date(2026, 11, 20), end=date(2026, 11, 26)),
         previous=Period(start=date(2026, 11, 13), end=date(2026, 11, 19)),
         chart=Period(start=date(2026, 11, 13), end=date(2026, 11, 26)),
         estimated_from=None,
+        month_to_date=Period(start=date(2026, 11, 1), end=date(2026, 11, 26)),  # the forecast's basis only
         budget=None,
         credits_included=False,
     )
-    mtd = _mtd(rows, as_of)
-    fields = {
-        "forecast": (mtd + mtd / 26 * 4).quantize(CENT),
-        "forecast_method": "Month to date plus the average of the last 7 days for the 4 remaining days.",
-        **overrides,
-    }
+    assert report.month_to_date is not None
+    fields = {**_forecast(report.month_to_date), "month_to_date": None, **overrides}
     return report.model_copy(update=fields), rows
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from emulator.admin import admin
 from emulator.cost_explorer import CostExplorerEmulator
 from emulator.dataset import (
     EC2,
@@ -56,12 +56,7 @@ def _client(aws: EmbeddedAWS, service: str, **credentials: str) -> Any:
 
 
 def _admin(aws: EmbeddedAWS, path: str, payload: dict[str, Any] | None = None) -> Any:
-    data = None if payload is None else json.dumps(payload).encode()
-    request = urllib.request.Request(  # noqa: S310 - loopback emulator
-        f"{aws.endpoint_url}/_emulator/{path}", data=data, method="GET" if data is None else "POST"
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback emulator
-        return json.loads(response.read())
+    return admin(aws.endpoint_url, path, payload)
 
 
 def _amount(metrics: dict[str, Any], metric: str = "UnblendedCost") -> Decimal:

@@ -1,13 +1,16 @@
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
-from lambdas.logic.cost_data import parse_daily_by_service_and_account
-from lambdas.logic.queries import all_of, daily_by_service_and_account, dimension
+from lambdas.logic.cost_data import split_answer
+from lambdas.logic.planner import Dataset, Need, cell_key
+from lambdas.logic.queries import all_of, cost_and_usage, dimension
 from lambdas.models.exceptions import CostDataError
 
 ALLOWED = {"111111111111"}
+NEED = Need("services", Dataset("DIMENSION", "SERVICE"), "DAILY", date(2026, 11, 1), date(2026, 11, 4))
+FETCHED = datetime(2026, 11, 4, tzinfo=UTC)
 
 
 def page(results, names=None, token=None):
@@ -27,7 +30,7 @@ def group(service, account, amount, unit="USD", metric="UnblendedCost"):
     return {"Keys": [service, account], "Metrics": {metric: {"Amount": amount, "Unit": unit}}}
 
 
-def test_rows_from_every_page_with_names_and_estimates():
+def test_cells_from_every_page_with_names_estimates_and_unit():
     pages = [
         page(
             [day("2026-11-01", "2026-11-02", [group("Amazon S3", "111111111111", "1.5")])],
@@ -36,12 +39,14 @@ def test_rows_from_every_page_with_names_and_estimates():
         ),
         page([day("2026-11-02", "2026-11-03", [], estimated=True)]),
     ]
-    data = parse_daily_by_service_and_account(pages, "UnblendedCost", ALLOWED)
-    assert [(r.day, r.service, r.amount) for r in data.rows] == [(date(2026, 11, 1), "Amazon S3", Decimal("1.5"))]
-    assert data.days == {date(2026, 11, 1), date(2026, 11, 2)}
-    assert data.estimated_days == {date(2026, 11, 2)}
-    assert data.account_names == {"111111111111": "prod"}
-    assert data.unit == "USD"
+    split = split_answer(pages, NEED, metric="UnblendedCost", accounts=ALLOWED, fetched_at=FETCHED)
+    first = split.cells[cell_key(NEED, "111111111111", date(2026, 11, 1))]
+    second = split.cells[cell_key(NEED, "111111111111", date(2026, 11, 2))]
+    assert (first.groups, first.estimated) == ({"Amazon S3": Decimal("1.5")}, False)
+    assert (second.groups, second.estimated) == ({}, True)
+    assert split.periods == [date(2026, 11, 1), date(2026, 11, 2)]
+    assert split.account_names == {"111111111111": "prod"}
+    assert split.unit == "USD"
 
 
 @pytest.mark.parametrize(
@@ -83,11 +88,18 @@ def test_rows_from_every_page_with_names_and_estimates():
 )
 def test_unexpected_shapes_fail_clearly(pages, message):
     with pytest.raises(CostDataError, match=message):
-        parse_daily_by_service_and_account(pages, "UnblendedCost", ALLOWED)
+        split_answer(pages, NEED, metric="UnblendedCost", accounts=ALLOWED, fetched_at=FETCHED)
 
 
 def test_one_account_filter_is_not_wrapped_in_a_one_operand_and():
-    request = daily_by_service_and_account(date(2026, 10, 1), date(2026, 11, 27), ["111111111111"], "UnblendedCost")
+    request = cost_and_usage(
+        date(2026, 10, 1),
+        date(2026, 11, 27),
+        granularity="DAILY",
+        metric="UnblendedCost",
+        group_by=[("DIMENSION", "SERVICE"), ("DIMENSION", "LINKED_ACCOUNT")],
+        accounts=["111111111111"],
+    )
     assert request["Filter"] == {"Dimensions": {"Key": "LINKED_ACCOUNT", "Values": ["111111111111"]}}
     assert request["TimePeriod"] == {"Start": "2026-10-01", "End": "2026-11-27"}
     assert len(request["GroupBy"]) == 2
@@ -97,16 +109,7 @@ def test_all_of():
     a, b = dimension("LINKED_ACCOUNT", ["1"]), dimension("SERVICE", ["x"])
     assert all_of() is None
     assert all_of(a) == a
-    assert all_of(a, None, b) == {"And": [a, b]}  # type: ignore[arg-type]
-
-
-from datetime import UTC, datetime  # noqa: E402
-
-from lambdas.logic.cost_data import split_answer  # noqa: E402
-from lambdas.logic.planner import Dataset, Need, cell_key  # noqa: E402
-
-NEED = Need("services", Dataset("DIMENSION", "SERVICE"), "DAILY", date(2026, 11, 1), date(2026, 11, 4))
-FETCHED = datetime(2026, 11, 4, tzinfo=UTC)
+    assert all_of(a, None, b) == {"And": [a, b]}
 
 
 def test_an_answer_splits_into_one_cell_per_account_and_day_even_without_cost():

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from lambdas.logic.periods import month_to_date, same_days_previous_month
+from lambdas.logic.periods import month_to_date, same_days_previous_month, window_for
 from lambdas.models.report import Period
 
 
@@ -48,9 +48,6 @@ def test_leap_day_as_of():
     window = month_to_date(date(2028, 2, 29))
     assert window.current == Period(start=date(2028, 2, 1), end=date(2028, 2, 28))
     assert window.month_end == date(2028, 2, 29)
-
-
-from lambdas.logic.periods import window_for  # noqa: E402
 
 
 def test_daily_window_is_yesterday_against_the_same_weekday_a_week_before_with_month_to_date():

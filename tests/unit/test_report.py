@@ -5,9 +5,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lambdas.logic.periods import month_to_date
+from lambdas.logic.cost_data import CostRow
+from lambdas.logic.periods import month_to_date, window_for
 from lambdas.logic.report import build_report, percent_change
+from lambdas.logic.restatement import covers, restatement
 from lambdas.models.exceptions import CostDataError
+from lambdas.models.report import Period
 from tests.unit.factories import cost_data, make_client
 
 ACCOUNTS = ["111111111111", "222222222222"]
@@ -123,11 +126,6 @@ def test_sections_add_up_to_the_totals(as_of, raw_rows):
 
 
 # -- Report v2 sections ---------------------------------------------------------------------------
-
-from lambdas.logic.cost_data import CostRow  # noqa: E402
-from lambdas.logic.periods import window_for  # noqa: E402
-from lambdas.logic.restatement import covers, restatement  # noqa: E402
-from lambdas.models.report import Period  # noqa: E402
 
 
 def weekly_data(credit="-45"):
