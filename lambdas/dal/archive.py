@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lambdas.dal.aws import AwsCredentials, client_with, platform_client
+from lambdas.dal.aws import AwsCredentials, platform_client, signing_client
 
 # A SigV4 presigned URL lives at most 7 days, and never longer than the credentials that signed it:
 # only an IAM user's access key (the link signer, docs/deploy.md) lasts the 7 days.
@@ -52,8 +52,9 @@ class ReportArchive:
         credentials for PLATFORM_LINK_EXPIRY_SECONDS. The link says its lifetime (X-Amz-Expires)."""
         if expires_in is None:
             expires_in = LINK_EXPIRY_SECONDS if signer is not None else PLATFORM_LINK_EXPIRY_SECONDS
-        s3 = client_with("s3", signer) if signer is not None else self.client
+        s3 = signing_client("s3", signer) if signer is not None else self.client
         url: str = s3.generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in
         )
         return url
+
