@@ -38,7 +38,7 @@ demo: install
 	$(BIN)/python cli/main.py demo
 
 # Not part of `make test`: 10, 100 and 1,000 clients end to end on the embedded AWS (a few minutes).
-bench: install
+bench: install layer
 	$(BIN)/python -m bench.run
 
 # The browser test (tests/browser) needs Debian's chromium, and the static checks of the templates
@@ -85,6 +85,8 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 # cdk.out/ for every environment (or ENV=prod|staging|dev). cdk-nag runs as a validation plugin:
 # an unacknowledged finding fails the synth. Without npm, the app synthesizes itself the same way.
+# Then cfn-lint on every template, as in tests/infrastructure/test_nag.py (W3005: CDK's own
+# DependsOn from a function to its role's default policy, already implied by a GetAtt).
 synth: install layer
 	@if command -v npm >/dev/null; then \
 	  $(MAKE) --no-print-directory node_modules/.package-lock.json && \
@@ -92,6 +94,7 @@ synth: install layer
 	else \
 	  $(BIN)/python app.py $(if $(ENV),-c environment=$(ENV)); \
 	fi
+	$(BIN)/cfn-lint --ignore-checks W3005 --regions us-east-1 eu-west-1 -- cdk.out/*.template.json
 	@ls cdk.out/*.template.json
 
 # make deploy ENV=prod [SENDER_EMAIL=reports@your-domain] [ALERT_EMAIL=ops@your-domain]

@@ -35,9 +35,10 @@ TRIGGERS: tuple[Trigger, ...] = (
     Trigger("daily", "Every day: clients on the daily schedule"),
     Trigger("weekly", "Mondays: clients on the weekly schedule", week_day="MON"),
     Trigger("monthly", "The 1st: clients on the monthly schedule (the whole previous month)", day="1"),
-    # AWS finalises a month's bill in the first days of the next month; on the 5th the month is
-    # re-sent as final, with what changed since the estimate.
-    Trigger("month-close", "The 5th: last month again, final", day="5"),
+    # AWS finalises a month's bill in the first days of the next month, usually by the 5th but not
+    # always by 06:00 UTC: from the 5th to the 10th, daily. A run skips while Cost Explorer still marks
+    # last month estimated, and once the final report is archived (sent once, lambdas/pipeline.py).
+    Trigger("month-close", "The 5th to the 10th: last month again, final, once AWS has finalised it", day="5-10"),
 )
 
 

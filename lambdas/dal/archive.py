@@ -57,4 +57,3 @@ class ReportArchive:
             "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in
         )
         return url
-

@@ -174,7 +174,11 @@ def plan(
         start, end = stale[0], need.period_end(stale[-1])
         periods = len([p for p in need.periods() if start <= p < end])
         scope = list(own)
-        for peer in peers:  # share the request with other clients of the same credentials while it fits a page
+        # Share the request with other clients of the same credentials while it fits a page, but only
+        # with those it would bring news of: a peer already fresh over the range costs groups for nothing.
+        for peer in peers:
+            if all(_fresh(cells.get(cell_key(need, peer, p)), today) for p in need.periods() if start <= p < end):
+                continue
             if _estimated_groups(need, periods, len(scope) + 1) > ASSUMED_PAGE_GROUPS:
                 break
             scope.append(peer)

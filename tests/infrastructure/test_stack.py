@@ -296,7 +296,7 @@ def test_schedules_fire_the_dispatcher_saying_which_schedule_fired(synthesized):
         "daily": "cron(0 6 * * ? *)",
         "weekly": "cron(0 6 ? * MON *)",
         "monthly": "cron(0 6 1 * ? *)",
-        "month-close": "cron(0 6 5 * ? *)",
+        "month-close": "cron(0 6 5-10 * ? *)",
     }
     for schedule in schedules.values():
         assert schedule["ScheduleExpressionTimezone"] == "Etc/UTC"

@@ -162,3 +162,32 @@ def test_every_plan_respects_cost_explorer_limits():
             start, end = (date.fromisoformat(request["TimePeriod"][k]) for k in ("Start", "End"))
             assert start < end <= AS_OF
             assert AS_OF - start <= timedelta(days=400)  # within Cost Explorer's 13 months
+
+
+def test_clients_behind_one_payer_fetch_each_account_once_and_no_more_requests_than_pages():
+    """Forty one-account clients of one payer, run one after the other on one cache: a request
+    shares only accounts not yet fresh, so each account's cells are fetched once per dataset and
+    the run costs the fewest requests that fit a page."""
+    accounts = [f"{n:012d}" for n in range(1, 41)]
+    c = make_client(schedule="daily")
+    needs = needs_for(c, window_for("daily", AS_OF))
+    fetched_at = datetime(2026, 11, 27, 6, tzinfo=UTC)
+    cells: dict = {}
+    fetched: dict[str, list[str]] = {need.dataset.name: [] for need in needs}
+    per_request: dict[str, int] = {}
+    total = 0
+    for account in accounts:
+        planned = plan(needs, cells, accounts=[account], metric=c.metric, today=TODAY, shared_accounts=accounts)
+        total += len(planned.requests)
+        for request in planned.requests:
+            per_request.setdefault(request.need.dataset.name, len(request.accounts))
+            fetched[request.need.dataset.name].extend(request.accounts)
+            for scoped in request.accounts:
+                for start in request.need.periods():
+                    if request.start <= start < request.end_exclusive:
+                        cells[cell_key(request.need, scoped, start)] = Cell(estimated=True, fetched_at=fetched_at)
+
+    for dataset, scoped in fetched.items():
+        assert sorted(scoped) == accounts, dataset  # every account once: none fetched again
+    assert total == sum(-(-len(accounts) // size) for size in per_request.values())
+    assert total < len(accounts)
