@@ -205,7 +205,9 @@ class ReportRun:
             outcome.delivery = "suppressed"
             logger.warning("every recipient is suppressed: report archived, nothing sent")
         if outcome.delivery == "sent" and client.webhooks and self.deps.webhooks is not None:
-            # After the email, only by the attempt that sent it; deliver() never raises.
+            # After the email; deliver() never raises. A retry of an attempt stopped between the send
+            # and its record posts again: a chat summary may come twice, it is never lost (the email
+            # itself is sent once, by the claim above).
             outcome.channels = self.deps.webhooks.deliver(client, report)
         outcome.status = "succeeded"
 

@@ -148,6 +148,7 @@ def build_report(
         total += sum((line.amount for line in credits), ZERO)
         previous_total += sum((line.previous_amount for line in credits), ZERO)
 
+    anomalies: list[Anomaly] = detect(series, _days(chart), service_by_day)
     month_to_date = None
     forecast_amount, forecast_method = None, None
     if window.month_to_date is not None or window.month_in_progress:
@@ -156,23 +157,24 @@ def build_report(
         if include:
             for row in data.credit_rows:
                 daily_credits[row.day] += row.amount
-        net = [
-            DailyPoint(
-                date=day,
-                amount=gross_by_day.get(day, ZERO) + daily_credits.get(day, ZERO),
-                estimated=day in data.estimated_days,
-            )
-            for day in _days(basis)
-        ]
+
+        def net(day: date) -> DailyPoint:
+            amount = gross_by_day.get(day, ZERO) + daily_credits.get(day, ZERO)
+            return DailyPoint(date=day, amount=amount, estimated=day in data.estimated_days)
+
+        month_days = [net(day) for day in _days(basis)]
         if window.month_to_date is not None:
-            month_to_date = sum((point.amount for point in net), ZERO)
+            month_to_date = sum((point.amount for point in month_days), ZERO)
         if window.month_in_progress:
-            forecast_amount, forecast_method = _forecast(net, window, ce_forecast_remaining)
+            # The run rate may reach back into last month: every fetched day up to the basis's end.
+            history = [net(day) for day in series if day <= basis.end]
+            forecast_amount, forecast_method = _forecast(
+                month_days, window, ce_forecast_remaining, history, {a.date for a in anomalies}
+            )
 
     ups, downs = movers(services)
     breakdown = _breakdown(client, data, current, previous)
     trend = _trend(window, data, include)
-    anomalies: list[Anomaly] = detect(series, _days(chart), service_by_day)
 
     for section in data.missing:
         notes.append(
@@ -235,7 +237,11 @@ def build_report(
 
 
 def _forecast(
-    net: list[DailyPoint], window: ReportWindow, ce_remaining: Decimal | None
+    net: list[DailyPoint],
+    window: ReportWindow,
+    ce_remaining: Decimal | None,
+    history: list[DailyPoint],
+    anomalies: set[date],
 ) -> tuple[Decimal | None, str | None]:
     if ce_remaining is not None:
         to_date = sum((point.amount for point in net), ZERO)
@@ -244,7 +250,7 @@ def _forecast(
             (to_date + ce_remaining).quantize(CENT),
             f"Month to date plus Cost Explorer's forecast (GetCostForecast) for the {remaining} remaining days.",
         )
-    forecast = month_end_forecast(net, window.month_end)
+    forecast = month_end_forecast(net, window.month_end, history=history, anomalies=anomalies)
     return (forecast.amount, forecast.method) if forecast else (None, None)
 
 

@@ -77,7 +77,10 @@ def test_every_account_of_the_client_is_listed_even_without_cost():
 def test_forecast_only_while_the_month_is_in_progress():
     rows = [("2026-10-05", "Amazon EC2", ACCOUNTS[0], "10")]
     assert report_for(date(2026, 11, 1), rows).forecast is None
-    assert report_for(date(2026, 11, 2), [("2026-11-01", "Amazon EC2", ACCOUNTS[0], "10")]).forecast == Decimal(300)
+    first = ("2026-11-01", "Amazon EC2", ACCOUNTS[0], "10")
+    # Only the 1st known (AWS's monthly charges): no rate to take. With the day before: 10 + 29 x 10.
+    assert report_for(date(2026, 11, 2), [first]).forecast is None
+    assert report_for(date(2026, 11, 2), [("2026-10-31", "Amazon EC2", ACCOUNTS[0], "10"), first]).forecast == 300
 
 
 def test_a_currency_other_than_the_clients_fails_the_run():
