@@ -20,6 +20,7 @@ from lambdas.logic.periods import ONE_DAY, ReportWindow
 from lambdas.logic.planner import Cell, CellKey, cell_key, needs_for, plan
 from lambdas.logic.queries import cost_forecast
 from lambdas.models.client import Client
+from lambdas.models.exceptions import CostDataError, DependencyError
 from lambdas.observability import logger
 
 
@@ -89,7 +90,12 @@ class CostReader:
         read = CostRead(data=data, cache_hits=planned.cache_hits)
         if client.forecast_source == "cost_explorer" and window.month_in_progress:
             start = window.forecast_basis.end + ONE_DAY
-            read.forecast_remaining = self.explorer.get_cost_forecast(
-                cost_forecast(start, window.month_end + ONE_DAY, metric=client.metric, accounts=accounts)
-            )
+            forecast = cost_forecast(start, window.month_end + ONE_DAY, metric=client.metric, accounts=accounts)
+            try:
+                read.forecast_remaining = self.explorer.get_cost_forecast(forecast)
+            except (CostDataError, DependencyError) as error:
+                # An extra the client opted into: without it the report still goes out, forecast
+                # from the daily trend (its method says so) rather than the run failing or retrying.
+                logger.warning("Cost Explorer forecast unavailable: daily trend used", extra={"error": str(error)})
+                read.notes.append(f"Cost Explorer's forecast was unavailable ({error}); forecast from the daily trend.")
         return read
