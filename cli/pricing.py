@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from lambdas.dal.cost_explorer import PRICE_PER_REQUEST_USD
+from lambdas.logic.queries import PRICE_PER_REQUEST_USD
 
 PRICES_AS_OF = "2025-06"
 REGION = "us-east-1"

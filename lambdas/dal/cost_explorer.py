@@ -17,9 +17,9 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lambdas.dal.aws import error_code
+from lambdas.logic.queries import PRICE_PER_REQUEST_USD
 from lambdas.models.exceptions import CostDataError, DependencyError, UnauthorizedError
 
-PRICE_PER_REQUEST_USD = "0.01"
 MAX_PAGES = 40  # a runaway answer must not run up the bill
 
 _DENIED = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "UnrecognizedClientException"}

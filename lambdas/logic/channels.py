@@ -48,6 +48,8 @@ def summary(report: Report, view: EmailView | None = None) -> Summary:
     if view.budget is not None:
         b = view.budget
         facts.append(("Monthly budget", f"{b.amount}: {b.basis.lower()} is {b.percent}% of it, {b.status}"))
+        if b.exceeded:
+            facts.append(("Over budget", b.exceeded))
     highlights = [
         f"Anomaly {a.day}: {a.amount}, expected {a.expected}" + (f" ({a.service})" if a.service else "")
         for a in view.anomalies[:ANOMALIES_SHOWN]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+# What AWS charges for each Cost Explorer API request (GetCostAndUsage, GetCostForecast, ...).
+PRICE_PER_REQUEST_USD = "0.01"
 # Record types shown as their own "credits" lines and excluded from the totals on request.
 CREDIT_RECORD_TYPES: tuple[str, ...] = ("Credit", "Refund")
 # GetCostForecast names its metrics differently from GetCostAndUsage.

@@ -30,6 +30,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from lambdas.logic.cost_data import CostRow
 from lambdas.logic.periods import month_last_day
+from lambdas.logic.queries import PRICE_PER_REQUEST_USD
 from lambdas.logic.report import percent_change
 from lambdas.models.report import DailyPoint, Period, Report, ServiceLine
 
@@ -64,16 +65,17 @@ class Formatter:
     locale: str = "en_US"
 
     def money(self, amount: Decimal) -> str:
-        rounded = self._rounded(amount)
+        # Round first, so that -0.001 shows as $0.00, not −$0.00.
+        rounded = self.rounded(amount)
         text = format_currency(abs(rounded), self.currency, locale=self.locale)
         return MINUS + text if rounded < 0 else text
 
     def signed(self, amount: Decimal) -> str:
-        rounded = self._rounded(amount)
+        rounded = self.rounded(amount)
         return _sign(rounded) + self.money(abs(rounded))
 
-    def _rounded(self, amount: Decimal) -> Decimal:
-        # Round first, so that -0.001 shows as $0.00, not −$0.00.
+    def rounded(self, amount: Decimal) -> Decimal:
+        """The amount as shown: rounded to the currency's precision."""
         return amount.quantize(Decimal(1).scaleb(-get_currency_precision(self.currency)), ROUND_HALF_EVEN)
 
     def percent(self, value: Decimal | None) -> str:
@@ -169,8 +171,12 @@ class BudgetView:
     basis: str  # "Forecast" | "Spend" | "Month to date"
     percent: int
     fill: int  # width of the bar, 0..100
-    over: bool
-    status: str  # "$10,840.70 over budget" | "$3,120.00 left"
+    over: bool  # the basis or the spend so far is over the budget
+    status: str  # "$10,840.70 over" | "$3,120.00 left"
+    # What the month has already spent, once that alone is over the budget, else "":
+    exceeded: str  # "Already over budget: month to date is $3,257.79 over the $45,000.00 budget (107%)."
+    caption: str  # "Forecast is 124% of the budget: $10,840.70 over."; "" when `exceeded` says it already
+    alert: str  # how the subject says it: "over budget: month to date 107%", "forecast 124% of budget" or ""
 
 
 @dataclass(frozen=True)
@@ -302,7 +308,9 @@ class EmailView:
     movers_down: tuple[Mover, ...]
     chart: Chart | None
     trend: tuple[TrendRow, ...]
+    services_title: str  # "Top services", "Top services before credits and refunds"
     services: tuple[Row, ...]
+    accounts_title: str
     accounts: tuple[Row, ...]
     breakdown: BreakdownView | None
     credits: CreditsView | None
@@ -320,6 +328,7 @@ def email_view(report: Report, attachments: Sequence[str] = ("csv",)) -> EmailVi
     forecast = _forecast(report, fmt)
     budget = _budget(report, fmt)
     metric = METRIC_LABELS.get(report.metric, report.metric)
+    before_credits = _before_credits(report)
     return EmailView(
         subject=_subject(report, headline, budget),
         preheader=_preheader(headline, forecast, budget),
@@ -338,12 +347,14 @@ def email_view(report: Report, attachments: Sequence[str] = ("csv",)) -> EmailVi
         anomalies=tuple(_anomalies(report, fmt)),
         movers_up=tuple(_mover(line, fmt) for line in report.movers_up),
         movers_down=tuple(_mover(line, fmt) for line in report.movers_down),
-        chart=_chart(report, fmt),
+        chart=_chart(report, fmt, before_credits),
         trend=tuple(_trend(report, fmt)),
+        services_title="Top services" + before_credits,
         services=tuple(_service_rows(report, fmt)),
+        accounts_title="Accounts" + before_credits,
         accounts=tuple(_account_rows(report, fmt)),
         breakdown=_breakdown(report, fmt),
-        credits=_credits(report, fmt),
+        credits=_credits(report, fmt, headline),
         coverage=tuple(_coverage(report)),
         archive=_archive(report.archive_url, report.generated_at),
         footer=_footer(report, metric, attachments),
@@ -450,29 +461,75 @@ def _forecast(report: Report, fmt: Formatter) -> ForecastView | None:
 
 
 def _budget(report: Report, fmt: Formatter) -> BudgetView | None:
-    """The monthly budget against the best figure for the whole month: the forecast while the
-    month runs, the spend once it is complete, else the month so far."""
+    """The monthly budget against the best figure for the whole month (the forecast while the
+    month runs, else what it has spent), and, once what it has spent is over the budget already,
+    a line that says so plainly: a forecast is a guess, money spent is not."""
     if report.budget is None or report.budget <= 0:
         return None
+    budget, spent = report.budget, _spent(report)
     if report.forecast is not None:
         basis, label = report.forecast, "Forecast"
-    elif is_whole_month(report.period):
-        basis, label = report.total, "Spend"
-    elif report.month_to_date is not None:
-        basis, label = report.month_to_date, "Month to date"
+    elif spent is not None:
+        basis, label = spent.amount, spent.label
     else:
         return None
-    percent = int((basis / report.budget * 100).to_integral_value(ROUND_HALF_UP))
-    over = basis > report.budget
-    gap = fmt.money(abs(basis - report.budget))
+    percent = _percent_of(basis, budget)
+    amount = fmt.money(budget)
+    gap = fmt.money(abs(basis - budget))
+    status = f"{gap} over" if basis > budget else f"{gap} left"
+    caption = f"{label} is {percent}% of the budget: {status}."
+    alert = f"{label.lower()} {percent}% of budget" if basis > budget else ""
+    exceeded = ""
+    # Compared as shown (rounded to the currency), so the email never says "$0.00 over".
+    if spent is not None and fmt.rounded(spent.amount) > budget:
+        spent_percent, over_by = _percent_of(spent.amount, budget), fmt.money(spent.amount - budget)
+        if spent.complete:
+            exceeded = (
+                f"Over budget: {month_label(spent.month)}'s spend was {over_by} "
+                f"over the {amount} budget ({spent_percent}%)."
+            )
+            alert = f"over budget: spend {spent_percent}%"
+        else:
+            exceeded = f"Already over budget: month to date is {over_by} over the {amount} budget ({spent_percent}%)."
+            alert = f"over budget: month to date {spent_percent}%"
+        if report.forecast is None:
+            caption = ""  # the bar shows the spend itself: the line above said it all
     return BudgetView(
-        amount=fmt.money(report.budget),
+        amount=amount,
         basis=label,
         percent=percent,
-        fill=max(0, min(percent, 100)),
-        over=over,
-        status=f"{gap} over" if over else f"{gap} left",
+        fill=100 if exceeded else max(0, min(percent, 100)),
+        over=basis > budget or bool(exceeded),
+        status=status,
+        exceeded=exceeded,
+        caption=caption,
+        alert=alert,
     )
+
+
+@dataclass(frozen=True)
+class _Spent:
+    amount: Decimal
+    label: str  # "Spend" (a whole month reported) | "Month to date"
+    month: date  # first day
+    complete: bool  # the month is over
+
+
+def _spent(report: Report) -> _Spent | None:
+    """What the month of the report's last day has cost so far, when the report says."""
+    period, month = report.period, report.period.end.replace(day=1)
+    complete = period.end == month_last_day(period.end)
+    if is_whole_month(period):
+        return _Spent(report.total, "Spend", month, True)
+    if report.month_to_date is not None:
+        return _Spent(report.month_to_date, "Month to date", month, complete)
+    if period.start == month:  # the period itself is the month so far
+        return _Spent(report.total, "Month to date", month, complete)
+    return None
+
+
+def _percent_of(amount: Decimal, budget: Decimal) -> int:
+    return int((amount / budget * 100).to_integral_value(ROUND_HALF_UP))
 
 
 def _subject(report: Report, headline: Headline, budget: BudgetView | None) -> str:
@@ -483,8 +540,8 @@ def _subject(report: Report, headline: Headline, budget: BudgetView | None) -> s
         text = f"{report.client_name}: AWS costs {headline.total} {headline.phrase} ({headline.change_percent})"
         if report.month_to_date is not None and headline.extra:
             text += f", {headline.extra[0].amount} month to date"
-    if budget is not None and budget.over:
-        text += f" · {budget.basis.lower()} {budget.percent}% of budget"
+    if budget is not None and budget.alert:
+        text += f" · {budget.alert}"
     return text
 
 
@@ -493,7 +550,9 @@ def _preheader(headline: Headline, forecast: ForecastView | None, budget: Budget
     parts = [f"{headline.total} {headline.phrase}, {headline.change} {headline.comparison}"]
     if forecast is not None:
         parts.append(f"forecast {forecast.amount} for {forecast.month}")
-    if budget is not None:
+    if budget is not None and budget.exceeded:
+        parts.append(budget.exceeded[0].lower() + budget.exceeded[1:].rstrip("."))
+    elif budget is not None:
         parts.append(f"{budget.basis.lower()} is {budget.percent}% of the {budget.amount} budget")
     return "; ".join(parts) + "."
 
@@ -502,8 +561,23 @@ def estimate_note(report: Report) -> str | None:
     if not report.estimated:
         return None
     if report.daily and all(point.estimated for point in report.daily):
-        return "All figures are estimates until AWS finalises this month's bill; they may still change."
-    return "Figures of recent days (marked) are estimates; AWS may restate them until the month's bill is final."
+        bills, _ = _bills(sorted({point.date.replace(day=1) for point in report.daily}))
+        return f"All figures are estimates until AWS finalises {bills}; they may still change."
+    estimated = {point.date.replace(day=1) for point in report.daily if point.estimated}
+    bills, verb = _bills(sorted(estimated or {report.period.start.replace(day=1), report.period.end.replace(day=1)}))
+    return f"Figures of recent days (marked) are estimates; AWS may restate them until {bills} {verb} final."
+
+
+def _bills(months: Sequence[date]) -> tuple[str, str]:
+    """The bills of these months, named (a report about October, sent in November, must not say
+    "this month's bill"), and the verb that goes with them."""
+    if len(months) == 1:
+        return f"{month_label(months[0])}'s bill", "is"
+    return f"the {_join([month_label(month) for month in months])} bills", "are"
+
+
+def _join(words: Sequence[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _peak(amounts: Iterable[Decimal]) -> Decimal:
@@ -565,11 +639,13 @@ _BAR_LABELS = {
     "weekend": "weekend",
     "estimated": "estimated",
     "anomaly": "anomaly",
-    "credit": "net credit",
+    # Bars are before credits and refunds (report.py), so a bar below zero is not "a credit":
+    # say only what it is.
+    "credit": "below zero",
 }
 
 
-def _chart(report: Report, fmt: Formatter) -> Chart | None:
+def _chart(report: Report, fmt: Formatter, before_credits: str = "") -> Chart | None:
     daily = report.daily
     if not daily:
         return None
@@ -609,7 +685,7 @@ def _chart(report: Report, fmt: Formatter) -> Chart | None:
     )
     span = Period(start=daily[0].date, end=daily[-1].date)
     return Chart(
-        title=f"Daily cost, {period_label(span)}",
+        title=f"Daily cost{before_credits}, {period_label(span)}",
         bars=tuple(bars),
         bands=_bands(report, [point.date for point in daily]),
         legend=legend,
@@ -715,7 +791,14 @@ def _breakdown(report: Report, fmt: Formatter) -> BreakdownView | None:
     return BreakdownView(title=title, rows=rows)
 
 
-def _credits(report: Report, fmt: Formatter) -> CreditsView | None:
+def _before_credits(report: Report) -> str:
+    """How the services, accounts and daily bars are qualified when they and the headline differ:
+    with credits included the headline figures are net of them, but those are always before them
+    (lambdas/logic/report.py); with credits excluded every figure is before them, nothing differs."""
+    return " before credits and refunds" if report.credits and report.credits_included else ""
+
+
+def _credits(report: Report, fmt: Formatter, headline: Headline) -> CreditsView | None:
     if not report.credits:
         return None
     total = sum((line.amount for line in report.credits), ZERO)
@@ -725,9 +808,17 @@ def _credits(report: Report, fmt: Formatter) -> CreditsView | None:
         for line in report.credits
     )
     if report.credits_included:
+        # Name each figure shown, net or not: the headline's are net, the tables and bars never are.
+        net = ["the headline total"]
+        net += [figure.label.lower() for figure in headline.extra]
+        net += ["forecast"] if report.forecast is not None else []
+        net += ["monthly trend"] if report.monthly_trend else []
+        breakdown = _breakdown(report, fmt)
+        net += [f"breakdown {breakdown.title[0].lower()}{breakdown.title[1:]}"] if breakdown else []
+        gross = "The services and accounts tables" + (" and the daily bars" if report.daily else "")
         note = (
-            f"Included in the totals above, which are net of them. "
-            f"Before credits and refunds the period cost {fmt.money(report.total - total)}."
+            f"Included in {_join(net)}, which are net of them. {gross} show costs before credits and refunds: "
+            f"{fmt.money(report.total - total)} for the period."
         )
     else:
         note = (
@@ -781,7 +872,8 @@ def _coverage(report: Report) -> list[str]:
         line += f"; none from {shown}{more}"
     lines.append(line + ".")
     lines.append(f"Days of data: {coverage.days_with_data} of {coverage.days_expected}.")
-    requests = f"Cost Explorer requests: {coverage.ce_requests} ({cost.money(coverage.ce_cost_usd)} at USD 0.01 each)"
+    price = cost.money(Decimal(PRICE_PER_REQUEST_USD))
+    requests = f"Cost Explorer requests: {coverage.ce_requests} ({cost.money(coverage.ce_cost_usd)} at {price} each)"
     if coverage.cache_hits:
         requests += f"; {coverage.cache_hits} answered from the cache at no cost"
     lines.append(requests + ".")
@@ -888,9 +980,8 @@ def render_text(report: Report, view: EmailView | None = None) -> str:
     if v.forecast:
         out.append(f"Forecast for {v.forecast.month}: {v.forecast.amount}. Method: {v.forecast.method}")
     if v.budget:
-        out.append(
-            f"Budget {v.budget.amount}: {v.budget.basis.lower()} is {v.budget.percent}% of it, {v.budget.status}."
-        )
+        out.append(f"Monthly budget: {v.budget.amount}")
+        out += [line for line in (v.budget.exceeded, v.budget.caption) if line]
     elif v.forecast:
         out.append(v.budget_note)
     if v.anomalies:
@@ -913,7 +1004,7 @@ def render_text(report: Report, view: EmailView | None = None) -> str:
             extra = f" ({t.note})" if t.note else ""
             change = f", {t.change_percent}" if t.change_percent else ""
             out.append(f"- {t.month}: {t.amount}{change}{extra}")
-    tables = [("Top services", v.services), ("Accounts", v.accounts)]
+    tables = [(v.services_title, v.services), (v.accounts_title, v.accounts)]
     if v.breakdown:
         tables.append((v.breakdown.title, v.breakdown.rows))
     for title, rows in tables:

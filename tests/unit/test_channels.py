@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -98,3 +99,17 @@ def test_every_schedule_summarises_with_the_emails_own_words(schedule):
     assert s.total in slack_text(slack_payload(report))
     assert json.dumps(teams_payload(report))  # serialisable
     assert s.fallback.startswith("Acme Retail: AWS")
+
+
+def test_a_month_already_over_budget_says_so_in_the_chat_summary():
+    report = fx.daily_report()[0]
+    assert report.month_to_date is not None
+    over = report.model_copy(update={"budget": (report.month_to_date / 2).quantize(Decimal("0.01"))})
+    facts = {
+        fact["title"]: fact["value"]
+        for item in teams_payload(over)["attachments"][0]["content"]["body"]
+        if item["type"] == "FactSet"
+        for fact in item["facts"]
+    }
+    assert facts["Over budget"].startswith("Already over budget: month to date is ")
+    assert "Over budget" not in str(teams_payload(report))

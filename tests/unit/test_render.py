@@ -6,11 +6,13 @@ import csv
 import html as html_lib
 import io
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
 
+from lambdas.logic.cost_data import CostData, CostRow
+from lambdas.logic.periods import ReportWindow
 from lambdas.logic.render import (
     Formatter,
     email_view,
@@ -20,8 +22,10 @@ from lambdas.logic.render import (
     render_html,
     render_text,
 )
-from lambdas.models.report import Anomaly, Period
+from lambdas.logic.report import build_report
+from lambdas.models.report import Anomaly, Period, Report
 from tests.unit import report_fixtures as fx
+from tests.unit.factories import make_client
 
 NBSP = "\xa0"
 
@@ -81,8 +85,9 @@ def test_a_german_report_formats_every_amount_the_german_way():
     assert re.fullmatch(r"1\.521,46\xa0€", total)
     assert re.search(r'id="headline-total"[^>]*>' + re.escape(total) + "<", html.replace("&nbsp;", NBSP))
     assert total in text
-    # Only the Cost Explorer fee (billed in USD) is in dollars, still written the German way.
-    assert visible_text(html).count("$") == 1 and f"0,02{NBSP}$ at USD 0.01 each" in visible_text(html)
+    # Only the Cost Explorer fee and its price (billed in USD) are in dollars, still written the German way.
+    assert visible_text(html).count("$") == 2 and f"(0,02{NBSP}$ at 0,01{NBSP}$ each)" in visible_text(html)
+    assert f"(0,02{NBSP}$ at 0,01{NBSP}$ each)" in text
     assert f"+0,7{NBSP}%" in text
 
 
@@ -137,6 +142,67 @@ def test_monthly_shows_last_month_against_the_month_before_with_a_six_month_tren
     assert view.forecast is None and "Forecast for" not in text  # a complete month needs none
     assert "Spend is 98% of the budget: $701.81 left." in text  # a whole month: spend, not a forecast
     assert view.subject == "Acme Retail: AWS costs $44,298.19 in October 2026 (+2.7%)"
+
+
+def test_a_month_to_date_already_over_budget_says_so_in_html_text_and_subject():
+    # Month to date $40,293.50 against $37,500.00: spent already, whatever the forecast says.
+    report, _ = fx.daily_report(budget=Decimal("37500.00"))
+    view = email_view(report)
+    html = render_html(report, view)
+    text = render_text(report, view)
+    exceeded = "Already over budget: month to date is $2,793.50 over the $37,500.00 budget (107%)."
+    assert exceeded in visible_text(html) and exceeded in text
+    assert "Forecast is 124% of the budget: $8,992.50 over." in visible_text(html)  # the bar's line stays
+    assert f"Monthly budget: $37,500.00\n{exceeded}\nForecast is 124% of the budget: $8,992.50 over.\n" in text
+    assert view.subject.endswith(" · over budget: month to date 107%")
+    assert "already over budget: month to date is $2,793.50 over" in view.preheader
+    assert re.search(r'<td class="budget-fill budget-over"[^>]*width="100%"', html)
+    # Spent but not over (the forecast is): no such line, the subject names the forecast.
+    under = email_view(fx.daily_report()[0])
+    assert under.budget is not None and under.budget.exceeded == ""
+    assert under.subject.endswith(" · forecast 103% of budget")
+    # Over by less than a cent is not over as shown: never "$0.00 over".
+    report, _ = fx.daily_report()
+    assert report.month_to_date is not None
+    edge = email_view(report.model_copy(update={"month_to_date": Decimal("45000.004")}))
+    assert edge.budget is not None and edge.budget.exceeded == ""
+
+
+def test_a_whole_month_over_budget_says_its_spend_was_over():
+    report, _ = fx.monthly_report(budget=Decimal("40000.00"))  # October: $44,298.19
+    view = email_view(report)
+    html, text = visible_text(render_html(report, view)), render_text(report, view)
+    exceeded = "Over budget: October 2026's spend was $4,298.19 over the $40,000.00 budget (111%)."
+    assert exceeded in html and exceeded in text
+    assert "Spend is 111% of the budget" not in html + text  # the same figure: said once
+    assert view.subject == "Acme Retail: AWS costs $44,298.19 in October 2026 (+2.7%) · over budget: spend 111%"
+    # A daily report of a month's last day, sent on the 1st: its month to date is the whole month.
+    daily, _ = fx.daily_report(budget=Decimal("37500.00"), forecast=None)
+    last_day = daily.model_copy(
+        update={"period": Period(start=date(2026, 11, 30), end=date(2026, 11, 30)), "as_of": date(2026, 12, 1)}
+    )
+    budget = email_view(last_day).budget
+    assert budget is not None
+    assert budget.exceeded == "Over budget: November 2026's spend was $2,793.50 over the $37,500.00 budget (107%)."
+
+
+def test_the_estimate_note_names_the_month_whose_bill_is_awaited():
+    monthly, _ = fx.monthly_report()  # October, sent on 1 November
+    assert email_view(monthly).estimate_note == (
+        "All figures are estimates until AWS finalises October 2026's bill; they may still change."
+    )
+    daily, _ = fx.daily_report()
+    assert email_view(daily).estimate_note == (
+        "Figures of recent days (marked) are estimates; AWS may restate them until November 2026's bill is final."
+    )
+    # A chart across two months, all of it estimated: both bills.
+    spanning = daily.model_copy(
+        update={"daily": [point.model_copy(update={"estimated": True}) for point in monthly.daily + daily.daily]}
+    )
+    assert email_view(spanning).estimate_note == (
+        "All figures are estimates until AWS finalises the October 2026 and November 2026 bills; they may still change."
+    )
+    assert "this month" not in render_text(monthly) + render_text(daily)
 
 
 def test_final_report_says_what_changed_against_the_estimate_already_sent():
@@ -224,13 +290,88 @@ def test_credits_are_their_own_lines_and_say_whether_totals_include_them():
     text_in, text_out = visible_text(render_html(included)), visible_text(render_html(excluded))
     assert "Credit −$120.00 −$100.00" in text_in
     assert "Refund −$35.50 $0.00" in text_in
-    # Total $1,521.46 is net of −$155.50 of credits: $1,676.96 before them.
-    assert "Included in the totals above, which are net of them." in text_in
-    assert "Before credits and refunds the period cost $1,676.96." in text_in
-    # Excluded: the total is before credits; net of them it would be $1,365.96.
-    assert "Not included in the totals above" in text_out
+    # Excluded: every figure is before credits; net of them the total would be $1,365.96.
+    assert "Not included in the totals above (this client's reports show costs before credits)." in text_out
     assert "Net of them the period cost $1,365.96." in text_out
     assert "Net of them the period cost $1,365.96." in render_text(excluded)
+    assert "before credits and refunds" not in text_out  # nothing differs, nothing to qualify
+
+
+def credited_report(*, include: bool) -> Report:
+    """A daily report built by lambdas.logic.report from cost rows and credit rows, as production
+    builds it: the totals net of the credits when the client includes them, the tables never."""
+    day, previous = date(2026, 11, 26), date(2026, 11, 25)
+    client = make_client(account_ids=list(fx.ACCOUNTS), budget="45000.00", include_credits=include)
+    rows = fx.cost_rows(date(2026, 11, 1), day)
+    credit_rows = [
+        CostRow(day, "Credit", "111111111111", Decimal("-120.00")),
+        CostRow(day, "Refund", "222222222222", Decimal("-35.50")),
+        CostRow(previous, "Credit", "111111111111", Decimal("-100.00")),
+    ]
+    data = CostData(rows=rows, credit_rows=credit_rows, days={row.day for row in rows}, unit="USD")
+    month = Period(start=date(2026, 11, 1), end=day)
+    window = ReportWindow(
+        current=Period(start=day, end=day),
+        previous=Period(start=previous, end=previous),
+        month_in_progress=False,  # the forecast is set below: this is about credits, not forecasting
+        chart=month,
+        month_to_date=month,
+    )
+    report = build_report(
+        client, window, data, run_id="r", as_of=date(2026, 11, 27), generated_at=datetime(2026, 11, 27), ce_requests=1
+    )
+    return report.model_copy(update={"forecast": Decimal("50000.00"), "forecast_method": "Fixed."})
+
+
+def test_with_credits_included_the_note_says_which_figures_are_net_and_the_tables_are_captioned():
+    report = credited_report(include=True)
+    view = email_view(report)
+    html, text = visible_text(render_html(report, view)), render_text(report, view)
+    # The headline is net: $1,521.46 of services less $155.50 of credits. The tables are not.
+    assert report.total == Decimal("1365.96")
+    assert sum((line.amount for line in report.by_service), Decimal(0)) == Decimal("1521.46")
+    assert sum((line.amount for line in report.by_account), Decimal(0)) == Decimal("1521.46")
+    assert report.daily[-1].amount == Decimal("1521.46")
+    note = (
+        "Included in the headline total, month to date and forecast, which are net of them. "
+        "The services and accounts tables and the daily bars show costs before credits and refunds: "
+        "$1,521.46 for the period."
+    )
+    assert note in html and note in text
+    assert "Top services before credits and refunds" in html and "Accounts before credits and refunds" in html
+    assert "Daily cost before credits and refunds, 1–26 November 2026" in html
+    assert "TOP SERVICES BEFORE CREDITS AND REFUNDS (THU 26 NOV VS WED 25 NOV)" in text
+    assert "ACCOUNTS BEFORE CREDITS AND REFUNDS (THU 26 NOV VS WED 25 NOV)" in text
+    assert "DAILY COST BEFORE CREDITS AND REFUNDS, 1–26 NOVEMBER 2026" in text
+    assert "Included in the totals above, which are net of them" not in html  # untrue of the tables
+    # A monthly report: no month to date or forecast, but a trend and a breakdown, net as the headline.
+    monthly = fx.monthly_report()[0].model_copy(update={"daily": []})
+    assert email_view(monthly).credits.note.startswith(  # type: ignore[union-attr]
+        "Included in the headline total, monthly trend and breakdown by tag “team”, which are net of them. "
+        "The services and accounts tables show costs before credits and refunds: "
+    )
+    # Without credits there is nothing to be before.
+    bare = visible_text(render_html(fx.bare(report)))
+    assert "before credits" not in bare and "Top services" in bare
+    # A day below zero is not "a credit": the bars never count credits.
+    negative = report.daily[-1].model_copy(update={"amount": Decimal("-5.00")})
+    chart = email_view(report.model_copy(update={"daily": [*report.daily[:-1], negative]})).chart
+    assert chart is not None and ("credit", "below zero") in chart.legend
+
+
+def test_with_credits_excluded_every_figure_is_before_them_and_the_note_says_so():
+    report = credited_report(include=False)
+    view = email_view(report)
+    html, text = visible_text(render_html(report, view)), render_text(report, view)
+    # Totals, tables and bars all before credits: the same $1,521.46.
+    assert report.total == sum((line.amount for line in report.by_service), Decimal(0)) == Decimal("1521.46")
+    assert report.daily[-1].amount == report.total
+    note = (
+        "Not included in the totals above (this client's reports show costs before credits). "
+        "Net of them the period cost $1,365.96."
+    )
+    assert note in html and note in text
+    assert "before credits and refunds" not in html + text  # nothing differs, nothing to qualify
 
 
 def test_the_cost_metric_is_named():
@@ -251,7 +392,7 @@ def test_coverage_footer_states_accounts_days_requests_and_key_age():
     text = visible_text(render_html(report.model_copy(update={"coverage": coverage})))
     assert "Accounts: 3 of 4 expected reported costs; none from 444444444444." in text
     assert "Days of data: 26 of 26." in text
-    assert "Cost Explorer requests: 2 ($0.02 at USD 0.01 each); 1 answered from the cache at no cost." in text
+    assert "Cost Explorer requests: 2 ($0.02 at $0.01 each); 1 answered from the cache at no cost." in text
     assert "Stored access key age: 75 days (due for rotation)." in text
 
 
@@ -333,7 +474,8 @@ def test_text_alternative_tells_the_same_story(schedule):
         assert "FORECAST AND BUDGET" in text
         assert f"Forecast for {view.forecast.month}: {view.forecast.amount}. Method: " in text
     if view.budget:
-        assert f"Budget {view.budget.amount}: {view.budget.basis.lower()} is {view.budget.percent}% of it" in text
+        assert f"Monthly budget: {view.budget.amount}\n" in text
+        assert view.budget.caption in text and view.budget.exceeded in text
     assert "<" not in text.replace("<script", "")  # no markup leaks into the text
     assert view.footer in text
 
@@ -357,8 +499,6 @@ def test_subject_is_one_line():
 
 def test_csv_covers_the_days_shown_by_account_and_service_and_neutralises_formulas():
     report, rows = fx.daily_report()
-    from lambdas.logic.cost_data import CostRow
-
     rows = [*rows, CostRow(date(2026, 11, 26), '=HYPERLINK("http://x")', "111111111111", Decimal("1"))]
     report = report.model_copy(update={"total": report.total})
     parsed = list(csv.DictReader(io.StringIO(render_csv(report, rows))))
