@@ -52,7 +52,7 @@ def summary(report: Report, view: EmailView | None = None) -> Summary:
             facts.append(("Over budget", b.exceeded))
     highlights = [
         f"Anomaly {a.day}: {a.amount}, expected {a.expected}" + (f" ({a.service})" if a.service else "")
-        for a in view.anomalies[:ANOMALIES_SHOWN]
+        for a in [a for a in view.anomalies if not a.earlier][:ANOMALIES_SHOWN]  # a summary: news only
     ]
     highlights += [f"Up: {m.name} {m.change} ({m.change_percent})" for m in view.movers_up[:MOVERS_SHOWN]]
     highlights += [f"Down: {m.name} {m.change} ({m.change_percent})" for m in view.movers_down[:MOVERS_SHOWN]]

@@ -255,6 +255,9 @@ class AnomalyView:
     expected: str
     rule: str
     service: str | None
+    # Before the report's period: an earlier report of this client already showed it (a daily
+    # report looks back over the month, so a spike would otherwise lead every email after it).
+    earlier: bool = False
 
 
 @dataclass(frozen=True)
@@ -759,16 +762,19 @@ def _trend(report: Report, fmt: Formatter) -> list[TrendRow]:
 
 
 def _anomalies(report: Report, fmt: Formatter) -> list[AnomalyView]:
-    return [
+    """The period's own anomalies first, then the earlier ones, each group in date order."""
+    views = [
         AnomalyView(
             day=day_label(anomaly.date),
             amount=fmt.money(anomaly.amount),
             expected=f"{fmt.money(anomaly.expected_low)} – {fmt.money(anomaly.expected_high)}",
             rule=_sentence(anomaly.rule),
             service=anomaly.service,
+            earlier=anomaly.date < report.period.start,
         )
-        for anomaly in report.anomalies
+        for anomaly in sorted(report.anomalies, key=lambda anomaly: anomaly.date)
     ]
+    return sorted(views, key=lambda view: view.earlier)  # stable: dates stay in order within each group
 
 
 def _sentence(text: str) -> str:
@@ -987,7 +993,8 @@ def render_text(report: Report, view: EmailView | None = None) -> str:
     if v.anomalies:
         section("Anomalies")
         for a in v.anomalies:
-            out.append(f"- {a.day}: {a.amount}, expected {a.expected}. Rule: {a.rule}")
+            earlier = "(reported before) " if a.earlier else ""
+            out.append(f"- {earlier}{a.day}: {a.amount}, expected {a.expected}. Rule: {a.rule}")
             if a.service:
                 out.append(f"  Biggest change that day: {a.service}")
     if v.movers_up or v.movers_down:

@@ -35,7 +35,12 @@ def test_slack_summary_has_the_headline_figures_and_the_archive_link():
     assert "*Month to date*\n$40,293.50" in text
     assert "*Forecast for November 2026*\n$46,492.50" in text
     assert "*Monthly budget*\n$45,000.00: forecast is 103% of it, $1,492.50 over" in text
-    assert "Anomaly Sat 14 November 2026: $4,147.46, expected $1,120.00 – $1,560.00" in text
+    # 14 November's anomaly was news in that day's message: not repeated in every daily one after it
+    assert "Anomaly" not in text
+    fresh = report.model_copy(
+        update={"anomalies": [a.model_copy(update={"date": report.period.start}) for a in report.anomalies]}
+    )
+    assert "Anomaly Thu 26 November 2026: $4,147.46, expected $1,120.00 – $1,560.00" in slack_text(slack_payload(fresh))
     button = payload["blocks"][-1]["elements"][0]
     assert button["url"] == report.archive_url and button["type"] == "button"
     assert payload["text"].startswith("Acme Retail: AWS costs $1,521.46 yesterday")

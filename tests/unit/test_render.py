@@ -270,6 +270,26 @@ def test_anomalies_say_which_rule_fired_and_the_expected_range():
     assert ("anomaly", "anomaly") in view.chart.legend
 
 
+def test_an_anomaly_of_the_period_comes_first_and_an_earlier_one_is_marked_reported_before():
+    report, _ = fx.daily_report()  # 26 November; its anomaly is 14 November's
+    [earlier] = report.anomalies
+    today = earlier.model_copy(update={"date": report.period.start, "amount": Decimal("5000")})
+    report = report.model_copy(update={"anomalies": [earlier, today]})
+
+    view = email_view(report)
+
+    assert [(a.day, a.earlier) for a in view.anomalies] == [
+        ("Thu 26 November 2026", False),
+        ("Sat 14 November 2026", True),
+    ]
+    text = visible_text(render_html(report, view))
+    assert text.index("Thu 26 November 2026: $5,000.00") < text.index("Reported before")
+    assert text.index("Reported before") < text.index("Sat 14 November 2026: $4,147.46")
+    plain = render_text(report, view)
+    assert "- (reported before) Sat 14 November 2026: $4,147.46" in plain
+    assert "- Thu 26 November 2026: $5,000.00" in plain
+
+
 def test_estimated_days_are_marked_only_among_final_ones():
     report, _ = fx.daily_report()
     chart = email_view(report).chart
