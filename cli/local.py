@@ -35,6 +35,7 @@ from cli.context import (
     console,
     environment_config,
     fail,
+    local_aws_environment,
     local_state_dir,
     local_state_file,
     now,
@@ -85,6 +86,14 @@ def port_taken(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(0.5)
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def aws_cli_prefix(endpoint_url: str) -> str:
+    """The variables the AWS CLI needs for the emulator, the CLI's own (the region too: without
+    ~/.aws the AWS CLI refuses to run without one)."""
+    variables = local_aws_environment(endpoint_url)
+    names = ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+    return " ".join(f"{name}={variables[name]}" for name in names)
 
 
 def seed_demo_clients(config: EnvironmentConfig, endpoint_url: str) -> tuple[int, int]:
@@ -154,9 +163,7 @@ def up(
     console.print(f"Local AWS running at [bold]{endpoint}[/] (pid {process.pid}); log {log}.")
     console.print(f"Environment `local` provisioned; demo clients: {added} registered, {kept} already there.")
     console.print("Try: python cli/main.py system health-check --environment local")
-    console.print(
-        f"AWS CLI against it: AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
-    )
+    console.print(f"AWS CLI against it: {aws_cli_prefix(endpoint)} aws dynamodb list-tables", soft_wrap=True)
 
 
 @app.command("status")

@@ -10,7 +10,7 @@
 - `cost-optimization`: the costs of cli/costing.py, function configuration, bucket listing and lifecycle;
 - `performance` / `performance-report`: run durations, memory, Lambda metrics; an HTML page of charts;
 - `audit-report`: the audit trail (cli/audit.py), ACCESS and UNAUTHORIZED log lines, runs by requester;
-- `seed-history`: writes past days of scheduled runs into the local environment (emulator/history.py).
+- `seed-history`: writes the latest days of scheduled runs into the local environment (emulator/history.py).
 
 Targets and thresholds: cli/analytics.py (the runbook's). Exit codes: 0 all targets met / no
 finding, 1 a target missed or a finding, 2 bad input.
@@ -100,6 +100,19 @@ def _percent(value: Any) -> str:
 
 def _seconds(value: Any) -> str:
     return "-" if value is None else f"{Decimal(str(value)) / 1000:.2f} s"
+
+
+def _with_unit(value: Any, unit: str) -> str:
+    return "-" if value is None else f"{value} {unit}"
+
+
+def _count(value: Any) -> str:
+    """A count, or a projected or scaled one, as a whole number."""
+    return f"{Decimal(str(value)):.0f}"
+
+
+def _scaled_note(scaled: dict[str, Any] | None) -> str:
+    return f" (scaled to {scaled['month_days']} days from {scaled['recorded_days']})" if scaled else ""
 
 
 def _kpi_value(kpi: dict[str, Any]) -> str:
@@ -256,7 +269,7 @@ def client_health(
         "health",
         "last success (UTC)",
         "failed in a row",
-        "gaps",
+        "days without a report",
         "why",
         title=f"client health, {window.label}",
         title_justify="left",
@@ -269,11 +282,21 @@ def client_health(
             f"[{style[entry['health']]}]{entry['health']}[/]",
             f"{success:%Y-%m-%d %H:%M}" if success else "never",
             str(entry["failures_in_a_row"]),
-            str(len(entry["coverage_gaps"])),
+            _gap_days(entry["coverage_gaps"]),
             "; ".join(entry["reasons"]),
         )
     ok = not document["invalid_records"] and all(entry["health"] == "OK" for entry in document["clients"])
     _finish(document, table, fmt, output, ok)
+
+
+GAP_DAYS_SHOWN = 5
+
+
+def _gap_days(gaps: list[date]) -> str:
+    """The days to re-run (`report run --as-of DAY`), the latest first; the JSON has all of them."""
+    latest = [f"{day:%Y-%m-%d}" for day in sorted(gaps, reverse=True)]
+    more = len(latest) - GAP_DAYS_SHOWN
+    return ", ".join(latest[:GAP_DAYS_SHOWN]) + (f" (+{more} more)" if more > 0 else "") if latest else "-"
 
 
 # -- capacity ------------------------------------------------------------------------------------
@@ -298,7 +321,10 @@ def capacity_document(
         except InvalidInputError:
             registrations.append(None)
     clients = an.Series("clients", months, an.clients_by_month(registrations, months)).project(forecast_months)
-    executions = an.Series("executions", months, an.runs_by_month(runs, months, at.date())).project(forecast_months)
+    # Today counts as recorded once it has runs (the 06:00 dispatch has fired): its runs are counted.
+    recorded_until = max([at.date(), *(r.started_at.astimezone(UTC).date() + timedelta(days=1) for r in runs)])
+    executions = an.Series("executions", months, an.runs_by_month(runs, months, recorded_until))
+    executions.project(forecast_months)
     recent = [r for r in runs if r.started_at >= at - timedelta(days=30)]
     worker = _worker(config)
     checks: list[dict[str, Any]] = []
@@ -408,7 +434,10 @@ def capacity_document(
         **_meta(config, at, "capacity"),
         "history_months": history_months,
         "forecast_months": forecast_months,
-        "growth": {"clients": clients.as_dict(), "executions": executions.as_dict()},
+        "growth": {
+            "clients": clients.as_dict(),
+            "executions": {**executions.as_dict(), "scaled": _scaled_months(runs, months, recorded_until)},
+        },
         "worker": worker.as_dict() if worker else None,
         "checks": checks,
         "tables": sources.table_sizes(config),
@@ -417,6 +446,19 @@ def capacity_document(
         "recommendations": advice,
         "thresholds": {"memory": an.MEMORY_THRESHOLD, "duration_of_timeout": an.DURATION_THRESHOLD, "throttles": 0},
     }
+
+
+def _scaled_months(runs: list[ExecutionRecord], months: list[date], until: date) -> list[dict[str, Any]]:
+    """The months of `an.runs_by_month` recorded only in part, whose count is scaled to the whole month."""
+    first_day = min((r.started_at.astimezone(UTC).date() for r in runs), default=until)
+    counted = {r.started_at.astimezone(UTC).date().replace(day=1) for r in runs}
+    scaled = []
+    for month in months:
+        length = (an.add_months(month, 1) - month).days
+        recorded = (min(an.add_months(month, 1), until) - max(month, first_day)).days
+        if month in counted and 0 < recorded < length:
+            scaled.append({"month": f"{month:%Y-%m}", "recorded_days": recorded, "month_days": length})
+    return scaled
 
 
 class CapacityPeriod(StrEnum):
@@ -442,11 +484,15 @@ def capacity(
     document = capacity_document(config, now(), history_months=history_months, forecast_months=forecast_months)
     table = Table("check", "status", "used", "limit", "detail", title=f"capacity of {config.environment}")
     for check in document["checks"]:
-        table.add_row(check["check"], check["status"], str(check["used"]), str(check["limit"]), check["detail"])
+        used, limit = _with_unit(check["used"], check["unit"]), _with_unit(check["limit"], check["unit"])
+        table.add_row(check["check"], check["status"], used, limit, check["detail"])
     for series in document["growth"].values():
-        history = ", ".join(f"{p['month']} {p['value']}" for p in series["history"])
-        projected = ", ".join(f"{p['month']} {p['value']}" for p in series["projection"])
-        table.add_row(series["name"], "", "", "", f"{history} → projected {projected}")
+        scaled = {entry["month"]: entry for entry in series.get("scaled", [])}
+        history = ", ".join(
+            f"{p['month']} {_count(p['value'])}{_scaled_note(scaled.get(p['month']))}" for p in series["history"]
+        )
+        projected = ", ".join(f"{p['month']} {_count(p['value'])}" for p in series["projection"])
+        table.add_row(f"{series['name']} per month", "", "", "", f"{history} → projected {projected}")
     for line in document["recommendations"]:
         table.add_row("change", "", "", "", line)
     ok = all(check["status"] in ("OK", "UNKNOWN") for check in document["checks"])
@@ -1200,7 +1246,8 @@ def performance(
     for key in ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms"):
         table.add_row(key.replace("_ms", ""), _seconds(stats[key]))
     for check in document["checks"]:
-        table.add_row(check["check"], f"{check['value']} / {check['limit']} {check['status']}")
+        limit = _with_unit(check["limit"], check["unit"])
+        table.add_row(check["check"], f"{_with_unit(check['value'], check['unit'])} / {limit} {check['status']}")
     _finish(document, table, fmt, output, all(c["status"] in ("OK", "UNKNOWN") for c in document["checks"]))
 
 
@@ -1356,14 +1403,20 @@ def monthly_report(
 
 @app.command("seed-history")
 def seed_history(
-    days: int = typer.Option(30, "--days", min=1, max=120, help="How many past days to run."),
-    as_of: str = AsOfOption,
+    days: int = typer.Option(30, "--days", min=1, max=120, help="How many days of scheduled runs."),
+    as_of: str = typer.Option(
+        "",
+        "--as-of",
+        help="Seed the days before this day (YYYY-MM-DD); default up to today's 06:00 UTC run once it is due.",
+    ),
     incidents: bool = typer.Option(
-        True, "--incidents/--no-incidents", help="A throttled day, a refused credential, a bounce."
+        True,
+        "--incidents/--no-incidents",
+        help="A refused credential, a record broken by a hand edit, a bounced recipient.",
     ),
     environment: str = EnvironmentOption,
 ) -> None:
-    """Local only: past days of scheduled runs, as the deployed platform would have made them.
+    """Local only: the latest days of scheduled runs, as the deployed platform would have made them.
 
     The dispatcher's logic and the worker's pipeline for each day, with the logs and metrics
     Lambda would leave: a history for the reports above.
@@ -1374,8 +1427,7 @@ def seed_history(
     config = environment_config(environment)
     if config.deployed_by_stack:
         fail("--environment: seed-history writes simulated history: only the local environment")
-    end = as_of_day(as_of)
-    dates = [end - timedelta(days=offset) for offset in range(days, 0, -1)]
+    dates = _seeded_days(days, as_of, now())
     platform = settings(config)
     os.environ.update(settings_environment(platform))  # the handlers read their settings from the environment
     get_settings.cache_clear()
@@ -1387,6 +1439,18 @@ def seed_history(
     )
     for line in result.incidents:
         console.print(f"  incident {line}")
+
+
+def _seeded_days(days: int, as_of: str, at: datetime) -> list[date]:
+    """The `days` scheduled days to seed, oldest first: those before --as-of; without it, up to
+    the latest 06:00 UTC run due by `at` (today's once the clock is past it), so that a fresh
+    history leaves every client within its schedule."""
+    from emulator.history import FIRE_HOUR
+
+    if as_of:
+        return [as_of_day(as_of) - timedelta(days=offset) for offset in range(days, 0, -1)]
+    latest = at.date() if at.hour >= FIRE_HOUR else at.date() - timedelta(days=1)
+    return [latest - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
 
 
 @contextlib.contextmanager

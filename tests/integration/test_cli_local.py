@@ -49,6 +49,14 @@ def test_up_status_commands_down(local_dir):
     assert up.exit_code == 0, up.output
     state = json.loads((local_dir / "local-aws.json").read_text())
     assert state["endpoint_url"] == f"http://127.0.0.1:{port}" and state["as_of"] == "2026-11-27"
+    hint = next(line for line in up.output.splitlines() if line.startswith("AWS CLI against it:"))
+    variables = dict(word.split("=", 1) for word in hint.split() if "=" in word)
+    assert variables == {  # the region too: without ~/.aws the AWS CLI refuses to run
+        "AWS_ENDPOINT_URL": state["endpoint_url"],
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
 
     status = runner.invoke(app, ["local", "status"])
     assert status.exit_code == 0 and "answering" in status.output

@@ -22,6 +22,7 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 import cli.context
+import cli.ops
 from cli.main import app, main
 from emulator.admin import reset
 from emulator.dataset import demo_clients
@@ -174,6 +175,21 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(history, tmp_path, cap
     assert not output.exists()
 
 
+# -- seeding ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("at", "as_of", "days"),
+    [
+        (datetime(2026, 11, 27, 9, tzinfo=UTC), "", ["2026-11-25", "2026-11-26", "2026-11-27"]),  # today's run fired
+        (datetime(2026, 11, 27, 5, 59, tzinfo=UTC), "", ["2026-11-24", "2026-11-25", "2026-11-26"]),  # not yet
+        (datetime(2026, 11, 27, 9, tzinfo=UTC), "2026-11-27", ["2026-11-24", "2026-11-25", "2026-11-26"]),
+    ],
+)
+def test_seeding_ends_with_the_latest_run_due(at, as_of, days):
+    assert [f"{day}" for day in cli.ops._seeded_days(3, as_of, at)] == days
+
+
 # -- client health ------------------------------------------------------------------------------
 
 
@@ -196,6 +212,29 @@ def test_client_health_puts_clients_needing_attention_first(history, frozen_cloc
     assert clients["globex-health"]["coverage_gaps"] == ["2026-11-24"]
     assert clients["initech-labs"]["health"] == "OK"  # weekly: ran on Monday the 23rd
     assert clients["umbrella-media"]["health"] == "OK"  # monthly: no 1st in the window
+
+
+def test_client_health_table_names_the_days_to_rerun(history, frozen_clock):
+    frozen_clock(NOW)
+
+    result = invoke("ops", "client-health", "--days", "10", "--as-of", "2026-11-27")
+
+    assert result.exit_code == 1
+    cells = [[cell.strip() for cell in line.split("│")[1:-1]] for line in result.stdout.splitlines() if "│" in line]
+    gaps = {row[0]: row[5] for row in cells if row[0]}  # the column "days without a report"
+    assert gaps == {
+        "acme-retail": "2026-11-25",
+        "globex-health": "2026-11-24",
+        "initech-labs": "-",
+        "umbrella-media": "-",
+    }
+
+
+def test_client_health_table_lists_the_latest_gaps_and_counts_the_rest():
+    gaps = [date(2026, 11, day) for day in range(1, 8)]
+
+    assert cli.ops._gap_days(gaps) == "2026-11-07, 2026-11-06, 2026-11-05, 2026-11-04, 2026-11-03 (+2 more)"
+    assert cli.ops._gap_days([]) == "-"
 
 
 # -- capacity -----------------------------------------------------------------------------------
@@ -227,6 +266,11 @@ def test_capacity_reads_memory_duration_and_growth(history, frozen_clock, tmp_pa
     assert growth["clients"]["history"][-1] == {"month": "2026-11", "value": "4.00"}
     # 21 runs on 10 of November's 26 recorded days, scaled to 30 days
     assert growth["executions"]["history"][-1]["value"] == "63.00"
+    assert growth["executions"]["scaled"] == [{"month": "2026-11", "recorded_days": 10, "month_days": 30}]
+    table = invoke("ops", "capacity", "--period", "monthly", "--forecast-months", "6").stdout
+    assert "2026-11 4 → projected 2026-12 4," in table  # a client count, not "4.00"
+    assert "2026-11 63 (scaled to 30 days from 10)" in table
+    assert f"{checks['worker memory']['used']} MB" in table and "1024 MB" in table
     assert len(growth["executions"]["projection"]) == 6
     assert document["worker"]["source"] == "emulator LocalContext (local)"
     assert {t["table"] for t in document["tables"]} >= {CONFIG.clients_table, CONFIG.executions_table}
@@ -306,6 +350,10 @@ def test_performance_json_feeds_the_html_report(history, frozen_clock, tmp_path)
     assert document["by_hour"] == [
         {"hour": 6, "runs": 15, "mean_ms": document["duration"]["mean_ms"], "max_ms": document["duration"]["max_ms"]}
     ]
+    table = invoke("ops", "performance", "--period", "weekly", "--as-of", "2026-11-27").stdout
+    memory = next(c for c in document["checks"] if c["check"] == "peak memory")
+    assert f"{memory['value']} MB / 1024 MB OK" in table
+    assert f"{document['duration']['mean_ms']} ms / 300000 ms OK" in table
     html = page.read_text()
     assert html.count("<svg") == 3 and "<script" not in html
     assert "acme-retail" in html

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 import cli.context
 import cli.deploy
 from cli.main import app
+from cli.probes import resource_checks
 from infrastructure.config import for_environment
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.dal.executions_table import ExecutionsTable
@@ -167,6 +168,46 @@ def test_comprehensive_adds_resources_and_client_credentials(clients):
     assert checks["point-in-time recovery cost-reporting-clients-local"]["status"] == "OK"
     assert checks["last hour"]["status"] == "OK"
     assert result.exit_code == 0, result.output
+
+
+def test_post_deployment_adds_resources_and_the_last_hour_but_no_client_credentials(clients):
+    all_reported(clients)
+    daily = set(checks_of(health()))
+
+    result = health("--post-deployment")
+
+    assert result.exit_code == 0, result.output
+    checks = checks_of(result)
+    resources = {check.name for check in resource_checks(CONFIG)}
+    assert "point-in-time recovery cost-reporting-clients-local" in resources
+    assert set(checks) == daily | resources | {"last hour"}
+    assert checks["last hour"]["status"] == "OK"
+    assert "client credentials" not in checks  # comprehensive only: it obtains every client's credentials
+
+
+def test_a_freshly_seeded_history_leaves_no_client_stale(clients, frozen_clock):
+    frozen_clock(datetime(2026, 11, 27, 9, tzinfo=UTC))  # past today's 06:00 run: 26 h after yesterday's would be 10:00
+
+    seeded = runner.invoke(app, ["ops", "seed-history", "--days", "2"])
+
+    assert seeded.exit_code == 0, seeded.output
+    assert "Seeded 2 day(s) of local" in seeded.output and "credentials of acme-retail refused" in seeded.output
+    runs = {(item["client_id"]["S"], item["run_id"]["S"]) for item in ExecutionsTable(CONFIG.executions_table).items()}
+    assert ("acme-retail", "2026-11-27.daily") in runs and ("globex-health", "2026-11-27.daily") in runs
+    check = checks_of(health())["report freshness"]
+    assert (check["status"], check["stale"]) == ("OK", [])
+
+
+def test_capacity_counts_todays_seeded_runs_as_a_recorded_day(clients, frozen_clock):
+    frozen_clock(datetime(2026, 11, 27, 9, tzinfo=UTC))
+    assert runner.invoke(app, ["ops", "seed-history", "--days", "2", "--no-incidents"]).exit_code == 0
+    runs = sum(1 for _ in ExecutionsTable(CONFIG.executions_table).items())  # 26 and 27 November
+
+    result = runner.invoke(app, ["ops", "capacity", "--format", "json"])
+
+    executions = json.loads(result.stdout)["growth"]["executions"]
+    assert executions["scaled"] == [{"month": "2026-11", "recorded_days": 2, "month_days": 30}]
+    assert executions["history"][-1] == {"month": "2026-11", "value": f"{runs * 30 / 2:.2f}"}
 
 
 def test_deploy_validate_finds_a_missing_resource(platform):
