@@ -197,7 +197,8 @@ def duration_stats(durations: Sequence[int]) -> dict[str, Any]:
 
 
 def bounced_by_run(suppressions: Iterable[Suppression]) -> dict[tuple[str, str], int]:
-    """Recipients SES reported as bouncing, per (client, run) whose message bounced."""
+    """Recipients SES reported as bouncing, per (client, run) whose message bounced. Suppressions an
+    operator cleared since count too: the bounce happened, whatever was done about it later."""
     counts: Counter[tuple[str, str]] = Counter()
     for suppression in suppressions:
         if suppression.reason == "bounce" and suppression.run_id:
@@ -451,6 +452,7 @@ def client_health(
         reasons.append(("WARNING", f"{in_a_row} failed run(s) in a row"))
     if last_run is not None and last_run.error_kind == "unauthorized":
         reasons.append(("CRITICAL", "credentials refused on the last run"))
+    suppressed = [s for s in suppressed if s.active]  # a cleared address receives reports again
     if suppressed:
         level = "CRITICAL" if len(suppressed) >= recipients > 0 else "WARNING"
         reasons.append((level, f"{len(suppressed)} of {recipients} recipient(s) suppressed"))

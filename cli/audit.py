@@ -1,7 +1,7 @@
 """The audit trail of operators' changes: who changed which client, and credential rotations.
 
-Each change made through the CLI (`client add/update/pause/resume/remove/import`, `credentials
-rotate`) is recorded as one JSON object in the environment's assets bucket, under
+Each change made through the CLI (`client add/update/pause/resume/remove/import/unsuppress`,
+`credentials rotate`) is recorded as one JSON object in the environment's assets bucket, under
 `audit/YYYY/MM/DD/<time>-<client>-<random>.json`. Why there and not in a table:
 
 - append-only by construction: every event has its own new key and is never overwritten; the
@@ -44,6 +44,7 @@ Action = Literal[
     "client.resume",
     "client.remove",
     "client.import",
+    "client.unsuppress",
     "credentials.rotate",
 ]
 
@@ -64,7 +65,8 @@ class AuditEvent(BaseModel):
 
 
 @cache
-def _actor() -> str:
+def actor() -> str:
+    """The AWS principal making the CLI's calls: what CloudTrail would show."""
     try:
         return str(platform_client("sts").get_caller_identity()["Arn"])
     except Exception as error:
@@ -107,7 +109,7 @@ def record(
         environment=config.environment,
         action=action,
         client_id=client_id,
-        actor=_actor(),
+        actor=actor(),
         operator=_operator(),
         fields=sorted(set(fields)),
         clients=sorted(set(clients)),

@@ -12,6 +12,7 @@ bouncing or complaining (the feedback handler records them; the worker leaves th
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -580,7 +581,7 @@ def suppressions(
     document = {
         "environment": config.environment,
         "client_id": client_id,
-        "suppressed": [entry.model_dump(mode="json") for entry in found],
+        "suppressed": [entry.model_dump(mode="json", exclude={"cleared_at", "cleared_by"}) for entry in found],
     }
     emit(document, view, fmt, output)
 
@@ -592,9 +593,22 @@ def unsuppress(
     environment: str = EnvironmentOption,
 ) -> None:
     """Let a suppressed recipient receive the client's reports again (once the client fixed the
-    address or the mailbox): from the next run on."""
+    address or the mailbox): from the next run on. The bounce or complaint stays on record (the
+    operations report keeps counting it) and a newer one suppresses the address again."""
     config = environment_config(environment)
     require_record(clients_table(config), client_id)
-    if not SuppressionsTable(config.suppressions_table).clear(client_id, email):
-        fail(f"--email: {email.strip().lower()} is not suppressed for {client_id}")
-    console.print(f"Cleared {email.strip().lower()} for {client_id}: it receives the next report.")
+    address = email.strip().lower()
+    cleared = SuppressionsTable(config.suppressions_table).clear(client_id, address, at=now(), by=audit_trail.actor())
+    if cleared is None:
+        fail(f"--email: {address} is not suppressed for {client_id}")
+    # The address is not an audit fact (the suppressions item keeps it, with cleared_by): the
+    # event names what was cleared by its reason and SES time.
+    audit_trail.record(
+        config,
+        "client.unsuppress",
+        client_id,
+        fields=["suppression"],
+        detail=f"{cleared.reason} recorded {cleared.recorded_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+        + (f" (run {cleared.run_id})" if cleared.run_id else ""),
+    )
+    console.print(f"Cleared {address} for {client_id}: it receives the next report.")

@@ -1,12 +1,17 @@
 """The suppressions table: recipients a client's reports must no longer go to, keyed by
 (`client_id`, `email`), the address lower-cased. Written by the SES feedback handler, read
 before sending, cleared by an operator once the client fixed the address.
+
+Clearing marks the item (`cleared_at`, `cleared_by`) instead of deleting it: the bounce it
+records still happened, and the operations report counts it in the delivery KPI. Reads that
+answer "who gets no mail now" (`is_suppressed`, `list`, `every_client`) skip cleared items; a
+bounce or complaint newer than the clearing suppresses the address again.
 """
 
 from __future__ import annotations
 
 import builtins
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from lambdas.dal.aws import PlatformAdapter, error_code
@@ -27,18 +32,26 @@ class SuppressionsTable(PlatformAdapter):
 
     def add(self, suppression: Suppression) -> bool:
         """Record a suppression; False when a newer one for the same address is already there
-        (SNS may deliver an event twice, or late, and an older event must not overwrite a newer)."""
-        recorded_at = suppression.recorded_at.astimezone(UTC).isoformat()
-        values = suppression.model_dump(mode="json", exclude={"client_id", "email", "recorded_at"}, exclude_none=True)
+        (SNS may deliver an event twice, or late, and an older event must not overwrite a newer),
+        or when an operator cleared the address after the event (a late copy of the bounce that
+        was cleared must not suppress it again)."""
+        recorded_at = _stamp(suppression.recorded_at)
+        values = suppression.model_dump(
+            mode="json", exclude={"client_id", "email", "recorded_at", "cleared_at", "cleared_by"}, exclude_none=True
+        )
         values["recorded_at"] = recorded_at
         names = {f"#{i}": key for i, key in enumerate(values)}
         try:
             self.client.update_item(
                 TableName=self.table_name,
                 Key=_key(suppression.client_id, suppression.email),
-                UpdateExpression="SET " + ", ".join(f"#{i} = :{i}" for i in range(len(values))),
+                UpdateExpression="SET "
+                + ", ".join(f"#{i} = :{i}" for i in range(len(values)))
+                + " REMOVE cleared_at, cleared_by",
                 # Timestamps are UTC ISO strings of one format: string order is time order.
-                ConditionExpression="attribute_not_exists(email) OR recorded_at <= :at",
+                ConditionExpression="attribute_not_exists(email)"
+                " OR (attribute_not_exists(cleared_at) AND recorded_at <= :at)"
+                " OR cleared_at < :at",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues={
                     **to_item({f":{i}": value for i, value in enumerate(values.values())}),
@@ -52,7 +65,7 @@ class SuppressionsTable(PlatformAdapter):
         return True
 
     def list(self, client_id: str) -> list[Suppression]:
-        """Every suppressed recipient of the client, by address."""
+        """Every recipient of the client that is suppressed now, by address."""
         found: list[Suppression] = []
         paginator = self.client.get_paginator("query")
         for page in paginator.paginate(
@@ -61,15 +74,15 @@ class SuppressionsTable(PlatformAdapter):
             ExpressionAttributeValues={":c": {"S": client_id}},
             ConsistentRead=True,
         ):
-            found.extend(Suppression.model_validate(from_item(item)) for item in page.get("Items", []))
+            found.extend(_active(page))
         return found
 
     def every_client(self) -> builtins.list[Suppression]:
-        """Every suppression of every client (health checks; the table stays small: one item per
-        bounced or complaining address)."""
+        """Every address suppressed now, of every client (health checks; the table stays small: one
+        item per bounced or complaining address)."""
         found: builtins.list[Suppression] = []
         for page in self.client.get_paginator("scan").paginate(TableName=self.table_name, ConsistentRead=True):
-            found.extend(Suppression.model_validate(from_item(item)) for item in page.get("Items", []))
+            found.extend(_active(page))
         return found
 
     def is_suppressed(self, client_id: str, email: str) -> bool:
@@ -77,13 +90,33 @@ class SuppressionsTable(PlatformAdapter):
             TableName=self.table_name,
             Key=_key(client_id, email),
             ConsistentRead=True,
-            ProjectionExpression="email",
+            ProjectionExpression="email, cleared_at",
         )
-        return "Item" in response
+        return "Item" in response and "cleared_at" not in response["Item"]
 
-    def clear(self, client_id: str, email: str) -> bool:
-        """Allow the address again; False if it was not suppressed."""
-        response = self.client.delete_item(
-            TableName=self.table_name, Key=_key(client_id, email), ReturnValues="ALL_OLD"
-        )
-        return "Attributes" in response
+    def clear(self, client_id: str, email: str, *, at: datetime, by: str) -> Suppression | None:
+        """Allow the address again, keeping the record of its bounce or complaint; the suppression
+        cleared, or None if the address was not suppressed (never, or cleared already)."""
+        try:
+            response = self.client.update_item(
+                TableName=self.table_name,
+                Key=_key(client_id, email),
+                UpdateExpression="SET cleared_at = :at, cleared_by = :by",
+                ConditionExpression="attribute_exists(email) AND attribute_not_exists(cleared_at)",
+                ExpressionAttributeValues={":at": {"S": _stamp(at)}, ":by": {"S": by}},
+                ReturnValues="ALL_NEW",
+            )
+        except Exception as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return Suppression.model_validate(from_item(response["Attributes"]))
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def _active(page: dict[str, Any]) -> builtins.list[Suppression]:
+    found = (Suppression.model_validate(from_item(item)) for item in page.get("Items", []))
+    return [suppression for suppression in found if suppression.active]

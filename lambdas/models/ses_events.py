@@ -42,6 +42,15 @@ class Suppression(BaseModel):
     detail: str = Field(default="", description="Bounce type and status, or the complaint feedback type.")
     message_id: str = ""
     run_id: str | None = None
+    # An operator's clearing keeps the item (a bounce stays counted in the delivery KPI): the address
+    # receives reports again until a newer bounce or complaint suppresses it again.
+    cleared_at: datetime | None = Field(default=None, description="When an operator let the address receive again.")
+    cleared_by: str | None = Field(default=None, description="The AWS principal that cleared it.")
+
+    @property
+    def active(self) -> bool:
+        """Whether reports are withheld from the address now."""
+        return self.cleared_at is None
 
 
 class _Recipient(BaseModel):

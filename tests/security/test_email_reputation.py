@@ -26,7 +26,8 @@ SHARED = "shared-finance@partner.example"  # a recipient of two clients
 
 
 def ses_event(kind: str, message: dict[str, Any], client_id: str, run_id: str, address: str, **extra: Any) -> dict:
-    """An SES event as the configuration set publishes it for a message the worker sent."""
+    """An SES event as the configuration set publishes it for a message the worker sent; `at`
+    (an ISO time) is when SES observed it."""
     tags = {name: [value] for name, value in message_tags(client_id, run_id).items()}
     event: dict[str, Any] = {
         "eventType": kind,
@@ -37,12 +38,12 @@ def ses_event(kind: str, message: dict[str, Any], client_id: str, run_id: str, a
             "bounceType": extra.get("bounce_type", "Permanent"),
             "bounceSubType": "General",
             "bouncedRecipients": [{"emailAddress": address, "status": "5.1.1", "diagnosticCode": "smtp; 550 5.1.1"}],
-            "timestamp": "2026-11-27T06:00:04.000Z",
+            "timestamp": extra.get("at", "2026-11-27T06:00:04.000Z"),
         }
     else:
         event["complaint"] = {
             "complainedRecipients": [{"emailAddress": address}],
-            "timestamp": "2026-11-27T08:30:00.000Z",
+            "timestamp": extra.get("at", "2026-11-27T08:30:00.000Z"),
             "complaintFeedbackType": "abuse",
         }
     return event
@@ -168,6 +169,54 @@ def test_unsuppressing_an_address_that_is_not_suppressed_is_bad_input(clients):
     result = runner.invoke(app, ["client", "unsuppress", "--client-id", acme.client_id, "--email", "nobody@x.example"])
     assert result.exit_code == 2
     assert result.output.strip() == f"error: --email: nobody@x.example is not suppressed for {acme.client_id}"
+
+
+def listed(client_id: str) -> list[str]:
+    result = runner.invoke(app, ["client", "suppressions", "--client-id", client_id, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return [entry["email"] for entry in json.loads(result.stdout)["suppressed"]]
+
+
+@pytest.mark.parametrize("kind", ["Bounce", "Complaint"])
+def test_a_cleared_address_gets_mail_again_until_a_newer_bounce_or_complaint_suppresses_it_again(
+    embedded_aws, clients, frozen_clock, kind
+):
+    acme, _ = clients
+    first = day_job(acme, 0)
+    deliver(first)
+    [sent] = sent_messages(embedded_aws.endpoint_url)
+    original = ses_event(kind, sent, acme.client_id, first.run_id, SHARED)
+    feedback(original)
+    frozen_clock()  # 27 November 09:00, after SES saw the bounce or complaint
+
+    cleared = runner.invoke(app, ["client", "unsuppress", "--client-id", acme.client_id, "--email", SHARED])
+
+    assert cleared.exit_code == 0, cleared.output
+    assert listed(acme.client_id) == []
+    assert not SuppressionsTable(platform_suppressions()).is_suppressed(acme.client_id, SHARED)
+    again = runner.invoke(app, ["client", "unsuppress", "--client-id", acme.client_id, "--email", SHARED])
+    assert again.exit_code == 2  # cleared already: nothing to unsuppress
+    assert again.output.strip() == f"error: --email: {SHARED} is not suppressed for {acme.client_id}"
+    # SNS redelivers the event that was cleared: old news, the address stays allowed.
+    assert feedback(original)["suppressed"] == 0
+    assert listed(acme.client_id) == []
+
+    second = day_job(acme, 1)
+    assert deliver(second)[0] == {"batchItemFailures": []}  # the worker does not skip the address
+    to_shared = [m for m in sent_messages(embedded_aws.endpoint_url) if SHARED in m["destinations"]]
+    assert len(to_shared) == 2 and acme.recipients[0] in to_shared[-1]["destinations"]  # acme's day 1 report
+    later = record(acme.client_id, second.run_id)
+    assert later is not None and (later.recipients, later.suppressed) == (3, 0)
+
+    newer = ses_event(kind, to_shared[-1], acme.client_id, second.run_id, SHARED, at="2026-11-28T06:00:04.000Z")
+    assert feedback(newer)["suppressed"] == 1
+
+    assert listed(acme.client_id) == [SHARED]
+    [stored] = SuppressionsTable(platform_suppressions()).list(acme.client_id)
+    assert (stored.run_id, stored.cleared_at, stored.cleared_by) == (second.run_id, None, None)
+    assert stored.recorded_at.isoformat().startswith("2026-11-28T06:00:04")
+    assert deliver(day_job(acme, 2))[0] == {"batchItemFailures": []}
+    assert len(mail_to(embedded_aws.endpoint_url, SHARED)) == 2  # suppressed again: no third message
 
 
 def platform_suppressions() -> str:

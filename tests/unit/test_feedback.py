@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from lambdas.models.ses_events import SesEvent, message_tags, run_id_from_tag
+from cli.analytics import bounced_by_run
+from lambdas.models.ses_events import SesEvent, Suppression, message_tags, run_id_from_tag
 
 RUN_ID = "2026-11-27.daily"
 
@@ -143,3 +144,13 @@ def test_message_tags_satisfy_ses_and_map_back_to_the_run(run_id, client_id):
         assert len(value) <= 256
     assert tags["client_id"] == client_id
     assert run_id_from_tag(tags["run_id"]) == run_id
+
+
+def test_a_cleared_suppression_withholds_no_mail_but_its_bounce_still_counts():
+    [bounced] = SesEvent.model_validate(bounce(tags=tagged())).suppressions()
+    cleared = Suppression.model_validate(
+        {**bounced.model_dump(), "cleared_at": "2026-11-28T09:00:00Z", "cleared_by": "arn:aws:iam::1:user/op"}
+    )
+
+    assert bounced.active and not cleared.active
+    assert bounced_by_run([cleared]) == bounced_by_run([bounced]) == {("acme-retail", RUN_ID): 1}
