@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from botocore.exceptions import ClientError
 from rich.table import Table
 
 from cli import audit as audit_trail
@@ -41,7 +42,7 @@ from cli.context import (
     write_atomically,
 )
 from infrastructure.config import EnvironmentConfig
-from lambdas.dal.aws import error_code
+from lambdas.dal.aws import error_code, platform_client
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.dal.executions_table import ExecutionsTable
 from lambdas.dal.secrets_store import SecretsStore
@@ -185,8 +186,27 @@ def check_secret(config: EnvironmentConfig, client: Client) -> None:
     name = client.credentials.secret_name
     if not name.startswith(config.secrets_prefix):
         fail(f"credentials.secret_name: must start with {config.secrets_prefix} (the worker reads only there)")
-    if not SecretsStore().exists(name):
+    described = SecretsStore().describe(name)
+    if described is None:
         fail(f"credentials.secret_name: no secret {name} in Secrets Manager; store the keys first")
+    if config.deployed_by_stack:  # `local` has no project key: emulator/provision.py creates the data plane only
+        check_secret_key(config, name, described.get("KmsKeyId"))
+
+
+def check_secret_key(config: EnvironmentConfig, name: str, key_id: str | None) -> None:
+    """The stack promises client keys encrypted with the project's key (docs/deploy.md): a secret
+    created without `--kms-key-id` gets Secrets Manager's AWS managed key instead."""
+    fix = f"aws secretsmanager update-secret --secret-id {name} --kms-key-id {config.kms_alias}"
+    if not key_id:
+        fail(f"credentials.secret_name: {name} is encrypted with the AWS managed key, not {config.kms_alias}: {fix}")
+    kms = platform_client("kms")
+    try:
+        project = kms.describe_key(KeyId=config.kms_alias)["KeyMetadata"]["Arn"]
+        used = kms.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
+    except ClientError as error:
+        fail(f"credentials.secret_name: cannot compare {name}'s key with {config.kms_alias} ({error_code(error)})")
+    if used != project:
+        fail(f"credentials.secret_name: {name} is encrypted with {key_id}, not {config.kms_alias}: {fix}")
 
 
 # -- list and show -------------------------------------------------------------------------------

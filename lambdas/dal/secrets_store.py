@@ -34,15 +34,20 @@ class SecretsStore:
         return self._client
 
     def exists(self, secret_name: str) -> bool:
+        return self.describe(secret_name) is not None
+
+    def describe(self, secret_name: str) -> dict[str, Any] | None:
+        """The secret's metadata (name, `KmsKeyId` when not the AWS managed key, dates; never its
+        value), or None when there is no such secret."""
         try:
-            self.client.describe_secret(SecretId=secret_name)
+            described: dict[str, Any] = self.client.describe_secret(SecretId=secret_name)
         except ClientError as error:
             if error_code(error) == "ResourceNotFoundException":
-                return False
+                return None
             raise DependencyError(f"Secrets Manager: describe {secret_name} failed ({error_code(error)})") from None
         except BotoCoreError as error:
             raise DependencyError(f"Secrets Manager unreachable ({type(error).__name__})") from None
-        return True
+        return described
 
     def create_keys(self, secret_name: str, credentials: AwsCredentials, *, kms_key_id: str | None = None) -> None:
         """A new secret holding the keys (encrypted with `kms_key_id`, else Secrets Manager's default key)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import boto3
 import pytest
 from typer.testing import CliRunner
 
@@ -196,3 +197,35 @@ def test_a_write_failure_mid_import_undoes_what_was_written(platform, demo_recor
     assert result.exit_code == 1
     assert "nothing was kept" in result.output
     assert stored(platform) == {}
+
+
+def test_stored_keys_must_be_encrypted_with_the_projects_key_in_a_deployed_environment(platform):
+    """docs/deploy.md promises client keys under the project's key: a secret created without
+    --kms-key-id (the AWS managed key) or with another key is refused, naming the fix."""
+    from emulator.provision import provision
+    from infrastructure.config import for_environment
+
+    dev = for_environment("dev")
+    provision(dev)
+    kms, secrets = boto3.client("kms"), boto3.client("secretsmanager")
+    project = kms.create_key(Description="project")["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName=dev.kms_alias, TargetKeyId=project)
+    other = kms.create_key(Description="another")["KeyMetadata"]["KeyId"]
+    keys = json.dumps({"access_key_id": "AKIAEXAMPLE000000001", "secret_access_key": "x" * 40})
+    secrets.create_secret(Name=f"{dev.secrets_prefix}managed", SecretString=keys)
+    secrets.create_secret(Name=f"{dev.secrets_prefix}other", SecretString=keys, KmsKeyId=other)
+    secrets.create_secret(Name=f"{dev.secrets_prefix}project", SecretString=keys, KmsKeyId=dev.kms_alias)
+    table = ClientsTable(dev.clients_table)
+
+    def add(client_id: str):
+        flags = ["--client-id", client_id, "--name", client_id, "--account-id", "111111111111",
+                 "--recipient", "finance@new.example", "--secret-name", f"{dev.secrets_prefix}{client_id}"]  # fmt: skip
+        return runner.invoke(app, ["client", "add", "-e", "dev", *flags])
+
+    managed, wrong, right = add("managed"), add("other"), add("project")
+
+    assert managed.exit_code == 2 and "is encrypted with the AWS managed key, not alias/" in managed.stderr
+    assert f"--kms-key-id {dev.kms_alias}" in managed.stderr
+    assert wrong.exit_code == 2 and f"is encrypted with {other}, not {dev.kms_alias}" in wrong.stderr
+    assert right.exit_code == 0, right.output
+    assert [record["client_id"] for record in table.records()] == ["project"]
