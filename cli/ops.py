@@ -57,7 +57,7 @@ from cli.context import (
     write_atomically,
 )
 from cli.credentials import CRITICAL_DAYS, WARN_DAYS, key_age, key_ages, link_signer_ages
-from cli.pricing import pricing_document
+from cli.pricing import price, pricing_document
 from cli.probes import alarms, bucket_name, missing, problem, topic_arn
 from infrastructure.config import TABLES, EnvironmentConfig
 from lambdas.dal.aws import platform_client
@@ -997,111 +997,44 @@ def _lifecycle(config: EnvironmentConfig) -> list[dict[str, Any]] | None:
 
 def recommendations(
     config: EnvironmentConfig,
+    window: an.Window,
     at: datetime,
     costs: dict[str, Any],
     runs: list[ExecutionRecord],
     worker: sources.FunctionLimits | None,
 ) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    memory = [r.max_memory_mb for r in runs if r.max_memory_mb is not None]
-    lambda_cost = sum(
-        (
-            Decimal(str(line["amount_usd"]))
-            for c in costs["clients"]
-            for line in c["lines"]
-            if line["service"] == "Lambda" and line["unit"] == "GB-second"
-        ),
-        Decimal(0),
-    )
-    if worker and memory:
-        peak = max(memory)
-        target = an.next_memory_size(peak, Decimal("0.5"))  # half used at the peak: room for larger clients
-        if target < worker.memory_mb:
-            saving = lambda_cost * (1 - Decimal(target) / Decimal(worker.memory_mb))
-            found.append(
-                {
-                    "id": "lambda-memory",
-                    "title": f"Right-size the worker: {worker.memory_mb} MB → {target} MB",
-                    "detail": f"peak resident memory {peak} MB over {len(memory)} run(s) "
-                    f"({Decimal(peak) * 100 / worker.memory_mb:.0f}% of {worker.memory_mb} MB); p95 run duration "
-                    f"{an.percentile([r.duration_ms for r in runs if r.duration_ms], 95)} ms. Lambda's CPU "
-                    "share grows with memory: measure the duration at the new size before deploying "
-                    "(python -m tests.infrastructure.measure_functions).",
-                    "estimated_saving_usd": costing.line_amount(saving),
-                    "action": f"WORKER = Sizing(memory_mb={target}, ...) in infrastructure/constructs/functions.py, "
-                    "then cdk deploy",
-                }
-            )
-    daily: dict[str, list[ExecutionRecord]] = defaultdict(list)
-    for r in runs:
-        if (
-            an.trigger(r) == "daily"
-            and r.status == "succeeded"
-            and r.total is not None
-            and r.period_start == r.period_end
-        ):
-            daily[r.client_id].append(r)
-    for client_id, client_runs in sorted(daily.items()):
-        totals = [r.total for r in client_runs if r.total is not None]
-        if len(totals) < 7:
-            continue
-        average = an.mean(totals) or Decimal(0)
-        spread = (max(totals) - min(totals)) / average if average else Decimal(0)
-        if spread > Decimal("0.10"):
-            continue
-        ce = sum((r.ce_cost_usd for r in client_runs), Decimal(0))
-        saving = ce * (1 - Decimal(1) / 7)
-        found.append(
-            {
-                "id": f"schedule-{client_id}",
-                "title": f"Move {client_id} from daily to weekly",
-                "detail": f"its daily spend stayed within ±{spread * 50:.1f}% of {average:.2f} over "
-                f"{len(totals)} daily reports: a weekly report says the same with a seventh of the "
-                "Cost Explorer requests",
-                "estimated_saving_usd": costing.line_amount(saving),
-                "action": f"python cli/main.py client update --client-id {client_id} --schedule weekly "
-                "(after asking the client)",
-            }
+    """The rules of cli/analytics.py on the period's records, the worker's size and the bucket's
+    lifecycle and objects; savings priced to the line (over the analysed period)."""
+    found: list[dict[str, Any] | None] = []
+    if worker:
+        lambda_cost = sum(
+            (
+                Decimal(str(line["amount_usd"]))
+                for c in costs["clients"]
+                for line in c["lines"]
+                if line["service"] == "Lambda" and line["unit"] == "GB-second"
+            ),
+            Decimal(0),
         )
-    requests = sum(r.ce_requests for r in runs)
-    hits = sum(r.cache_hits for r in runs)
-    rate = an.ratio(hits, hits + requests)
-    repeated = Counter((r.client_id, r.as_of) for r in runs if r.ce_requests > 0)
-    wasted = sum(count - 1 for count in repeated.values() if count > 1)
-    if wasted:
-        found.append(
-            {
-                "id": "cache-repeats",
-                "title": "Same-day repeat runs asked Cost Explorer again",
-                "detail": f"{wasted} run(s) repeated a client's day and still made requests; cache hit rate "
-                f"{_percent(an.rounded(rate))}. Re-runs on the same UTC day should be free (docs/cost-explorer.md): "
-                "check that COST_CACHE_TABLE is set and the cost-cache table is reachable.",
-                "estimated_saving_usd": costing.line_amount(Decimal(wasted) * Decimal("0.01") * 2),
-                "action": "python cli/main.py deploy validate; check the worker's COST_CACHE_TABLE",
-            }
-        )
+        found.append(an.memory_advice(runs, worker.memory_mb, lambda_cost))
+    found.extend(an.schedule_advice(runs))
+    found.append(an.cache_advice(runs))
     rules = _lifecycle(config)
-    if rules is not None and not any(rule.get("Status") == "Enabled" and rule.get("Transitions") for rule in rules):
-        listing = sources.bucket_objects(config, "reports/")
-        old = [
-            o
-            for o in listing.objects
-            if o.storage_class == "STANDARD" and o.size >= 128 * 1024 and at - o.last_modified > timedelta(days=90)
-        ]
-        eligible = Decimal(sum(o.size for o in old))
-        saving = eligible / costing.GB * (Decimal("0.023") - Decimal("0.0125"))
+    if rules is not None:
         found.append(
-            {
-                "id": "s3-lifecycle",
-                "title": "No lifecycle rule moves old reports to cheaper storage",
-                "detail": f"{len(old)} report object(s) of 128 KB or more are older than 90 days in Standard "
-                f"({eligible / 1024**2:.1f} MiB); smaller objects would be billed as 128 KB in IA and stay in Standard",
-                "estimated_saving_usd": costing.line_amount(saving),
-                "action": "deploy the stack's lifecycle (infrastructure/constructs/storage.py: IA after 90 days, "
-                "Glacier IR after 365, noncurrent versions expire after 30)",
-            }
+            an.lifecycle_advice(
+                rules,
+                sources.bucket_objects(config, an.REPORTS_PREFIX).objects,
+                at,
+                costing.month_fraction(window.start_at, min(window.end_at, at)),
+                price("s3_standard_gb_month").per_unit,
+                price("s3_standard_ia_gb_month").per_unit,
+            )
         )
-    return found
+    advice = [item for item in found if item is not None]
+    for item in advice:
+        item["estimated_saving_usd"] = costing.line_amount(item["estimated_saving_usd"])
+    return advice
 
 
 # A recommendation saving less than a cent over the analysed period is shown, not a finding.
@@ -1112,7 +1045,7 @@ def cost_optimization_document(config: EnvironmentConfig, window: an.Window, at:
     runs = sources.runs_between(config, window.start_at, window.end_at)
     worker = _worker(config)
     costs = _cost_statement(config, window, at, runs, worker)
-    found = recommendations(config, at, costs, runs, worker)
+    found = recommendations(config, window, at, costs, runs, worker)
     for item in found:
         item["worth_acting"] = Decimal(str(item["estimated_saving_usd"])) >= MIN_SAVING_USD
     requests = sum(r.ce_requests for r in runs)
@@ -1288,7 +1221,7 @@ def audit_document(config: EnvironmentConfig, window: an.Window, at: datetime) -
     runs = sources.runs_between(config, start, end)
     runs_by: dict[str, Counter[str]] = defaultdict(Counter)
     for run in runs:
-        runs_by[run.client_id]["cli (manual)" if run.kind == "manual" else "worker"] += 1
+        runs_by[run.client_id][an.requester(run)] += 1
     unauthorized = [
         {
             "at": e["timestamp"],
@@ -1316,6 +1249,7 @@ def audit_document(config: EnvironmentConfig, window: an.Window, at: datetime) -
             "log_events": access.counted(),
             "by_client": {client: dict(sorted(c.items())) for client, c in sorted(access_by.items())},
             "runs_by_client": {client: dict(sorted(c.items())) for client, c in sorted(runs_by.items())},
+            "readers": an.readers(runs, access.value or []),
             "note": "every run reads its client's cost data: runs are recorded for the whole period; worker log "
             "lines are kept by CloudWatch Logs (events older than 14 days are not accepted, and the CLI's "
             "manual runs log to the operator's terminal, not to CloudWatch)",
@@ -1360,6 +1294,17 @@ def audit_report(
     for event in document["unauthorized"]["events"] or document["unauthorized"]["refused_runs"]:
         table.add_row(
             _when(event["at"]), "[red]UNAUTHORIZED[/]", "refused", str(event["client_id"]), str(event.get("run_id"))
+        )
+    if document["access"]["readers"]:
+        table.add_section()
+        table.add_row("[bold]who read which client's data[/]", "", "", "", "runs recorded, ACCESS log lines")
+    for reader in document["access"]["readers"]:
+        table.add_row(
+            "",
+            reader["requester"],
+            "read cost data",
+            reader["client_id"],
+            f"{reader['runs']} run(s), {reader['log_lines']} ACCESS line(s)",
         )
     unauthorized = document["unauthorized"]
     ok = not (unauthorized["events"] or unauthorized["refused_runs"] or document["unreadable_audit_objects"])

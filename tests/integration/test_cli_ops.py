@@ -330,6 +330,30 @@ def test_cost_optimization_prices_the_recorded_usage(history, frozen_clock, tmp_
     assert document["pricing"]["as_of"] and document["pricing"]["unit_prices"]
 
 
+def test_cost_optimization_reads_the_buckets_lifecycle(history, frozen_clock):
+    """Local provisioning has no lifecycle: the advice shows (nothing is 90 days old: saving 0, not a
+    finding); the stack's rule for reports/ silences it."""
+    frozen_clock(NOW)
+    args = ("ops", "cost-optimization", "--as-of", "2026-11-27", "--format", "json")
+    s3 = boto3.client("s3")
+    rules = [{"ID": "OldReportsToCheaperStorage", "Status": "Enabled", "Filter": {"Prefix": "reports/"},
+              "Transitions": [{"Days": 90, "StorageClass": "STANDARD_IA"}]}]  # fmt: skip
+
+    without = {item["id"]: item for item in json.loads(invoke(*args).stdout)["recommendations"]}
+    s3.put_bucket_lifecycle_configuration(Bucket=CONFIG.assets_bucket, LifecycleConfiguration={"Rules": rules})
+    try:
+        with_rule = {item["id"] for item in json.loads(invoke(*args).stdout)["recommendations"]}
+    finally:
+        s3.delete_bucket_lifecycle(Bucket=CONFIG.assets_bucket)
+
+    assert without["s3-lifecycle"]["estimated_saving_usd"] == "0.0000"
+    assert without["s3-lifecycle"]["worth_acting"] is False
+    assert "s3-lifecycle" not in with_rule
+    # the seeded runs: no same-day repeats, and no client's daily spend steady enough for weekly
+    assert not {"cache-repeats"} & (set(without) | with_rule)
+    assert not [key for key in without if key.startswith("schedule-")]
+
+
 # -- performance --------------------------------------------------------------------------------
 
 
@@ -399,6 +423,26 @@ def test_audit_report_names_who_changed_which_client_and_the_refusals(history, f
     )["events"]
     assert document["unauthorized"]["log_events"]["available"] is True
     assert len(document["unauthorized"]["events"]) == sum('"audit":"UNAUTHORIZED"' in e["message"] for e in kept)
+
+
+def test_audit_report_table_lists_who_read_each_clients_data(history, frozen_clock):
+    frozen_clock(NOW)
+
+    result = invoke("ops", "audit-report", "--period", "monthly", "--month", "2026-11")
+
+    kept = boto3.client("logs").filter_log_events(
+        logGroupName=f"/aws/lambda/{CONFIG.worker_function}", filterPattern="ACCESS"
+    )["events"]
+    lines = Counter(json.loads(e["message"])["client_id"] for e in kept if '"audit":"ACCESS"' in e["message"])
+    runs = Counter(r.client_id for r in history.records)
+    assert lines and set(lines) <= set(runs)
+    expected = [rf"│\s+worker\s+│ read cost data │ {client}\s+│ {runs[client]} run\(s\), {lines[client]} ACCESS"
+                for client in sorted(runs)]  # fmt: skip
+    assert "who read which client's" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if "read cost data" in line]
+    assert len(rows) == len(expected)
+    for row, pattern in zip(rows, expected, strict=True):
+        assert re.search(pattern, row), (pattern, row)
 
 
 def test_log_lines_are_matched_by_their_marker_not_by_any_mention(history):

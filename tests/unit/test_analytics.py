@@ -268,3 +268,129 @@ def test_a_statement_prices_each_client_and_adds_up_to_the_cent():
     assert costing.verify_statement(document) == []
     document["clients"][0]["total_usd"] += Decimal("0.01")
     assert costing.verify_statement(document)[0].startswith("clients[a].total_usd")
+
+
+# -- cost optimisation rules --------------------------------------------------------------------
+
+
+def daily(client_id: str, day: int, total: str, **fields) -> ExecutionRecord:
+    one_day = {"period_start": date(2026, 11, day - 1), "period_end": date(2026, 11, day - 1)}
+    return run(client_id, day, total=Decimal(total), ce_requests=2, ce_cost_usd=Decimal("0.02"), **one_day, **fields)
+
+
+def test_the_worker_is_right_sized_to_half_use_at_the_peak_and_priced_from_its_lambda_cost():
+    runs = [run("a", 1, max_memory_mb=150), run("a", 2, max_memory_mb=200), run("a", 3)]
+
+    advice = an.memory_advice(runs, 1024, Decimal("0.80"))
+
+    assert advice is not None and advice["id"] == "lambda-memory"
+    assert "1024 MB → 512 MB" in advice["title"]  # 200 MB / 0.5 = 400 MB -> the next 128 MB step
+    assert advice["estimated_saving_usd"] == Decimal("0.40")
+    assert an.memory_advice(runs, 512, Decimal("0.80")) is None  # already that size
+    assert an.memory_advice([run("a", 1)], 1024, Decimal("0.80")) is None  # nothing measured
+
+
+def test_a_daily_client_with_a_steady_week_is_advised_weekly_and_saves_six_sevenths_of_its_requests():
+    steady = [daily("steady", d, "100.00" if d % 2 else "104.00") for d in range(2, 9)]  # 4 / 102.29: 3.9%
+    moving = [daily("moving", d, str(100 + 3 * d)) for d in range(2, 9)]  # 106 to 124: spread 16%
+    short = [daily("short", d, "100.00") for d in range(2, 8)]  # six days: not yet a week
+
+    found = an.schedule_advice(steady + moving + short)
+
+    assert [item["id"] for item in found] == ["schedule-steady"]
+    assert found[0]["estimated_saving_usd"] == Decimal("0.14") * 6 / 7  # 7 runs x 0.02 of Cost Explorer
+    assert "±2.0% of 102.29 over 7 daily reports" in found[0]["detail"]
+    assert "--client-id steady --schedule weekly" in found[0]["action"]
+
+
+def test_weekly_failed_and_manual_runs_do_not_count_as_daily_history():
+    week = [daily("a", d, "100.00") for d in range(2, 8)]
+    others = [
+        daily("a", 8, "100.00", run_id="2026-11-08.weekly"),
+        daily("a", 8, "100.00", status="failed"),
+        daily("a", 8, "100.00", kind="manual", run_id="2026-11-08.manual-060000-ab12"),
+    ]
+
+    assert an.schedule_advice(week + others) == []
+    assert [item["id"] for item in an.schedule_advice([*week, daily("a", 8, "100.00")])] == ["schedule-a"]
+
+
+def test_a_same_day_repeat_that_asked_cost_explorer_again_is_priced_at_its_recorded_cost():
+    first = run("a", 20, ce_requests=2, ce_cost_usd=Decimal("0.02"))
+    again = run("a", 20, started_at=datetime(2026, 11, 20, 9, tzinfo=UTC), ce_requests=3, ce_cost_usd=Decimal("0.03"))
+    cached = run("a", 20, started_at=datetime(2026, 11, 20, 10, tzinfo=UTC), cache_hits=2)
+
+    advice = an.cache_advice([first, again, cached, run("b", 20, ce_requests=2, ce_cost_usd=Decimal("0.02"))])
+
+    assert advice is not None and advice["id"] == "cache-repeats"
+    assert advice["estimated_saving_usd"] == Decimal("0.03")
+    assert "1 run(s) repeated a client's report on the same UTC day and still made 3 request(s)" in advice["detail"]
+    assert "cache hit rate 22.22%" in advice["detail"]  # 2 hits of 2 + 7 requests
+
+
+def test_a_rerun_on_a_later_day_or_after_a_run_that_asked_nothing_is_not_a_cache_miss():
+    first = run("a", 20, ce_requests=2, ce_cost_usd=Decimal("0.02"))
+    next_day = run("a", 20, started_at=datetime(2026, 11, 21, 6, tzinfo=UTC), ce_requests=2)  # estimates restated
+    refused = run("b", 20, status="failed", error_kind="unauthorized")
+    retried = run("b", 20, started_at=datetime(2026, 11, 20, 8, tzinfo=UTC), ce_requests=2)
+
+    assert an.cache_advice([first, next_day, refused, retried]) is None
+
+
+REPORT_RULE = {"ID": "old", "Status": "Enabled", "Filter": {"Prefix": "reports/"},
+               "Transitions": [{"Days": 90, "StorageClass": "STANDARD_IA"}]}  # fmt: skip
+
+
+def stored_report(key: str, size: int, days_old: int, storage_class: str = "STANDARD") -> StoredObject:
+    return StoredObject(key, size, storage_class, AT - timedelta(days=days_old))
+
+
+def test_without_a_lifecycle_rule_the_old_large_reports_are_priced_at_standard_minus_ia():
+    objects = [
+        stored_report("reports/a/2026-01-01.daily/report.xlsx", 1024**3, 300),  # eligible: 1 GB
+        stored_report("reports/a/2026-11-01.daily/report.xlsx", 1024**3, 26),  # too recent
+        stored_report("reports/a/2026-01-02.daily/report.html", 100 * 1024, 300),  # under 128 KB
+        stored_report("reports/a/2025-01-02.daily/report.xlsx", 1024**3, 600, "STANDARD_IA"),  # moved already
+    ]
+
+    advice = an.lifecycle_advice([], objects, AT, Decimal("0.5"), Decimal("0.023"), Decimal("0.0125"))
+
+    assert advice is not None and advice["id"] == "s3-lifecycle"
+    assert advice["estimated_saving_usd"] == Decimal("0.00525")  # 1 GB x half a month x (0.023 - 0.0125)
+    assert "1 report object(s)" in advice["detail"] and "(1024.0 MiB)" in advice["detail"]
+
+
+@pytest.mark.parametrize(
+    ("rule", "fires"),
+    [
+        (REPORT_RULE, False),
+        ({**REPORT_RULE, "Filter": {}}, False),  # the whole bucket
+        ({**REPORT_RULE, "Filter": {"And": {"Prefix": "reports/", "ObjectSizeGreaterThan": 0}}}, False),
+        ({"ID": "legacy", "Status": "Enabled", "Prefix": "", "Transitions": REPORT_RULE["Transitions"]}, False),
+        ({**REPORT_RULE, "Status": "Disabled"}, True),
+        ({**REPORT_RULE, "Filter": {"Prefix": "audit/"}}, True),  # another prefix
+        ({**REPORT_RULE, "Filter": {"Prefix": "reports/acme/"}}, True),  # one client only
+        ({**REPORT_RULE, "Filter": {"Tag": {"Key": "archive", "Value": "yes"}}}, True),  # tagged objects only
+        ({"ID": "expire", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 30}}, True),  # no transition
+    ],
+)
+def test_only_an_enabled_transition_covering_every_report_silences_the_lifecycle_advice(rule, fires):
+    advice = an.lifecycle_advice([rule], [], AT, Decimal(1), Decimal("0.023"), Decimal("0.0125"))
+
+    assert (advice is not None) is fires
+    if fires:
+        assert advice["estimated_saving_usd"] == 0  # nothing old enough: shown, not worth acting
+
+
+def test_readers_count_runs_and_access_lines_per_client_and_requester_sorted():
+    runs = [run("b", 1), run("b", 2), run("a", 2, kind="manual", run_id="2026-11-02.manual-090000-ab12")]
+    access = [
+        {"client_id": "b", "requester": "worker"},
+        {"client_id": "a", "requester": "cli"},
+        {"client_id": "a", "requester": "cli"},  # credentials validate read it too: no run record
+    ]
+
+    assert an.readers(runs, access) == [
+        {"client_id": "a", "requester": "cli", "runs": 1, "log_lines": 2},
+        {"client_id": "b", "requester": "worker", "runs": 2, "log_lines": 1},
+    ]
