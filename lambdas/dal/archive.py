@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lambdas.dal.aws import AwsCredentials, platform_client, signing_client
+from lambdas.dal.aws import AwsCredentials, PlatformAdapter, signing_client
 
 # A SigV4 presigned URL lives at most 7 days, and never longer than the credentials that signed it:
 # only an IAM user's access key (the link signer, docs/deploy.md) lasts the 7 days.
@@ -18,16 +18,12 @@ def report_prefix(client_id: str, run_id: str) -> str:
     return f"reports/{client_id}/{run_id}/"
 
 
-class ReportArchive:
-    def __init__(self, bucket: str, client: Any | None = None) -> None:
-        self.bucket = bucket
-        self._client = client
+class ReportArchive(PlatformAdapter):
+    SERVICE = "s3"
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = platform_client("s3")
-        return self._client
+    def __init__(self, bucket: str, client: Any | None = None) -> None:
+        super().__init__(client)
+        self.bucket = bucket
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
         # Encryption at rest is the bucket's default (KMS in the stack).

@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from lambdas.dal.aws import AwsCredentials, error_code, platform_client
+from lambdas.dal.aws import AwsCredentials, PlatformAdapter, error_code
 from lambdas.models.exceptions import DependencyError
 
 
@@ -23,15 +23,8 @@ def _keys_json(credentials: AwsCredentials) -> str:
     return json.dumps({"access_key_id": credentials.access_key_id, "secret_access_key": credentials.secret_access_key})
 
 
-class SecretsStore:
-    def __init__(self, client: Any | None = None) -> None:
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = platform_client("secretsmanager")
-        return self._client
+class SecretsStore(PlatformAdapter):
+    SERVICE = "secretsmanager"
 
     def exists(self, secret_name: str) -> bool:
         return self.describe(secret_name) is not None
