@@ -74,6 +74,7 @@ def _run(aws: EmbeddedAWS, day: date, output: Path, queue_url: str, worker: str,
     settings = get_settings()
     clients_table = ClientsTable(settings.clients_table)
     clients = [parse_client(record) for record in demo_clients(aws.dataset)]
+    clients = [_on_stored_keys(c, day) if c.client_id == STORED_KEYS_CLIENT else c for c in clients]
     for client in clients:
         clients_table.put(client)
 
@@ -124,6 +125,38 @@ def _run(aws: EmbeddedAWS, day: date, output: Path, queue_url: str, worker: str,
     console.print(f"Lambda logs and metrics (JSON, as CloudWatch keeps them): {log}")
     if failures:
         fail(f"{failures} demo client run(s) failed; see {log}", EXIT_FINDINGS)
+
+
+# One demo client gives access keys instead of a role, as a client that cannot create a role does
+# (docs/deploy.md): its reports show the key's age, rotated this many days before the demo's day.
+STORED_KEYS_CLIENT = "globex-health"
+STORED_KEYS_AGE_DAYS = 34
+
+
+def _on_stored_keys(client: Client, day: date) -> Client:
+    """The client on an IAM user's access key in its payer account, kept in Secrets Manager under
+    the environment's path, exactly as an operator onboards such a client."""
+    from lambdas.dal.aws import AwsCredentials, client_with, platform_client
+    from lambdas.dal.secrets_store import SecretsStore
+    from lambdas.models.client import RoleCredentials, StoredKeyCredentials
+
+    assert isinstance(client.credentials, RoleCredentials)  # noqa: S101 - the demo data's own shape
+    # The client creates the user in its own account; here the demo acts for it through its role.
+    assumed = platform_client("sts").assume_role(
+        RoleArn=client.credentials.role_arn,
+        RoleSessionName="demo-onboarding",
+        ExternalId=client.credentials.external_id,
+    )["Credentials"]
+    iam = client_with(
+        "iam", AwsCredentials(assumed["AccessKeyId"], assumed["SecretAccessKey"], assumed["SessionToken"])
+    )
+    iam.create_user(UserName="cost-reporting-reader")
+    key = iam.create_access_key(UserName="cost-reporting-reader")["AccessKey"]
+    secret_name = f"{for_environment('local').secrets_prefix}{client.client_id}"
+    SecretsStore().create_keys(secret_name, AwsCredentials(key["AccessKeyId"], key["SecretAccessKey"]))
+    rotated = datetime(day.year, day.month, day.day, 6, tzinfo=UTC) - timedelta(days=STORED_KEYS_AGE_DAYS)
+    credentials = StoredKeyCredentials(secret_name=secret_name, rotated_at=rotated)
+    return client.model_copy(update={"credentials": credentials})
 
 
 def _replay_month_start(aws: EmbeddedAWS, day: date, monthly: list[str]) -> None:
