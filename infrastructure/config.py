@@ -16,8 +16,6 @@ ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
 PREFIX = "cost-reporting"
 SERVICE_NAME = "cost-reporting"
 METRICS_NAMESPACE = "CostReporting"
-# Cost Explorer is a global API served from us-east-1; everything else follows AWS_REGION.
-DEFAULT_REGION = "us-east-1"
 
 
 @dataclass(frozen=True)
