@@ -28,6 +28,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from lambdas import clock
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.json"
 AS_OF = date(2026, 11, 27)
@@ -302,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     peer_usd = PRICE * PEER_REQUESTS_PER_REPORT * 30 * 1000
     ours_usd = Decimal(month["daily"]["usd_per_client_month"]) * 1000
     results = {
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "generated_at": clock.now().isoformat(timespec="seconds"),
         "command": "make bench",
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
         "as_of": AS_OF.isoformat(),

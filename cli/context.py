@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum, StrEnum
 from pathlib import Path
@@ -22,6 +22,7 @@ from rich.table import Table
 from cli import analytics
 from emulator.provision import settings_for
 from infrastructure.config import ENVIRONMENTS, EnvironmentConfig, for_environment
+from lambdas import clock as platform_clock
 from lambdas.dal.aws import platform_client, reset_clients
 from lambdas.models.settings import Settings
 
@@ -49,7 +50,7 @@ OutputOption = typer.Option(None, "--output", help="Also write the result as JSO
 
 
 def clock() -> datetime:
-    return datetime.now(UTC)
+    return platform_clock.now()
 
 
 def now() -> datetime:

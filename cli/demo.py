@@ -13,7 +13,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from emulator.lambda_runtime import drain_queue, invoke
 from emulator.provision import provision, settings_environment
 from emulator.server import EmbeddedAWS
 from infrastructure.config import for_environment
+from lambdas import clock
 from lambdas.models.client import SCHEDULES, Client, parse_client
 
 
@@ -48,6 +49,14 @@ def demo(
     """Run every demo client's report end to end on the embedded AWS and write the results."""
     day = as_of_day(as_of)
     started = time.monotonic()
+    # The demo is the 06:00 UTC schedule of its day: every clock of the run (report times, key
+    # ages, cache freshness) reads that moment, so --as-of pins the whole output.
+    with clock.pinned(clock.at_hour(day)):
+        _demo(day, output)
+    console.print(f"Done in {time.monotonic() - started:.1f} s. Open {output}/<client>/report.html in a browser.")
+
+
+def _demo(day: date, output: Path) -> None:
     config = for_environment("local")
     with console.status("Starting the embedded AWS and generating the demo cost data…"):
         dataset = generate_demo_dataset(day)
@@ -59,7 +68,6 @@ def demo(
         _run(aws, day, output, settings.jobs_queue_url, config.worker_function, config.dispatcher_function)
     finally:
         aws.stop()
-    console.print(f"Done in {time.monotonic() - started:.1f} s. Open {output}/<client>/report.html in a browser.")
 
 
 def _run(aws: EmbeddedAWS, day: date, output: Path, queue_url: str, worker: str, dispatcher: str) -> None:
@@ -154,7 +162,7 @@ def _on_stored_keys(client: Client, day: date) -> Client:
     key = iam.create_access_key(UserName="cost-reporting-reader")["AccessKey"]
     secret_name = f"{for_environment('local').secrets_prefix}{client.client_id}"
     SecretsStore().create_keys(secret_name, AwsCredentials(key["AccessKeyId"], key["SecretAccessKey"]))
-    rotated = datetime(day.year, day.month, day.day, 6, tzinfo=UTC) - timedelta(days=STORED_KEYS_AGE_DAYS)
+    rotated = clock.at_hour(day) - timedelta(days=STORED_KEYS_AGE_DAYS)
     credentials = StoredKeyCredentials(secret_name=secret_name, rotated_at=rotated)
     return client.model_copy(update={"credentials": credentials})
 
@@ -174,9 +182,9 @@ def _replay_month_start(aws: EmbeddedAWS, day: date, monthly: list[str]) -> None
     finalised = dataset.finalised_through
     dataset.finalised_through = last_month_end.replace(day=1) - timedelta(days=1)  # last month: estimates
     deps = dependencies_from(get_settings())
-    deps.clock = lambda: datetime(first.year, first.month, first.day, 6, tzinfo=UTC)
-    for client_id in monthly:
-        ReportRun(deps).run(ReportJob.scheduled(client_id, "monthly", first))
+    with clock.pinned(clock.at_hour(first)):
+        for client_id in monthly:
+            ReportRun(deps).run(ReportJob.scheduled(client_id, "monthly", first))
     for record in demo_clients(dataset):
         if record["client_id"] in monthly:
             _restate_last_days(dataset, record["account_ids"][0], last_month_end)

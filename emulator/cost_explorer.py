@@ -38,11 +38,12 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from emulator.dataset import CostDataset, CostRecord
+from lambdas import clock
 
 TARGET_PREFIX = "AWSInsightsIndexService."
 UNIT = "USD"
@@ -197,7 +198,7 @@ class CostExplorerEmulator:
             "target": target,
             "body": body,
             "caller_account": caller_account,
-            "time": datetime.now(UTC).isoformat(),
+            "time": clock.now().isoformat(),
             "throttled": throttled,
         }
         with self._log_lock:

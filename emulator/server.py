@@ -28,7 +28,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from email.message import EmailMessage
 from http import HTTPStatus
@@ -42,6 +42,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from emulator.cost_explorer import TARGET_PREFIX, CostExplorerEmulator
 from emulator.dataset import CostDataset, demo_clients, generate_demo_dataset
+from lambdas import clock
 
 try:  # moto >= 5.2.5 keeps header names with underscores (S3 metadata) intact
     from moto.moto_server.werkzeug_app import MotoRequestHandler as _BaseHandler
@@ -276,7 +277,7 @@ class EmbeddedAWS:
         page_size: int = 5000,
     ) -> None:
         if dataset is None:
-            dataset = generate_demo_dataset(datetime.now(UTC).date())
+            dataset = generate_demo_dataset(clock.today())
         self._ce = CostExplorerEmulator(dataset, page_size=page_size)
         self._host = host
         self._port = port
@@ -400,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7, help="dataset seed (default: 7)")
     parser.add_argument("--extra-clients", type=int, default=0, help="synthetic clients to add (default: 0)")
     args = parser.parse_args(argv)
-    as_of = args.as_of or datetime.now(UTC).date()
+    as_of = args.as_of or clock.today()
     dataset = generate_demo_dataset(as_of, seed=args.seed, extra_clients=args.extra_clients)
     logging.basicConfig(level=logging.INFO)
     serve_forever(args.host, args.port, dataset)

@@ -14,11 +14,12 @@ import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from lambdas import clock
 from lambdas.cost_reader import CostRead, CostReader
 from lambdas.dal.archive import ReportArchive, report_prefix
 from lambdas.dal.aws import SES_CALL_BUDGET_SECONDS, AwsCredentials, client_with, platform_error
@@ -57,10 +58,6 @@ from lambdas.observability import ACCESS, UNAUTHORIZED, audit, logger, metrics
 invocation_deadline: ContextVar[float | None] = ContextVar("invocation_deadline", default=None)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class Dependencies:
     clients: ClientsTable
@@ -71,7 +68,7 @@ class Dependencies:
     cost_explorer: Callable[[AwsCredentials], CostExplorer] = field(
         default=lambda credentials: CostExplorer(client_with("ce", credentials))
     )
-    clock: Callable[[], datetime] = _utcnow
+    clock: Callable[[], datetime] = clock.now
     cost_cache: Callable[[], CostCache] = lambda: CostCache("")  # a fresh one per run: it holds the run's cells
     suppressions: SuppressionsTable | None = None
     webhooks: WebhookSender | None = None

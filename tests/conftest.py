@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 
 import pytest
 
@@ -23,6 +24,19 @@ os.environ.update(
         "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
     }
 )
+
+
+# Every test runs at this moment unless it pins another (lambdas/clock.py): no test reads the real
+# clock, so the suite passes on any day (`make test-future` runs it a year ahead to prove it).
+TEST_NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock():
+    from lambdas import clock
+
+    with clock.pinned(TEST_NOW):
+        yield
 
 
 @pytest.fixture(autouse=True)

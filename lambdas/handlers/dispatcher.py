@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from lambdas import clock
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.dal.jobs_queue import JobsQueue
 from lambdas.dispatch import dispatch_due
@@ -22,7 +22,7 @@ from lambdas.observability import logger, metrics, tracer
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = DispatchEvent.model_validate(event)
     # The date is read per invocation, never at import: a warm container must not reuse it.
-    as_of = request.as_of or datetime.now(UTC).date()
+    as_of = request.as_of or clock.today()
     settings = get_settings()
     jobs = dispatch_due(
         request.schedule, as_of, ClientsTable(settings.clients_table), JobsQueue(settings.jobs_queue_url)
