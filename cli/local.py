@@ -45,6 +45,7 @@ from cli.context import (
     write_atomically,
 )
 from emulator.admin import admin
+from emulator.cost_explorer import DEFAULT_PAGE_GROUPS
 from emulator.provision import provision
 from infrastructure.config import EnvironmentConfig, for_environment
 from lambdas.models.client import parse_client
@@ -116,6 +117,13 @@ def up(
     port: int = typer.Option(LOCAL_PORT, "--port", min=1024, max=65535, help="Loopback port of the embedded AWS."),
     as_of: str = typer.Option("", "--as-of", help="Date of the cost dataset (YYYY-MM-DD); default today (UTC)."),
     extra_clients: int = typer.Option(0, "--extra-clients", min=0, max=20000, help="Synthetic clients to add."),
+    page_groups: int = typer.Option(
+        DEFAULT_PAGE_GROUPS,
+        "--page-groups",
+        min=1,
+        max=100000,
+        help="Groups per Cost Explorer answer page (AWS documents none; small pages show how reports cope).",
+    ),
 ) -> None:
     """Start the embedded AWS in the background, provision `local` and register the demo clients."""
     day = parse_day(as_of, "--as-of") if as_of else None
@@ -129,6 +137,7 @@ def up(
     local_state_dir().mkdir(parents=True, exist_ok=True)
     log = local_state_dir() / "emulator.log"
     command = [sys.executable, "-m", "emulator.server", "--port", str(port), "--extra-clients", str(extra_clients)]
+    command += ["--page-groups", str(page_groups)]
     if day:
         command += ["--as-of", day.isoformat()]
     with log.open("ab") as sink:
@@ -151,6 +160,7 @@ def up(
         "endpoint_url": endpoint,
         "as_of": day.isoformat() if day else now().date().isoformat(),
         "extra_clients": extra_clients,
+        "page_groups": page_groups,
         "started_at": now().isoformat(),
         "log": str(log),
     }

@@ -40,7 +40,7 @@ from moto.core.responses import BaseResponse
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from emulator.cost_explorer import TARGET_PREFIX, CostExplorerEmulator
+from emulator.cost_explorer import DEFAULT_PAGE_GROUPS, TARGET_PREFIX, CostExplorerEmulator
 from emulator.dataset import CostDataset, demo_clients, generate_demo_dataset
 from lambdas import clock
 
@@ -217,8 +217,11 @@ class _Router:
         if not isinstance(count, int) or isinstance(count, bool):
             raise ValueError("count must be an integer (-1: always, 0: off)")
         code = str(payload.get("code", "ThrottlingException"))
-        self._aws.ce.throttle(count, code)
-        return {"ok": True, "count": count, "code": code}
+        after = payload.get("after", 0)
+        if not isinstance(after, int) or isinstance(after, bool):
+            raise ValueError("after must be an integer")
+        self._aws.ce.throttle(count, code, after=after)
+        return {"ok": True, "count": count, "code": code, "after": after}
 
     def _page_size(self, payload: dict[str, Any]) -> dict[str, Any]:
         size = payload["page_size"]
@@ -274,11 +277,12 @@ class EmbeddedAWS:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        page_size: int = 5000,
+        page_size: int = DEFAULT_PAGE_GROUPS,
+        late_data: bool = False,
     ) -> None:
         if dataset is None:
             dataset = generate_demo_dataset(clock.today())
-        self._ce = CostExplorerEmulator(dataset, page_size=page_size)
+        self._ce = CostExplorerEmulator(dataset, page_size=page_size, late_data=late_data)
         self._host = host
         self._port = port
         self._server: BaseWSGIServer | None = None
@@ -374,9 +378,16 @@ class EmbeddedAWS:
         }
 
 
-def serve_forever(host: str = "127.0.0.1", port: int = 4566, dataset: CostDataset | None = None) -> None:
+def serve_forever(
+    host: str = "127.0.0.1",
+    port: int = 4566,
+    dataset: CostDataset | None = None,
+    *,
+    page_size: int = DEFAULT_PAGE_GROUPS,
+    late_data: bool = True,
+) -> None:
     """Run the embedded AWS in the foreground (for ``local up``); returns on SIGINT or SIGTERM."""
-    aws = EmbeddedAWS(dataset, host=host, port=port)
+    aws = EmbeddedAWS(dataset, host=host, port=port, page_size=page_size, late_data=late_data)
 
     def _stop(signum: int, frame: Any) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not interrupt the shutdown
@@ -400,11 +411,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=7, help="dataset seed (default: 7)")
     parser.add_argument("--extra-clients", type=int, default=0, help="synthetic clients to add (default: 0)")
+    parser.add_argument(
+        "--page-groups",
+        type=int,
+        default=DEFAULT_PAGE_GROUPS,
+        help=f"Cost Explorer groups per page (default: {DEFAULT_PAGE_GROUPS}; AWS documents none)",
+    )
+    parser.add_argument(
+        "--no-late-data", action="store_true", help="yesterday complete at once (default: it fills in over the day)"
+    )
     args = parser.parse_args(argv)
+    if args.page_groups < 1:
+        parser.error("--page-groups must be at least 1")
     as_of = args.as_of or clock.today()
     dataset = generate_demo_dataset(as_of, seed=args.seed, extra_clients=args.extra_clients)
     logging.basicConfig(level=logging.INFO)
-    serve_forever(args.host, args.port, dataset)
+    serve_forever(args.host, args.port, dataset, page_size=args.page_groups, late_data=not args.no_late_data)
     return 0
 
 
