@@ -112,6 +112,16 @@ class PayerDataset(CostDataset):
         return list(self.records_between(self._span[0], self._span[1] + _ONE_DAY))
 
 
+def payer_dataset(as_of: date, *, accounts: int = 300, services: int = 40) -> PayerDataset:
+    """A payer with cost from the 1st of the month three months before `as_of` to the day before
+    it, final through the end of the month before last (a daily, weekly or monthly report's range)."""
+    first = (as_of.replace(day=1) - timedelta(days=80)).replace(day=1)
+    finalised = (as_of.replace(day=1) - timedelta(days=1)).replace(day=1) - timedelta(days=1)
+    return PayerDataset(
+        accounts=accounts, services=services, first_day=first, last_day=as_of - _ONE_DAY, finalised_through=finalised
+    )
+
+
 def payer_client(dataset: PayerDataset, *, client_id: str = "big-payer", schedule: str = "daily") -> dict[str, object]:
     """The client record of a payer's every member account, on the payer's read-only role."""
     return {

@@ -42,6 +42,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from emulator.cost_explorer import DEFAULT_PAGE_GROUPS, TARGET_PREFIX, CostExplorerEmulator
 from emulator.dataset import CostDataset, demo_clients, generate_demo_dataset
+from emulator.payer import payer_dataset
 from lambdas import clock
 
 try:  # moto >= 5.2.5 keeps header names with underscores (S3 metadata) intact
@@ -420,11 +421,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-late-data", action="store_true", help="yesterday complete at once (default: it fills in over the day)"
     )
+    parser.add_argument(
+        "--payer",
+        default="",
+        metavar="ACCOUNTSxSERVICES",
+        help="serve a large payer instead of the demo dataset (e.g. 300x40; emulator/payer.py)",
+    )
     args = parser.parse_args(argv)
     if args.page_groups < 1:
         parser.error("--page-groups must be at least 1")
     as_of = args.as_of or clock.today()
-    dataset = generate_demo_dataset(as_of, seed=args.seed, extra_clients=args.extra_clients)
+    dataset: CostDataset
+    if args.payer:
+        accounts, _, services = args.payer.partition("x")
+        if not (accounts.isdigit() and services.isdigit()):
+            parser.error("--payer must be ACCOUNTSxSERVICES, e.g. 300x40")
+        dataset = payer_dataset(as_of, accounts=int(accounts), services=int(services))
+    else:
+        dataset = generate_demo_dataset(as_of, seed=args.seed, extra_clients=args.extra_clients)
     logging.basicConfig(level=logging.INFO)
     serve_forever(args.host, args.port, dataset, page_size=args.page_groups, late_data=not args.no_late_data)
     return 0

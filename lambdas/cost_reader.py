@@ -20,7 +20,6 @@ from lambdas.dal.cost_explorer import CostExplorer
 from lambdas.logic.cost_data import CostData, corrections, cost_data_from_cells, split_answer
 from lambdas.logic.periods import ONE_DAY, ReportWindow
 from lambdas.logic.planner import (
-    SECTION_NAMES,
     Cell,
     CellKey,
     Density,
@@ -198,9 +197,9 @@ def _budget_notes(planned: Plan) -> list[str]:
         f"{planned.needed_pages}"
     )
     if not planned.core_fits:
-        note = f"{head}, more than the budget for its core figures alone."
+        note = f"{head}, more than the budget allows for its core figures alone."
     else:
-        note = f"{head}, so these were left out: {', '.join(SECTION_NAMES[s] for s in planned.left_out)}."
+        note = f"{head}: the least important sections were left out."
     logger.warning(
         "plan does not fit the budget",
         extra={"budget": planned.budget, "needed": planned.needed_pages, "left_out": planned.left_out},

@@ -123,6 +123,14 @@ class CostCache(PlatformAdapter):
     def account_names(self) -> dict[str, str]:
         return dict(self._names)
 
+    def density_of(self, scope: str) -> Density:
+        """What the answers of these credentials showed (page size, groups per cell), for estimates."""
+        if not self.enabled:
+            return Density()
+        key = {"pk": {"S": f"{scope}#density"}, "period": {"S": "-"}}
+        item = self.client.get_item(TableName=self.table_name, Key=key).get("Item")
+        return Density.from_json(json.loads(item["density"]["S"])) if item else Density()
+
     def _item_key(self, key: ItemKey) -> dict[str, Any]:
         account, granularity, dataset, month = key
         return {"pk": {"S": self._pk(account, granularity, dataset)}, "period": {"S": month}}

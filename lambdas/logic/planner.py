@@ -40,7 +40,7 @@ from decimal import Decimal
 from typing import Any
 
 from lambdas.logic.periods import ANOMALY_BASELINE_DAYS, ONE_DAY, ReportWindow, add_months
-from lambdas.logic.queries import cost_and_usage
+from lambdas.logic.queries import cost_and_usage, requests_cost_usd
 from lambdas.models.client import Client
 
 CORE, CHART, BREAKDOWN, BASELINE, TREND, ATTRIBUTION = 1, 2, 3, 4, 5, 6
@@ -315,14 +315,15 @@ def _span(starts: Iterable[date], granularity: str) -> list[date]:
 
 
 def _group_requests(
-    granularity: str, dataset: Dataset, stale: _Stale, *, accounts: int, density: Density
+    granularity: str, dataset: Dataset, stale: _Stale, *, accounts: int, density: Density, tight: bool
 ) -> list[tuple[list[date], int]]:
     """(periods, tier) of each request for one dataset: everything in one request where that fits
     one page (a small client), else one request per contiguous run of one tier, so that what
     matters most is never queued behind what matters least in one paged answer (Cost Explorer
-    answers oldest first)."""
+    answers oldest first). `tight`: a budget the client set, on pages of a size no answer has
+    shown yet: the one-page estimate is a guess, so each run of a tier gets its own request."""
     span = _span(stale.tiers, granularity)
-    if density.pages(granularity, dataset, len(span), accounts) <= 1:
+    if not tight and density.pages(granularity, dataset, len(span), accounts) <= 1:
         return [(span, min(stale.tiers.values()))]
     return [(run, stale.tiers[run[0]]) for run in _runs(list(stale.tiers), stale.tiers, granularity)]
 
@@ -354,8 +355,10 @@ def plan(
             stale.setdefault((need.granularity, need.dataset), _Stale()).add(start, need)
 
     requests: list[PlannedRequest] = []
+    tight = budget is not None and density.page_groups is None
     for (granularity, dataset), found in stale.items():
-        for periods, tier in _group_requests(granularity, dataset, found, accounts=len(own), density=density):
+        grouped = _group_requests(granularity, dataset, found, accounts=len(own), density=density, tight=tight)
+        for periods, tier in grouped:
             pages = density.pages(granularity, dataset, len(periods), len(own))
             scope = _with_peers(own, peers, periods, granularity, dataset, cells, today, density, pages)
             sections = sorted({s for p in periods for s in found.sections.get(p, ())})
@@ -433,3 +436,27 @@ def expected_pages(client: Client, window: ReportWindow, density: Density | None
         needs, {}, accounts=list(client.account_ids), metric=client.metric, today=date.min, density=density, cap=10**6
     )
     return cold.needed_pages
+
+
+# Reports a month per schedule (monthly clients also get the month-close report).
+REPORTS_PER_MONTH = {"daily": Decimal(30), "weekly": Decimal(52) / 12, "monthly": Decimal(2)}
+
+
+@dataclass(frozen=True)
+class ExpectedCost:
+    """What a client's reports are expected to cost in Cost Explorer requests (a cold cache: the
+    upper bound; warm runs ask only for estimated days), from what its answers showed so far."""
+
+    per_report: int
+    usd_per_month: Decimal
+    learned: bool  # False: page size and density are the planner's assumptions
+
+    def describe(self) -> str:
+        basis = "from its answers so far" if self.learned else "assumed: no answer read yet"
+        return f"{self.per_report} per report, at most USD {self.usd_per_month:.2f} a month ({basis})"
+
+
+def expected_cost(client: Client, window: ReportWindow, density: Density | None = None) -> ExpectedCost:
+    pages = expected_pages(client, window, density)
+    usd = (pages * REPORTS_PER_MONTH[client.schedule] * requests_cost_usd(1)).quantize(Decimal("0.01"))
+    return ExpectedCost(pages, usd, bool(density and density.learned))

@@ -253,7 +253,7 @@ def _missing_notes(client: Client, data: CostData) -> list[str]:
     """One note per section left incomplete (the core's are the report's `missing`)."""
     core = ("core", "credits") if client.include_credits else ("core",)
     return [
-        f"Not complete, left out: {SECTION_NAMES[section]} ({count} period(s) not read from Cost Explorer)."
+        f"Not in this report: {SECTION_NAMES[section]} ({count} period(s) not read from Cost Explorer)."
         for section, count in data.missing.items()
         if section not in core and section in SECTION_NAMES
     ]

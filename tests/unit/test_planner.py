@@ -291,3 +291,16 @@ def test_clients_behind_one_payer_fetch_each_account_once_and_no_more_requests_t
     for dataset, scoped in fetched.items():
         assert sorted(scoped) == accounts, dataset  # every account once: none fetched again
     assert total < len(accounts)
+
+
+def test_a_budget_the_client_set_on_unknown_pages_gives_the_core_days_requests_of_their_own():
+    tight = cold_plan("daily", max_ce_requests=5)  # no answer has shown the page size yet
+    order = [(r.tier, r.dataset.group_key, r.start) for r in tight.requests]
+    assert order[:4] == [
+        (CORE, "SERVICE", date(2026, 11, 26)),
+        (CORE, "RECORD_TYPE", date(2026, 11, 26)),
+        (CORE, "SERVICE", date(2026, 11, 19)),
+        (CORE, "RECORD_TYPE", date(2026, 11, 19)),
+    ]
+    learned = cold_plan("daily", max_ce_requests=5, density=Density(page_groups=5000))
+    assert len(learned.requests) == 2  # pages known to be large: one request per dataset again
