@@ -155,9 +155,10 @@ class CostReader:
         if not days:
             return None
         need = attribution_need(days)
-        cached = self.cache.load(credential_scope(client), client.metric, [need], accounts)
-        # A hint, not a figure: a day whose services any earlier run read (of any age) is not asked again.
+        cached = {**self.cache.load(credential_scope(client), client.metric, [need], accounts), **fetched.cells}
+        # A hint, not a figure: a day whose services any run read (of any age) is not asked again.
         unread = tuple(day for day in need.starts if any(cell_key(need, a, day) not in cached for a in accounts))
+        left = self.cap if self.explorer.remaining is None else self.explorer.remaining
         extra = plan(
             [replace(need, starts=unread)] if unread else [],
             cached,
@@ -165,11 +166,10 @@ class CostReader:
             metric=client.metric,
             today=self.now.date(),
             density=density,
-            cap=self.cap,
-            budget=self.explorer.remaining,
+            cap=left,
         )
         # Only what fits what is left of the budget: naming the service is worth no incomplete report.
-        affordable = [r for r in extra.requests if r.estimated_pages <= (self.explorer.remaining or 0)]
+        affordable = [r for r in extra.requests if r.estimated_pages <= left]
         self._fetch(affordable, client.metric, density, fetched)
         return need
 
