@@ -40,6 +40,7 @@ from moto.core.responses import BaseResponse
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from emulator import moto_clock
 from emulator.cost_explorer import DEFAULT_PAGE_GROUPS, TARGET_PREFIX, CostExplorerEmulator
 from emulator.dataset import CostDataset, demo_clients, generate_demo_dataset
 from emulator.payer import payer_dataset
@@ -283,6 +284,7 @@ class EmbeddedAWS:
     ) -> None:
         if dataset is None:
             dataset = generate_demo_dataset(clock.today())
+        moto_clock.install()  # moto records and checks times on the platform's clock
         self._ce = CostExplorerEmulator(dataset, page_size=page_size, late_data=late_data)
         self._host = host
         self._port = port
