@@ -32,11 +32,12 @@ class Sizing:
     timeout: Duration
 
 
-# 512 MB: the bench's sizing rule (bench/startup.py): the smallest size holding the measured peak
-# (137 MB, the demo's largest client with its workbook) at half its memory or less, room for clients
-# twice as large before the runbook's 80% line, with the slowest report's CPU (1.4 s at 0.29 vCPU)
-# within 5% of a run's minute. CPU-bound work costs the same GB-seconds at any size below one vCPU;
-# time spent waiting on AWS costs in proportion to memory, half of what it cost at 1,024 MB.
+# 512 MB: the bench's sizing rule (bench/startup.py, docs/architecture.md): the smallest size that
+# holds the worker's measured peak (112 MB for the demo's largest client, its workbook included) at
+# half its memory or less, room for clients twice as large before the runbook's 80% line, and runs
+# the slowest report's CPU (1.4 s at 0.29 vCPU; 2.9 s at 256 MB) in 2 s or less. CPU-bound work
+# costs the same GB-seconds at any size below one vCPU; time spent waiting on AWS costs in
+# proportion to memory, half of what it cost at 1,024 MB.
 # 600 s for a batch of up to 10 runs (fanout.BATCH_SIZE): a minute per client, for Cost Explorer
 # pages and throttling back-off. The duration alarm fires at 80% (480 s), long before a batch is cut off.
 WORKER = Sizing(memory_mb=512, timeout=Duration.seconds(600))
