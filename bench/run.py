@@ -19,7 +19,6 @@ import json
 import os
 import platform
 import re
-import resource
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bench.startup import peak_rss_mb
 from lambdas import clock
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -160,7 +160,7 @@ def drive(clients: int, endpoint: str, as_of: date) -> dict[str, Any]:
                 for schedule in sorted(cold_by)
             },
         },
-        "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_memory_mb": peak_rss_mb(),
     }
 
 

@@ -130,8 +130,10 @@ def _tracer_cost(env: dict[str, str], runs: int) -> dict[str, Any]:
     traced = BARE + "\nfrom aws_lambda_powertools import Tracer\ntracer = Tracer(patch_modules=['botocore'])"
     on = dict(env, POWERTOOLS_TRACE_DISABLED="false")
     _python(traced, on)
-    bare = [float(_python(_TIMED.format(BARE), on).stdout.split()[0]) for _ in range(runs)]
-    with_tracer = [float(_python(_TIMED.format(traced), on).stdout.split()[0]) for _ in range(runs)]
+    bare, with_tracer = [], []
+    for _ in range(runs):  # interleaved, as the handlers are
+        bare.append(float(_python(_TIMED.format(BARE), on).stdout.split()[0]))
+        with_tracer.append(float(_python(_TIMED.format(traced), on).stdout.split()[0]))
     return {
         "cold_import_cpu_ms": round((statistics.median(with_tracer) - statistics.median(bare)) * 1000, 1),
         "patched": ["botocore"],
@@ -183,7 +185,7 @@ def report_driver(record: dict[str, Any], as_of: date, runs: int) -> dict[str, A
     """Runs the client's report `runs` times through the worker handler (one SQS message each), in a
     process that is the worker only (the environment comes from `register`)."""
     client_id = record["client_id"]
-    rss_before = _peak_rss_mb()
+    rss_before = peak_rss_mb()
     from emulator.lambda_runtime import LocalContext, sqs_event
     from infrastructure.config import for_environment
     from lambdas.models.events import ReportJob
@@ -235,13 +237,21 @@ def report_driver(record: dict[str, Any], as_of: date, runs: int) -> dict[str, A
         "report_cpu_ms": {"first": round(report[0], 1), "median_after": round(statistics.median(report[warm]), 1)},
         "xlsx_cpu_ms": {"first": round(workbook[0], 1), "median_after": round(statistics.median(workbook[warm]), 1)},
         "worker_cpu_ms": {"first": round(whole[0], 1), "median_after": round(statistics.median(whole[warm]), 1)},
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mb(),
         "rss_before_worker_import_mb": rss_before,
         "goal_report_cpu_ms": REPORT_CPU_GOAL_MS,
     }
 
 
-def _peak_rss_mb() -> float:
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. VmHWM, not ru_maxrss: on Linux a child's ru_maxrss starts
+    at its parent's resident size when it forked (it survives exec), so a bench that has grown would
+    lend its size to the worker it starts."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)  # kB
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
 
 
@@ -270,7 +280,7 @@ PAYER_300_ACCOUNTS: dict[str, Any] = {
     "report_cpu_ms": None,
     "peak_rss_mb": None,
     "goal_report_cpu_ms": 150,
-    "goal_peak_rss_mb": 128,
+    "goalpeak_rss_mb": 128,
 }
 
 
