@@ -18,18 +18,19 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lambdas.dal.aws import platform_client
-from lambdas.logic.channels import PAYLOADS
-from lambdas.logic.render import EmailView, email_view
 from lambdas.models.client import Client, Webhook
 from lambdas.models.report import Report
 from lambdas.observability import logger, metrics
+
+if TYPE_CHECKING:
+    from lambdas.logic.render import EmailView
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -93,6 +94,9 @@ class WebhookSender:
         if not client.webhooks:
             return []
         ends = self._clock() + self.deadline
+        # Imported here: only clients with a chat channel need the summaries (and the renderer they share).
+        from lambdas.logic.render import email_view
+
         try:
             view: EmailView | None = email_view(report)
         except Exception:  # the email itself has been built from the same report; do not fail here
@@ -118,6 +122,8 @@ class WebhookSender:
             url = self._url(webhook.secret_name)
         except _Failure as failure:
             return WebhookResult(index, webhook.kind, ok=False, attempts=0, error=failure.error)
+        from lambdas.logic.channels import PAYLOADS
+
         body = json.dumps(PAYLOADS[webhook.kind](report, view), ensure_ascii=False).encode("utf-8")
         attempt = 0
         while True:
