@@ -19,7 +19,17 @@ from typing import Any
 
 import typer
 
-from cli.backup import CLIENTS, EXECUTIONS, Backup, backup_checks, execution_key, read_backup
+from cli.backup import (
+    CLIENTS,
+    EXECUTIONS,
+    SUPPRESSIONS,
+    Backup,
+    backup_checks,
+    execution_key,
+    read_backup,
+    suppression_items,
+    suppression_key,
+)
 from cli.checks import (
     BOUNCE_CRITICAL,
     BOUNCE_WARNING,
@@ -334,7 +344,22 @@ def recovery_checks(config: EnvironmentConfig, backup: Backup) -> list[Check]:
         runs = {execution_key(item): item for item in backup.execution_items}
         current = {execution_key(item): item for item in ExecutionsTable(config.executions_table).items()}
         checks.append(_compare(EXECUTIONS, runs, current, extra_status=Status.OK))
+    if SUPPRESSIONS in backup.files:
+        checks.append(_suppressions_restored(config, backup))
     return checks
+
+
+def _suppressions_restored(config: EnvironmentConfig, backup: Backup) -> Check:
+    """Every backed-up suppression is in the table (its state may be newer there: a clearing or a
+    later bounce after the backup is expected)."""
+    expected = {suppression_key(item) for item in backup.suppression_items}
+    live = {suppression_key(item) for item in suppression_items(config)}
+    lost = sorted(f"{client_id}: {email}" for client_id, email in expected - live)
+    data = {"missing": lost, "not_in_backup": len(live - expected)}
+    if lost:
+        detail = f"{len(lost)} missing (their addresses bounced or complained and would be mailed): {_ids(lost)}"
+        return Check(f"restored {SUPPRESSIONS}", Status.CRITICAL, detail, data)
+    return Check(f"restored {SUPPRESSIONS}", Status.OK, f"all {len(expected)} present", data)
 
 
 def _compare(name: str, expected: dict[Any, Any], live: dict[Any, Any], *, extra_status: Status) -> Check:
