@@ -58,7 +58,6 @@ from cli.probes import (
     alarms,
     bucket_check,
     metric_sum,
-    not_implemented,
     problem,
     queue_depth,
     queue_url,
@@ -99,10 +98,7 @@ def ses_checks() -> list[Check]:
         else:
             checks.append(Check("SES sending", Status.OK, "enabled, enforcement HEALTHY"))
     except Exception as error:
-        if not_implemented(error):  # the embedded AWS has no SES v2 GetAccount; AWS always has it
-            checks.append(Check("SES sending", Status.OK, "not reported by this endpoint (emulator)"))
-        else:
-            checks.append(Check("SES sending", Status.WARNING, f"status unknown: {problem(error)}"))
+        checks.append(Check("SES sending", Status.WARNING, f"status unknown: {problem(error)}"))
     ses = platform_client("ses")
     try:
         quota = ses.get_send_quota()
@@ -127,7 +123,10 @@ def ses_checks() -> list[Check]:
                 rate_status(bounce_rate, BOUNCE_WARNING, BOUNCE_CRITICAL),
                 rate_status(complaint_rate, COMPLAINT_WARNING, COMPLAINT_CRITICAL),
             )
-            detail = f"{attempts} sent in 14 days: bounces {bounce_rate:.2%}, complaints {complaint_rate:.3%}"
+            detail = (
+                f"{attempts} sent in 14 days: {bounces} bounced ({bounce_rate:.2%}), "
+                f"{complaints} complained ({complaint_rate:.3%})"
+            )
             checks.append(Check("SES reputation", status, detail))
     except Exception as error:
         checks.append(Check("SES reputation", Status.WARNING, f"unknown: {problem(error)}"))

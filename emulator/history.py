@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from emulator.admin import admin
 from emulator.lambda_runtime import LocalContext
 from infrastructure.config import METRICS_NAMESPACE, EnvironmentConfig
 from lambdas.dal.aws import platform_client
@@ -270,11 +271,38 @@ def seed_history(
     on_day: Callable[[date, int], None] | None = None,
 ) -> SeedResult:
     """Run the schedules of each of `days` (oldest first) as the deployed platform would have."""
-    result = SeedResult()
     deps = dependencies_from(settings)
+    with _sends_dated(deps):
+        return _seed(config, settings, deps, sorted(days), incidents, on_day)
+
+
+@contextlib.contextmanager
+def _sends_dated(deps: Any) -> Iterator[None]:
+    """Each report sent through SES carries its simulated time (`x-emulator-time`): the embedded
+    AWS counts it on its own day (quota, statistics: emulator/ses_account.py), not all at once."""
+    events = deps.mailer.client.meta.events
+
+    def stamp(request: Any, **_: Any) -> None:
+        request.headers["x-emulator-time"] = deps.clock().isoformat()
+
+    events.register("before-sign.sesv2.SendEmail", stamp)
+    try:
+        yield
+    finally:
+        events.unregister("before-sign.sesv2.SendEmail", stamp)
+
+
+def _seed(
+    config: EnvironmentConfig,
+    settings: Settings,
+    deps: Any,
+    days: list[date],
+    incidents: bool,
+    on_day: Callable[[date, int], None] | None,
+) -> SeedResult:
+    result = SeedResult()
     clients = ClientsTable(settings.clients_table)
     cloudwatch = _CloudWatch(config)
-    days = sorted(days)
     _backdate_registrations(clients, datetime(days[0].year, days[0].month, days[0].day, tzinfo=UTC))
     broken_day = days[-3] if incidents and len(days) >= 3 else None
     refused_day = days[-2] if incidents and len(days) >= 2 else None
@@ -384,5 +412,8 @@ def _bounce_one(deps: Any, clients: ClientsTable, day: date, at: datetime) -> st
         event = _bounce_event(client.client_id, run.run_id, run.message_id, recipient, at)
         with _captured():
             feedback.handler(event, LocalContext("feedback"))
+        # SES counts the bounce in its statistics; the embedded AWS learns it from whoever simulates it.
+        endpoint = platform_client("sesv2").meta.endpoint_url
+        admin(endpoint, "ses/events", {"type": "Bounce", "count": 1, "at": (at + timedelta(minutes=1)).isoformat()})
         return f"SES reported a permanent bounce for one recipient of {client.client_id}"
     return None

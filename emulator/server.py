@@ -28,7 +28,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from email.message import EmailMessage
 from http import HTTPStatus
@@ -42,6 +42,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from emulator.cost_explorer import TARGET_PREFIX, CostExplorerEmulator
 from emulator.dataset import CostDataset, demo_clients, generate_demo_dataset
+from emulator.ses_account import SesAccount
 from lambdas import clock
 
 try:  # moto >= 5.2.5 keeps header names with underscores (S3 metadata) intact
@@ -148,6 +149,11 @@ class _Router:
                 return self._admin(environ, start_response, path)
             if environ.get("HTTP_X_AMZ_TARGET", "").startswith(TARGET_PREFIX):
                 return self._cost_explorer(environ, start_response)
+            if path == "/moto-api/reset":
+                self._aws.ses.reset()
+            answer = self._aws.ses.handle(environ, start_response, self._moto)
+            if answer is not None:
+                return answer
         except Exception:  # an emulator bug must show as a 500, never a dropped connection
             logger.exception("embedded AWS failed on %s %s", environ.get("REQUEST_METHOD"), path)
             body = {"__type": "InternalErrorException", "message": "emulator error; see the server log"}
@@ -183,6 +189,7 @@ class _Router:
             ("POST", "/ce/throttle"): self._throttle,
             ("GET", "/ce/dataset"): lambda _: self._aws.dataset_summary(),
             ("GET", "/clients"): lambda _: demo_clients(self._aws.ce.dataset),
+            ("POST", "/ses/events"): self._ses_event,
         }
         handler = routes.get((method, route))
         if handler is None:
@@ -210,6 +217,13 @@ class _Router:
         day = date.fromisoformat(payload["day"])
         amount = Decimal(str(payload["amount"]))
         self._aws.ce.dataset.restate(day, str(payload["account_id"]), str(payload["service"]), amount)
+        return {"ok": True}
+
+    def _ses_event(self, payload: dict[str, Any]) -> dict[str, Any]:
+        at = datetime.fromisoformat(payload["at"]) if payload.get("at") else None
+        if at is not None and at.tzinfo is None:
+            raise ValueError("at must carry its time zone")
+        self._aws.ses.record(str(payload["type"]), int(payload.get("count", 1)), at)
         return {"ok": True}
 
     def _throttle(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -279,6 +293,7 @@ class EmbeddedAWS:
         if dataset is None:
             dataset = generate_demo_dataset(clock.today())
         self._ce = CostExplorerEmulator(dataset, page_size=page_size)
+        self.ses = SesAccount()  # what SES counts: sends and feedback with their times
         self._host = host
         self._port = port
         self._server: BaseWSGIServer | None = None
