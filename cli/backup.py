@@ -40,7 +40,6 @@ from cli.clients import (
     validate_records,
 )
 from cli.context import (
-    EXIT_FINDINGS,
     EnvironmentOption,
     FormatOption,
     OutputFormat,
@@ -49,6 +48,7 @@ from cli.context import (
     environment_config,
     errors,
     fail,
+    finish,
     now,
     readable,
     to_json,
@@ -302,7 +302,7 @@ def create(
     console.print(f"Wrote {output}: {kind.value} backup of {config.environment} ({summary}).")
     for line in problems:
         errors.print(f"[yellow]invalid stored client, backed up as stored:[/] {line}", highlight=False)
-    raise typer.Exit(EXIT_FINDINGS if problems else 0)
+    finish(f"{len(problems)} stored client record(s) invalid (backed up as stored)" if problems else "")
 
 
 @app.command("validate")

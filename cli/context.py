@@ -64,6 +64,20 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     raise typer.Exit(code)
 
 
+def findings(reason: str) -> NoReturn:
+    """Exit 1 (findings), the output ending with one line that names what fell short: on stderr,
+    so that stdout stays the table or the JSON."""
+    errors.print(f"[bold yellow]findings:[/] {escape(reason)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_FINDINGS)
+
+
+def finish(shortfall: str) -> NoReturn:
+    """Exit 0 when nothing fell short (`shortfall` empty), else `findings(shortfall)`."""
+    if shortfall:
+        findings(shortfall)
+    raise typer.Exit(EXIT_OK)
+
+
 # -- the local environment ------------------------------------------------------------------------
 
 LOCAL_PORT = 4566  # the embedded AWS of `local up`: loopback only, the port LocalStack made familiar

@@ -36,6 +36,7 @@ from cli.context import (
     console,
     environment_config,
     fail,
+    finish,
     local_aws_environment,
     local_state_dir,
     local_state_file,
@@ -222,7 +223,10 @@ def status() -> None:
         use_local_aws(state["endpoint_url"])
         view.add_row("clients", str(sum(1 for _ in clients_table(for_environment("local")).records())))
     console.print(view)
-    raise typer.Exit(0 if alive and answering else EXIT_FINDINGS)
+    problems = [
+        what for what, bad in (("its process is gone", not alive), ("it does not answer", not answering)) if bad
+    ]
+    finish(f"the local environment is not usable: {' and '.join(problems)}" if problems else "")
 
 
 @app.command("down")

@@ -146,6 +146,11 @@ def test_weekly_report_figures_are_the_records_and_a_missed_target_exits_1(histo
     assert Decimal(document["cost_explorer"]["cost_usd"]) == sum(r.ce_cost_usd for r in runs)
     assert [day["runs"] for day in document["daily"]] == [2, 2, 2, 3, 2, 2, 2]
     assert "success rate" in result.stdout and "missed" in result.stdout
+    # An exit 1 ends with one line naming what fell short (stderr: stdout stays the table).
+    assert result.stderr.strip().splitlines()[-1] == (
+        "findings: 2 KPI(s) missed their target: success rate 86.67% (target ≥ 99.50%), "
+        f"email delivery rate {Decimal(recipients - 1) / recipients * 100:.2f}% (target ≥ 98.00%)"
+    )
 
 
 def test_a_day_that_met_every_target_exits_0(history):
@@ -486,6 +491,9 @@ def test_monthly_report_is_a_pdf_with_the_months_figures(history, frozen_clock, 
     result = invoke("ops", "monthly-report", "--month", "2026-11", "--output", str(output))
 
     assert result.exit_code == 1, result.output  # success rate 19/21 misses 99.5%
+    assert result.output.strip().splitlines()[-1].startswith(
+        "findings: 2 KPI(s) missed their target: success rate 90.48% (target ≥ 99.50%), email delivery rate"
+    )
     reader = PdfReader(output)
     assert len(reader.pages) >= 3
     first = reader.pages[0].extract_text()

@@ -68,3 +68,20 @@ def test_the_sender_identity_is_verified_in_both_ses_apis(platform):
     result = runner.invoke(app, ["deploy", "validate", "--format", "json"])
     check = next(c for c in json.loads(result.stdout)["checks"] if c["name"].startswith("SES identity"))
     assert check == {"name": "SES identity example.com", "status": "OK", "detail": "example.com verified for sending"}
+
+
+def test_every_exit_1_ends_with_the_line_naming_what_fell_short(seeded, tmp_path):
+    """Whatever the command, an operator never meets a bare exit 1."""
+    expected = {  # command: what its last line names
+        ("system", "health-check"): "1 check(s) not OK: suppressed recipients (WARNING)",
+        ("ops", "report", "--period", "weekly"): "KPI(s) missed their target: success rate",
+        ("ops", "client-health", "--days", "7"): "client(s) need attention: acme-retail",
+        ("ops", "security-audit", "--weekly"): "finding(s) above INFO: 1 HIGH",
+        ("ops", "audit-report", "--period", "weekly"): "UNAUTHORIZED log line(s), 1 refused run(s)",
+        ("ops", "monthly-report", "--month", "2026-11", "--output", str(tmp_path / "m.pdf")): "success rate",
+    }
+    for command, line in expected.items():
+        result = runner.invoke(app, list(command))
+        assert result.exit_code == 1, (command, result.output)
+        last = result.output.strip().splitlines()[-1]
+        assert last.startswith("findings: ") and line in last, (command, result.output[-400:])
