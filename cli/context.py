@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
@@ -14,10 +15,13 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from cli import analytics
 from emulator.provision import settings_for
@@ -28,9 +32,58 @@ from lambdas.models.settings import Settings
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
 
+
+class WholeWordsConsole(Console):
+    """A console whose tables never cut a word: identifiers (run ids, table names, ARNs, amounts)
+    stay whole and copyable, and text columns wrap between words. A table that cannot fit the
+    width that way is printed wider (the terminal wraps the long lines, nothing is lost)."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        needed = max((whole_words_width(self, o) for o in objects if isinstance(o, Table)), default=0)
+        if needed <= self.width:
+            super().print(*objects, **kwargs)
+            return
+        previous = self._width
+        self._width = needed
+        try:
+            super().print(*objects, **kwargs)
+        finally:
+            self._width = previous
+
+
+def _plain(cell: Any) -> str | None:
+    if isinstance(cell, Text):
+        return cell.plain
+    if isinstance(cell, str):
+        return Text.from_markup(cell).plain
+    return None  # another renderable: measured, never marked
+
+
+def whole_words_width(console: Console, table: Table) -> int:
+    """Mark the table's one-word columns (every cell a single word: ids, names, amounts) never to
+    wrap and its other columns never to go below their longest word; the width it then needs."""
+    wide = console.options.update_width(100_000)
+    for column in table.columns:
+        texts = [_plain(cell) for cell in column.cells]
+        words = [word for text in texts if text for word in text.split()]
+        if not words or None in texts:
+            continue
+        single = all(text is not None and len(text.split()) <= 1 for text in texts)
+        cells = [Measurement.get(console, wide, cell) for cell in column.cells]
+        column.no_wrap = column.no_wrap or single
+        longest = max(m.maximum for m in cells) if single else max(cell_len(word) for word in words)
+        column.min_width = max(column.min_width or 0, longest)
+    needed = Measurement.get(console, wide, table).minimum
+    # Rich shrinks wrapping columns before the minimums are applied again: the width it then
+    # really takes (private to rich, pinned in requirements.txt).
+    extra = table._extra_width
+    taken = sum(table._calculate_column_widths(console, console.options.update_width(needed - extra))) + extra
+    return max(needed, taken)
+
+
 # Piped output (CI logs, files) gets 120 columns rather than rich's default of 80.
-console = Console(width=None if sys.stdout.isatty() else 120)
-errors = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+console = WholeWordsConsole(width=None if sys.stdout.isatty() else 120)
+errors = WholeWordsConsole(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 EnvironmentOption = typer.Option(
     os.environ.get("COST_REPORTING_ENV", "local"),
@@ -245,8 +298,21 @@ def emit(document: Any, table: Table | None, fmt: Enum, output: Path | None) -> 
 T = TypeVar("T")
 
 
+def _bars_shown() -> bool:
+    """Progress bars only where they can be erased cleanly: on a terminal, with stdout not a pipe.
+    Output piped on (`| less`, `| tee`) reaches the same terminal from another process, between
+    the bar's redraws: the bar's erasing then hits the wrong lines and finished bars stay."""
+    if not errors.is_terminal:
+        return False
+    try:
+        return not stat.S_ISFIFO(os.fstat(sys.stdout.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):  # no real stdout (captured): no bar
+        return False
+
+
 def progress() -> Progress:
-    """A progress bar for work over many clients; on stderr so stdout stays machine-readable."""
+    """A progress bar for work over many clients, gone once finished (transient); on stderr so
+    stdout stays machine-readable."""
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -255,6 +321,7 @@ def progress() -> Progress:
         TimeElapsedColumn(),
         console=errors,
         transient=True,
+        disable=not _bars_shown(),
     )
 
 
