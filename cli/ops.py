@@ -343,7 +343,7 @@ def capacity_document(
     # Today counts as recorded once it has runs (the 06:00 dispatch has fired): its runs are counted.
     recorded_until = max([at.date(), *(r.started_at.astimezone(UTC).date() + timedelta(days=1) for r in runs)])
     executions = an.Series("executions", months, an.runs_by_month(runs, months, recorded_until))
-    executions.project(forecast_months)
+    executions.projected, runs_basis = an.runs_following_clients(runs, months, recorded_until, clients)
     recent = [r for r in runs if r.started_at >= at - timedelta(days=30)]
     worker = _worker(config)
     checks: list[dict[str, Any]] = []
@@ -455,7 +455,11 @@ def capacity_document(
         "forecast_months": forecast_months,
         "growth": {
             "clients": clients.as_dict(),
-            "executions": {**executions.as_dict(), "scaled": _scaled_months(runs, months, recorded_until)},
+            "executions": {
+                **executions.as_dict(),
+                "scaled": _scaled_months(runs, months, recorded_until),
+                "projection_basis": runs_basis,
+            },
         },
         "worker": worker.as_dict() if worker else None,
         "checks": checks,
