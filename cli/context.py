@@ -73,12 +73,17 @@ def whole_words_width(console: Console, table: Table) -> int:
         column.no_wrap = column.no_wrap or single
         longest = max(m.maximum for m in cells) if single else max(cell_len(word) for word in words)
         column.min_width = max(column.min_width or 0, longest)
-    needed = Measurement.get(console, wide, table).minimum
-    # Rich shrinks wrapping columns before the minimums are applied again: the width it then
-    # really takes (private to rich, pinned in requirements.txt).
+    width = Measurement.get(console, wide, table).minimum
+    # Rich shrinks the wrapping columns first and applies the minimums again afterwards: at a given
+    # width the table may take more. Widen until it fits what it takes (rich's private column
+    # arithmetic, pinned in requirements.txt; a handful of rounds at most).
     extra = table._extra_width
-    taken = sum(table._calculate_column_widths(console, console.options.update_width(needed - extra))) + extra
-    return max(needed, taken)
+    for _ in range(8):
+        taken = sum(table._calculate_column_widths(console, console.options.update_width(width - extra))) + extra
+        if taken <= width:
+            break
+        width = taken
+    return width
 
 
 # Piped output (CI logs, files) gets 120 columns rather than rich's default of 80.

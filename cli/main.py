@@ -11,7 +11,21 @@ import sys
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cli import backup, billing, clients, credentials, demo, deploy, local, ops, overview, report, system
+from cli import (
+    backup,
+    billing,
+    clients,
+    credentials,
+    demo,
+    deploy,
+    local,
+    ops,
+    overview,
+    recovery,
+    recovery_validation,
+    report,
+    system,
+)
 from cli.context import EXIT_BAD_INPUT, EXIT_FINDINGS, errors
 from lambdas.dal.aws import error_code
 from lambdas.models.exceptions import PlatformError
@@ -22,6 +36,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+system.app.command("assess-damage")(recovery.assess_damage)
+system.app.command("validate-recovery")(recovery_validation.validate_recovery)
 app.add_typer(system.app, name="system")
 app.add_typer(clients.app, name="client")
 app.add_typer(credentials.app, name="credentials")
