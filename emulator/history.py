@@ -11,7 +11,9 @@ deployed function leaves behind is published the way Lambda would:
   have none, as in AWS);
 - its EMF metrics (namespace CostReporting, `service` the environment's service name);
 - the AWS/Lambda metrics of every invocation: Invocations, Duration, Errors, Throttles (zero, as
-  Lambda reports them), ConcurrentExecutions.
+  Lambda reports them), ConcurrentExecutions;
+- the REPORT line Lambda writes after every invocation (duration, billed duration, memory size,
+  max memory used), in the function's log group.
 
 A run that fails transiently (throttling) is retried once, as the queue would redeliver it.
 
@@ -32,6 +34,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import resource
+import sys
 import time
 import uuid
 import warnings
@@ -127,7 +131,7 @@ class _CloudWatch:
     def invocation(self, function: str, started: datetime, duration_ms: int, logs: str, emf: str) -> None:
         self._lambda_metrics(function, started, duration_ms)
         self._emf(emf, started)
-        self._logs(function, started, logs)
+        self._logs(function, started, logs + report_line(function, duration_ms))
 
     def _lambda_metrics(self, function: str, at: datetime, duration_ms: int) -> None:
         dimensions = [{"Name": "FunctionName", "Value": function}]
@@ -200,6 +204,19 @@ class _CloudWatch:
         rejected = answer.get("rejectedLogEventsInfo") or {}
         too_old = rejected.get("tooOldLogEventEndIndex")
         self.accepted += len(events) - (too_old + 1 if too_old is not None else 0)
+
+
+def report_line(function: str, duration_ms: int) -> str:
+    """The line Lambda writes after each invocation (what `filter-log-events --filter-pattern
+    REPORT` and `optimize lambda-memory` read): duration, billed duration (whole milliseconds),
+    the function's memory and the peak memory used (this process's, as the run records have it)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    used = int(peak / 1024**2) if sys.platform == "darwin" else int(peak / 1024)  # bytes on macOS, KiB on Linux
+    memory = LocalContext(function).memory_limit_in_mb
+    return (
+        f"\nREPORT RequestId: {uuid.uuid4()}\tDuration: {duration_ms:.2f} ms\tBilled Duration: {max(duration_ms, 1)} ms"
+        f"\tMemory Size: {memory} MB\tMax Memory Used: {used} MB\t\n"
+    )
 
 
 def _backdate_registrations(clients: ClientsTable, first: datetime) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gzip
+import io
 import json
 import logging
 import os
@@ -42,6 +43,8 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from emulator.cost_explorer import TARGET_PREFIX, CostExplorerEmulator
 from emulator.dataset import CostDataset, demo_clients, generate_demo_dataset
+from emulator.dynamodb_metrics import TARGET_PREFIX as DYNAMODB_TARGET
+from emulator.dynamodb_metrics import DynamoDBMetrics
 from emulator.ses_account import SesAccount
 from lambdas import clock
 
@@ -151,6 +154,13 @@ class _Router:
                 return self._cost_explorer(environ, start_response)
             if path == "/moto-api/reset":
                 self._aws.ses.reset()
+                self._aws.dynamodb_metrics.reset()
+            if environ.get("HTTP_X_AMZ_TARGET", "").startswith(DYNAMODB_TARGET):
+                body = _peek_body(environ)
+                account = caller_account(_headers(environ))
+                return self._aws.dynamodb_metrics.watch(environ, start_response, self._moto, body, account)
+            if "/monitoring/aws4_request" in environ.get("HTTP_AUTHORIZATION", ""):
+                self._aws.dynamodb_metrics.publish()  # CloudWatch is read: DynamoDB's metrics are there first
             answer = self._aws.ses.handle(environ, start_response, self._moto)
             if answer is not None:
                 return answer
@@ -249,6 +259,17 @@ def _headers(environ: WSGIEnviron) -> dict[str, str]:
     return headers
 
 
+def _peek_body(environ: WSGIEnviron) -> bytes:
+    """The request body as sent, put back for moto to read."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    raw: bytes = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(raw)
+    return gzip.decompress(raw) if environ.get("HTTP_CONTENT_ENCODING", "").lower() == "gzip" else raw
+
+
 def _read_body(environ: WSGIEnviron) -> bytes:
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -294,6 +315,7 @@ class EmbeddedAWS:
             dataset = generate_demo_dataset(clock.today())
         self._ce = CostExplorerEmulator(dataset, page_size=page_size)
         self.ses = SesAccount()  # what SES counts: sends and feedback with their times
+        self.dynamodb_metrics = DynamoDBMetrics()  # the AWS/DynamoDB metrics moto does not publish
         self._host = host
         self._port = port
         self._server: BaseWSGIServer | None = None
