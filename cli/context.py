@@ -87,8 +87,9 @@ def whole_words_width(console: Console, table: Table) -> int:
 
 
 # Piped output (CI logs, files) gets 120 columns rather than rich's default of 80.
-console = WholeWordsConsole(width=None if sys.stdout.isatty() else 120)
-errors = WholeWordsConsole(stderr=True, width=None if sys.stderr.isatty() else 200)
+# No emoji codes: a key condition's `:end` placeholder is not an emoji.
+console = WholeWordsConsole(width=None if sys.stdout.isatty() else 120, emoji=False)
+errors = WholeWordsConsole(stderr=True, width=None if sys.stderr.isatty() else 200, emoji=False)
 
 EnvironmentOption = typer.Option(
     os.environ.get("COST_REPORTING_ENV", "local"),

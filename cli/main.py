@@ -18,8 +18,10 @@ from cli import (
     credentials,
     demo,
     deploy,
+    dynamodb_review,
     local,
     ops,
+    optimize,
     overview,
     recovery,
     recovery_validation,
@@ -46,6 +48,8 @@ app.add_typer(backup.app, name="backup")
 app.add_typer(deploy.app, name="deploy")
 app.add_typer(local.app, name="local")
 app.add_typer(ops.app, name="ops")
+optimize.app.command("dynamodb-queries")(dynamodb_review.dynamodb_queries)
+app.add_typer(optimize.app, name="optimize")
 app.add_typer(billing.app, name="billing")
 app.add_typer(overview.app, name="docs")
 app.command("demo")(demo.demo)
