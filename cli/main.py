@@ -15,6 +15,7 @@ from cli import (
     backup,
     billing,
     clients,
+    costs,
     credentials,
     demo,
     deploy,
@@ -51,6 +52,7 @@ app.add_typer(ops.app, name="ops")
 optimize.app.command("dynamodb-queries")(dynamodb_review.dynamodb_queries)
 app.add_typer(optimize.app, name="optimize")
 app.add_typer(billing.app, name="billing")
+app.add_typer(costs.app, name="costs")
 app.add_typer(overview.app, name="docs")
 app.command("demo")(demo.demo)
 

@@ -45,6 +45,7 @@ from emulator.cost_explorer import TARGET_PREFIX, CostExplorerEmulator
 from emulator.dataset import CostDataset, demo_clients, generate_demo_dataset
 from emulator.dynamodb_metrics import TARGET_PREFIX as DYNAMODB_TARGET
 from emulator.dynamodb_metrics import DynamoDBMetrics
+from emulator.platform_bill import add_platform_bill
 from emulator.ses_account import SesAccount
 from lambdas import clock
 
@@ -440,6 +441,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     as_of = args.as_of or clock.today()
     dataset = generate_demo_dataset(as_of, seed=args.seed, extra_clients=args.extra_clients)
+    add_platform_bill(dataset)  # the platform's own account, for `costs report` and `costs trends`
     logging.basicConfig(level=logging.INFO)
     serve_forever(args.host, args.port, dataset)
     return 0
