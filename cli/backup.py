@@ -285,16 +285,25 @@ def _content_check(backup: Backup, name: str, records: Any) -> Check:
 # -- commands -------------------------------------------------------------------------------------
 
 
+DEFAULT_DIRECTORY = Path("backups")  # gitignored: a backup made from the repository stays out of git
+
+
 @app.command("create")
 def create(
-    output: Path = typer.Option(..., "--output", help="The backup file to write (FILE.tar.gz)."),
+    output: Path | None = typer.Option(
+        None, "--output", help="The backup file to write (FILE.tar.gz); default backups/backup_YYYYMMDD_HHMMSS.tar.gz."
+    ),
     kind: BackupType = typer.Option(BackupType.full, "--type", help="full (clients + history) or clients."),
+    full: bool = typer.Option(False, "--full", help="The same as --type full (the users' runbook writes it so)."),
     environment: str = EnvironmentOption,
 ) -> None:
-    """Back up client records, execution history and configuration, with checksums."""
+    """Back up client records, suppressions, execution history and configuration, with checksums."""
+    if full and kind is not BackupType.full:
+        fail("--full: give --full or --type clients, not both")
+    at = now()
+    output = output or DEFAULT_DIRECTORY / f"backup_{at:%Y%m%d_%H%M%S}.tar.gz"
     writable(output)
     config = environment_config(environment)
-    at = now()
     files, counts, problems = snapshot(config, kind)
     manifest = build_manifest(files, counts, config, kind, at)
     write_atomically(output, tar_bytes({MANIFEST: to_json(manifest).encode(), **files}, at))

@@ -241,13 +241,17 @@ def month_start(value: str, flag: str = "--month") -> date | None:
 
 
 def writable(path: Path | None, flag: str = "--output") -> None:
-    """Check an output path before any work is done, so bad input changes nothing."""
+    """Check an output path before any work is done, so bad input changes nothing. Directories
+    missing on the way are fine (the file's writing makes them), a file in their place is not."""
     if path is None:
         return
     if path.is_dir():
         fail(f"{flag}: {path} is a directory, not a file")
-    if not path.parent.exists():
-        fail(f"{flag}: directory {path.parent} does not exist")
+    existing = path.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        fail(f"{flag}: {existing} is a file, not a directory")
 
 
 def readable(path: Path, flag: str = "--input") -> Path:
@@ -284,6 +288,7 @@ def to_json(document: Any) -> str:
 def write_atomically(path: Path, data: bytes | str) -> None:
     """A reader never sees half a file: write beside it, then rename over it."""
     body = data.encode("utf-8") if isinstance(data, str) else data
+    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
     partial.write_bytes(body)
     partial.replace(path)

@@ -223,3 +223,26 @@ def test_a_backup_without_suppressions_validates_with_a_warning(populated, tmp_p
     checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
     assert checks["suppressions.jsonl"]["status"] == "WARNING"
     assert runner.invoke(app, ["backup", "restore", "--input", str(path)]).exit_code == 0
+
+
+def test_the_runbooks_full_backup_needs_no_output_and_lands_where_git_ignores_it(populated, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    result = runner.invoke(app, ["backup", "create", "--full"])
+
+    assert result.exit_code == 0, result.output
+    (path,) = (tmp_path / "backups").iterdir()
+    assert path.name == "backup_20261127_090000.tar.gz"  # the CLI's clock, frozen at 27 November 09:00
+    assert json.loads(members(path)["manifest.json"])["type"] == "full"
+    conflict = runner.invoke(app, ["backup", "create", "--full", "--type", "clients"])
+    assert conflict.exit_code == 2 and "--full: give --full or --type clients, not both" in conflict.output
+
+
+def test_an_output_in_a_new_directory_is_written_and_a_file_in_the_way_is_bad_input(populated, tmp_path):
+    nested = tmp_path / "out" / "ops" / "clients.json"
+    assert runner.invoke(app, ["client", "export-all", "--output", str(nested)]).exit_code == 0
+    assert json.loads(nested.read_text())["clients"]
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = runner.invoke(app, ["client", "export-all", "--output", str(blocker / "x.json")])
+    assert result.exit_code == 2 and f"--output: {blocker} is a file, not a directory" in result.output
