@@ -28,6 +28,7 @@ from cli import (
     recovery_validation,
     report,
     system,
+    training,
 )
 from cli.context import EXIT_BAD_INPUT, EXIT_FINDINGS, errors
 from lambdas.dal.aws import error_code
@@ -54,6 +55,7 @@ app.add_typer(optimize.app, name="optimize")
 app.add_typer(billing.app, name="billing")
 app.add_typer(costs.app, name="costs")
 app.add_typer(overview.app, name="docs")
+app.add_typer(training.app, name="training")
 app.command("demo")(demo.demo)
 
 
