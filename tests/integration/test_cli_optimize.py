@@ -31,10 +31,9 @@ NOW = datetime(2026, 11, 27, 9, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def seeded(embedded_aws):
+    from lambdas import clock
     from lambdas.dal.aws import reset_clients
     from lambdas.models.settings import get_settings
-
-    from lambdas import clock
 
     # A module's fixture starts before each test pins the clock: pinned here for the seeding too.
     with pytest.MonkeyPatch.context() as patch, clock.pinned(NOW):
