@@ -159,7 +159,7 @@ def trigger(record: ExecutionRecord) -> str:
 
 
 def outcome(record: ExecutionRecord, at: datetime) -> str:
-    """succeeded | failed | skipped | running; a run unfinished long after it started failed."""
+    """succeeded | incomplete | failed | skipped | running; a run unfinished long after it started failed."""
     if record.status == "running" and at - record.started_at > UNFINISHED_AFTER:
         return "failed"
     return record.status
@@ -217,7 +217,8 @@ def ops_summary(
     Cost Explorer requests; each KPI against its runbook target."""
     runs = [r for r in records if in_window(r, window)]
     outcomes = Counter(outcome(r, at) for r in runs)
-    finished = outcomes["succeeded"] + outcomes["failed"]
+    # An incomplete run sent nothing: finished, not a success.
+    finished = outcomes["succeeded"] + outcomes["failed"] + outcomes["incomplete"]
     unfinished = sum(1 for r in runs if r.status == "running" and outcome(r, at) == "failed")
     durations = [r.duration_ms for r in runs if r.duration_ms is not None and r.status != "running"]
     sent = [r for r in runs if r.delivery == "sent"]
@@ -227,7 +228,7 @@ def ops_summary(
     rejected = sum(1 for r in runs if r.error_kind == "delivery_rejected")
     errors: Counter[str] = Counter()
     for r in runs:
-        if outcome(r, at) == "failed":
+        if outcome(r, at) in ("failed", "incomplete"):
             errors[r.error_kind or ("unfinished" if r.status == "running" else "unknown")] += 1
     requests = sum(r.ce_requests for r in runs)
     hits = sum(r.cache_hits for r in runs)
@@ -267,6 +268,7 @@ def ops_summary(
             "total": len(runs),
             "succeeded": outcomes["succeeded"],
             "failed": outcomes["failed"],
+            "incomplete": outcomes["incomplete"],
             "skipped": outcomes["skipped"],
             "running": outcomes["running"],
             "unfinished_counted_failed": unfinished,
@@ -456,6 +458,15 @@ def client_health(
         reasons.append(("WARNING", f"{in_a_row} failed run(s) in a row"))
     if last_run is not None and last_run.error_kind == "unauthorized":
         reasons.append(("CRITICAL", "credentials refused on the last run"))
+    if last_run is not None and last_run.status == "incomplete":
+        missing = "; ".join(last_run.missing) or "core figures"
+        reasons.append(
+            (
+                "WARNING",
+                f"last report not sent, incomplete ({missing}): `report run --client-id {client_id} "
+                f"--as-of {last_run.as_of.isoformat()}` sends it",
+            )
+        )
     suppressed = [s for s in suppressed if s.active]  # a cleared address receives reports again
     if suppressed:
         level = "CRITICAL" if len(suppressed) >= recipients > 0 else "WARNING"

@@ -45,9 +45,12 @@ from cli.context import (
 from infrastructure.config import EnvironmentConfig
 from lambdas.dal.aws import error_code, platform_client
 from lambdas.dal.clients_table import ClientsTable
+from lambdas.dal.cost_cache import CostCache, credential_scope
 from lambdas.dal.executions_table import ExecutionsTable
 from lambdas.dal.secrets_store import SecretsStore
 from lambdas.dal.suppressions import SuppressionsTable
+from lambdas.logic.periods import window_for
+from lambdas.logic.planner import ExpectedCost, expected_cost
 from lambdas.models.client import Client, StoredKeyCredentials, parse_client
 from lambdas.models.exceptions import ClientNotFoundError, InvalidInputError
 
@@ -288,17 +291,29 @@ def show(
     config = environment_config(environment)
     record = require_record(clients_table(config), client_id)
     runs = ExecutionsTable(config.executions_table).history(client_id, limit=5)
+    expected = None
     try:
-        record, problem = canonical(parse_client(record)), None
+        client = parse_client(record)
+        record, problem = canonical(client), None
+        expected = cost_explorer_estimate(config, client)
     except InvalidInputError as error:
         problem = str(error)
     if fmt is ListFormat.json:
         runs_json = [run.model_dump(mode="json", exclude_none=True) for run in runs]
-        emit({"client": record, "invalid": problem, "runs": runs_json}, None, fmt, None)
+        estimate = None
+        if expected is not None:
+            estimate = {
+                "requests_per_report": expected.per_report,
+                "usd_per_month": str(expected.usd_per_month),
+                "learned": expected.learned,
+            }
+        emit({"client": record, "invalid": problem, "cost_explorer": estimate, "runs": runs_json}, None, fmt, None)
         return
     details = Table("field", "value", title=f"client {client_id}", show_header=False)
     for key, value in record.items():
         details.add_row(key, value if isinstance(value, str) else json.dumps(value, default=str))
+    if expected is not None:
+        details.add_row("Cost Explorer requests", expected.describe())
     if problem:
         details.add_row("[red]invalid[/]", problem)
     console.print(details)
@@ -308,6 +323,14 @@ def show(
         finished = run.finished_at.isoformat(timespec="seconds") if run.finished_at else "-"
         history.add_row(run.run_id, run.status, run.delivery or "-", finished, total, run.error or "")
     console.print(history)
+
+
+def cost_explorer_estimate(config: EnvironmentConfig, client: Client) -> ExpectedCost:
+    """The client's expected Cost Explorer requests per report and USD a month, from what its
+    credentials' answers showed (kept with the cost cache), else the planner's assumptions."""
+    density = CostCache(config.cost_cache_table).density_of(credential_scope(client))
+    as_of = now().date()
+    return expected_cost(client, window_for(client.schedule, as_of, settled=as_of), density)
 
 
 # -- add, update, pause, resume, remove ----------------------------------------------------------

@@ -40,7 +40,7 @@ from rich.table import Table
 
 from cli import audit as audit_trail
 from cli.checks import Check, Status, age_in_days, key_age_status, report_checks, worst
-from cli.clients import clients_table, require_client
+from cli.clients import clients_table, cost_explorer_estimate, require_client
 from cli.context import (
     EXIT_FINDINGS,
     EnvironmentOption,
@@ -68,8 +68,10 @@ from lambdas.dal.clients_table import ClientsTable
 from lambdas.dal.cost_explorer import CostExplorer
 from lambdas.dal.credentials import CredentialProvider
 from lambdas.dal.secrets_store import SecretsStore
+from lambdas.logic.planner import ExpectedCost
 from lambdas.models.client import Client, RoleCredentials, StoredKeyCredentials, parse_client
 from lambdas.models.exceptions import InvalidInputError, PlatformError, UnauthorizedError
+from lambdas.models.settings import DEFAULT_CE_REQUEST_CAP
 from lambdas.observability import ACCESS, UNAUTHORIZED, audit, metrics
 
 app = typer.Typer(help="Credential ages, validation and rotation.", no_args_is_help=True)
@@ -254,7 +256,9 @@ def refused(client: Client, error: PlatformError) -> None:
             audit(UNAUTHORIZED, str(error), client_id=client.client_id, requester=REQUESTER)
 
 
-def validate(client: Client, at: datetime, *, verbose: bool = False) -> Validation:
+def validate(
+    client: Client, at: datetime, *, verbose: bool = False, expected: ExpectedCost | None = None
+) -> Validation:
     """Can the platform obtain this client's credentials, and read Cost Explorer for which of
     its accounts? The read is audited (`ACCESS`, shown on stderr with `verbose`), as the worker's."""
     checks: list[Check] = []
@@ -295,7 +299,19 @@ def validate(client: Client, at: datetime, *, verbose: bool = False) -> Validati
     else:
         status, detail = Status.OK, f"all {len(readable)} configured account(s) readable"
     checks.append(Check("cost explorer", status, detail, {"readable": readable, "unreadable": unreadable}))
+    if expected is not None:
+        checks.append(plan_check(client, expected))
     return Validation(checks, readable, unreadable, identity, credentials)
+
+
+def plan_check(client: Client, expected: ExpectedCost) -> Check:
+    """Does the client's expected plan fit its budget (its own, else the environment's default cap)?"""
+    budget = client.max_ce_requests or DEFAULT_CE_REQUEST_CAP
+    facts = {"requests_per_report": expected.per_report, "usd_per_month": str(expected.usd_per_month), "budget": budget}
+    if expected.per_report > budget:
+        detail = f"{expected.describe()}: above its budget of {budget}, reports will leave sections out or not be sent"
+        return Check("cost explorer plan", Status.WARNING, detail, facts)
+    return Check("cost explorer plan", Status.OK, expected.describe(), facts)
 
 
 @app.command("validate")
@@ -311,7 +327,7 @@ def validate_command(
     config = environment_config(environment)
     client = require_client(clients_table(config), client_id)
     at = now()
-    result = validate(client, at, verbose=verbose)
+    result = validate(client, at, verbose=verbose, expected=cost_explorer_estimate(config, client))
     if fmt is OutputFormat.table:
         accounts = Table("account", "Cost Explorer", title=f"{client_id}: accounts")
         for account in client.account_ids:

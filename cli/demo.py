@@ -60,7 +60,7 @@ def _demo(day: date, output: Path) -> None:
     config = for_environment("local")
     with console.status("Starting the embedded AWS and generating the demo cost data…"):
         dataset = generate_demo_dataset(day)
-        aws = EmbeddedAWS(dataset).start()
+        aws = EmbeddedAWS(dataset, late_data=True).start()
     try:
         os.environ.update(local_aws_environment(aws.endpoint_url))
         settings = provision(config)

@@ -21,7 +21,6 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 import typer
@@ -47,6 +46,7 @@ from cli.context import (
     write_atomically,
 )
 from emulator.admin import admin
+from emulator.cost_explorer import DEFAULT_PAGE_GROUPS
 from emulator.provision import provision
 from infrastructure.config import EnvironmentConfig, for_environment
 from lambdas.models.client import parse_client
@@ -100,14 +100,10 @@ def aws_cli_prefix(endpoint_url: str) -> str:
     return " ".join(f"{name}={variables[name]}" for name in names) + f" aws --endpoint-url {endpoint_url}"
 
 
-def _conflicts(state: dict[str, object], port: int | None, day: date | None, extra_clients: int | None) -> list[str]:
-    """The options given to `local up` that the running environment was not started with."""
-    asked = {"--port": port, "--as-of": day.isoformat() if day else None, "--extra-clients": extra_clients}
-    running = {
-        "--port": state.get("port"),
-        "--as-of": state.get("as_of"),
-        "--extra-clients": state.get("extra_clients"),
-    }
+def _conflicts(state: dict[str, object], asked: dict[str, object]) -> list[str]:
+    """The options given to `local up` (`asked`, None where not given) that the running
+    environment was not started with."""
+    running = {flag: state.get(flag.removeprefix("--").replace("-", "_")) for flag in asked}
     return [
         f"{flag} {value} (running with {running[flag]})"
         for flag, value in asked.items()
@@ -139,6 +135,14 @@ def up(
     extra_clients: int | None = typer.Option(
         None, "--extra-clients", min=0, max=9999, help="Synthetic clients to add; default none."
     ),
+    page_groups: int | None = typer.Option(
+        None,
+        "--page-groups",
+        min=1,
+        max=100000,
+        help=f"Groups per Cost Explorer answer page (AWS documents none; small pages show how reports cope); "
+        f"default {DEFAULT_PAGE_GROUPS}.",
+    ),
 ) -> None:
     """Start the embedded AWS in the background, provision `local` and register the demo clients.
 
@@ -147,7 +151,13 @@ def up(
     day = parse_day(as_of, "--as-of") if as_of else None
     state = read_local_state()
     if state and ours(int(state.get("pid", 0))) and responding(state["endpoint_url"]):
-        conflicts = _conflicts(state, port, day, extra_clients)
+        asked = {
+            "--port": port,
+            "--as-of": day.isoformat() if day else None,
+            "--extra-clients": extra_clients,
+            "--page-groups": page_groups,
+        }
+        conflicts = _conflicts(state, asked)
         if conflicts:
             flag = conflicts[0].split(" ", 1)[0]
             fail(
@@ -158,12 +168,14 @@ def up(
         return
     port = LOCAL_PORT if port is None else port
     extra_clients = extra_clients or 0
+    page_groups = page_groups or DEFAULT_PAGE_GROUPS
     local_state_file().unlink(missing_ok=True)  # a stale file of a server that is gone
     if port_taken(port):
         fail(f"--port: 127.0.0.1:{port} is already in use by another program; choose another --port")
     local_state_dir().mkdir(parents=True, exist_ok=True)
     log = local_state_dir() / "emulator.log"
     command = [sys.executable, "-m", "emulator.server", "--port", str(port), "--extra-clients", str(extra_clients)]
+    command += ["--page-groups", str(page_groups)]
     if day:
         command += ["--as-of", day.isoformat()]
     with log.open("ab") as sink:
@@ -186,6 +198,7 @@ def up(
         "endpoint_url": endpoint,
         "as_of": day.isoformat() if day else now().date().isoformat(),
         "extra_clients": extra_clients,
+        "page_groups": page_groups,
         "started_at": now().isoformat(),
         "log": str(log),
     }

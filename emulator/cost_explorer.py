@@ -6,7 +6,9 @@ and honours the behaviours the platform depends on (see ``/work/shared/COST_EXPL
 - ``TimePeriod.End`` is exclusive; ``MONTHLY`` periods are calendar months clipped to the range.
 - At most two ``GroupBy`` entries, no duplicates; with ``GroupBy``, ``Total`` is an empty object.
 - ``Filter`` expressions have exactly one root; ``And``/``Or`` need at least two operands.
-- Pagination: at most ``page_size`` groups (ungrouped: periods) per page and an opaque
+- Pagination: at most ``page_size`` groups (ungrouped: periods) per page (default
+  ``DEFAULT_PAGE_GROUPS``: AWS documents no page size, so the default is small enough that the
+  demo's larger clients page, and tests run at 40) and an opaque
   ``NextPageToken`` bound to a hash of the query, so a next-page call that changes the query (for
   example drops the ``Filter``) is rejected. A page boundary may fall inside a period: the period
   then appears on both pages, each with its share of the groups, as in the real service.
@@ -14,8 +16,15 @@ and honours the behaviours the platform depends on (see ``/work/shared/COST_EXPL
 - Scoping: the caller's account decides what it sees (``CostDataset.accounts_visible_to``).
 - ``GetCostForecast``: the average daily cost of the 7 days before ``TimePeriod.Start`` times the days
   of the period (a stand-in for AWS's model: the platform only needs the call's shape and its cost).
-- Faults: ``throttle(n, code)`` answers the next ``n`` requests (``-1``: every request) with
-  ``ThrottlingException`` (or ``LimitExceededException``), as the real service does under load.
+- Faults: ``throttle(n, code, after=k)`` lets ``k`` requests through, then answers the next ``n``
+  (``-1``: every request) with ``ThrottlingException`` (or ``LimitExceededException``), as the real
+  service does under load (``after`` puts the throttle in the middle of a paged answer).
+- Late data (``late_data=True``): a day fills in over the following day, as AWS's billing refreshes
+  (up to three a day, at least one every 24 hours) bring its records in. Refreshes run at 02:00,
+  10:00 and 18:00 UTC; at a refresh inside the day, the elapsed share of the day times 80% is
+  visible; after the day ends, 80% plus 20% times the share of the 24 hours since; a refresh 24
+  hours or more after the day ended shows all of it. So at 06:00 UTC (the 02:00 refresh) yesterday
+  shows about 83% of its cost and the day before all of it. The time is ``lambdas.clock.now()``.
 
 Metrics: ``UnblendedCost`` and ``AmortizedCost`` come from the records. This dataset has no
 discounts (EDP, private pricing), so ``NetUnblendedCost`` equals ``UnblendedCost`` and
@@ -38,7 +47,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -47,6 +56,8 @@ from lambdas import clock
 
 TARGET_PREFIX = "AWSInsightsIndexService."
 UNIT = "USD"
+DEFAULT_PAGE_GROUPS = 1000
+REFRESH_HOURS = (2, 10, 18)  # UTC hours of the billing data refreshes (late data)
 
 # Metric name -> CostRecord field it sums (see the module docstring for the Net*/Blended choices).
 METRIC_FIELDS: dict[str, str] = {
@@ -153,30 +164,39 @@ class _Period:
 class CostExplorerEmulator:
     """Answers Cost Explorer requests from a ``CostDataset``; thread-safe."""
 
-    def __init__(self, dataset: CostDataset, *, page_size: int = 5000) -> None:
+    def __init__(self, dataset: CostDataset, *, page_size: int = DEFAULT_PAGE_GROUPS, late_data: bool = False) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         self.dataset = dataset
         self.page_size = page_size
+        self.late_data = late_data
         self.requests: list[dict[str, Any]] = []
         self._log_lock = threading.Lock()
         self._throttle_left = 0
+        self._throttle_after = 0
         self._throttle_code = "ThrottlingException"
+        self._answers: dict[tuple[object, ...], list[_Period]] = {}
 
     # -- faults ----------------------------------------------------------------------------------
 
-    def throttle(self, count: int, code: str = "ThrottlingException") -> None:
-        """Refuse the next ``count`` requests (``-1``: all of them until reset with 0) with ``code``."""
+    def throttle(self, count: int, code: str = "ThrottlingException", *, after: int = 0) -> None:
+        """After ``after`` more requests, refuse the next ``count`` (``-1``: all of them until reset
+        with 0) with ``code``."""
         if code not in ("ThrottlingException", "LimitExceededException"):
             raise ValueError("code must be ThrottlingException or LimitExceededException")
         if count < -1:
             raise ValueError("count must be -1 (always), 0 (off) or a positive number")
+        if after < 0:
+            raise ValueError("after must be 0 or more")
         with self._log_lock:
-            self._throttle_left, self._throttle_code = count, code
+            self._throttle_left, self._throttle_code, self._throttle_after = count, code, after
 
     def _throttled(self) -> str | None:
         with self._log_lock:
             if self._throttle_left == 0:
+                return None
+            if self._throttle_after > 0:
+                self._throttle_after -= 1
                 return None
             if self._throttle_left > 0:
                 self._throttle_left -= 1
@@ -233,7 +253,7 @@ class CostExplorerEmulator:
 
     def get_cost_and_usage(self, body: dict[str, Any], caller_account: str) -> dict[str, Any]:
         query = _parse_query(body, caller_account)
-        periods = self._compute(query, caller_account)
+        periods = self._computed(query, caller_account)
         cursor = _decode_token(body.get("NextPageToken"), query, len(periods))
         if cursor[1] > len(periods[cursor[0]].groups):
             raise CostExplorerError("Invalid NextPageToken")
@@ -284,25 +304,50 @@ class CostExplorerEmulator:
             response["NextPageToken"] = _encode_token(query, next_cursor)
         return response
 
+    def _computed(self, query: _Query, caller_account: str) -> list[_Period]:
+        """The query's periods, computed once for all its pages (the answer cannot change between
+        pages unless the dataset does, or a billing refresh passes)."""
+        refresh = last_refresh(clock.now()) if self.late_data else None
+        key = (query.fingerprint, self.dataset.version, id(self.dataset), refresh)
+        with self._log_lock:
+            cached = self._answers.get(key)
+        if cached is not None:
+            return cached
+        periods = self._compute(query, caller_account)
+        with self._log_lock:
+            self._answers[key] = periods
+            while len(self._answers) > 8:
+                self._answers.pop(next(iter(self._answers)))
+        return periods
+
     def _compute(self, query: _Query, caller_account: str) -> list[_Period]:
         dataset = self.dataset
         accounts = _scope(dataset.accounts_visible_to(caller_account), query.filter)
         predicate = query.filter.predicate if query.filter else None
         key_functions = [_group_key_function(t, k) for t, k in query.group_by]
         periods: list[_Period] = []
+        now = clock.now() if self.late_data else None
         for start, end in _periods(query.start, query.end, query.granularity):
             sums: dict[GroupKey, list[Decimal]] = {}
             if accounts is None or accounts:
                 for record in dataset.records_between(start, end, accounts):
                     if predicate is not None and not predicate(record):
                         continue
+                    unblended, amortized = record.unblended, record.amortized
+                    if now is not None:
+                        share = visible_share(record.day, now)
+                        if share == 0:
+                            continue
+                        if share < 1:
+                            unblended = (unblended * share).quantize(_TEN_DECIMALS)
+                            amortized = (amortized * share).quantize(_TEN_DECIMALS)
                     keys = tuple(function(record) for function in key_functions)
                     total = sums.get(keys)
                     if total is None:
-                        sums[keys] = [record.unblended, record.amortized]
+                        sums[keys] = [unblended, amortized]
                     else:
-                        total[0] += record.unblended
-                        total[1] += record.amortized
+                        total[0] += unblended
+                        total[1] += amortized
             groups = [(keys, total[0], total[1]) for keys, total in sorted(sums.items())]
             estimated = end - _ONE_DAY > dataset.finalised_through
             periods.append(_Period(start, end, estimated, groups))
@@ -372,6 +417,33 @@ class CostExplorerEmulator:
                 attributes["description"] = self.dataset.account_name(value)
             answer.append({"Value": value, "Attributes": attributes})
         return {"DimensionValues": answer, "ReturnSize": len(answer), "TotalSize": len(answer)}
+
+
+def last_refresh(now: datetime) -> datetime:
+    """The latest billing refresh at or before ``now`` (REFRESH_HOURS, UTC)."""
+    moment = now.astimezone(UTC)
+    for hour in sorted(REFRESH_HOURS, reverse=True):
+        candidate = moment.replace(hour=hour, minute=0, second=0, microsecond=0)
+        if candidate <= moment:
+            return candidate
+    previous = moment - _ONE_DAY
+    return previous.replace(hour=max(REFRESH_HOURS), minute=0, second=0, microsecond=0)
+
+
+def visible_share(day: date, now: datetime) -> Decimal:
+    """The share of ``day``'s cost Cost Explorer shows at ``now`` (late data; see the module doc)."""
+    refresh = last_refresh(now)
+    day_start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    day_end = day_start + _ONE_DAY
+    if refresh <= day_start:
+        return Decimal(0)
+    if refresh < day_end:
+        elapsed = Decimal((refresh - day_start).total_seconds()) / Decimal(86400)
+        return (elapsed * Decimal("0.8")).quantize(Decimal("0.0001"))
+    since = Decimal((refresh - day_end).total_seconds()) / Decimal(86400)
+    if since >= 1:
+        return Decimal(1)
+    return (Decimal("0.8") + Decimal("0.2") * since).quantize(Decimal("0.0001"))
 
 
 # --------------------------------------------------------------------------------------------------

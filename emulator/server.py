@@ -41,10 +41,12 @@ from moto.core.responses import BaseResponse
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from emulator.cost_explorer import TARGET_PREFIX, CostExplorerEmulator
+from emulator import moto_clock
+from emulator.cost_explorer import DEFAULT_PAGE_GROUPS, TARGET_PREFIX, CostExplorerEmulator
 from emulator.dataset import CostDataset, demo_clients, generate_demo_dataset
 from emulator.dynamodb_metrics import TARGET_PREFIX as DYNAMODB_TARGET
 from emulator.dynamodb_metrics import DynamoDBMetrics
+from emulator.payer import payer_dataset
 from emulator.platform_bill import add_platform_bill
 from emulator.ses_account import SesAccount
 from lambdas import clock
@@ -242,8 +244,11 @@ class _Router:
         if not isinstance(count, int) or isinstance(count, bool):
             raise ValueError("count must be an integer (-1: always, 0: off)")
         code = str(payload.get("code", "ThrottlingException"))
-        self._aws.ce.throttle(count, code)
-        return {"ok": True, "count": count, "code": code}
+        after = payload.get("after", 0)
+        if not isinstance(after, int) or isinstance(after, bool):
+            raise ValueError("after must be an integer")
+        self._aws.ce.throttle(count, code, after=after)
+        return {"ok": True, "count": count, "code": code, "after": after}
 
     def _page_size(self, payload: dict[str, Any]) -> dict[str, Any]:
         size = payload["page_size"]
@@ -310,11 +315,13 @@ class EmbeddedAWS:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        page_size: int = 5000,
+        page_size: int = DEFAULT_PAGE_GROUPS,
+        late_data: bool = False,
     ) -> None:
         if dataset is None:
             dataset = generate_demo_dataset(clock.today())
-        self._ce = CostExplorerEmulator(dataset, page_size=page_size)
+        moto_clock.install()  # moto records and checks times on the platform's clock
+        self._ce = CostExplorerEmulator(dataset, page_size=page_size, late_data=late_data)
         self.ses = SesAccount()  # what SES counts: sends and feedback with their times
         self.dynamodb_metrics = DynamoDBMetrics()  # the AWS/DynamoDB metrics moto does not publish
         self._host = host
@@ -412,9 +419,16 @@ class EmbeddedAWS:
         }
 
 
-def serve_forever(host: str = "127.0.0.1", port: int = 4566, dataset: CostDataset | None = None) -> None:
+def serve_forever(
+    host: str = "127.0.0.1",
+    port: int = 4566,
+    dataset: CostDataset | None = None,
+    *,
+    page_size: int = DEFAULT_PAGE_GROUPS,
+    late_data: bool = True,
+) -> None:
     """Run the embedded AWS in the foreground (for ``local up``); returns on SIGINT or SIGTERM."""
-    aws = EmbeddedAWS(dataset, host=host, port=port)
+    aws = EmbeddedAWS(dataset, host=host, port=port, page_size=page_size, late_data=late_data)
 
     def _stop(signum: int, frame: Any) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not interrupt the shutdown
@@ -438,12 +452,36 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=7, help="dataset seed (default: 7)")
     parser.add_argument("--extra-clients", type=int, default=0, help="synthetic clients to add (default: 0)")
+    parser.add_argument(
+        "--page-groups",
+        type=int,
+        default=DEFAULT_PAGE_GROUPS,
+        help=f"Cost Explorer groups per page (default: {DEFAULT_PAGE_GROUPS}; AWS documents none)",
+    )
+    parser.add_argument(
+        "--no-late-data", action="store_true", help="yesterday complete at once (default: it fills in over the day)"
+    )
+    parser.add_argument(
+        "--payer",
+        default="",
+        metavar="ACCOUNTSxSERVICES",
+        help="serve a large payer instead of the demo dataset (e.g. 300x40; emulator/payer.py)",
+    )
     args = parser.parse_args(argv)
+    if args.page_groups < 1:
+        parser.error("--page-groups must be at least 1")
     as_of = args.as_of or clock.today()
-    dataset = generate_demo_dataset(as_of, seed=args.seed, extra_clients=args.extra_clients)
+    dataset: CostDataset
+    if args.payer:
+        accounts, _, services = args.payer.partition("x")
+        if not (accounts.isdigit() and services.isdigit()):
+            parser.error("--payer must be ACCOUNTSxSERVICES, e.g. 300x40")
+        dataset = payer_dataset(as_of, accounts=int(accounts), services=int(services))
+    else:
+        dataset = generate_demo_dataset(as_of, seed=args.seed, extra_clients=args.extra_clients)
     add_platform_bill(dataset)  # the platform's own account, for `costs report` and `costs trends`
     logging.basicConfig(level=logging.INFO)
-    serve_forever(args.host, args.port, dataset)
+    serve_forever(args.host, args.port, dataset, page_size=args.page_groups, late_data=not args.no_late_data)
     return 0
 
 

@@ -25,7 +25,7 @@ from lambdas.dal.archive import ReportArchive, report_prefix
 from lambdas.dal.aws import SES_CALL_BUDGET_SECONDS, AwsCredentials, client_with, platform_error
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.dal.cost_cache import CostCache
-from lambdas.dal.cost_explorer import CostExplorer, requests_cost_usd
+from lambdas.dal.cost_explorer import CostExplorer
 from lambdas.dal.credentials import CredentialProvider
 from lambdas.dal.executions_table import ExecutionsTable
 from lambdas.dal.mailer import Mailer
@@ -33,7 +33,8 @@ from lambdas.dal.suppressions import SuppressionsTable
 from lambdas.dal.webhooks import WebhookSender
 from lambdas.logic.cost_data import CostRow
 from lambdas.logic.outputs import CONTENT_TYPES, render_outputs
-from lambdas.logic.periods import ReportWindow, window_for
+from lambdas.logic.periods import ReportWindow, settled_through, window_for
+from lambdas.logic.queries import requests_cost_usd
 from lambdas.logic.report import build_report
 from lambdas.logic.restatement import covers, restatement
 from lambdas.models.client import Client, StoredKeyCredentials, parse_client
@@ -50,7 +51,7 @@ from lambdas.models.exceptions import (
 )
 from lambdas.models.report import Report
 from lambdas.models.ses_events import message_tags
-from lambdas.models.settings import Settings
+from lambdas.models.settings import DEFAULT_CE_REQUEST_CAP, Settings
 from lambdas.observability import ACCESS, UNAUTHORIZED, audit, logger, metrics
 
 # When the Lambda invocation running this thread ends (time.monotonic()); set by the worker handler
@@ -73,13 +74,14 @@ class Dependencies:
     suppressions: SuppressionsTable | None = None
     webhooks: WebhookSender | None = None
     link_signer_secret: str = ""  # where the link signer's key is kept; empty: sign with the platform's own
+    ce_request_cap: int = DEFAULT_CE_REQUEST_CAP  # the most Cost Explorer requests one run may send
 
 
 @dataclass
 class RunOutcome:
     client_id: str
     run_id: str
-    status: str  # succeeded | failed | skipped
+    status: str  # succeeded | incomplete | failed | skipped
     delivery: str | None = None
     message_id: str | None = None
     recipients: int = 0
@@ -91,6 +93,9 @@ class RunOutcome:
     error: str | None = None
     report: Report | None = None
     files: dict[str, bytes] = field(default_factory=dict)
+    ce_budget: int | None = None
+    ce_planned: int | None = None
+    missing: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """What the idempotency store keeps and the handler returns: small and JSON-safe."""
@@ -104,6 +109,7 @@ class RunOutcome:
             "cache_hits": self.cache_hits,
             "error_kind": self.error_kind,
             "error": self.error,
+            "missing": self.missing,
         }
 
 
@@ -158,7 +164,7 @@ class ReportRun:
             outcome.status = "skipped"
             logger.info("client paused: scheduled run skipped")
             return
-        window = window_for(client.schedule, job.as_of, kind=job.kind)
+        window = window_for(client.schedule, job.as_of, kind=job.kind, settled=settled_through(now))
         sent: dict[str, Any] | None = None
         if job.kind == "final":
             earlier = self._earlier_reports(client, job, window)
@@ -177,6 +183,9 @@ class ReportRun:
         # The link is signed before rendering (the key is known) and works once the files are archived.
         archive_url = None if self.dry_run else self._link(prefix + "report.html", client.client_id)
         report = self._report(client, job, window, now, read, outcome, archive_url, sent)
+        if not report.complete and not client.send_partial:
+            self._incomplete(outcome, report)
+            return
         # The CSV: daily cost by service and account, plus credits and refunds when they count.
         rows: list[CostRow] = list(read.data.rows)
         if client.include_credits and not window.trend_months:
@@ -245,6 +254,17 @@ class ReportRun:
             metrics.add_metric(name="RecipientsSuppressed", unit=MetricUnit.Count, value=outcome.suppressed)
         return kept
 
+    def _incomplete(self, outcome: RunOutcome, report: Report) -> None:
+        """The core figures could not all be read: no normal report goes out (nothing archived,
+        nothing sent). The cells read are cached, so the next run, scheduled or `report run`,
+        goes on from there."""
+        outcome.status, outcome.error_kind = "incomplete", "incomplete"
+        outcome.missing = list(report.missing)
+        outcome.error = "core figures incomplete: " + "; ".join(report.missing)
+        outcome.report = report
+        metrics.add_metric(name="RunsIncomplete", unit=MetricUnit.Count, value=1)
+        logger.warning("report incomplete: not sent", extra={"missing": report.missing})
+
     def _skip(self, outcome: RunOutcome, reason: str) -> None:
         outcome.status, outcome.error = "skipped", reason
         logger.info(f"run skipped: {reason}")
@@ -254,17 +274,19 @@ class ReportRun:
     ) -> CostRead:
         credentials = self.deps.credentials.for_client(client)  # a refusal is logged UNAUTHORIZED by _fail
         explorer = self.deps.cost_explorer(credentials)
-        explorer.max_requests = client.max_ce_requests
         cache = self.deps.cost_cache()
         cache.read_only = cache.read_only or self.dry_run  # a dry run writes nothing, the cache included
         audit(
             ACCESS, "cost data read", client_id=client.client_id, requester=self.requester, accounts=client.account_ids
         )
         try:
-            read = CostReader(explorer, cache, now=now).read(client, window, shared_accounts=job.shared_accounts)
+            reader = CostReader(explorer, cache, now=now, cap=self.deps.ce_request_cap)
+            read = reader.read(client, window, shared_accounts=job.shared_accounts)
         finally:
             outcome.ce_requests = explorer.requests
+            outcome.ce_budget = explorer.max_requests
         outcome.cache_hits = read.cache_hits
+        outcome.ce_planned = read.planned_requests
         return read
 
     def _report(
@@ -295,6 +317,7 @@ class ReportRun:
             archive_url=archive_url,
             ce_forecast_remaining=read.forecast_remaining,
             key_age_days=key_age,
+            corrections=read.corrections,
         )
         if job.kind != "final":
             return report
@@ -392,7 +415,8 @@ class ReportRun:
         metrics.add_metric(name="CostExplorerRequests", unit=MetricUnit.Count, value=outcome.ce_requests)
         if self.dry_run:
             return
-        report = outcome.report
+        # An incomplete report was neither archived nor sent, and its figures are not the period's.
+        report = outcome.report if outcome.status == "succeeded" else None
         self.deps.executions.finish(
             job.client_id,
             job.run_id,
@@ -416,6 +440,9 @@ class ReportRun:
                 "recipients": outcome.recipients,
                 "suppressed": outcome.suppressed,
                 "channels": outcome.channels or None,
+                "ce_budget": outcome.ce_budget,
+                "ce_planned": outcome.ce_planned,
+                "missing": outcome.missing or None,
             },
         )
 
@@ -432,6 +459,7 @@ def dependencies_from(settings: Settings) -> Dependencies:
         suppressions=SuppressionsTable(settings.suppressions_table) if settings.suppressions_table else None,
         webhooks=WebhookSender(),
         link_signer_secret=settings.link_signer_secret,
+        ce_request_cap=settings.ce_request_cap,
     )
 
 

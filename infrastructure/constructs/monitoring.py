@@ -136,6 +136,26 @@ class Monitoring(Construct):
                     ],
                 ),
                 mc.CustomMetricGroup(
+                    title="Reports not sent because their core figures could not all be read",
+                    metrics=[
+                        mc.CustomMetricWithAlarm(
+                            metric=_platform_metric(config.service_name, "RunsIncomplete", Duration.hours(1)),
+                            alarm_friendly_name="ReportsIncomplete",
+                            add_alarm={
+                                "Warning": mc.CustomThreshold(
+                                    threshold=0,
+                                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                                    treat_missing_data_override=cloudwatch.TreatMissingData.NOT_BREACHING,
+                                    alarm_description_override=(
+                                        "A client's report was not sent: Cost Explorer's answers did not all fit "
+                                        "its request budget (ops client-health lists it; report run sends it)"
+                                    ),
+                                )
+                            },
+                        )
+                    ],
+                ),
+                mc.CustomMetricGroup(
                     title="Report links signed for 1 hour, not 7 days (link signer unreadable)",
                     metrics=[
                         mc.CustomMetricWithAlarm(

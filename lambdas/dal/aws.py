@@ -22,12 +22,14 @@ COST_EXPLORER_REGION = "us-east-1"  # Cost Explorer is global, served from us-ea
 
 _STANDARD = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
 # Adaptive mode adds client-side rate limiting on top of backoff with jitter: the right
-# answer to ThrottlingException / LimitExceededException from Cost Explorer.
-_ADAPTIVE = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=5, read_timeout=60)
+# answer to ThrottlingException / LimitExceededException from Cost Explorer. A first try and 8
+# retries (botocore's `max_attempts` counts retries only; `total_max_attempts` counts them all).
+_ADAPTIVE = Config(retries={"mode": "adaptive", "total_max_attempts": 9}, connect_timeout=5, read_timeout=60)
 # SES: a send must end well before the Lambda does (the worker claims a delivery only when this
-# much of its invocation is left): at most 4 attempts of 5 s connect + 20 s read, plus backoff.
-_SES = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=20)
-SES_CALL_BUDGET_SECONDS = 4 * (5 + 20) + 20
+# much of its invocation is left): at most 4 attempts in all of 5 s connect + 20 s read, plus backoff.
+SES_ATTEMPTS = 4
+_SES = Config(retries={"mode": "standard", "total_max_attempts": SES_ATTEMPTS}, connect_timeout=5, read_timeout=20)
+SES_CALL_BUDGET_SECONDS = SES_ATTEMPTS * (5 + 20) + 20
 
 # S3: botocore still presigns with Signature Version 2 unless told otherwise, and S3 refuses SigV2
 # for objects encrypted with KMS (the assets bucket's default): every "view online" link would fail.

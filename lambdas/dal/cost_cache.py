@@ -24,7 +24,7 @@ from typing import Any
 
 from lambdas.dal.aws import PlatformAdapter
 from lambdas.dal.dynamo import batch_write
-from lambdas.logic.planner import Cell, CellKey, Need, cell_key
+from lambdas.logic.planner import Cell, CellKey, Density, Need, cell_key
 from lambdas.models.client import Client, RoleCredentials
 from lambdas.observability import logger
 
@@ -90,6 +90,8 @@ class CostCache(PlatformAdapter):
         self._names: dict[str, str] = {}
         self._scope = ""
         self._metric = ""
+        self.density = Density()
+        self._density_read = False
 
     @property
     def enabled(self) -> bool:
@@ -121,21 +123,45 @@ class CostCache(PlatformAdapter):
     def account_names(self) -> dict[str, str]:
         return dict(self._names)
 
+    def density_of(self, scope: str) -> Density:
+        """What the answers of these credentials showed (page size, groups per cell), for estimates."""
+        if not self.enabled:
+            return Density()
+        key = {"pk": {"S": f"{scope}#density"}, "period": {"S": "-"}}
+        item = self.client.get_item(TableName=self.table_name, Key=key).get("Item")
+        return Density.from_json(json.loads(item["density"]["S"])) if item else Density()
+
+    def _item_key(self, key: ItemKey) -> dict[str, Any]:
+        account, granularity, dataset, month = key
+        return {"pk": {"S": self._pk(account, granularity, dataset)}, "period": {"S": month}}
+
+    def _density_key(self) -> dict[str, Any]:
+        return {"pk": {"S": f"{self._scope}#density"}, "period": {"S": "-"}}
+
     def _read(self, keys: list[ItemKey]) -> None:
-        missing = [key for key in keys if key not in self._items]
+        """The month items of `keys` not read yet, and the scope's density (one BatchGetItem per
+        100 keys)."""
+        missing: list[ItemKey | None] = [key for key in keys if key not in self._items]
+        if not self._density_read:
+            missing.insert(0, None)  # None: the density item
+            self._density_read = True
         for index in range(0, len(missing), _BATCH_GET):
             chunk = missing[index : index + _BATCH_GET]
             request: dict[str, Any] = {
                 self.table_name: {
-                    "Keys": [{"pk": {"S": self._pk(a, g, d)}, "period": {"S": m}} for a, g, d, m in chunk],
+                    "Keys": [self._density_key() if key is None else self._item_key(key) for key in chunk],
                     "ConsistentRead": False,
                 }
             }
             for key in chunk:
-                self._items[key] = {}
+                if key is not None:
+                    self._items[key] = {}
             while request:
                 answer = self.client.batch_get_item(RequestItems=request)
                 for item in answer.get("Responses", {}).get(self.table_name, []):
+                    if item["pk"]["S"].endswith("#density"):
+                        self.density = Density.from_json(json.loads(item["density"]["S"]))
+                        continue
                     _, account, _, granularity, dataset = item["pk"]["S"].split("#", 4)
                     self._items[(account, granularity, dataset, item["period"]["S"])] = _decode(item["cells"]["B"])
                     if "account_name" in item:
@@ -153,7 +179,10 @@ class CostCache(PlatformAdapter):
         if not self.enabled or self.read_only or not changed:
             return 0
         expires = int((now + timedelta(days=RETENTION_DAYS)).timestamp())
-        requests = []
+        requests: list[dict[str, Any]] = []
+        if self.density.learned:
+            density = {**self._density_key(), "density": {"S": json.dumps(self.density.to_json())}}
+            requests.append({"PutRequest": {"Item": {**density, "expires_at": {"N": str(expires)}}}})
         for account, granularity, dataset, month in sorted(changed):
             blob = _encode(self._items[(account, granularity, dataset, month)])
             if len(blob) > MAX_ITEM_BYTES:

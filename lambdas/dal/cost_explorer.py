@@ -1,11 +1,16 @@
 """Cost Explorer: GetCostAndUsage with every page followed, GetCostForecast, every request counted
 against the run's budget.
 
-boto3 has no paginator for get_cost_and_usage, so the loop is here: the full request
-(Filter included) is resent with NextPageToken until none comes back. Each page is a
-separate paid request and is counted. Throttling (ThrottlingException, LimitExceededException)
-is retried by botocore's adaptive mode (backoff with jitter plus client-side rate limiting, see
-lambdas/dal/aws.py); what outlives those retries is a TransientError: the message is retried.
+boto3 has no paginator for get_cost_and_usage, so the loop is here: the full request (Filter
+included) is resent with NextPageToken until none comes back. Each page is a separate paid
+request. `requests` counts what the endpoint received: every HTTP attempt, botocore's retries
+included (a botocore event hook counts each send), so a report's `ce_requests` is what AWS bills.
+
+Throttling (ThrottlingException, LimitExceededException) is retried by botocore's adaptive mode
+(backoff with jitter plus client-side rate limiting, see lambdas/dal/aws.py) on the same page:
+the pages already read are never requested again. What outlives those retries ends the answer
+early with the error attached: the caller keeps the whole periods read so far (cached), then
+raises it, and the queue retries the run later.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.hooks import BaseEventHooks
 
 from lambdas.dal.aws import error_code
-from lambdas.logic.queries import PRICE_PER_REQUEST_USD
-from lambdas.models.exceptions import CostDataError, DependencyError, UnauthorizedError
+from lambdas.logic.queries import requests_cost_usd
+from lambdas.models.exceptions import CostDataError, DependencyError, PlatformError, UnauthorizedError
 
-MAX_PAGES = 40  # a runaway answer must not run up the bill
+__all__ = ["Answer", "CostExplorer", "requests_cost_usd"]
 
 _DENIED = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "UnrecognizedClientException"}
 _RETRYABLE = {
@@ -32,14 +38,11 @@ _RETRYABLE = {
 }
 
 
-def requests_cost_usd(requests: int) -> Decimal:
-    return Decimal(PRICE_PER_REQUEST_USD) * requests
-
-
 @dataclass
 class Answer:
     pages: list[dict[str, Any]]
-    complete: bool  # False when the request budget ran out before the last page
+    complete: bool  # False when the budget ran out, or a page failed, before the last page
+    error: PlatformError | None = None  # what stopped it early, other than the budget
 
 
 class CostExplorer:
@@ -47,29 +50,44 @@ class CostExplorer:
         self.client = client
         self.requests = 0
         self.max_requests = max_requests
+        events = getattr(getattr(client, "meta", None), "events", None)
+        self._counted = isinstance(events, BaseEventHooks)
+        if isinstance(events, BaseEventHooks):
+            events.register("before-send.ce", self._count, unique_id=f"cost-reporting-count-{id(self)}")
+
+    def _count(self, **_: Any) -> None:
+        self.requests += 1
 
     @property
     def remaining(self) -> int | None:
         return None if self.max_requests is None else max(self.max_requests - self.requests, 0)
 
     def fetch(self, request: dict[str, Any]) -> Answer:
-        """Every page of one query, in order, while the budget lasts."""
+        """Every page of one query, in order, while the budget lasts. A permanent failure (an
+        answer of the wrong shape, a refusal) raises; a transient one ends the answer early."""
         pages: list[dict[str, Any]] = []
+        tokens: set[str] = set()
         token: str | None = None
         while True:
-            if len(pages) >= MAX_PAGES:
-                raise CostDataError(f"Cost Explorer answer longer than {MAX_PAGES} pages; query too wide")
             if self.remaining == 0:
                 return Answer(pages, complete=False)
             kwargs = dict(request, NextPageToken=token) if token else dict(request)
-            pages.append(self._call("get_cost_and_usage", kwargs))
+            try:
+                pages.append(self._call("get_cost_and_usage", kwargs))
+            except DependencyError as error:
+                return Answer(pages, complete=False, error=error)
             token = pages[-1].get("NextPageToken")
             if not token:
                 return Answer(pages, complete=True)
+            if token in tokens:
+                raise CostDataError(f"Cost Explorer sent the same NextPageToken twice (page {len(pages)}): no end")
+            tokens.add(token)
 
     def get_cost_and_usage(self, request: dict[str, Any]) -> list[dict[str, Any]]:
-        """Every page of one query; fails if the budget cannot cover them all."""
+        """Every page of one query; fails if any page cannot be read."""
         answer = self.fetch(request)
+        if answer.error is not None:
+            raise answer.error
         if not answer.complete:
             raise CostDataError("Cost Explorer request budget reached before the last page")
         return answer.pages
@@ -85,7 +103,8 @@ class CostExplorer:
             raise CostDataError("Cost Explorer forecast has no decimal Total.Amount") from None
 
     def _call(self, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
-        self.requests += 1
+        if not self._counted:  # a stand-in client without botocore's events: one request per call
+            self.requests += 1
         try:
             response: dict[str, Any] = getattr(self.client, operation)(**kwargs)
             return response

@@ -61,7 +61,7 @@ def summary(report: Report, view: EmailView | None = None) -> Summary:
         context += " · " + view.estimate_note
     return Summary(
         title=f"{view.client_name} · {view.eyebrow}",
-        headline=h.title,
+        headline=f"Partial report (incomplete) · {h.title}" if view.partial else h.title,
         total=h.total,
         facts=tuple(facts),
         highlights=tuple(highlights),

@@ -27,16 +27,17 @@ def month_end_forecast(
     *,
     history: Sequence[DailyPoint] = (),
     anomalies: Collection[date] = (),
+    provisional: Collection[date] = (),
 ) -> Forecast | None:
     """Month to date (`daily`, the month's days so far) plus a daily run rate for each remaining day.
 
     The run rate is the average of the last (up to) 7 usual days up to the last known day, taken
     from `history` (every known day, last month's included) or else `daily`. Usual: not the 1st of
     a month, when AWS books monthly charges (support, tax, subscriptions) that do not recur daily,
-    and not a day flagged as an anomaly. Seven days hold each weekday once, so weekday seasonality
-    averages out. None when there is no day of data, no usual day to take a rate from (the 2nd of
-    an account's first month: better no forecast than thirty times the monthly charges), or no day
-    left in the month.
+    not a day flagged as an anomaly, and not a day Cost Explorer is still filling in (provisional).
+    Seven days hold each weekday once, so weekday seasonality averages out. None when there is no
+    day of data, no usual day to take a rate from (the 2nd of an account's first month: better no
+    forecast than thirty times the monthly charges), or no day left in the month.
     """
     if not daily:
         return None
@@ -46,7 +47,11 @@ def month_end_forecast(
         return None
     by_day = {point.date: point for point in [*history, *daily] if point.date <= last_day}
     known = [by_day[day] for day in sorted(by_day)]
-    usual = [point for point in known if point.date.day != 1 and point.date not in anomalies]
+    usual = [
+        point
+        for point in known
+        if point.date.day != 1 and point.date not in anomalies and point.date not in provisional
+    ]
     window = usual[-TRAILING_DAYS:]
     if not window:
         return None
@@ -58,6 +63,8 @@ def month_end_forecast(
         left_out.append("the 1st, when AWS books monthly charges")
     if any(day in anomalies for day in skipped):
         left_out.append("days flagged as anomalies")
+    if any(day in provisional for day in skipped):
+        left_out.append("days Cost Explorer is still filling in")
     rate = sum((point.amount for point in window), Decimal("0")) / len(window)
     to_date = sum((point.amount for point in daily), Decimal("0"))
     amount = (to_date + rate * remaining).quantize(CENT, rounding=ROUND_HALF_EVEN)

@@ -3,7 +3,7 @@ explicit: nothing here reads the clock, so a warm Lambda container never reports
 
 | layout        | period (headline)          | previous_period          | daily (chart)   | trend    |
 | ------------- | -------------------------- | ------------------------ | --------------- | -------- |
-| daily         | yesterday                  | same weekday a week back | month to date   |          |
+| daily         | the newest settled day     | same weekday a week back | month to date   |          |
 | weekly        | the last 7 days            | the 7 days before        | both weeks      |          |
 | monthly/final | last complete month        | the month before         | the period      | 6 months |
 | month-to-date | month to date (legacy)     | same days of last month  | the period      |          |
@@ -13,13 +13,23 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from lambdas.models.report import Period
 
 ANOMALY_BASELINE_DAYS = 28  # the trailing window the anomaly rule compares each day with
 TREND_MONTHS = 6
 ONE_DAY = timedelta(days=1)
+# A day's figures are settled once Cost Explorer has refreshed at least once after the whole day
+# was over: AWS refreshes billing data at least once every 24 hours, so data read 24 hours or more
+# after the day ended holds such a refresh. Before that the day may still be filling in
+# (docs/cost-explorer.md, late data).
+SETTLED_AFTER = timedelta(hours=24)
+
+
+def settled_through(now: datetime) -> date:
+    """The newest day whose data, read at `now`, is settled: at 06:00 UTC, the day before yesterday."""
+    return (now - SETTLED_AFTER - ONE_DAY).date()
 
 
 @dataclass(frozen=True)
@@ -102,8 +112,14 @@ def month_to_date(as_of: date) -> ReportWindow:
     return ReportWindow(current=current, previous=same_days_previous_month(current), month_in_progress=True)
 
 
-def daily_window(as_of: date) -> ReportWindow:
+def daily_window(as_of: date, *, settled: date | None = None) -> ReportWindow:
+    """The newest complete day before `as_of`: yesterday once it has settled (`settled`: the newest
+    settled day), else the newest settled day. A daily report at 06:00 UTC covers the day before
+    yesterday: yesterday is still filling in, and a day at 80% of its cost would show a false drop
+    every morning (docs/cost-explorer.md)."""
     yesterday = as_of - ONE_DAY
+    if settled is not None:
+        yesterday = min(yesterday, settled)
     week_before = yesterday - timedelta(days=7)
     mtd = Period(start=yesterday.replace(day=1), end=yesterday)
     return ReportWindow(
@@ -141,12 +157,13 @@ def monthly_window(as_of: date, *, layout: str = "monthly") -> ReportWindow:
     )
 
 
-def window_for(schedule: str, as_of: date, *, kind: str = "scheduled") -> ReportWindow:
-    """The window of a run: the month-close ("final") run re-reports last month whatever the schedule."""
+def window_for(schedule: str, as_of: date, *, kind: str = "scheduled", settled: date | None = None) -> ReportWindow:
+    """The window of a run: the month-close ("final") run re-reports last month whatever the schedule.
+    `settled`: the newest settled day at the time of the run (`settled_through`), for daily reports."""
     if kind == "final":
         return monthly_window(as_of, layout="final")
     if schedule == "daily":
-        return daily_window(as_of)
+        return daily_window(as_of, settled=settled)
     if schedule == "weekly":
         return weekly_window(as_of)
     if schedule == "monthly":

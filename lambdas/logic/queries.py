@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 # What AWS charges for each Cost Explorer API request (GetCostAndUsage, GetCostForecast, ...).
 PRICE_PER_REQUEST_USD = "0.01"
+
+
+def requests_cost_usd(requests: int) -> Decimal:
+    """What AWS charges for this many Cost Explorer requests (pages included)."""
+    return Decimal(PRICE_PER_REQUEST_USD) * requests
+
+
 # Record types shown as their own "credits" lines and excluded from the totals on request.
 CREDIT_RECORD_TYPES: tuple[str, ...] = ("Credit", "Refund")
 # GetCostForecast names its metrics differently from GetCostAndUsage.

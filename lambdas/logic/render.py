@@ -293,6 +293,7 @@ class ArchiveLink:
 @dataclass(frozen=True)
 class EmailView:
     subject: str
+    partial: str  # "" for a complete report; else what it leaves out, said first
     preheader: str
     eyebrow: str
     client_name: str
@@ -334,6 +335,7 @@ def email_view(report: Report, attachments: Sequence[str] = ("csv",)) -> EmailVi
     before_credits = _before_credits(report)
     return EmailView(
         subject=_subject(report, headline, budget),
+        partial=_partial(report),
         preheader=_preheader(headline, forecast, budget),
         eyebrow=_eyebrow(report),
         client_name=report.client_name,
@@ -345,7 +347,7 @@ def email_view(report: Report, attachments: Sequence[str] = ("csv",)) -> EmailVi
         budget=budget,
         budget_note="" if budget else "No monthly budget is set for this client.",
         estimate_note=estimate_note(report),
-        notes=tuple(report.notes),
+        notes=(*report.notes, *_corrections(report, fmt)),
         restatement=_restatement(report, fmt),
         anomalies=tuple(_anomalies(report, fmt)),
         movers_up=tuple(_mover(line, fmt) for line in report.movers_up),
@@ -535,6 +537,23 @@ def _percent_of(amount: Decimal, budget: Decimal) -> int:
     return int((amount / budget * 100).to_integral_value(ROUND_HALF_UP))
 
 
+def _partial(report: Report) -> str:
+    if report.complete:
+        return ""
+    return (
+        "Partial report: some of this period's costs could not be read from Cost Explorer, so the totals "
+        f"below are incomplete ({'; '.join(report.missing)})."
+    )
+
+
+def _corrections(report: Report, fmt: Formatter) -> list[str]:
+    return [
+        f"{day_label(c.date)} was shown while Cost Explorer was still filling it in, at {fmt.money(c.reported)}; "
+        f"it came to {fmt.money(c.settled)} ({fmt.signed(c.change)})."
+        for c in report.corrections
+    ]
+
+
 def _subject(report: Report, headline: Headline, budget: BudgetView | None) -> str:
     if report.restatement is not None:
         change = Formatter(report.currency, report.locale).signed(report.restatement.change_amount)
@@ -545,7 +564,7 @@ def _subject(report: Report, headline: Headline, budget: BudgetView | None) -> s
             text += f", {headline.extra[0].amount} month to date"
     if budget is not None and budget.alert:
         text += f" · {budget.alert}"
-    return text
+    return text if report.complete else f"Partial report (incomplete): {text}"
 
 
 def _preheader(headline: Headline, forecast: ForecastView | None, budget: BudgetView | None) -> str:
@@ -641,6 +660,7 @@ _BAR_LABELS = {
     "weekday": "weekday",
     "weekend": "weekend",
     "estimated": "estimated",
+    "provisional": "still filling in",
     "anomaly": "anomaly",
     # Bars are before credits and refunds (report.py), so a bar below zero is not "a credit":
     # say only what it is.
@@ -661,6 +681,8 @@ def _chart(report: Report, fmt: Formatter, before_credits: str = "") -> Chart | 
     for index, point in enumerate(daily):
         if point.date in anomalous:
             style = "anomaly"
+        elif point.provisional:
+            style = "provisional"
         elif point.amount < 0:
             style = "credit"
         elif point.estimated and mark_estimates:
@@ -672,7 +694,7 @@ def _chart(report: Report, fmt: Formatter, before_credits: str = "") -> Chart | 
             Bar(
                 label=_axis_label(point.date, index, len(daily)),
                 title=f"{short_day(point.date)}: {fmt.money(point.amount)}"
-                + (" (estimated)" if point.estimated else ""),
+                + (" (still filling in)" if point.provisional else " (estimated)" if point.estimated else ""),
                 height=max(height, 1) if point.amount != 0 else 0,
                 style=style,
             )
@@ -701,7 +723,8 @@ def _chart(report: Report, fmt: Formatter, before_credits: str = "") -> Chart | 
 
 
 def _point_line(point: DailyPoint, fmt: Formatter, estimated: bool, anomaly: bool) -> str:
-    marks = ", ".join(mark for mark, applies in (("estimated", estimated), ("anomaly", anomaly)) if applies)
+    flags = (("still filling in", point.provisional), ("estimated", estimated), ("anomaly", anomaly))
+    marks = ", ".join(mark for mark, applies in flags if applies)
     return f"{short_day(point.date)}: {fmt.money(point.amount)}" + (f" ({marks})" if marks else "")
 
 
@@ -964,6 +987,8 @@ def render_text(report: Report, view: EmailView | None = None) -> str:
         out.extend(["", title.upper(), "=" * min(len(title), 60)])
 
     h = v.headline
+    if v.partial:
+        out += [v.partial, ""]
     out.append(f"{h.title}: {h.total}")
     out.append(f"  {h.change} {h.comparison}")
     if h.drivers:

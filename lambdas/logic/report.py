@@ -1,24 +1,30 @@
-"""The report, computed from cost rows. Pure: no I/O, no clock.
+"""The report, computed from cost data. Pure: no I/O, no clock.
 
 Conventions (docs/report-schema.md): `by_service`, `by_account` and `daily` are costs before
 credits and refunds; credits and refunds are their own lines (`credits`), and count in `total`,
 `previous_total`, `month_to_date`, the forecast and the trend only when the client includes them
 (`credits_included`). So `total == sum(by_service) + (sum(credits) if credits_included)`.
+
+Missing is never zero: a section whose periods were not all read is left out and named in
+`notes`; when the core figures (the period's and the comparison's totals by service and account,
+and the credits when they count) are incomplete, `complete` is False and `missing` says what is
+missing: such a report is not sent as a normal one (lambdas/pipeline.py).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from lambdas.dal.cost_explorer import requests_cost_usd
 from lambdas.logic.anomalies import detect
 from lambdas.logic.cost_data import CostData, CostRow
 from lambdas.logic.forecast import CENT, month_end_forecast
 from lambdas.logic.periods import ReportWindow
-from lambdas.logic.queries import CREDIT_RECORD_TYPES
+from lambdas.logic.planner import SECTION_NAMES
+from lambdas.logic.queries import CREDIT_RECORD_TYPES, requests_cost_usd
 from lambdas.models.client import Client
 from lambdas.models.exceptions import CostDataError
 from lambdas.models.report import (
@@ -26,6 +32,7 @@ from lambdas.models.report import (
     Anomaly,
     Breakdown,
     BreakdownLine,
+    Correction,
     Coverage,
     CreditLine,
     DailyPoint,
@@ -40,12 +47,7 @@ from lambdas.models.report import (
 ZERO = Decimal("0")
 PERCENT = Decimal("0.1")
 MOVERS = 3  # biggest absolute movers shown each way
-
-SECTION_NAMES = {
-    "services": "costs by service and account",
-    "record_types": "credits, refunds and the monthly trend",
-    "breakdown": "the tag / cost category breakdown",
-}
+CORE_SECTIONS = ("core", "credits")
 
 
 def percent_change(current: Decimal, previous: Decimal) -> Decimal | None:
@@ -54,7 +56,7 @@ def percent_change(current: Decimal, previous: Decimal) -> Decimal | None:
     return ((current - previous) / abs(previous) * 100).quantize(PERCENT, rounding=ROUND_HALF_UP)
 
 
-def _days(period: Period) -> list[date]:
+def days_of(period: Period) -> list[date]:
     return [period.start + timedelta(days=offset) for offset in range(period.days)]
 
 
@@ -76,6 +78,32 @@ def movers(services: list[ServiceLine]) -> tuple[list[ServiceLine], list[Service
     return ups, downs
 
 
+@dataclass(frozen=True)
+class RunFacts:
+    """What the run knows besides the cost data: who, when, what it cost."""
+
+    run_id: str
+    as_of: date
+    generated_at: datetime
+    ce_requests: int
+    kind: ReportKind = "scheduled"
+    cache_hits: int = 0
+    notes: tuple[str, ...] = ()
+    archive_url: str | None = None
+    ce_forecast_remaining: Decimal | None = None
+    key_age_days: int | None = None
+    corrections: tuple[Correction, ...] = ()
+
+
+@dataclass
+class _Core:
+    services: list[ServiceLine]
+    accounts: list[AccountLine]
+    credits: list[CreditLine]
+    total: Decimal
+    previous_total: Decimal
+
+
 def build_report(
     client: Client,
     window: ReportWindow,
@@ -92,13 +120,91 @@ def build_report(
     restatement: Restatement | None = None,
     ce_forecast_remaining: Decimal | None = None,
     key_age_days: int | None = None,
+    corrections: Iterable[Correction] = (),
 ) -> Report:
+    facts = RunFacts(
+        run_id=run_id,
+        as_of=as_of,
+        generated_at=generated_at,
+        ce_requests=ce_requests,
+        kind=kind,
+        cache_hits=cache_hits,
+        notes=tuple(notes),
+        archive_url=archive_url,
+        ce_forecast_remaining=ce_forecast_remaining,
+        key_age_days=key_age_days,
+        corrections=tuple(corrections),
+    )
+    return compose_report(client, window, data, facts, restatement=restatement)
+
+
+def compose_report(
+    client: Client, window: ReportWindow, data: CostData, facts: RunFacts, *, restatement: Restatement | None = None
+) -> Report:
+    """The report, section by section; each builder reads only the cost data it needs."""
     if data.unit is not None and data.unit != client.currency:
         raise CostDataError(f"Cost Explorer reports {data.unit}, the client is configured for {client.currency}")
-    current, previous, chart = window.current, window.previous, window.chart_period
-    include = client.include_credits
-    notes = list(notes)
+    current, previous = window.current, window.previous
+    core = _core(client, data, current, previous)
+    notes = [*facts.notes, *_missing_notes(client, data)]
+    missing = _missing_core(client, data)
+    anomalies = _anomalies(window, data)
+    month_to_date, forecast, method = _month_to_date_and_forecast(client, window, data, anomalies, facts)
+    ups, downs = movers(core.services)
+    daily = _daily(window, data)
+    filling = sorted(data.provisional_days & set(days_of(current)))
+    if filling:
+        named = " and ".join(f"{day.day} {day.strftime('%B')}" for day in filling)
+        notes.append(
+            f"{named} {'is' if len(filling) == 1 else 'are'} provisional: Cost Explorer was still filling "
+            f"{'it' if len(filling) == 1 else 'them'} in; the next report gives the settled cost."
+        )
+    return Report(
+        client_id=client.client_id,
+        client_name=client.name,
+        run_id=facts.run_id,
+        kind=facts.kind,
+        schedule=client.schedule,
+        as_of=facts.as_of,
+        generated_at=facts.generated_at,
+        metric=client.metric,
+        currency=client.currency,
+        locale=client.locale,
+        period=current,
+        previous_period=previous,
+        total=core.total,
+        previous_total=core.previous_total,
+        change_amount=core.total - core.previous_total,
+        change_percent=percent_change(core.total, core.previous_total),
+        month_to_date=month_to_date,
+        forecast=forecast,
+        forecast_method=method,
+        budget=client.budget,
+        by_service=core.services,
+        movers_up=ups,
+        movers_down=downs,
+        by_account=core.accounts,
+        breakdown=_breakdown(client, data, current, previous),
+        credits=core.credits,
+        credits_included=client.include_credits,
+        daily=daily,
+        monthly_trend=_trend(window, data, client.include_credits),
+        anomalies=anomalies,
+        restatement=restatement,
+        estimated=_estimated(window, data),
+        complete=not missing,
+        missing=missing,
+        provisional_days=sorted(data.provisional_days & set(days_of(window.chart_period) + days_of(current))),
+        corrections=list(facts.corrections),
+        ce_requests=facts.ce_requests,
+        notes=notes,
+        coverage=_coverage(client, window, data, facts),
+        archive_url=facts.archive_url,
+    )
 
+
+def _core(client: Client, data: CostData, current: Period, previous: Period) -> _Core:
+    """Totals, services, accounts and credit lines of the period and its comparison."""
     by_service = _split(data.rows, current, previous, "service")
     by_account = _split(data.rows, current, previous, "account_id")
     services = sorted(
@@ -118,140 +224,104 @@ def build_report(
         key=lambda line: (-line.amount, line.account_id),
     )
     credit_sums = _split(data.credit_rows, current, previous, "service")
+    ordered = [t for t in CREDIT_RECORD_TYPES if t in credit_sums] + sorted(
+        name for name in credit_sums if name not in CREDIT_RECORD_TYPES
+    )
     credits = [
-        CreditLine(
-            record_type=record_type, amount=credit_sums[record_type][0], previous_amount=credit_sums[record_type][1]
-        )
-        for record_type in CREDIT_RECORD_TYPES
-        if record_type in credit_sums
+        CreditLine(record_type=name, amount=credit_sums[name][0], previous_amount=credit_sums[name][1])
+        for name in ordered
     ]
-    credits += [
-        CreditLine(record_type=name, amount=amounts[0], previous_amount=amounts[1])
-        for name, amounts in sorted(credit_sums.items())
-        if name not in CREDIT_RECORD_TYPES
-    ]
-
-    gross_by_day: dict[date, Decimal] = defaultdict(lambda: ZERO)
-    service_by_day: dict[date, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
-    for row in data.rows:
-        gross_by_day[row.day] += row.amount
-        service_by_day[row.day][row.service] += row.amount
-    series = {day: gross_by_day[day] for day in sorted(data.days | set(gross_by_day))}
-    daily = [
-        DailyPoint(date=day, amount=gross_by_day.get(day, ZERO), estimated=day in data.estimated_days)
-        for day in _days(chart)
-    ]
-
     total = sum((line.amount for line in services), ZERO)
     previous_total = sum((line.previous_amount for line in services), ZERO)
-    if include:
+    if client.include_credits:
         total += sum((line.amount for line in credits), ZERO)
         previous_total += sum((line.previous_amount for line in credits), ZERO)
+    return _Core(services, accounts, credits, total, previous_total)
 
-    anomalies: list[Anomaly] = detect(series, _days(chart), service_by_day)
-    month_to_date = None
-    forecast_amount, forecast_method = None, None
-    if window.month_to_date is not None or window.month_in_progress:
-        basis = window.forecast_basis
-        daily_credits: dict[date, Decimal] = defaultdict(lambda: ZERO)
-        if include:
-            for row in data.credit_rows:
-                daily_credits[row.day] += row.amount
 
-        def net(day: date) -> DailyPoint:
-            amount = gross_by_day.get(day, ZERO) + daily_credits.get(day, ZERO)
-            return DailyPoint(date=day, amount=amount, estimated=day in data.estimated_days)
+def _missing_core(client: Client, data: CostData) -> list[str]:
+    """What the core figures lack, in words; empty when they are complete."""
+    sections = ["core", "credits"] if client.include_credits else ["core"]
+    return [
+        f"{SECTION_NAMES[section]}: {data.missing[section]} period(s) not read"
+        for section in sections
+        if section in data.missing
+    ]
 
-        month_days = [net(day) for day in _days(basis)]
-        if window.month_to_date is not None:
-            month_to_date = sum((point.amount for point in month_days), ZERO)
-        if window.month_in_progress:
-            # The run rate may reach back into last month: every fetched day up to the basis's end.
-            history = [net(day) for day in series if day <= basis.end]
-            forecast_amount, forecast_method = _forecast(
-                month_days, window, ce_forecast_remaining, history, {a.date for a in anomalies}
-            )
 
-    ups, downs = movers(services)
-    breakdown = _breakdown(client, data, current, previous)
-    trend = _trend(window, data, include)
+def _missing_notes(client: Client, data: CostData) -> list[str]:
+    """One note per section left incomplete (the core's are the report's `missing`)."""
+    core = ("core", "credits") if client.include_credits else ("core",)
+    return [
+        f"Not in this report: {SECTION_NAMES[section]} ({count} period(s) not read from Cost Explorer)."
+        for section, count in data.missing.items()
+        if section not in core and section in SECTION_NAMES
+    ]
 
-    for section in data.missing:
-        notes.append(
-            f"Request budget reached ({client.max_ce_requests} per run): {SECTION_NAMES[section]} not complete."
+
+def _daily(window: ReportWindow, data: CostData) -> list[DailyPoint]:
+    """The chart's days before credits; none at all when any day of it was not read."""
+    chart = days_of(window.chart_period)
+    if any(day not in data.daily for day in chart):
+        return []
+    return [
+        DailyPoint(
+            date=day,
+            amount=data.daily[day].gross,
+            estimated=day in data.estimated_days,
+            provisional=day in data.provisional_days,
         )
-    days_with_data = sum(1 for day in _days(chart) if day in data.days)
-    if days_with_data < chart.days and "services" not in data.missing:
-        notes.append(f"Cost Explorer had no data yet for {chart.days - days_with_data} day(s) of the chart.")
-    seen = sorted({row.account_id for row in data.rows if current.contains(row.day) or previous.contains(row.day)})
-    estimated_period = any(day in data.estimated_days for day in _days(current)) or (
-        current.start.replace(day=1) in data.estimated_months
-    )
-    return Report(
-        client_id=client.client_id,
-        client_name=client.name,
-        run_id=run_id,
-        kind=kind,
-        schedule=client.schedule,
-        as_of=as_of,
-        generated_at=generated_at,
-        metric=client.metric,
-        currency=client.currency,
-        locale=client.locale,
-        period=current,
-        previous_period=previous,
-        total=total,
-        previous_total=previous_total,
-        change_amount=total - previous_total,
-        change_percent=percent_change(total, previous_total),
-        month_to_date=month_to_date,
-        forecast=forecast_amount,
-        forecast_method=forecast_method,
-        budget=client.budget,
-        by_service=services,
-        movers_up=ups,
-        movers_down=downs,
-        by_account=accounts,
-        breakdown=breakdown,
-        credits=credits,
-        credits_included=include,
-        daily=daily,
-        monthly_trend=trend,
-        anomalies=anomalies,
-        restatement=restatement,
-        estimated=estimated_period,
-        ce_requests=ce_requests,
-        notes=notes,
-        coverage=Coverage(
-            accounts_expected=list(client.account_ids),
-            accounts_seen=seen,
-            days_expected=chart.days,
-            days_with_data=days_with_data,
-            ce_requests=ce_requests,
-            ce_cost_usd=requests_cost_usd(ce_requests),
-            cache_hits=cache_hits,
-            key_age_days=key_age_days,
-        ),
-        archive_url=archive_url,
-    )
+        for day in chart
+    ]
 
 
-def _forecast(
-    net: list[DailyPoint],
-    window: ReportWindow,
-    ce_remaining: Decimal | None,
-    history: list[DailyPoint],
-    anomalies: set[date],
-) -> tuple[Decimal | None, str | None]:
-    if ce_remaining is not None:
-        to_date = sum((point.amount for point in net), ZERO)
+def _anomalies(window: ReportWindow, data: CostData) -> list[Anomaly]:
+    """Anomalies among the chart's days that were read and have settled: a day Cost Explorer is
+    still filling in is low by nature, never an anomaly."""
+    series = {day: totals.gross for day, totals in sorted(data.daily.items())}
+    judged = [day for day in days_of(window.chart_period) if day not in data.provisional_days]
+    return detect(series, judged, data.service_by_day)
+
+
+def anomaly_days(window: ReportWindow, data: CostData) -> list[date]:
+    """The days an anomaly fires on (the run asks for their services, to name what moved)."""
+    return [anomaly.date for anomaly in _anomalies(window, data)]
+
+
+def _net(data: CostData, day: date, include_credits: bool) -> DailyPoint:
+    totals = data.daily[day]
+    amount = totals.gross + (totals.credits if include_credits else ZERO)
+    return DailyPoint(date=day, amount=amount, estimated=day in data.estimated_days)
+
+
+def _month_to_date_and_forecast(
+    client: Client, window: ReportWindow, data: CostData, anomalies: list[Anomaly], facts: RunFacts
+) -> tuple[Decimal | None, Decimal | None, str | None]:
+    """Month to date and the month-end forecast: None when a day they depend on was not read."""
+    if window.month_to_date is None and not window.month_in_progress:
+        return None, None, None
+    basis = days_of(window.forecast_basis)
+    if any(day not in data.daily for day in basis):
+        return None, None, None
+    month_days = [_net(data, day, client.include_credits) for day in basis]
+    month_to_date = sum((point.amount for point in month_days), ZERO) if window.month_to_date is not None else None
+    if not window.month_in_progress:
+        return month_to_date, None, None
+    if facts.ce_forecast_remaining is not None:
+        to_date = sum((point.amount for point in month_days), ZERO)
         remaining = (window.month_end - window.forecast_basis.end).days
-        return (
-            (to_date + ce_remaining).quantize(CENT),
-            f"Month to date plus Cost Explorer's forecast (GetCostForecast) for the {remaining} remaining days.",
-        )
-    forecast = month_end_forecast(net, window.month_end, history=history, anomalies=anomalies)
-    return (forecast.amount, forecast.method) if forecast else (None, None)
+        method = f"Month to date plus Cost Explorer's forecast (GetCostForecast) for the {remaining} remaining days."
+        return month_to_date, (to_date + facts.ce_forecast_remaining).quantize(CENT), method
+    # The run rate may reach back into last month: every day read up to the basis's end.
+    history = [_net(data, day, client.include_credits) for day in sorted(data.daily) if day <= basis[-1]]
+    forecast = month_end_forecast(
+        month_days,
+        window.month_end,
+        history=history,
+        anomalies={a.date for a in anomalies},
+        provisional=data.provisional_days,
+    )
+    return (month_to_date, forecast.amount, forecast.method) if forecast else (month_to_date, None, None)
 
 
 def _breakdown(client: Client, data: CostData, current: Period, previous: Period) -> Breakdown | None:
@@ -266,15 +336,38 @@ def _breakdown(client: Client, data: CostData, current: Period, previous: Period
 
 
 def _trend(window: ReportWindow, data: CostData, include_credits: bool) -> list[MonthPoint]:
-    if not window.trend_months or "record_types" in data.missing:
+    """The monthly trend, oldest first; none at all when a month of it was not read."""
+    if not window.trend_months or any(month not in data.monthly for month in window.trend_months):
         return []
-    sums: dict[date, Decimal] = defaultdict(lambda: ZERO)
-    answered = {row.day for row in data.monthly_rows} | data.estimated_months
-    for row in data.monthly_rows:
-        if include_credits or row.service not in CREDIT_RECORD_TYPES:
-            sums[row.day] += row.amount
     return [
-        MonthPoint(month=month, amount=sums.get(month, ZERO), estimated=month in data.estimated_months)
+        MonthPoint(
+            month=month,
+            amount=data.monthly[month].gross + (data.monthly[month].credits if include_credits else ZERO),
+            estimated=month in data.estimated_months,
+        )
         for month in window.trend_months
-        if month in answered or month >= min(answered, default=month)
     ]
+
+
+def _estimated(window: ReportWindow, data: CostData) -> bool:
+    """True while any day of the period is still an estimate, or was not read."""
+    current = window.current
+    if window.trend_months:
+        return current.start in data.estimated_months or "core" in data.missing
+    return any(day in data.estimated_days or day not in data.daily for day in days_of(current))
+
+
+def _coverage(client: Client, window: ReportWindow, data: CostData, facts: RunFacts) -> Coverage:
+    chart = window.chart_period
+    current, previous = window.current, window.previous
+    seen = sorted({row.account_id for row in data.rows if current.contains(row.day) or previous.contains(row.day)})
+    return Coverage(
+        accounts_expected=list(client.account_ids),
+        accounts_seen=seen,
+        days_expected=chart.days,
+        days_with_data=sum(1 for day in days_of(chart) if day in data.daily),
+        ce_requests=facts.ce_requests,
+        ce_cost_usd=requests_cost_usd(facts.ce_requests),
+        cache_hits=facts.cache_hits,
+        key_age_days=facts.key_age_days,
+    )

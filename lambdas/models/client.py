@@ -129,7 +129,7 @@ class Client(BaseModel):
 
     client_id: ClientId
     name: DisplayName
-    account_ids: Annotated[list[AccountId], Field(min_length=1, max_length=100)]
+    account_ids: Annotated[list[AccountId], Field(min_length=1, max_length=1000)]
     credentials: Credentials
     recipients: Annotated[list[Recipient], Field(min_length=1, max_length=50)]
     schedule: Schedule = "daily"
@@ -140,7 +140,11 @@ class Client(BaseModel):
     include_credits: bool = True
     breakdown: Breakdown | None = None
     forecast_source: Literal["daily_trend", "cost_explorer"] = "daily_trend"
-    max_ce_requests: Annotated[int, Field(ge=1, le=50)] = 5
+    # Cost Explorer requests (pages) one run may send. None: a budget that follows the client's size
+    # (its plan, from what earlier answers showed), under the environment's cap (CE_REQUEST_CAP).
+    max_ce_requests: Annotated[int, Field(ge=1, le=1000)] | None = None
+    # True: when the core figures cannot all be read, send the report anyway, marked partial.
+    send_partial: bool = False
     attach_xlsx: bool = False
     webhooks: Annotated[list[Webhook], Field(max_length=5)] = []
     status: ClientStatus = "active"

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-RunStatus = Literal["running", "succeeded", "failed", "skipped"]
+RunStatus = Literal["running", "succeeded", "incomplete", "failed", "skipped"]
 Delivery = Literal["sent", "not_sent", "dry_run", "already_claimed", "suppressed"]
 
 
@@ -40,3 +40,8 @@ class ExecutionRecord(BaseModel):
     period_end: date | None = None
     error_kind: str | None = None
     error: str | None = None
+    # Cost Explorer: the run's budget, the requests its plan needed, and what the core figures lacked
+    # (status "incomplete": the report was not sent as a normal one).
+    ce_budget: int | None = None
+    ce_planned: int | None = None
+    missing: list[str] = []

@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 ReportKind = Literal["scheduled", "final", "manual"]
 
@@ -81,6 +81,22 @@ class DailyPoint(BaseModel):
     date: date
     amount: Decimal
     estimated: bool
+    provisional: bool = Field(
+        default=False,
+        description="Fetched less than 24 hours after the day ended: Cost Explorer may still be filling it.",
+    )
+
+
+class Correction(BaseModel):
+    """A day an earlier report showed while Cost Explorer was still filling it, and its settled cost."""
+
+    date: date
+    reported: Decimal = Field(description="The day's cost (before credits) when it was provisional.")
+    settled: Decimal = Field(description="The same figure now.")
+
+    @property
+    def change(self) -> Decimal:
+        return self.settled - self.reported
 
 
 class MonthPoint(BaseModel):
@@ -154,7 +170,21 @@ class Report(BaseModel):
     monthly_trend: list[MonthPoint] = []
     anomalies: list[Anomaly] = []
     restatement: Restatement | None = None
-    estimated: bool = Field(description="True while any day of the period is still an estimate.")
+    estimated: bool = Field(description="True while any day of the period is still an estimate or was not read.")
+    complete: bool = Field(
+        default=True,
+        description="False when the core figures (the period's and the comparison's totals, by service and by account, "
+        "and the credits when they count) could not all be read: such a report is sent only to a client that accepts "
+        "partial reports, and says so in its subject and headline.",
+    )
+    missing: list[str] = Field(default=[], description="What the core figures lack, when `complete` is False.")
+    provisional_days: list[date] = Field(
+        default=[],
+        description="Days shown while Cost Explorer was still filling them in (less than 24 h after they ended).",
+    )
+    corrections: list[Correction] = Field(
+        default=[], description="Days an earlier report showed as provisional, with their settled cost."
+    )
     ce_requests: int
     notes: list[str] = Field(default=[], description="What the recipient should know (e.g. request budget hit).")
     coverage: Coverage | None = None

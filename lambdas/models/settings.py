@@ -7,6 +7,8 @@ from functools import lru_cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEFAULT_CE_REQUEST_CAP = 200  # USD 2.00 a report at most
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
@@ -27,6 +29,9 @@ class Settings(BaseSettings):
     # The secret holding the link signer's access key (docs/deploy.md); empty = links are signed with
     # the platform's own credentials, for as long as temporary credentials can honour.
     link_signer_secret: str = Field(default="", validation_alias="LINK_SIGNER_SECRET")
+    # The most Cost Explorer requests (pages) one run may send, whatever the client's size: the
+    # operator's cap on what one report can cost (USD 0.01 a request).
+    ce_request_cap: int = Field(default=DEFAULT_CE_REQUEST_CAP, ge=1, le=10_000, validation_alias="CE_REQUEST_CAP")
 
 
 @lru_cache(maxsize=1)

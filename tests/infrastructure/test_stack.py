@@ -435,6 +435,7 @@ def test_alarms_have_the_issues_thresholds(synthesized):
         "Ses-ComplaintRate-Critical": ("GreaterThanThreshold", 0.001),
         "Reports-NoReportSent-Critical": ("LessThanThreshold", 1),
         "Reports-LinkSignerUnavailable-Critical": ("GreaterThanThreshold", 0),
+        "Reports-ReportsIncomplete-Warning": ("GreaterThanThreshold", 0),
     }
     assert {name.removeprefix(prefix) for name in alarms} == set(expected)
     for name, (operator, threshold) in expected.items():

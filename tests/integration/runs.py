@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from emulator.admin import admin as emulator_admin
+from lambdas import clock
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.models.client import Client, parse_client
 from lambdas.models.events import ReportJob
@@ -34,7 +35,6 @@ def run(
     """One run through the pipeline; `at` is the clock (default: 06:00 UTC on `as_of`)."""
     deps = dependencies_from(get_settings())
     now = at or datetime.combine(as_of, time(6), tzinfo=UTC)
-    deps.clock = lambda: now
     job = ReportJob(
         run_id=run_id or f"{as_of.isoformat()}.manual-{next(_numbers)}",
         client_id=client_id,
@@ -42,7 +42,8 @@ def run(
         kind=kind,  # type: ignore[arg-type]
         shared_accounts=shared_accounts or [],
     )
-    return ReportRun(deps).run(job)
+    with clock.pinned(now):  # the one clock: the worker's and the embedded Cost Explorer's
+        return ReportRun(deps).run(job)
 
 
 def ce_calls(aws: Any, operation: str = "GetCostAndUsage") -> list[dict[str, Any]]:

@@ -87,6 +87,28 @@ def test_validate_a_role_client_sees_every_account_of_its_payer(platform, demo_r
     explorer = next(check for check in document["checks"] if check["name"] == "cost explorer")
     assert explorer["readable"] == umbrella.account_ids and explorer["unreadable"] == []
     assert document["status"] == "OK"
+    plan = next(check for check in document["checks"] if check["name"] == "cost explorer plan")
+    # A monthly report: services by month, record types by month and by day; and the month-close one.
+    assert (plan["requests_per_report"], plan["usd_per_month"], plan["budget"]) == (3, "0.06", 200)
+
+
+def test_validate_warns_when_the_clients_expected_requests_pass_its_budget(platform, demo_records, frozen_clock):
+    record = next(r for r in demo_records if r["client_id"] == "umbrella-media")
+    many = [f"9{n:011d}" for n in range(1, 301)]
+    ClientsTable(platform.clients_table).put(
+        parse_client({**record, "schedule": "daily", "account_ids": many, "max_ce_requests": 10})
+    )
+
+    result = runner.invoke(app, ["credentials", "validate", "--client-id", "umbrella-media", "--format", "json"])
+
+    plan = next(check for check in json.loads(result.stdout)["checks"] if check["name"] == "cost explorer plan")
+    assert plan["status"] == "WARNING" and plan["requests_per_report"] > 10
+    assert "above its budget of 10" in plan["detail"]
+    shown = json.loads(
+        runner.invoke(app, ["client", "show", "--client-id", "umbrella-media", "--format", "json"]).stdout
+    )
+    assert shown["cost_explorer"]["requests_per_report"] == plan["requests_per_report"]
+    assert shown["cost_explorer"]["learned"] is False
 
 
 def test_rotate_replaces_the_key_everywhere(stored_key_client, frozen_clock):

@@ -54,7 +54,8 @@ def test_one_run_sends_an_email_archives_the_report_and_records_the_execution(pl
     ):
         assert key in report
     assert isinstance(report["total"], str)
-    assert report["period"] == {"start": "2026-11-26", "end": "2026-11-26"}  # daily: yesterday
+    # daily: the newest settled day (at 09:00 UTC on the 27th, yesterday is still filling in)
+    assert report["period"] == {"start": "2026-11-25", "end": "2026-11-25"}
     assert report["month_to_date"] is not None
     assert {a["account_id"] for a in report["by_account"]} == set(client.account_ids)
     assert report["ce_requests"] >= 1

@@ -77,7 +77,7 @@ RECORDS: list[Case] = [
     Case("account_ids-number", "account_ids.0", {"account_ids": [111111111111]}),
     Case("account_ids-fullwidth-digits", "account_ids.0", {"account_ids": ["\uff11" * 12]}),
     Case("account_ids-duplicate", "account_ids", {"account_ids": ["111111111111", "111111111111"]}),
-    Case("account_ids-too-many", "account_ids", {"account_ids": [f"{n:012d}" for n in range(101)]}),
+    Case("account_ids-too-many", "account_ids", {"account_ids": [f"{n:012d}" for n in range(1001)]}),
     # recipients
     Case("recipients-empty", "recipients", {"recipients": []}),
     Case("recipients-not-a-list", "recipients", {"recipients": "finance@corpus.example"}),

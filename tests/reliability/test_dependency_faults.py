@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from lambdas.dal.aws import platform_client
+from lambdas.dal.aws import SES_ATTEMPTS, platform_client
 from lambdas.dal.mailer import Mailer
 from lambdas.models.events import ReportJob
 from lambdas.models.settings import get_settings
@@ -118,11 +118,13 @@ def test_ses_throttling_is_retried_then_the_report_goes_out_once(embedded_aws, a
 def test_ses_throttling_that_outlives_the_retries_returns_the_message_and_the_retry_sends_once(
     embedded_aws, acme, faults, quick_backoff, logs, capsys
 ):
-    faults.fail("sesv2", "SendEmail", "TooManyRequestsException", status=429)
+    throttled = faults.fail("sesv2", "SendEmail", "TooManyRequestsException", status=429)
 
     answer, by_message = deliver(job_of(acme))
 
     assert len(answer["batchItemFailures"]) == 1
+    # Exactly the attempts the send's time budget allows for (SES_CALL_BUDGET_SECONDS), not one more.
+    assert throttled.answered == SES_ATTEMPTS
     assert sent_to(embedded_aws, acme) == 0
     assert archived(acme.client_id) == archive_of(acme, job_of(acme).run_id)  # archived before the send
     execution = record(acme.client_id, job_of(acme).run_id)

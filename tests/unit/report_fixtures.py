@@ -103,14 +103,14 @@ def build(
     **overrides: Any,
 ) -> tuple[Report, list[CostRow]]:
     """A report built from generated cost rows, with the fixed sections added."""
-    rows = cost_rows(min(period.start, previous.start, chart.start), max(period.end, previous.end, chart.end))
+    spans = [period, previous, chart] + ([month_to_date] if month_to_date else [])
+    rows = cost_rows(min(span.start for span in spans), max(span.end for span in spans))
     days = {row.day for row in rows}
     client = make_client(
         client_id="acme", name="Acme Retail", account_ids=list(ACCOUNTS), schedule=schedule, budget="45000.00"
     )
-    data = CostData(
-        rows=rows,
-        days=days,
+    data = CostData.from_rows(
+        rows,
         estimated_days={day for day in days if estimated_from is not None and day >= estimated_from},
         account_names={account: name for account, (name, _share) in ACCOUNTS.items()},
         unit="USD",

@@ -238,6 +238,28 @@ def test_every_recipient_suppressed_is_critical():
     assert entry["health"] == "CRITICAL" and entry["reasons"] == ["2 of 2 recipient(s) suppressed"]
 
 
+def test_an_incomplete_last_run_is_a_warning_naming_what_was_missing_and_the_command_that_sends_it():
+    missing = ["credits and refunds: 2 period(s) not read"]
+    runs = [run("big", 26, "incomplete", missing=missing, error_kind="incomplete")]
+    runs += [run("big", day) for day in range(25, 19, -1)]
+    entry = health("big", runs)
+    assert entry["health"] == "WARNING"
+    assert entry["reasons"][0] == (
+        "last report not sent, incomplete (credits and refunds: 2 period(s) not read): "
+        "`report run --client-id big --as-of 2026-11-26` sends it"
+    )
+    assert entry["coverage_gaps"] == [date(2026, 11, 26)]
+
+
+def test_an_incomplete_run_counts_as_finished_without_success():
+    runs = [run("a", 26, "incomplete", error_kind="incomplete"), run("a", 25)]
+    summary = an.ops_summary(runs, [], an.Window("days", date(2026, 11, 20), date(2026, 11, 27)), AT)
+    assert summary["errors_by_kind"] == {"incomplete": 1}
+    assert (summary["executions"]["succeeded"], summary["executions"]["incomplete"]) == (1, 1)
+    success = next(kpi for kpi in summary["kpis"] if kpi["name"] == "success rate")
+    assert success["value"] == Decimal("0.5")
+
+
 # -- cost statement ---------------------------------------------------------------------------
 
 

@@ -328,7 +328,7 @@ def credited_report(*, include: bool) -> Report:
         CostRow(day, "Refund", "222222222222", Decimal("-35.50")),
         CostRow(previous, "Credit", "111111111111", Decimal("-100.00")),
     ]
-    data = CostData(rows=rows, credit_rows=credit_rows, days={row.day for row in rows}, unit="USD")
+    data = CostData.from_rows(rows, credit_rows=credit_rows, unit="USD")
     month = Period(start=date(2026, 11, 1), end=day)
     window = ReportWindow(
         current=Period(start=day, end=day),

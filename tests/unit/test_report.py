@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lambdas.logic.cost_data import CostRow
+from lambdas.logic.cost_data import CostRow, DayTotals
 from lambdas.logic.periods import month_to_date, window_for
 from lambdas.logic.report import build_report, percent_change
 from lambdas.logic.restatement import covers, restatement
@@ -18,11 +18,15 @@ SERVICES = ["Amazon EC2", "Amazon S3", "AWS Lambda", "Credits <b>"]
 GENERATED = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
 
 
-def report_for(as_of: date, rows, estimated=None, **client_overrides):
+def report_for(as_of: date, rows, estimated=None, *, read_all=True, **client_overrides):
+    """The report of these rows; `read_all`: every day the window needs was read (absent rows cost
+    zero), else only the rows' own days were read."""
+    window = month_to_date(as_of)
+    read = (window.query_start, as_of - timedelta(days=1)) if read_all else None
     return build_report(
         make_client(**client_overrides),
-        month_to_date(as_of),
-        cost_data(rows, estimated),
+        window,
+        cost_data(rows, estimated, read=read),
         run_id=f"{as_of}.daily",
         as_of=as_of,
         generated_at=GENERATED,
@@ -79,8 +83,9 @@ def test_forecast_only_while_the_month_is_in_progress():
     assert report_for(date(2026, 11, 1), rows).forecast is None
     first = ("2026-11-01", "Amazon EC2", ACCOUNTS[0], "10")
     # Only the 1st known (AWS's monthly charges): no rate to take. With the day before: 10 + 29 x 10.
-    assert report_for(date(2026, 11, 2), [first]).forecast is None
-    assert report_for(date(2026, 11, 2), [("2026-10-31", "Amazon EC2", ACCOUNTS[0], "10"), first]).forecast == 300
+    assert report_for(date(2026, 11, 2), [first], read_all=False).forecast is None
+    day_before = ("2026-10-31", "Amazon EC2", ACCOUNTS[0], "10")
+    assert report_for(date(2026, 11, 2), [day_before, first], read_all=False).forecast == 300
 
 
 def test_a_currency_other_than_the_clients_fails_the_run():
@@ -141,9 +146,7 @@ def weekly_data(credit="-45"):
         rows.append((day.isoformat(), "Amazon EC2", ACCOUNTS[0], "100" if current else "80"))
         rows.append((day.isoformat(), "Amazon S3", ACCOUNTS[1], "10" if current else "30"))
         credits.append(CostRow(day, "Credit", ACCOUNTS[0], Decimal(credit)))
-    data = cost_data(rows)
-    data.credit_rows = credits
-    return data
+    return cost_data(rows, read=(date(2026, 10, 16), date(2026, 11, 26)), credit_rows=credits)
 
 
 def weekly_report(**client):
@@ -200,9 +203,8 @@ def test_weekly_chart_shows_both_weeks_and_coverage_counts_requests_and_hits():
 def test_monthly_trend_counts_credits_as_the_client_chose():
     data = cost_data([("2026-10-05", "Amazon EC2", ACCOUNTS[0], "1000")])
     for month, usage in ((date(2026, m, 1), 900 + m) for m in range(5, 11)):
-        data.monthly_rows.append(CostRow(month, "Usage", ACCOUNTS[0], Decimal(usage)))
-        data.monthly_rows.append(CostRow(month, "Credit", ACCOUNTS[0], Decimal(-50)))
-    data.credit_rows = [r for r in data.monthly_rows if r.service == "Credit"]
+        data.monthly[month] = DayTotals(Decimal(usage), Decimal(-50))
+    data.credit_rows = [CostRow(month, "Credit", ACCOUNTS[0], Decimal(-50)) for month in data.monthly]
     for include, expected in ((True, Decimal(860)), (False, Decimal(910))):
         report = build_report(
             make_client(schedule="monthly", include_credits=include),
@@ -245,3 +247,101 @@ def service_line(name, amount):
     from lambdas.models.report import ServiceLine
 
     return ServiceLine(name=name, amount=Decimal(amount), previous_amount=Decimal(0))
+
+
+# -- Missing is never zero; late data -----------------------------------------------------------------
+
+
+def daily_data(*, read_from=date(2026, 10, 1), unread=(), provisional=(), credits_missing=False):
+    """Daily rows of two accounts through the 25th, with a spike on the 24th."""
+    rows = []
+    day = read_from
+    while day <= date(2026, 11, 25):
+        if day not in unread:
+            amount = "900" if day == date(2026, 11, 24) else ("80" if day.weekday() >= 5 else "100")
+            rows.append((day.isoformat(), "Amazon EC2", ACCOUNTS[0], amount))
+            rows.append((day.isoformat(), "Amazon S3", ACCOUNTS[1], "10"))
+        day += timedelta(days=1)
+    data = cost_data(rows)
+    data.provisional_days = set(provisional)
+    if credits_missing:
+        data.missing["credits"] = 2
+    if unread:
+        data.missing["chart"] = len(unread)
+    return data
+
+
+def daily_report_of(data, **client):
+    window = window_for("daily", date(2026, 11, 27), settled=date(2026, 11, 25))
+    return build_report(
+        make_client(**client), window, data, run_id="r", as_of=date(2026, 11, 27), generated_at=GENERATED, ce_requests=2
+    )
+
+
+def test_the_daily_report_covers_the_newest_settled_day():
+    window = window_for("daily", date(2026, 11, 27), settled=date(2026, 11, 25))
+    assert (window.current.start, window.previous.start) == (date(2026, 11, 25), date(2026, 11, 18))
+    assert window.chart_period == Period(start=date(2026, 11, 1), end=date(2026, 11, 25))
+    # A report asked for an earlier day: that day's yesterday settled long ago.
+    assert window_for("daily", date(2026, 11, 10), settled=date(2026, 11, 25)).current.start == date(2026, 11, 9)
+
+
+def test_a_complete_report_is_complete_and_its_figures_add_up():
+    report = daily_report_of(daily_data())
+    assert report.complete and report.missing == []
+    assert report.total == Decimal(110)
+    assert report.month_to_date == sum((p.amount for p in report.daily), Decimal(0))
+    assert [a.date for a in report.anomalies] == [date(2026, 11, 24)]
+
+
+def test_unread_core_figures_make_the_report_incomplete_and_say_what_is_missing():
+    data = daily_data()
+    data.missing["core"] = 1
+    report = daily_report_of(data)
+    assert not report.complete
+    assert report.missing == ["the period's and the comparison's costs by service and account: 1 period(s) not read"]
+
+
+def test_unread_credits_make_it_incomplete_only_when_they_count_in_the_total():
+    assert not daily_report_of(daily_data(credits_missing=True), include_credits=True).complete
+    assert daily_report_of(daily_data(credits_missing=True), include_credits=False).complete
+
+
+def test_a_day_of_the_month_not_read_leaves_out_the_chart_month_to_date_and_forecast_never_zero():
+    report = daily_report_of(daily_data(unread=[date(2026, 11, 10)]))
+    assert report.complete  # the core days were read
+    assert report.daily == [] and report.month_to_date is None and report.forecast is None
+    assert any("the daily chart and the month to date" in note for note in report.notes)
+    assert report.coverage is not None and report.coverage.days_with_data == 24
+
+
+def test_a_day_still_filling_in_never_fires_an_anomaly_and_is_left_out_of_the_run_rate():
+    data = daily_data(provisional=[date(2026, 11, 24)])
+    report = daily_report_of(data)
+    assert report.anomalies == []
+    assert "days Cost Explorer is still filling in" in (report.forecast_method or "")
+    assert [p.date for p in report.daily if p.provisional] == [date(2026, 11, 24)]
+    assert report.provisional_days == [date(2026, 11, 24)]
+
+
+def test_estimated_while_a_day_of_the_period_is_unread():
+    data = daily_data()
+    del data.daily[date(2026, 11, 25)]
+    assert daily_report_of(data).estimated
+    assert not daily_report_of(daily_data()).estimated
+
+
+def test_a_trend_with_a_month_not_read_is_left_out():
+    data = cost_data([("2026-10-05", "Amazon EC2", ACCOUNTS[0], "1000")])
+    for month in (date(2026, m, 1) for m in range(6, 11)):  # May missing
+        data.monthly[month] = DayTotals(Decimal(900))
+    report = build_report(
+        make_client(schedule="monthly"),
+        window_for("monthly", date(2026, 11, 2)),
+        data,
+        run_id="r",
+        as_of=date(2026, 11, 2),
+        generated_at=GENERATED,
+        ce_requests=2,
+    )
+    assert report.monthly_trend == []

@@ -36,7 +36,7 @@ def test_the_quota_counts_the_last_24_hours_and_the_statistics_14_days_in_15_min
         assert account.statistics() == [] and account.quota()["SentLast24Hours"] == 0
 
 
-@pytest.mark.parametrize(("kind", "count"), [("Delivery", 1), ("send", 0)])
-def test_an_unknown_event_is_refused(kind, count):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(("kind", "count", "message"), [("Delivery", 1, "kind must be"), ("send", 0, "count must be")])
+def test_an_unknown_event_is_refused(kind, count, message):
+    with pytest.raises(ValueError, match=message):
         SesAccount().record(kind, count, NOW)
