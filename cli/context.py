@@ -242,15 +242,22 @@ def month_start(value: str, flag: str = "--month") -> date | None:
 
 def writable(path: Path | None, flag: str = "--output") -> None:
     """Check an output path before any work is done, so bad input changes nothing. Directories
-    missing on the way are fine (the file's writing makes them), a file in their place is not."""
+    missing under the working directory are made when the file is written (`out/ops/x.json`);
+    elsewhere (an absolute path, a `..`) a missing directory is bad input, likely a typo."""
     if path is None:
         return
     if path.is_dir():
         fail(f"{flag}: {path} is a directory, not a file")
+    if path.parent.exists():
+        if not path.parent.is_dir():
+            fail(f"{flag}: {path.parent} is a file, not a directory")
+        return
+    if path.is_absolute() or ".." in path.parts:
+        fail(f"{flag}: directory {path.parent} does not exist")
     existing = path.parent
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
-    if not existing.is_dir():
+    if existing.exists() and not existing.is_dir():
         fail(f"{flag}: {existing} is a file, not a directory")
 
 

@@ -285,7 +285,8 @@ def lambda_memory(
         title=title,
     )
     for item in document["candidates"]:
-        mark = " (current)" if item["current"] else " (recommended)" if item["recommended"] else ""
+        marks = [word for word, on in (("current", item["current"]), ("recommended", item["recommended"])) if on]
+        mark = f" ({', '.join(marks)})" if marks else ""
         table.add_row(
             f"{item['memory_mb']}{mark}",
             "-" if item["peak_use"] is None else f"{item['peak_use'] * 100:.0f}%",

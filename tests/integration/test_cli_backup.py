@@ -238,11 +238,13 @@ def test_the_runbooks_full_backup_needs_no_output_and_lands_where_git_ignores_it
     assert conflict.exit_code == 2 and "--full: give --full or --type clients, not both" in conflict.output
 
 
-def test_an_output_in_a_new_directory_is_written_and_a_file_in_the_way_is_bad_input(populated, tmp_path):
-    nested = tmp_path / "out" / "ops" / "clients.json"
-    assert runner.invoke(app, ["client", "export-all", "--output", str(nested)]).exit_code == 0
-    assert json.loads(nested.read_text())["clients"]
-    blocker = tmp_path / "file"
-    blocker.write_text("")
-    result = runner.invoke(app, ["client", "export-all", "--output", str(blocker / "x.json")])
-    assert result.exit_code == 2 and f"--output: {blocker} is a file, not a directory" in result.output
+def test_an_output_in_a_new_directory_is_written_and_a_file_in_the_way_is_bad_input(populated, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(app, ["client", "export-all", "--output", "out/ops/clients.json"]).exit_code == 0
+    assert json.loads((tmp_path / "out" / "ops" / "clients.json").read_text())["clients"]
+    (tmp_path / "file").write_text("")
+    result = runner.invoke(app, ["client", "export-all", "--output", "file/sub/x.json"])
+    assert result.exit_code == 2 and "--output: file is a file, not a directory" in result.output
+    elsewhere = runner.invoke(app, ["client", "export-all", "--output", str(tmp_path / "missing" / "x.json")])
+    assert elsewhere.exit_code == 2 and "does not exist" in elsewhere.output  # an absolute path: a typo, not made
+    assert not (tmp_path / "missing").exists()

@@ -79,7 +79,8 @@ def test_worker_memory_from_its_recorded_runs(seeded, tmp_path):
     assert all(
         Decimal(c["cost_usd"]) >= Decimal(best["cost_usd"]) for c in document["candidates"] if c["verdict"] == "fits"
     )
-    assert "(recommended)" in invoke("optimize", "lambda-memory", "--function-name", "cost-reporting-lambda").stdout
+    table = invoke("optimize", "lambda-memory", "--function-name", "cost-reporting-lambda").stdout
+    assert "recommended" in table  # which size depends on pytest's own peak memory, the runs' measure
 
 
 def test_dispatcher_memory_from_the_report_lines_lambda_writes(seeded):
