@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # jsii on Node 20 prints a large end-of-life banner on every process; keep output readable.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install demo bench test test-future lint format clean chromium screenshots checkov faketime
+.PHONY: install demo bench drill test test-future lint format clean chromium screenshots checkov faketime
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ demo: install
 # Not part of `make test`: 10, 100 and 1,000 clients end to end on the embedded AWS (a few minutes).
 bench: install layer
 	$(BIN)/python -m bench.run
+
+# Not part of `make test`: the quarterly recovery drill of docs/operations.md with 1,004 clients,
+# timed step by step on this machine (bench/drill.json; about 8 minutes on 2 cores).
+drill: install
+	$(BIN)/python -m bench.drill
 
 # The browser test (tests/browser) needs Debian's chromium, and the static checks of the templates
 # (tests/security/test_static_checks.py) need checkov: both installed here, and required (not skipped).

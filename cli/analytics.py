@@ -574,6 +574,40 @@ def runs_by_month(records: Iterable[ExecutionRecord], months: Sequence[date], un
     return values
 
 
+def runs_following_clients(
+    records: Iterable[ExecutionRecord], months: Sequence[date], until: date, clients: Series
+) -> tuple[list[tuple[date, Decimal]], dict[str, Any]]:
+    """Runs per month projected from the clients' projection: a client's schedule makes its runs,
+    so the projected runs of a month are its projected clients times the runs per client and day
+    recorded, times its days. Each recorded month weighs by its recorded days: a month seen for
+    two days (this month, on the 2nd) no longer reads as a trend of its own."""
+    runs = list(records)
+    if not runs or not clients.projected:
+        return [], {"available": False, "reason": "no runs recorded" if not runs else "no clients"}
+    first_day = min(r.started_at.astimezone(UTC).date() for r in runs)
+    counted = Counter(r.started_at.astimezone(UTC).date().replace(day=1) for r in runs)
+    client_days = Decimal(0)
+    for month, registered in zip(months, clients.values, strict=True):
+        recorded = (min(add_months(month, 1), until) - max(month, first_day)).days
+        client_days += registered * max(recorded, 0)
+    total = sum(counted.get(month, 0) for month in months)
+    if client_days == 0:
+        return [], {"available": False, "reason": "no client registered while runs were recorded"}
+    per_client_day = Decimal(total) / client_days
+    projected = [
+        (month, registered * per_client_day * calendar.monthrange(month.year, month.month)[1])
+        for month, registered in clients.projected
+    ]
+    basis = {
+        "available": True,
+        "runs": total,
+        "client_days": client_days,
+        "runs_per_client_day": rounded(per_client_day),
+        "method": "projected clients x runs per client and day recorded x days of the month",
+    }
+    return projected, basis
+
+
 def next_memory_size(peak_mb: int, threshold: Decimal = MEMORY_THRESHOLD) -> int:
     """The smallest memory size (a multiple of 128 MB, at least 128) that keeps `peak_mb` under
     the threshold."""

@@ -6,6 +6,8 @@ A backup is a gzip tar holding:
   also be fed to `client import`);
 - `executions.jsonl`: the execution history, one DynamoDB item per line in DynamoDB's typed
   JSON (lossless: numbers stay the decimal strings DynamoDB holds);
+- `suppressions.jsonl`: the recipients SES reported bouncing or complaining, cleared ones included
+  (typed JSON like the history): a restored environment must not mail them again;
 - `configuration.json`: the environment's resource names and table keys;
 - `manifest.json`: format, type, source environment, time, and per file its sha256, size and
   record count.
@@ -20,6 +22,7 @@ import hashlib
 import io
 import json
 import tarfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -37,7 +40,6 @@ from cli.clients import (
     validate_records,
 )
 from cli.context import (
-    EXIT_FINDINGS,
     EnvironmentOption,
     FormatOption,
     OutputFormat,
@@ -46,6 +48,7 @@ from cli.context import (
     environment_config,
     errors,
     fail,
+    finish,
     now,
     readable,
     to_json,
@@ -55,22 +58,25 @@ from cli.context import (
 )
 from cli.probes import table_check
 from infrastructure.config import TABLES, EnvironmentConfig
-from lambdas.dal.dynamo import from_item
+from lambdas.dal.aws import platform_client
+from lambdas.dal.dynamo import batch_write, from_item
 from lambdas.dal.executions_table import ExecutionsTable
 from lambdas.models.client import parse_client
 from lambdas.models.exceptions import InvalidInputError
 from lambdas.models.execution import ExecutionRecord
+from lambdas.models.ses_events import Suppression
 
 app = typer.Typer(help="Back up, validate and restore an environment's data.", no_args_is_help=True)
 
 BACKUP_FORMAT, BACKUP_VERSION = "cost-reporting-backup", 1
 MANIFEST, CLIENTS, EXECUTIONS, CONFIGURATION = "manifest.json", "clients.json", "executions.jsonl", "configuration.json"
+SUPPRESSIONS = "suppressions.jsonl"
 MAX_MEMBER_BYTES = 2 * 1024**3  # refuse absurd members rather than exhaust memory
 
 
 class BackupType(StrEnum):
-    full = "full"  # clients, execution history, configuration
-    clients = "clients"  # clients and configuration only
+    full = "full"  # clients, suppressions, execution history, configuration
+    clients = "clients"  # clients, suppressions and configuration
 
 
 # -- what goes in ---------------------------------------------------------------------------------
@@ -90,9 +96,25 @@ def execution_key(item: dict[str, Any]) -> tuple[str, str]:
     return item["client_id"]["S"], item["run_id"]["S"]
 
 
-def executions_jsonl(items: list[dict[str, Any]]) -> str:
-    lines = (json.dumps(item, sort_keys=True, separators=(",", ":")) for item in sorted(items, key=execution_key))
+def suppression_key(item: dict[str, Any]) -> tuple[str, str]:
+    return item["client_id"]["S"], item["email"]["S"]
+
+
+def typed_jsonl(items: list[dict[str, Any]], key: Callable[[dict[str, Any]], tuple[str, str]]) -> str:
+    """DynamoDB typed items, one a line, in key order: the same table gives the same bytes."""
+    lines = (json.dumps(item, sort_keys=True, separators=(",", ":")) for item in sorted(items, key=key))
     return "".join(line + "\n" for line in lines)
+
+
+def executions_jsonl(items: list[dict[str, Any]]) -> str:
+    return typed_jsonl(items, execution_key)
+
+
+def suppression_items(config: EnvironmentConfig) -> list[dict[str, Any]]:
+    """Every item of the suppressions table as DynamoDB holds it, cleared ones included."""
+    paginator = platform_client("dynamodb").get_paginator("scan")
+    pages = paginator.paginate(TableName=config.suppressions_table, ConsistentRead=True)
+    return [item for page in pages for item in page.get("Items", [])]
 
 
 def snapshot(config: EnvironmentConfig, kind: BackupType) -> tuple[dict[str, bytes], dict[str, int], list[str]]:
@@ -101,6 +123,9 @@ def snapshot(config: EnvironmentConfig, kind: BackupType) -> tuple[dict[str, byt
     records, problems = export_records(clients_table(config))
     files = {CLIENTS: to_json(export_document(records)).encode()}
     counts = {CLIENTS: len(records)}
+    suppressed = suppression_items(config)
+    files[SUPPRESSIONS] = typed_jsonl(suppressed, suppression_key).encode()
+    counts[SUPPRESSIONS] = len(suppressed)
     if kind is BackupType.full:
         items = list(tracked(ExecutionsTable(config.executions_table).items(), "Reading execution history"))
         files[EXECUTIONS] = executions_jsonl(items).encode()
@@ -152,7 +177,14 @@ class Backup:
 
     @property
     def execution_items(self) -> list[dict[str, Any]]:
-        body = self.files.get(EXECUTIONS, b"").decode()
+        return self._jsonl(EXECUTIONS)
+
+    @property
+    def suppression_items(self) -> list[dict[str, Any]]:
+        return self._jsonl(SUPPRESSIONS)
+
+    def _jsonl(self, name: str) -> list[dict[str, Any]]:
+        body = self.files.get(name, b"").decode()
         return [json.loads(line) for line in body.splitlines() if line.strip()]
 
 
@@ -161,7 +193,7 @@ def read_backup(path: Path, flag: str = "--input") -> Backup:
     readable(path, flag)
     files: dict[str, bytes] = {}
     unexpected: list[str] = []
-    known = {MANIFEST, CLIENTS, EXECUTIONS, CONFIGURATION}
+    known = {MANIFEST, CLIENTS, EXECUTIONS, SUPPRESSIONS, CONFIGURATION}
     try:
         with tarfile.open(path, mode="r:gz") as archive:
             for member in archive.getmembers():
@@ -215,6 +247,9 @@ def backup_checks(backup: Backup) -> list[Check]:
         checks.append(Check(name, Status.WARNING, "unexpected member, ignored"))
     if CLIENTS not in listed:
         checks.append(Check(CLIENTS, Status.CRITICAL, "the manifest lists no client records"))
+    elif SUPPRESSIONS not in listed:  # a backup made before suppressions were backed up
+        detail = "not in this backup: after a restore, addresses SES reported bouncing would be mailed again"
+        checks.append(Check(SUPPRESSIONS, Status.WARNING, detail))
     return checks
 
 
@@ -232,6 +267,11 @@ def _content_check(backup: Backup, name: str, records: Any) -> Check:
             for item in items:
                 ExecutionRecord.model_validate(from_item(item))
             count = len(items)
+        elif name == SUPPRESSIONS:
+            items = backup.suppression_items
+            for item in items:
+                Suppression.model_validate(from_item(item))
+            count = len(items)
         else:
             json.loads(backup.files[name])
             count = 1
@@ -245,16 +285,25 @@ def _content_check(backup: Backup, name: str, records: Any) -> Check:
 # -- commands -------------------------------------------------------------------------------------
 
 
+DEFAULT_DIRECTORY = Path("backups")  # gitignored: a backup made from the repository stays out of git
+
+
 @app.command("create")
 def create(
-    output: Path = typer.Option(..., "--output", help="The backup file to write (FILE.tar.gz)."),
+    output: Path | None = typer.Option(
+        None, "--output", help="The backup file to write (FILE.tar.gz); default backups/backup_YYYYMMDD_HHMMSS.tar.gz."
+    ),
     kind: BackupType = typer.Option(BackupType.full, "--type", help="full (clients + history) or clients."),
+    full: bool = typer.Option(False, "--full", help="The same as --type full (the users' runbook writes it so)."),
     environment: str = EnvironmentOption,
 ) -> None:
-    """Back up client records, execution history and configuration, with checksums."""
+    """Back up client records, suppressions, execution history and configuration, with checksums."""
+    if full and kind is not BackupType.full:
+        fail("--full: give --full or --type clients, not both")
+    at = now()
+    output = output or DEFAULT_DIRECTORY / f"backup_{at:%Y%m%d_%H%M%S}.tar.gz"
     writable(output)
     config = environment_config(environment)
-    at = now()
     files, counts, problems = snapshot(config, kind)
     manifest = build_manifest(files, counts, config, kind, at)
     write_atomically(output, tar_bytes({MANIFEST: to_json(manifest).encode(), **files}, at))
@@ -262,7 +311,7 @@ def create(
     console.print(f"Wrote {output}: {kind.value} backup of {config.environment} ({summary}).")
     for line in problems:
         errors.print(f"[yellow]invalid stored client, backed up as stored:[/] {line}", highlight=False)
-    raise typer.Exit(EXIT_FINDINGS if problems else 0)
+    finish(f"{len(problems)} stored client record(s) invalid (backed up as stored)" if problems else "")
 
 
 @app.command("validate")
@@ -294,12 +343,15 @@ def restore(
     if problems:
         fail(f"{input_file} does not validate ({problems[0].name}: {problems[0].detail}); nothing restored", 1)
     config = environment_config(environment)
-    tables = (table_check(config.clients_table), table_check(config.executions_table))
+    tables = [
+        table_check(getattr(config, name)) for name in ("clients_table", "executions_table", "suppressions_table")
+    ]
     missing = [check for check in tables if check.status is not Status.OK]
     if missing:
         fail(f"{missing[0].name}: {missing[0].detail}; provision the environment first, nothing restored", 1)
     clients = validate_records(backup.client_records, str(input_file))
     items = backup.execution_items
+    suppressed = missing_suppressions(config, backup.suppression_items)
     table = clients_table(config)
     live = {str(record.get("client_id")): record for record in table.records()}
     changed = [c for c in clients if c.client_id not in live or _differs(live[c.client_id], canonical(c))]
@@ -309,17 +361,34 @@ def restore(
         console.print(f"Note: the backup is of {source}; restoring into {config.environment}.")
     plan = (
         f"{len(changed)} client(s) to write ({len(clients) - len(changed)} already identical), "
-        f"{len(items)} execution record(s), {len(kept)} live client(s) not in the backup kept"
+        f"{len(suppressed)} suppressed recipient(s), {len(items)} execution record(s), "
+        f"{len(kept)} live client(s) not in the backup kept"
     )
     if dry_run:
         console.print(f"Dry run: {plan}. Nothing written.")
         return
     table.put_all(changed)
+    if suppressed:  # before any run could mail an address that bounced
+        requests = [{"PutRequest": {"Item": item}} for item in suppressed]
+        batch_write(platform_client("dynamodb"), config.suppressions_table, requests)
     executions = ExecutionsTable(config.executions_table)
     for start in tracked(range(0, len(items), 500), "Restoring execution history", total=-(-len(items) // 500)):
         executions.put_items(items[start : start + 500])
     console.print(f"Restored {input_file} into {config.environment}: {plan}.")
     console.print(f"Next: python cli/main.py system validate-recovery --input {input_file} -e {config.environment}")
+
+
+def missing_suppressions(config: EnvironmentConfig, backed_up: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The backed-up suppressions to write: those the environment lacks, and those recording a
+    newer bounce or complaint than the live item. A live item as new or newer stays: it may be an
+    operator's clearing, or a bounce after the backup."""
+    live = {suppression_key(item): item for item in suppression_items(config)}
+
+    def newer(item: dict[str, Any]) -> bool:
+        current = live.get(suppression_key(item))
+        return current is None or item["recorded_at"]["S"] > current["recorded_at"]["S"]
+
+    return [item for item in backed_up if newer(item)]
 
 
 def _differs(live: dict[str, Any], restored: dict[str, Any]) -> bool:

@@ -20,10 +20,9 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any, NoReturn
 
-import typer
 from rich.table import Table
 
-from cli.context import EXIT_FINDINGS, EXIT_OK, OutputFormat, emit
+from cli.context import EXIT_FINDINGS, EXIT_OK, OutputFormat, emit, finish
 
 STALE_AFTER: dict[str, timedelta] = {
     "daily": timedelta(hours=26),
@@ -111,4 +110,12 @@ def report_checks(
     document = {**meta, "status": overall.name, "checks": [check.as_dict() for check in checks]}
     table = checks_table(checks, f"{title}: {overall.name}")
     emit(document, table, fmt, output)
-    raise typer.Exit(exit_code(overall))
+    finish(shortfall(checks))
+
+
+def shortfall(checks: list[Check]) -> str:
+    """The checks that are not OK, worst first: the line an exit 1 ends with."""
+    flagged = sorted((c for c in checks if c.status is not Status.OK), key=lambda c: -c.status)
+    if not flagged:
+        return ""
+    return f"{len(flagged)} check(s) not OK: " + ", ".join(f"{c.name} ({c.status.name})" for c in flagged)

@@ -35,6 +35,7 @@ from cli.context import (
     environment_config,
     errors,
     fail,
+    findings,
     now,
     readable,
     to_json,
@@ -551,7 +552,7 @@ def export_all(
     if problems:
         for line in problems:
             errors.print(f"[yellow]invalid stored record, exported as stored:[/] {line}", highlight=False)
-        raise typer.Exit(EXIT_FINDINGS)
+        findings(f"{len(problems)} stored client record(s) invalid (exported as stored)")
 
 
 @app.command("import")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
@@ -14,10 +15,13 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from cli import analytics
 from emulator.provision import settings_for
@@ -28,9 +32,64 @@ from lambdas.models.settings import Settings
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
 
+
+class WholeWordsConsole(Console):
+    """A console whose tables never cut a word: identifiers (run ids, table names, ARNs, amounts)
+    stay whole and copyable, and text columns wrap between words. A table that cannot fit the
+    width that way is printed wider (the terminal wraps the long lines, nothing is lost)."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        needed = max((whole_words_width(self, o) for o in objects if isinstance(o, Table)), default=0)
+        if needed <= self.width:
+            super().print(*objects, **kwargs)
+            return
+        previous = self._width
+        self._width = needed
+        try:
+            super().print(*objects, **kwargs)
+        finally:
+            self._width = previous
+
+
+def _plain(cell: Any) -> str | None:
+    if isinstance(cell, Text):
+        return cell.plain
+    if isinstance(cell, str):
+        return Text.from_markup(cell).plain
+    return None  # another renderable: measured, never marked
+
+
+def whole_words_width(console: Console, table: Table) -> int:
+    """Mark the table's one-word columns (every cell a single word: ids, names, amounts) never to
+    wrap and its other columns never to go below their longest word; the width it then needs."""
+    wide = console.options.update_width(100_000)
+    for column in table.columns:
+        texts = [_plain(cell) for cell in column.cells]
+        words = [word for text in texts if text for word in text.split()]
+        if not words or None in texts:
+            continue
+        single = all(text is not None and len(text.split()) <= 1 for text in texts)
+        cells = [Measurement.get(console, wide, cell) for cell in column.cells]
+        column.no_wrap = column.no_wrap or single
+        longest = max(m.maximum for m in cells) if single else max(cell_len(word) for word in words)
+        column.min_width = max(column.min_width or 0, longest)
+    width = Measurement.get(console, wide, table).minimum
+    # Rich shrinks the wrapping columns first and applies the minimums again afterwards: at a given
+    # width the table may take more. Widen until it fits what it takes (rich's private column
+    # arithmetic, pinned in requirements.txt; a handful of rounds at most).
+    extra = table._extra_width
+    for _ in range(8):
+        taken = sum(table._calculate_column_widths(console, console.options.update_width(width - extra))) + extra
+        if taken <= width:
+            break
+        width = taken
+    return width
+
+
 # Piped output (CI logs, files) gets 120 columns rather than rich's default of 80.
-console = Console(width=None if sys.stdout.isatty() else 120)
-errors = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+# No emoji codes: a key condition's `:end` placeholder is not an emoji.
+console = WholeWordsConsole(width=None if sys.stdout.isatty() else 120, emoji=False)
+errors = WholeWordsConsole(stderr=True, width=None if sys.stderr.isatty() else 200, emoji=False)
 
 EnvironmentOption = typer.Option(
     os.environ.get("COST_REPORTING_ENV", "local"),
@@ -62,6 +121,20 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     """One clear line on stderr and the exit code; nothing else."""
     errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def findings(reason: str) -> NoReturn:
+    """Exit 1 (findings), the output ending with one line that names what fell short: on stderr,
+    so that stdout stays the table or the JSON."""
+    errors.print(f"[bold yellow]findings:[/] {escape(reason)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_FINDINGS)
+
+
+def finish(shortfall: str) -> NoReturn:
+    """Exit 0 when nothing fell short (`shortfall` empty), else `findings(shortfall)`."""
+    if shortfall:
+        findings(shortfall)
+    raise typer.Exit(EXIT_OK)
 
 
 # -- the local environment ------------------------------------------------------------------------
@@ -168,13 +241,24 @@ def month_start(value: str, flag: str = "--month") -> date | None:
 
 
 def writable(path: Path | None, flag: str = "--output") -> None:
-    """Check an output path before any work is done, so bad input changes nothing."""
+    """Check an output path before any work is done, so bad input changes nothing. Directories
+    missing under the working directory are made when the file is written (`out/ops/x.json`);
+    elsewhere (an absolute path, a `..`) a missing directory is bad input, likely a typo."""
     if path is None:
         return
     if path.is_dir():
         fail(f"{flag}: {path} is a directory, not a file")
-    if not path.parent.exists():
+    if path.parent.exists():
+        if not path.parent.is_dir():
+            fail(f"{flag}: {path.parent} is a file, not a directory")
+        return
+    if path.is_absolute() or ".." in path.parts:
         fail(f"{flag}: directory {path.parent} does not exist")
+    existing = path.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        fail(f"{flag}: {existing} is a file, not a directory")
 
 
 def readable(path: Path, flag: str = "--input") -> Path:
@@ -211,6 +295,7 @@ def to_json(document: Any) -> str:
 def write_atomically(path: Path, data: bytes | str) -> None:
     """A reader never sees half a file: write beside it, then rename over it."""
     body = data.encode("utf-8") if isinstance(data, str) else data
+    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
     partial.write_bytes(body)
     partial.replace(path)
@@ -231,8 +316,21 @@ def emit(document: Any, table: Table | None, fmt: Enum, output: Path | None) -> 
 T = TypeVar("T")
 
 
+def _bars_shown() -> bool:
+    """Progress bars only where they can be erased cleanly: on a terminal, with stdout not a pipe.
+    Output piped on (`| less`, `| tee`) reaches the same terminal from another process, between
+    the bar's redraws: the bar's erasing then hits the wrong lines and finished bars stay."""
+    if not errors.is_terminal:
+        return False
+    try:
+        return not stat.S_ISFIFO(os.fstat(sys.stdout.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):  # no real stdout (captured): no bar
+        return False
+
+
 def progress() -> Progress:
-    """A progress bar for work over many clients; on stderr so stdout stays machine-readable."""
+    """A progress bar for work over many clients, gone once finished (transient); on stderr so
+    stdout stays machine-readable."""
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -241,6 +339,7 @@ def progress() -> Progress:
         TimeElapsedColumn(),
         console=errors,
         transient=True,
+        disable=not _bars_shown(),
     )
 
 

@@ -51,6 +51,8 @@ from cli.context import (
     emit,
     environment_config,
     fail,
+    findings,
+    finish,
     mask_key,
     now,
     pipeline_logs,
@@ -201,7 +203,9 @@ def check_age(
             f"{len(ages)} stored key(s), {roles} role client(s) (temporary credentials, nothing to age); "
             f"system keys: WARNING from {SYSTEM_WARN_DAYS} days, CRITICAL from {SYSTEM_CRITICAL_DAYS}."
         )
-    raise typer.Exit(0 if overall is Status.OK else EXIT_FINDINGS)
+    flagged = [f"{a.client_id} ({a.status.name})" for a in ages if a.status is not Status.OK]
+    flagged += [f"{k.name} {k.use} key ({k.status.name})" for k in system if k.status is not Status.OK]
+    finish(f"{len(flagged)} key(s) near or past their limit: {', '.join(flagged)}" if flagged else "")
 
 
 def _when(created: datetime | None, age_days: int | None) -> tuple[str, str]:
@@ -837,9 +841,10 @@ def rotate(
         fail(f"rotation of {subject} stopped at {stopped}", EXIT_FINDINGS)
     for step in steps:
         console.print(f"  {step}")
-    warned = any(step.startswith("WARNING") for step in steps)
     done = "Finished the rotation of" if finish else "Rotated"
     console.print(f"{'Dry run of the rotation' if dry_run else done} {subject}: done.")
     if not dry_run:
         audit_trail.record(config, "credentials.rotate", subject, detail="; ".join(steps))
-    raise typer.Exit(EXIT_FINDINGS if warned else 0)
+    warnings = [step for step in steps if step.startswith("WARNING")]
+    if warnings:  # `finish` is this command's --finish flag here
+        findings(f"{subject}: {'; '.join(warnings)}")

@@ -35,6 +35,7 @@ from cli.context import (
     console,
     environment_config,
     fail,
+    finish,
     local_aws_environment,
     local_state_dir,
     local_state_file,
@@ -90,11 +91,24 @@ def port_taken(port: int) -> bool:
 
 
 def aws_cli_prefix(endpoint_url: str) -> str:
-    """The variables the AWS CLI needs for the emulator, the CLI's own (the region too: without
-    ~/.aws the AWS CLI refuses to run without one)."""
+    """The AWS CLI against the emulator: throwaway keys, the region (without ~/.aws the AWS CLI
+    refuses to run without one) and `--endpoint-url` on the command line. Not AWS_ENDPOINT_URL:
+    AWS CLI v1 ignores it for some services (SQS went to AWS's public endpoint), and a practice
+    command must never leave the machine."""
     variables = local_aws_environment(endpoint_url)
-    names = ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
-    return " ".join(f"{name}={variables[name]}" for name in names)
+    names = ("AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+    return " ".join(f"{name}={variables[name]}" for name in names) + f" aws --endpoint-url {endpoint_url}"
+
+
+def _conflicts(state: dict[str, object], asked: dict[str, object]) -> list[str]:
+    """The options given to `local up` (`asked`, None where not given) that the running
+    environment was not started with."""
+    running = {flag: state.get(flag.removeprefix("--").replace("-", "_")) for flag in asked}
+    return [
+        f"{flag} {value} (running with {running[flag]})"
+        for flag, value in asked.items()
+        if value is not None and value != running[flag]
+    ]
 
 
 def seed_demo_clients(config: EnvironmentConfig, endpoint_url: str) -> tuple[int, int]:
@@ -114,23 +128,47 @@ def seed_demo_clients(config: EnvironmentConfig, endpoint_url: str) -> tuple[int
 
 @app.command("up")
 def up(
-    port: int = typer.Option(LOCAL_PORT, "--port", min=1024, max=65535, help="Loopback port of the embedded AWS."),
+    port: int | None = typer.Option(
+        None, "--port", min=1024, max=65535, help=f"Loopback port of the embedded AWS; default {LOCAL_PORT}."
+    ),
     as_of: str = typer.Option("", "--as-of", help="Date of the cost dataset (YYYY-MM-DD); default today (UTC)."),
-    extra_clients: int = typer.Option(0, "--extra-clients", min=0, max=20000, help="Synthetic clients to add."),
-    page_groups: int = typer.Option(
-        DEFAULT_PAGE_GROUPS,
+    extra_clients: int | None = typer.Option(
+        None, "--extra-clients", min=0, max=9999, help="Synthetic clients to add; default none."
+    ),
+    page_groups: int | None = typer.Option(
+        None,
         "--page-groups",
         min=1,
         max=100000,
-        help="Groups per Cost Explorer answer page (AWS documents none; small pages show how reports cope).",
+        help=f"Groups per Cost Explorer answer page (AWS documents none; small pages show how reports cope); "
+        f"default {DEFAULT_PAGE_GROUPS}.",
     ),
 ) -> None:
-    """Start the embedded AWS in the background, provision `local` and register the demo clients."""
+    """Start the embedded AWS in the background, provision `local` and register the demo clients.
+
+    On an environment already running, options it was not started with are refused (exit 2):
+    `local down` first (its data goes with it)."""
     day = parse_day(as_of, "--as-of") if as_of else None
     state = read_local_state()
     if state and ours(int(state.get("pid", 0))) and responding(state["endpoint_url"]):
+        asked = {
+            "--port": port,
+            "--as-of": day.isoformat() if day else None,
+            "--extra-clients": extra_clients,
+            "--page-groups": page_groups,
+        }
+        conflicts = _conflicts(state, asked)
+        if conflicts:
+            flag = conflicts[0].split(" ", 1)[0]
+            fail(
+                f"{flag}: the local environment is already running (pid {state['pid']}) and was not started with "
+                f"{'; '.join(conflicts)}: stop it first with `python cli/main.py local down` (its data goes with it)"
+            )
         console.print(f"Already running at {state['endpoint_url']} (pid {state['pid']}).")
         return
+    port = LOCAL_PORT if port is None else port
+    extra_clients = extra_clients or 0
+    page_groups = page_groups or DEFAULT_PAGE_GROUPS
     local_state_file().unlink(missing_ok=True)  # a stale file of a server that is gone
     if port_taken(port):
         fail(f"--port: 127.0.0.1:{port} is already in use by another program; choose another --port")
@@ -173,7 +211,10 @@ def up(
     console.print(f"Local AWS running at [bold]{endpoint}[/] (pid {process.pid}); log {log}.")
     console.print(f"Environment `local` provisioned; demo clients: {added} registered, {kept} already there.")
     console.print("Try: python cli/main.py system health-check --environment local")
-    console.print(f"AWS CLI against it: {aws_cli_prefix(endpoint)} aws dynamodb list-tables", soft_wrap=True)
+    console.print(f"AWS CLI against it: {aws_cli_prefix(endpoint)} dynamodb list-tables", soft_wrap=True)
+    console.print(
+        f'or as a shell function: awsl() {{ {aws_cli_prefix(endpoint)} "$@"; }}', soft_wrap=True, markup=False
+    )
 
 
 @app.command("status")
@@ -195,7 +236,10 @@ def status() -> None:
         use_local_aws(state["endpoint_url"])
         view.add_row("clients", str(sum(1 for _ in clients_table(for_environment("local")).records())))
     console.print(view)
-    raise typer.Exit(0 if alive and answering else EXIT_FINDINGS)
+    problems = [
+        what for what, bad in (("its process is gone", not alive), ("it does not answer", not answering)) if bad
+    ]
+    finish(f"the local environment is not usable: {' and '.join(problems)}" if problems else "")
 
 
 @app.command("down")

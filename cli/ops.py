@@ -37,7 +37,6 @@ from cli import audit, costing, sources
 from cli.checks import is_stale
 from cli.clients import clients_table
 from cli.context import (
-    EXIT_FINDINGS,
     EnvironmentOption,
     FormatOption,
     OutputFormat,
@@ -47,6 +46,7 @@ from cli.context import (
     emit,
     environment_config,
     fail,
+    finish,
     month_start,
     now,
     progress,
@@ -128,9 +128,19 @@ def _met(value: bool | None) -> str:
     return {True: "[green]met[/]", False: "[bold red]missed[/]", None: "[dim]no data[/]"}[value]
 
 
-def _finish(document: dict[str, Any], table: Table | None, fmt: OutputFormat, output: Path | None, ok: bool) -> None:
+def _finish(
+    document: dict[str, Any], table: Table | None, fmt: OutputFormat, output: Path | None, shortfall: str
+) -> None:
+    """Print and write the result; exit 0, or 1 ending with the line that names `shortfall`."""
     emit(document, table, fmt, output)
-    raise typer.Exit(0 if ok else EXIT_FINDINGS)
+    finish(shortfall)
+
+
+def missed_kpis(document: dict[str, Any]) -> str:
+    """The KPIs of an `ops report` document that missed their target, with value and target."""
+    missed = [kpi for kpi in document["kpis"] if kpi["met"] is False]
+    listed = ", ".join(f"{kpi['name']} {_kpi_value(kpi)} (target {_kpi_target(kpi)})" for kpi in missed)
+    return f"{len(missed)} KPI(s) missed their target: {listed}" if missed else ""
 
 
 # -- ops report ----------------------------------------------------------------------------------
@@ -183,7 +193,7 @@ def report(
     config = environment_config(environment)
     document = ops_report_document(config, window, now())
     title = f"operations of {config.environment}, {window.label}"
-    _finish(document, kpi_table(document, title), fmt, output, document["targets_met"])
+    _finish(document, kpi_table(document, title), fmt, output, missed_kpis(document))
 
 
 # -- client health -------------------------------------------------------------------------------
@@ -285,8 +295,17 @@ def client_health(
             _gap_days(entry["coverage_gaps"]),
             "; ".join(entry["reasons"]),
         )
-    ok = not document["invalid_records"] and all(entry["health"] == "OK" for entry in document["clients"])
-    _finish(document, table, fmt, output, ok)
+    attention = [f"{e['client_id']} ({e['health']})" for e in document["clients"] if e["health"] != "OK"]
+    invalid = [str(entry["client_id"]) for entry in document["invalid_records"]]
+    shortfall = "; ".join(
+        part
+        for part in (
+            f"{len(attention)} client(s) need attention: {', '.join(attention)}" if attention else "",
+            f"{len(invalid)} invalid client record(s): {', '.join(invalid)}" if invalid else "",
+        )
+        if part
+    )
+    _finish(document, table, fmt, output, shortfall)
 
 
 GAP_DAYS_SHOWN = 5
@@ -324,7 +343,7 @@ def capacity_document(
     # Today counts as recorded once it has runs (the 06:00 dispatch has fired): its runs are counted.
     recorded_until = max([at.date(), *(r.started_at.astimezone(UTC).date() + timedelta(days=1) for r in runs)])
     executions = an.Series("executions", months, an.runs_by_month(runs, months, recorded_until))
-    executions.project(forecast_months)
+    executions.projected, runs_basis = an.runs_following_clients(runs, months, recorded_until, clients)
     recent = [r for r in runs if r.started_at >= at - timedelta(days=30)]
     worker = _worker(config)
     checks: list[dict[str, Any]] = []
@@ -436,7 +455,11 @@ def capacity_document(
         "forecast_months": forecast_months,
         "growth": {
             "clients": clients.as_dict(),
-            "executions": {**executions.as_dict(), "scaled": _scaled_months(runs, months, recorded_until)},
+            "executions": {
+                **executions.as_dict(),
+                "scaled": _scaled_months(runs, months, recorded_until),
+                "projection_basis": runs_basis,
+            },
         },
         "worker": worker.as_dict() if worker else None,
         "checks": checks,
@@ -495,8 +518,12 @@ def capacity(
         table.add_row(f"{series['name']} per month", "", "", "", f"{history} → projected {projected}")
     for line in document["recommendations"]:
         table.add_row("change", "", "", "", line)
-    ok = all(check["status"] in ("OK", "UNKNOWN") for check in document["checks"])
-    _finish(document, table, fmt, output, ok)
+    crossed = [
+        f"{c['check']} {_with_unit(c['used'], c['unit'])} of {_with_unit(c['limit'], c['unit'])}"
+        for c in document["checks"]
+        if c["status"] not in ("OK", "UNKNOWN")
+    ]
+    _finish(document, table, fmt, output, f"threshold crossed: {', '.join(crossed)}" if crossed else "")
 
 
 # -- security audit ------------------------------------------------------------------------------
@@ -876,8 +903,9 @@ def security_audit(
             finding["finding"],
             finding["fix"],
         )
-    ok = all(f["severity"] == "INFO" for f in document["findings"])
-    _finish(document, table, fmt, output, ok)
+    above = {level: count for level, count in document["summary"].items() if count and level != "INFO"}
+    listed = ", ".join(f"{count} {level}" for level, count in above.items())
+    _finish(document, table, fmt, output, f"{sum(above.values())} finding(s) above INFO: {listed}" if above else "")
 
 
 # -- costs ---------------------------------------------------------------------------------------
@@ -1088,7 +1116,9 @@ def cost_optimization(
             "[yellow]recommendation[/]", str(item["estimated_saving_usd"]), f"{item['title']}: {item['action']}"
         )
     worth = [item for item in document["recommendations"] if item["worth_acting"]]
-    _finish(document, table, fmt, recommendations_output, not worth)
+    saving = sum((Decimal(str(item["estimated_saving_usd"])) for item in worth), Decimal(0))
+    shortfall = f"{len(worth)} recommendation(s) worth acting on, saving USD {saving} in the period" if worth else ""
+    _finish(document, table, fmt, recommendations_output, shortfall)
 
 
 # -- performance ---------------------------------------------------------------------------------
@@ -1181,7 +1211,12 @@ def performance(
     for check in document["checks"]:
         limit = _with_unit(check["limit"], check["unit"])
         table.add_row(check["check"], f"{_with_unit(check['value'], check['unit'])} / {limit} {check['status']}")
-    _finish(document, table, fmt, output, all(c["status"] in ("OK", "UNKNOWN") for c in document["checks"]))
+    crossed = [
+        f"{c['check']} {_with_unit(c['value'], c['unit'])} (limit {_with_unit(c['limit'], c['unit'])})"
+        for c in document["checks"]
+        if c["status"] not in ("OK", "UNKNOWN")
+    ]
+    _finish(document, table, fmt, output, f"threshold crossed: {', '.join(crossed)}" if crossed else "")
 
 
 @app.command("performance-report")
@@ -1307,8 +1342,12 @@ def audit_report(
             f"{reader['runs']} run(s), {reader['log_lines']} ACCESS line(s)",
         )
     unauthorized = document["unauthorized"]
-    ok = not (unauthorized["events"] or unauthorized["refused_runs"] or document["unreadable_audit_objects"])
-    _finish(document, table, fmt, output, ok)
+    counts = (
+        (len(unauthorized["events"]), "UNAUTHORIZED log line(s)"),
+        (len(unauthorized["refused_runs"]), "refused run(s)"),
+        (len(document["unreadable_audit_objects"]), "unreadable audit object(s)"),
+    )
+    _finish(document, table, fmt, output, ", ".join(f"{count} {what}" for count, what in counts if count))
 
 
 # -- monthly report (PDF) -------------------------------------------------------------------------
@@ -1340,7 +1379,7 @@ def monthly_report(
     }
     write_atomically(output, monthly_review_pdf(sections, config.environment, window, at))
     console.print(f"Wrote {output}: operations review of {config.environment}, {window.label}.")
-    raise typer.Exit(0 if operations["targets_met"] else EXIT_FINDINGS)
+    finish(missed_kpis(operations))
 
 
 # -- seed history (local) ------------------------------------------------------------------------

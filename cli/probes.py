@@ -208,17 +208,29 @@ def topic_check(config: EnvironmentConfig) -> Check:
     return Check(f"topic {config.alerts_topic}", Status.OK if arn else Status.CRITICAL, arn or "missing")
 
 
+def identity_check(domain: str, sender: str) -> Check:
+    """The sender's identity may send: SES v2's `VerifiedForSendingStatus`, what the runbook's
+    `aws sesv2 get-email-identity` shows and what SES decides sending by (the domain's, else
+    the address's own identity)."""
+    sesv2 = platform_client("sesv2")
+    found: list[str] = []
+    for identity in (domain, sender):
+        try:
+            answer = sesv2.get_email_identity(EmailIdentity=identity)
+        except Exception as error:
+            if missing(error):
+                continue
+            return Check(f"SES identity {domain}", Status.CRITICAL, problem(error))
+        if answer.get("VerifiedForSendingStatus"):
+            return Check(f"SES identity {domain}", Status.OK, f"{identity} verified for sending")
+        found.append(f"{identity} {answer.get('VerificationStatus', 'status unknown')}")
+    detail = f"not verified for sending ({', '.join(found)})" if found else "no identity for the sender"
+    return Check(f"SES identity {domain}", Status.CRITICAL, detail)
+
+
 def ses_identity_checks(config: EnvironmentConfig) -> list[Check]:
     domain = config.sender_email.split("@", 1)[1]
-    checks = []
-    try:
-        answer = platform_client("ses").get_identity_verification_attributes(Identities=[domain, config.sender_email])
-        statuses = [v.get("VerificationStatus") for v in answer.get("VerificationAttributes", {}).values()]
-        verified = "Success" in statuses
-        detail = "verified" if verified else f"not verified ({', '.join(map(str, statuses)) or 'unknown'})"
-        checks.append(Check(f"SES identity {domain}", Status.OK if verified else Status.CRITICAL, detail))
-    except Exception as error:
-        checks.append(Check(f"SES identity {domain}", Status.CRITICAL, problem(error)))
+    checks = [identity_check(domain, config.sender_email)]
     try:
         platform_client("sesv2").get_configuration_set(ConfigurationSetName=config.configuration_set)
         checks.append(Check(f"SES configuration set {config.configuration_set}", Status.OK, "exists"))

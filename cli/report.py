@@ -4,6 +4,7 @@ clients, against whatever AWS the environment names, and the runs it recorded.""
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -14,7 +15,6 @@ from rich.table import Table
 from cli.clients import clients_table, require_record
 from cli.context import (
     EXIT_BAD_INPUT,
-    EXIT_FINDINGS,
     EnvironmentOption,
     FormatOption,
     OutputFormat,
@@ -23,7 +23,9 @@ from cli.context import (
     console,
     emit,
     environment_config,
+    errors,
     fail,
+    finish,
     now,
     pipeline_logs,
     settings,
@@ -117,10 +119,28 @@ def run(
             str(outcome.ce_requests),
             str(path) if path else error,
         )
-    failed = sum(1 for document in documents if document["status"] == "failed")
-    emit({"environment": config.environment, "as_of": day, "runs": documents, "failed": failed}, view, fmt, None)
-    if failed:
-        raise typer.Exit(EXIT_FINDINGS)
+    failed = [str(document["client_id"]) for document in documents if document["status"] == "failed"]
+    document = {"environment": config.environment, "as_of": day, "runs": documents, "failed": len(failed)}
+    emit(document, view, fmt, None)
+    if all_clients:
+        errors.print(run_summary(documents), highlight=False, soft_wrap=True)
+    finish(f"{len(failed)} run(s) failed: {_ids(failed)}" if failed else "")
+
+
+SHOWN = 10  # client ids named in a summary line; the table and the JSON have them all
+
+
+def _ids(ids: list[str]) -> str:
+    return ", ".join(ids[:SHOWN]) + (f" and {len(ids) - SHOWN} more" if len(ids) > SHOWN else "")
+
+
+def run_summary(documents: list[dict[str, object]]) -> str:
+    """One line under `report run --all`'s table: how many runs and how they ended."""
+    counts = Counter(str(document["status"]) for document in documents)
+    sent = sum(1 for document in documents if document.get("delivery") == "sent")
+    requests = sum(int(str(document.get("ce_requests") or 0)) for document in documents)
+    ended = ", ".join(f"{counts[status]} {status}" for status in ("succeeded", "failed", "skipped") if counts[status])
+    return f"{len(documents)} run(s): {ended or 'none'}; {sent} report(s) sent; {requests} Cost Explorer request(s)"
 
 
 @app.command("history")

@@ -11,7 +11,9 @@ deployed function leaves behind is published the way Lambda would:
   have none, as in AWS);
 - its EMF metrics (namespace CostReporting, `service` the environment's service name);
 - the AWS/Lambda metrics of every invocation: Invocations, Duration, Errors, Throttles (zero, as
-  Lambda reports them), ConcurrentExecutions.
+  Lambda reports them), ConcurrentExecutions;
+- the REPORT line Lambda writes after every invocation (duration, billed duration, memory size,
+  max memory used), in the function's log group.
 
 A run that fails transiently (throttling) is retried once, as the queue would redeliver it.
 
@@ -32,6 +34,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import resource
+import sys
 import time
 import uuid
 import warnings
@@ -40,6 +44,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from emulator.admin import admin
 from emulator.lambda_runtime import LocalContext
 from infrastructure.config import METRICS_NAMESPACE, EnvironmentConfig
 from lambdas.dal.aws import platform_client
@@ -126,7 +131,7 @@ class _CloudWatch:
     def invocation(self, function: str, started: datetime, duration_ms: int, logs: str, emf: str) -> None:
         self._lambda_metrics(function, started, duration_ms)
         self._emf(emf, started)
-        self._logs(function, started, logs)
+        self._logs(function, started, logs + report_line(function, duration_ms))
 
     def _lambda_metrics(self, function: str, at: datetime, duration_ms: int) -> None:
         dimensions = [{"Name": "FunctionName", "Value": function}]
@@ -201,6 +206,19 @@ class _CloudWatch:
         self.accepted += len(events) - (too_old + 1 if too_old is not None else 0)
 
 
+def report_line(function: str, duration_ms: int) -> str:
+    """The line Lambda writes after each invocation (what `filter-log-events --filter-pattern
+    REPORT` and `optimize lambda-memory` read): duration, billed duration (whole milliseconds),
+    the function's memory and the peak memory used (this process's, as the run records have it)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    used = int(peak / 1024**2) if sys.platform == "darwin" else int(peak / 1024)  # bytes on macOS, KiB on Linux
+    memory = LocalContext(function).memory_limit_in_mb
+    return (
+        f"\nREPORT RequestId: {uuid.uuid4()}\tDuration: {duration_ms:.2f} ms\tBilled Duration: {max(duration_ms, 1)} ms"
+        f"\tMemory Size: {memory} MB\tMax Memory Used: {used} MB\t\n"
+    )
+
+
 def _backdate_registrations(clients: ClientsTable, first: datetime) -> None:
     """A client registered after the first seeded day gets that day as its registration: a
     history older than the client would contradict itself (coverage, growth)."""
@@ -270,11 +288,38 @@ def seed_history(
     on_day: Callable[[date, int], None] | None = None,
 ) -> SeedResult:
     """Run the schedules of each of `days` (oldest first) as the deployed platform would have."""
-    result = SeedResult()
     deps = dependencies_from(settings)
+    with _sends_dated(deps):
+        return _seed(config, settings, deps, sorted(days), incidents, on_day)
+
+
+@contextlib.contextmanager
+def _sends_dated(deps: Any) -> Iterator[None]:
+    """Each report sent through SES carries its simulated time (`x-emulator-time`): the embedded
+    AWS counts it on its own day (quota, statistics: emulator/ses_account.py), not all at once."""
+    events = deps.mailer.client.meta.events
+
+    def stamp(request: Any, **_: Any) -> None:
+        request.headers["x-emulator-time"] = deps.clock().isoformat()
+
+    events.register("before-sign.sesv2.SendEmail", stamp)
+    try:
+        yield
+    finally:
+        events.unregister("before-sign.sesv2.SendEmail", stamp)
+
+
+def _seed(
+    config: EnvironmentConfig,
+    settings: Settings,
+    deps: Any,
+    days: list[date],
+    incidents: bool,
+    on_day: Callable[[date, int], None] | None,
+) -> SeedResult:
+    result = SeedResult()
     clients = ClientsTable(settings.clients_table)
     cloudwatch = _CloudWatch(config)
-    days = sorted(days)
     _backdate_registrations(clients, datetime(days[0].year, days[0].month, days[0].day, tzinfo=UTC))
     broken_day = days[-3] if incidents and len(days) >= 3 else None
     refused_day = days[-2] if incidents and len(days) >= 2 else None
@@ -384,5 +429,8 @@ def _bounce_one(deps: Any, clients: ClientsTable, day: date, at: datetime) -> st
         event = _bounce_event(client.client_id, run.run_id, run.message_id, recipient, at)
         with _captured():
             feedback.handler(event, LocalContext("feedback"))
+        # SES counts the bounce in its statistics; the embedded AWS learns it from whoever simulates it.
+        endpoint = platform_client("sesv2").meta.endpoint_url
+        admin(endpoint, "ses/events", {"type": "Bounce", "count": 1, "at": (at + timedelta(minutes=1)).isoformat()})
         return f"SES reported a permanent bounce for one recipient of {client.client_id}"
     return None

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gzip
+import io
 import json
 import logging
 import os
@@ -28,7 +29,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from email.message import EmailMessage
 from http import HTTPStatus
@@ -43,7 +44,11 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from emulator import moto_clock
 from emulator.cost_explorer import DEFAULT_PAGE_GROUPS, TARGET_PREFIX, CostExplorerEmulator
 from emulator.dataset import CostDataset, demo_clients, generate_demo_dataset
+from emulator.dynamodb_metrics import TARGET_PREFIX as DYNAMODB_TARGET
+from emulator.dynamodb_metrics import DynamoDBMetrics
 from emulator.payer import payer_dataset
+from emulator.platform_bill import add_platform_bill
+from emulator.ses_account import SesAccount
 from lambdas import clock
 
 try:  # moto >= 5.2.5 keeps header names with underscores (S3 metadata) intact
@@ -150,6 +155,18 @@ class _Router:
                 return self._admin(environ, start_response, path)
             if environ.get("HTTP_X_AMZ_TARGET", "").startswith(TARGET_PREFIX):
                 return self._cost_explorer(environ, start_response)
+            if path == "/moto-api/reset":
+                self._aws.ses.reset()
+                self._aws.dynamodb_metrics.reset()
+            if environ.get("HTTP_X_AMZ_TARGET", "").startswith(DYNAMODB_TARGET):
+                body = _peek_body(environ)
+                account = caller_account(_headers(environ))
+                return self._aws.dynamodb_metrics.watch(environ, start_response, self._moto, body, account)
+            if "/monitoring/aws4_request" in environ.get("HTTP_AUTHORIZATION", ""):
+                self._aws.dynamodb_metrics.publish()  # CloudWatch is read: DynamoDB's metrics are there first
+            answer = self._aws.ses.handle(environ, start_response, self._moto)
+            if answer is not None:
+                return answer
         except Exception:  # an emulator bug must show as a 500, never a dropped connection
             logger.exception("embedded AWS failed on %s %s", environ.get("REQUEST_METHOD"), path)
             body = {"__type": "InternalErrorException", "message": "emulator error; see the server log"}
@@ -185,6 +202,7 @@ class _Router:
             ("POST", "/ce/throttle"): self._throttle,
             ("GET", "/ce/dataset"): lambda _: self._aws.dataset_summary(),
             ("GET", "/clients"): lambda _: demo_clients(self._aws.ce.dataset),
+            ("POST", "/ses/events"): self._ses_event,
         }
         handler = routes.get((method, route))
         if handler is None:
@@ -214,6 +232,13 @@ class _Router:
         self._aws.ce.dataset.restate(day, str(payload["account_id"]), str(payload["service"]), amount)
         return {"ok": True}
 
+    def _ses_event(self, payload: dict[str, Any]) -> dict[str, Any]:
+        at = datetime.fromisoformat(payload["at"]) if payload.get("at") else None
+        if at is not None and at.tzinfo is None:
+            raise ValueError("at must carry its time zone")
+        self._aws.ses.record(str(payload["type"]), int(payload.get("count", 1)), at)
+        return {"ok": True}
+
     def _throttle(self, payload: dict[str, Any]) -> dict[str, Any]:
         count = payload["count"]
         if not isinstance(count, int) or isinstance(count, bool):
@@ -238,6 +263,17 @@ def _headers(environ: WSGIEnviron) -> dict[str, str]:
     if environ.get("CONTENT_TYPE"):
         headers["content-type"] = environ["CONTENT_TYPE"]
     return headers
+
+
+def _peek_body(environ: WSGIEnviron) -> bytes:
+    """The request body as sent, put back for moto to read."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    raw: bytes = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(raw)
+    return gzip.decompress(raw) if environ.get("HTTP_CONTENT_ENCODING", "").lower() == "gzip" else raw
 
 
 def _read_body(environ: WSGIEnviron) -> bytes:
@@ -286,6 +322,8 @@ class EmbeddedAWS:
             dataset = generate_demo_dataset(clock.today())
         moto_clock.install()  # moto records and checks times on the platform's clock
         self._ce = CostExplorerEmulator(dataset, page_size=page_size, late_data=late_data)
+        self.ses = SesAccount()  # what SES counts: sends and feedback with their times
+        self.dynamodb_metrics = DynamoDBMetrics()  # the AWS/DynamoDB metrics moto does not publish
         self._host = host
         self._port = port
         self._server: BaseWSGIServer | None = None
@@ -441,6 +479,7 @@ def main(argv: list[str] | None = None) -> int:
         dataset = payer_dataset(as_of, accounts=int(accounts), services=int(services))
     else:
         dataset = generate_demo_dataset(as_of, seed=args.seed, extra_clients=args.extra_clients)
+    add_platform_bill(dataset)  # the platform's own account, for `costs report` and `costs trends`
     logging.basicConfig(level=logging.INFO)
     serve_forever(args.host, args.port, dataset, page_size=args.page_groups, late_data=not args.no_late_data)
     return 0

@@ -160,6 +160,12 @@ class EnvironmentConfig:
         return "reports@example.com" if self.environment == "local" else f"reports@{self.environment}.example.com"
 
     @property
+    def cost_allocation_tags(self) -> dict[str, str]:
+        """The tags the stack puts on every resource: activated as cost allocation tags, they pick
+        the platform's own bill out of the account's (`costs report`, `costs trends`)."""
+        return {"project": PREFIX, "environment": self.environment}
+
+    @property
     def deployed_by_stack(self) -> bool:
         """False for `local`: emulator/provision.py creates only the data plane there and the
         handlers run in process, so no Lambda function, alarm or dashboard exists to check."""

@@ -60,8 +60,8 @@ class CostReportingStack(Stack):
             description=f"Cost reporting platform ({config.environment})",
             termination_protection=config.environment == "prod",
         )
-        Tags.of(self).add("project", "cost-reporting")
-        Tags.of(self).add("environment", config.environment)
+        for key, value in config.cost_allocation_tags.items():
+            Tags.of(self).add(key, value)
         self.config = config
         # Data outlives the stack except in dev, which is meant to be torn down and rebuilt.
         retain = config.environment != "dev"

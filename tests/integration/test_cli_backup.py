@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+from datetime import UTC, datetime
 
 import pytest
 from typer.testing import CliRunner
@@ -12,7 +13,9 @@ from typer.testing import CliRunner
 from cli.main import app
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.dal.executions_table import ExecutionsTable
+from lambdas.dal.suppressions import SuppressionsTable
 from lambdas.models.client import parse_client
+from lambdas.models.ses_events import Suppression
 
 runner = CliRunner()
 
@@ -34,8 +37,8 @@ def members(path) -> dict[str, bytes]:
         return {m.name: archive.extractfile(m).read() for m in archive.getmembers()}  # type: ignore[union-attr]
 
 
-def rewrite(path, changes: dict[str, bytes]) -> None:
-    files = {**members(path), **changes}
+def rewrite(path, changes: dict[str, bytes], *, drop: tuple[str, ...] = ()) -> None:
+    files = {name: body for name, body in {**members(path), **changes}.items() if name not in drop}
     with tarfile.open(path, "w:gz") as archive:
         for name, body in files.items():
             info = tarfile.TarInfo(name)
@@ -51,7 +54,13 @@ def test_backup_holds_clients_history_configuration_and_checksums(populated, tmp
     assert result.exit_code == 0, result.output
     files = members(path)
     manifest = json.loads(files["manifest.json"])
-    assert set(files) == {"manifest.json", "clients.json", "executions.jsonl", "configuration.json"}
+    assert set(files) == {
+        "manifest.json",
+        "clients.json",
+        "executions.jsonl",
+        "suppressions.jsonl",
+        "configuration.json",
+    }
     assert manifest["files"]["clients.json"]["records"] == 4
     assert manifest["files"]["executions.jsonl"]["records"] == 2
     assert json.loads(files["configuration.json"])["names"]["clients_table"] == "cost-reporting-clients-local"
@@ -150,3 +159,92 @@ def test_restore_refuses_an_unprovisioned_environment(populated, wipe_aws, tmp_p
 
     assert result.exit_code == 1
     assert "provision the environment first" in result.output
+
+
+def _bounced(client_id: str, email: str, day: int) -> Suppression:
+    return Suppression(
+        client_id=client_id,
+        email=email,
+        reason="bounce",
+        recorded_at=datetime(2026, 11, day, 6, 5, tzinfo=UTC),
+        detail="Permanent/General 5.1.1",
+    )
+
+
+@pytest.mark.parametrize("kind", ["full", "clients"])
+def test_suppressed_recipients_survive_a_lost_environment(populated, wipe_aws, tmp_path, kind):
+    """A restored environment must not mail the addresses that bounced before the loss."""
+    suppressions = SuppressionsTable(populated.suppressions_table)
+    suppressions.add(_bounced("acme-retail", "cfo@acme.example", 20))
+    suppressions.add(_bounced("globex-health", "ops@globex.example", 21))
+    suppressions.clear("globex-health", "ops@globex.example", at=datetime(2026, 11, 22, tzinfo=UTC), by="operator")
+    path = tmp_path / "backup.tar.gz"
+    assert runner.invoke(app, ["backup", "create", "--type", kind, "--output", str(path)]).exit_code == 0
+    assert json.loads(members(path)["manifest.json"])["files"]["suppressions.jsonl"]["records"] == 2
+
+    wipe_aws()
+    assert runner.invoke(app, ["local", "bootstrap"]).exit_code == 0
+    lost = runner.invoke(app, ["system", "validate-recovery", "--input", str(path), "--format", "json"])
+    check = next(c for c in json.loads(lost.stdout)["checks"] if c["name"] == "restored suppressions.jsonl")
+    assert check["status"] == "CRITICAL" and len(check["missing"]) == 2
+    restored = runner.invoke(app, ["backup", "restore", "--input", str(path)])
+    assert restored.exit_code == 0 and "2 suppressed recipient(s)" in restored.output
+
+    assert SuppressionsTable(populated.suppressions_table).is_suppressed("acme-retail", "cfo@acme.example")
+    assert not SuppressionsTable(populated.suppressions_table).is_suppressed("globex-health", "ops@globex.example")
+    result = runner.invoke(app, ["system", "validate-recovery", "--input", str(path), "--format", "json"])
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["restored suppressions.jsonl"]["status"] == "OK"
+
+
+def test_restore_keeps_a_suppression_newer_than_the_backup(populated, tmp_path):
+    suppressions = SuppressionsTable(populated.suppressions_table)
+    suppressions.add(_bounced("acme-retail", "cfo@acme.example", 20))
+    suppressions.clear("acme-retail", "cfo@acme.example", at=datetime(2026, 11, 21, tzinfo=UTC), by="operator")
+    path = tmp_path / "backup.tar.gz"
+    runner.invoke(app, ["backup", "create", "--output", str(path)])
+    suppressions.add(_bounced("acme-retail", "cfo@acme.example", 25))  # bounced again after the backup
+
+    assert runner.invoke(app, ["backup", "restore", "--input", str(path)]).exit_code == 0
+
+    assert suppressions.is_suppressed("acme-retail", "cfo@acme.example")
+
+
+def test_a_backup_without_suppressions_validates_with_a_warning(populated, tmp_path):
+    path = tmp_path / "backup.tar.gz"
+    runner.invoke(app, ["backup", "create", "--output", str(path)])
+    manifest = json.loads(members(path)["manifest.json"])
+    del manifest["files"]["suppressions.jsonl"]
+    rewrite(path, {"manifest.json": json.dumps(manifest).encode()}, drop=("suppressions.jsonl",))
+
+    result = runner.invoke(app, ["backup", "validate", "--input", str(path), "--format", "json"])
+
+    assert result.exit_code == 1
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["suppressions.jsonl"]["status"] == "WARNING"
+    assert runner.invoke(app, ["backup", "restore", "--input", str(path)]).exit_code == 0
+
+
+def test_the_runbooks_full_backup_needs_no_output_and_lands_where_git_ignores_it(populated, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    result = runner.invoke(app, ["backup", "create", "--full"])
+
+    assert result.exit_code == 0, result.output
+    (path,) = (tmp_path / "backups").iterdir()
+    assert path.name == "backup_20261127_090000.tar.gz"  # the CLI's clock, frozen at 27 November 09:00
+    assert json.loads(members(path)["manifest.json"])["type"] == "full"
+    conflict = runner.invoke(app, ["backup", "create", "--full", "--type", "clients"])
+    assert conflict.exit_code == 2 and "--full: give --full or --type clients, not both" in conflict.output
+
+
+def test_an_output_in_a_new_directory_is_written_and_a_file_in_the_way_is_bad_input(populated, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(app, ["client", "export-all", "--output", "out/ops/clients.json"]).exit_code == 0
+    assert json.loads((tmp_path / "out" / "ops" / "clients.json").read_text())["clients"]
+    (tmp_path / "file").write_text("")
+    result = runner.invoke(app, ["client", "export-all", "--output", "file/sub/x.json"])
+    assert result.exit_code == 2 and "--output: file is a file, not a directory" in result.output
+    elsewhere = runner.invoke(app, ["client", "export-all", "--output", str(tmp_path / "missing" / "x.json")])
+    assert elsewhere.exit_code == 2 and "does not exist" in elsewhere.output  # an absolute path: a typo, not made
+    assert not (tmp_path / "missing").exists()

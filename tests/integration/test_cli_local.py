@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
+import subprocess
 
 import pytest
 from typer.testing import CliRunner
@@ -50,13 +52,27 @@ def test_up_status_commands_down(local_dir):
     state = json.loads((local_dir / "local-aws.json").read_text())
     assert state["endpoint_url"] == f"http://127.0.0.1:{port}" and state["as_of"] == "2026-11-27"
     hint = next(line for line in up.output.splitlines() if line.startswith("AWS CLI against it:"))
-    variables = dict(word.split("=", 1) for word in hint.split() if "=" in word)
+    words = hint.removeprefix("AWS CLI against it:").split()
+    variables = dict(word.split("=", 1) for word in words if "=" in word)
     assert variables == {  # the region too: without ~/.aws the AWS CLI refuses to run
-        "AWS_ENDPOINT_URL": state["endpoint_url"],
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
     }
+    # The endpoint on the command line: AWS CLI v1 ignores AWS_ENDPOINT_URL for SQS.
+    assert words[words.index("--endpoint-url") + 1] == state["endpoint_url"]
+    if shutil.which("aws"):
+        command = [word for word in words if "=" not in word]
+        queues = subprocess.run(  # noqa: S603 - the printed line, against the loopback emulator
+            [*command[: command.index("dynamodb")], "sqs", "list-queues"],
+            env={**os.environ, **variables, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"},  # a wrong one is ignored
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert queues.returncode == 0, queues.stderr
+        assert "cost-reporting-jobs-local" in queues.stdout
 
     status = runner.invoke(app, ["local", "status"])
     assert status.exit_code == 0 and "answering" in status.output
@@ -68,6 +84,11 @@ def test_up_status_commands_down(local_dir):
     assert os.environ["AWS_ENDPOINT_URL"] == state["endpoint_url"]
     again = runner.invoke(app, ["local", "up", "--port", str(port)])
     assert again.exit_code == 0 and "Already running" in again.output
+    bigger = runner.invoke(app, ["local", "up", "--extra-clients", "1000"])
+    assert bigger.exit_code == 2, bigger.output  # never silently the 4 clients it runs with
+    assert "--extra-clients: the local environment is already running" in bigger.output
+    assert "--extra-clients 1000 (running with 0)" in bigger.output and "local down" in bigger.output
+    assert json.loads((local_dir / "local-aws.json").read_text()) == state
 
     down = runner.invoke(app, ["local", "down"])
     assert down.exit_code == 0, down.output

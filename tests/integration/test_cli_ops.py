@@ -147,6 +147,11 @@ def test_weekly_report_figures_are_the_records_and_a_missed_target_exits_1(histo
     assert Decimal(document["cost_explorer"]["cost_usd"]) == sum(r.ce_cost_usd for r in runs)
     assert [day["runs"] for day in document["daily"]] == [2, 2, 2, 3, 2, 2, 2]
     assert "success rate" in result.stdout and "missed" in result.stdout
+    # An exit 1 ends with one line naming what fell short (stderr: stdout stays the table).
+    assert result.stderr.strip().splitlines()[-1] == (
+        "findings: 2 KPI(s) missed their target: success rate 86.67% (target ≥ 99.50%), "
+        f"email delivery rate {Decimal(recipients - 1) / recipients * 100:.2f}% (target ≥ 98.00%)"
+    )
 
 
 def test_a_day_that_met_every_target_exits_0(history):
@@ -274,6 +279,10 @@ def test_capacity_reads_memory_duration_and_growth(history, frozen_clock, tmp_pa
     assert "2026-11 63 (scaled to 30 days from 10)" in table
     assert f"{checks['worker memory']['used']} MB" in table and "1024 MB" in table
     assert len(growth["executions"]["projection"]) == 6
+    # Runs follow the clients: 21 runs over 4 clients x 10 days, times each month's days.
+    assert growth["executions"]["projection_basis"]["runs_per_client_day"] == "0.5250"
+    assert growth["executions"]["projection"][0] == {"month": "2026-12", "value": "65.10"}  # 0.525 x 4 x 31
+    assert {p["value"] for p in growth["clients"]["projection"]} == {"4.00"}
     assert document["worker"]["source"] == "emulator LocalContext (local)"
     assert {t["table"] for t in document["tables"]} >= {CONFIG.clients_table, CONFIG.executions_table}
 
@@ -487,6 +496,13 @@ def test_monthly_report_is_a_pdf_with_the_months_figures(history, frozen_clock, 
     result = invoke("ops", "monthly-report", "--month", "2026-11", "--output", str(output))
 
     assert result.exit_code == 1, result.output  # success rate 19/21 misses 99.5%
+    assert (
+        result.output.strip()
+        .splitlines()[-1]
+        .startswith(
+            "findings: 2 KPI(s) missed their target: success rate 90.48% (target ≥ 99.50%), email delivery rate"
+        )
+    )
     reader = PdfReader(output)
     assert len(reader.pages) >= 3
     first = reader.pages[0].extract_text()

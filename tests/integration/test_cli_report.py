@@ -104,6 +104,11 @@ def test_run_all_reports_failures_with_exit_1(platform, demo_records):
     runs = {run["client_id"]: run for run in json.loads(result.stdout)["runs"]}
     assert runs["acme-retail"]["status"] == "succeeded"
     assert runs["globex-health"]["error_kind"] == "unauthorized"
+    # Under the table (a thousand rows long in the drill): the summary, then what fell short.
+    *_, summary, last = result.stderr.strip().splitlines()
+    requests = runs["acme-retail"]["ce_requests"]
+    assert summary == f"2 run(s): 1 succeeded, 1 failed; 1 report(s) sent; {requests} Cost Explorer request(s)"
+    assert last == "findings: 1 run(s) failed: globex-health"
 
 
 def test_history_lists_the_recorded_runs_newest_first(platform, demo_records, tmp_path):

@@ -79,6 +79,56 @@ def test_a_partial_month_is_scaled_to_the_whole_month():
     assert values == [Decimal(0), Decimal(9) * 30 / 9]
 
 
+def _seeded_runs(first: date, last: date) -> list[ExecutionRecord]:
+    """Four clients' runs as seed-history makes them: two daily, a weekly on Mondays, a monthly
+    and a month-close run on the 1st and the 5th."""
+    runs, day = [], first
+    while day <= last:
+        at = datetime(day.year, day.month, day.day, 6, tzinfo=UTC)
+        due = ["acme", "globex"] + (["initech"] if day.weekday() == 0 else [])
+        due += ["umbrella"] if day.day in (1, 5) else []
+        runs += [
+            ExecutionRecord(client_id=c, run_id=f"{day}.x", as_of=day, status="succeeded", started_at=at) for c in due
+        ]
+        day += timedelta(days=1)
+    return runs
+
+
+def test_runs_follow_the_clients_and_a_two_day_month_is_no_trend():
+    """45 seeded days seen on 2 December: October from the 19th, November, 1-2 December. The
+    2 days of December (a monthly run on the 1st among them) once projected 122 to 227 runs a
+    month for four clients that were not growing."""
+    months = [date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)]
+    runs = _seeded_runs(date(2026, 10, 19), date(2026, 12, 2))
+    clients = an.Series("clients", months, [Decimal(4)] * 3).project(6)
+
+    projected, basis = an.runs_following_clients(runs, months, date(2026, 12, 3), clients)
+
+    per_client_day = Decimal(len(runs)) / (4 * 45)  # 45 days recorded
+    assert basis["runs_per_client_day"] == an.rounded(per_client_day)
+    assert [month for month, _ in projected] == [date(2027, m, 1) for m in range(1, 7)]
+    assert projected[0][1] == 4 * per_client_day * 31 and projected[1][1] == 4 * per_client_day * 28
+    recorded_november = sum(1 for r in runs if r.started_at.month == 11)
+    assert abs(projected[-1][1] - recorded_november) < 5  # about what a whole month recorded
+
+
+def test_runs_grow_with_the_clients():
+    months = [date(2026, 10, 1), date(2026, 11, 1)]
+    runs = _seeded_runs(date(2026, 10, 1), date(2026, 11, 30))
+    clients = an.Series("clients", months, [Decimal(4), Decimal(8)]).project(1)  # 12 projected
+    projected, _ = an.runs_following_clients(runs, months, date(2026, 12, 1), clients)
+    assert projected[0][0] == date(2026, 12, 1) and projected[0][1] == Decimal(12) * len(runs) / (4 * 31 + 8 * 30) * 31
+
+
+def test_no_runs_no_projection():
+    months = [date(2026, 11, 1)]
+    clients = an.Series("clients", months, [Decimal(4)]).project(2)
+    assert an.runs_following_clients([], months, date(2026, 11, 27), clients) == (
+        [],
+        {"available": False, "reason": "no runs recorded"},
+    )
+
+
 @pytest.mark.parametrize(("peak", "size"), [(100, 128), (103, 256), (150, 256), (820, 1152), (1, 128)])
 def test_memory_is_raised_to_the_next_128_mb_step_above_80_percent(peak, size):
     assert an.next_memory_size(peak) == size

@@ -18,6 +18,7 @@ from cli.checks import (
     is_stale,
     key_age_status,
     rate_status,
+    shortfall,
     worst,
 )
 from cli.context import jsonable, mask_key, to_json
@@ -103,3 +104,13 @@ def test_usage_errors_are_one_line_and_exit_2(capsys, argv, message):
 def test_a_bad_environment_is_one_line_and_exit_2(capsys):
     assert main(["client", "list", "--environment", "production"]) == 2
     assert "environment: must be one of prod, staging, dev, local, not 'production'" in capsys.readouterr().err
+
+
+def test_the_shortfall_line_names_the_checks_not_ok_worst_first():
+    checks = [
+        Check("SES quota", Status.OK, ""),
+        Check("report freshness", Status.WARNING, ""),
+        Check("dead letters", Status.CRITICAL, ""),
+    ]
+    assert shortfall(checks) == "2 check(s) not OK: dead letters (CRITICAL), report freshness (WARNING)"
+    assert shortfall(checks[:1]) == ""

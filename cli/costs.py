@@ -1,0 +1,262 @@
+"""`costs report` and `costs trends`: the platform's own AWS bill from Cost Explorer, by service,
+by client and over the months (what is read and how: cli/platform_costs.py)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from cli import analytics as an
+from cli import costing
+from cli.context import (
+    EnvironmentOption,
+    FormatOption,
+    OutputFormat,
+    OutputOption,
+    as_of_day,
+    emit,
+    environment_config,
+    finish,
+    month_start,
+    now,
+    writable,
+)
+from cli.ops import MonthOption
+from cli.platform_costs import (
+    CE_SERVICE,
+    COST_PER_RUN_RISE,
+    METRIC,
+    Bill,
+    account_ce_filter,
+    allocation,
+    drivers,
+    month_label,
+    per_run,
+    recorded_runs,
+    runs_by_month,
+    tag_filter,
+)
+from infrastructure.config import EnvironmentConfig
+
+app = typer.Typer(help="The platform's own AWS bill, from Cost Explorer (cost allocation tags).", no_args_is_help=True)
+
+
+class ReportPeriod(StrEnum):
+    monthly = "monthly"
+
+
+def report_document(config: EnvironmentConfig, month: date, at: datetime) -> dict[str, Any]:
+    from cli.ops import cost_statement
+
+    previous = an.add_months(month, -1)
+    end = an.add_months(month, 1)
+    bill = Bill()
+    before, current = bill.months(previous, end, tag_filter(config), by_service=True)
+    account_ce = bill.months(month, end, account_ce_filter(), by_service=False)[0]
+    window = an.month_window(month)
+    runs, fees = runs_by_month(recorded_runs(config, [previous, month]))
+    clients, unallocated = allocation(current, cost_statement(config, window, at))
+    rows = [
+        {
+            "service": name,
+            "amount_usd": costing.line_amount(amount),
+            "previous_usd": costing.line_amount(before.by_service[name]) if name in before.by_service else None,
+        }
+        for name, amount in sorted(current.by_service.items(), key=lambda item: -item[1])
+    ]
+    return {
+        "format": "cost-reporting-platform-bill",
+        "environment": config.environment,
+        "generated_at": at,
+        "period": window.as_dict(),
+        "source": f"Cost Explorer GetCostAndUsage, {METRIC}, tags {config.cost_allocation_tags}",
+        "estimated": current.estimated,
+        "by_service": rows,
+        "total_usd": costing.cents(current.total) if current.total is not None else None,
+        "previous_total_usd": costing.cents(before.total) if before.total is not None else None,
+        "untaggable": {
+            "cost_explorer_account_usd": costing.cents(account_ce.total) if account_ce.total is not None else None,
+            "cost_explorer_platform_recorded_usd": costing.cents(fees.get(month, Decimal(0))),
+            "note": "Cost Explorer's request fees carry no tag: the account's line (every caller) and what the "
+            "platform's runs recorded",
+        },
+        "runs": runs.get(month, 0),
+        "usd_per_run": per_run(current.total, runs.get(month, 0)),
+        "previous_usd_per_run": per_run(before.total, runs.get(previous, 0)),
+        "by_client": clients,
+        "unallocated_usd": unallocated,
+        "allocation": "each service in proportion to the clients' measured use of it (billing track), else their runs",
+        "ce_requests": bill.requests,
+        "ce_cost_usd": bill.cost_usd,
+    }
+
+
+def _report_shortfall(document: dict[str, Any]) -> str:
+    if document["total_usd"] is None:
+        return (
+            f"no cost tagged {document['source'].split('tags ', 1)[1]} in {document['period']['label']}: "
+            "missing, not zero (are the tags activated as cost allocation tags?)"
+        )
+    now_, before = document["usd_per_run"], document["previous_usd_per_run"]
+    if now_ is not None and before and now_ > before * (1 + COST_PER_RUN_RISE):
+        return f"the bill per run rose from USD {before} to USD {now_} ({(now_ / before - 1) * 100:.0f}%)"
+    return ""
+
+
+@app.command("report")
+def report(
+    period: ReportPeriod = typer.Option(ReportPeriod.monthly, "--period", help="monthly: a calendar month."),
+    month: str = MonthOption,
+    as_of: str = typer.Option("", "--as-of", help="The month before this day's (YYYY-MM-DD); default today's."),
+    fmt: OutputFormat = FormatOption,
+    output: Path | None = OutputOption,
+    environment: str = EnvironmentOption,
+) -> None:
+    """The platform's own AWS bill for a month, by service and by client (exit 1 when the month
+    has no tagged cost, or the bill per run rose over 10%). Two or three Cost Explorer requests."""
+    writable(output)
+    first = month_start(month) or an.add_months(as_of_day(as_of).replace(day=1), -1)
+    config = environment_config(environment)
+    document = report_document(config, first, now())
+    table = Table("service", "USD", "month before", "detail", title=_report_title(document, config))
+    for row in document["by_service"]:
+        table.add_row(row["service"], str(row["amount_usd"]), str(row["previous_usd"] or "-"), "")
+    table.add_row(
+        "[bold]total (tagged)[/]",
+        str(document["total_usd"] or "missing"),
+        str(document["previous_total_usd"] or "-"),
+        "",
+    )
+    untaggable = document["untaggable"]
+    table.add_row(
+        CE_SERVICE,
+        str(untaggable["cost_explorer_account_usd"] or "-"),
+        "",
+        "untagged: the account's line; the platform's runs recorded USD "
+        f"{untaggable['cost_explorer_platform_recorded_usd']}",
+    )
+    for client in document["by_client"]:
+        table.add_row(
+            f"client {client['client_id']}",
+            str(client["tagged_usd"]),
+            "",
+            f"{client['runs']} run(s); Cost Explorer recorded USD {client['cost_explorer_recorded_usd']}",
+        )
+    if document["unallocated_usd"]:
+        table.add_row("unallocated", str(document["unallocated_usd"]), "", "no client used these services")
+    emit(document, table, fmt, output)
+    finish(_report_shortfall(document))
+
+
+def _report_title(document: dict[str, Any], config: EnvironmentConfig) -> str:
+    estimated = " (estimated: not final)" if document["estimated"] else ""
+    return (
+        f"AWS bill of the platform ({config.environment}), {document['period']['label']}{estimated}; "
+        f"USD {document['usd_per_run'] or '-'} per run; {document['ce_requests']} Cost Explorer request(s)"
+    )
+
+
+def trends_document(config: EnvironmentConfig, last: date, months: int, at: datetime) -> dict[str, Any]:
+    first = an.add_months(last, 1 - months)
+    end = an.add_months(last, 1)
+    bill = Bill()
+    tagged = bill.months(first, end, tag_filter(config), by_service=True)
+    account_ce = bill.months(first, end, account_ce_filter(), by_service=False)
+    runs, fees = runs_by_month(recorded_runs(config, [m.start for m in tagged]))
+    rows = []
+    for index, month in enumerate(tagged):
+        before = tagged[index - 1] if index else None
+        change = month.total - before.total if before and month.total is not None and before.total is not None else None
+        rows.append(
+            {
+                "month": month_label(month.start),
+                "estimated": month.estimated,
+                "total_usd": costing.cents(month.total) if month.total is not None else None,
+                "change_usd": costing.cents(change) if change is not None else None,
+                "drivers": drivers(before, month) if before and change is not None else [],
+                "by_service": {name: costing.line_amount(v) for name, v in sorted(month.by_service.items())},
+                "runs": runs.get(month.start, 0),
+                "usd_per_run": per_run(month.total, runs.get(month.start, 0)),
+                "cost_explorer_account_usd": costing.cents(account_ce[index].total)
+                if account_ce[index].total is not None
+                else None,
+                "cost_explorer_platform_recorded_usd": costing.cents(fees.get(month.start, Decimal(0))),
+            }
+        )
+    seen = [(i, m) for i, m in enumerate(tagged) if m.total is not None]
+    slope, _ = an.linear_fit([(i, m.total) for i, m in seen if m.total is not None]) if seen else (None, None)
+    mean = an.mean([m.total for _, m in seen if m.total is not None])
+    whole = drivers(seen[0][1], seen[-1][1], top=5) if len(seen) > 1 else []
+    return {
+        "format": "cost-reporting-platform-bill-trends",
+        "environment": config.environment,
+        "generated_at": at,
+        "months": rows,
+        "missing_months": [row["month"] for row in rows if row["total_usd"] is None],
+        "trend": {
+            "usd_per_month": costing.cents(slope) if slope is not None else None,
+            "share_of_mean_per_month": an.rounded(slope / mean) if slope is not None and mean else None,
+            "method": "least squares over the months with tagged costs",
+        },
+        "drivers_over_the_period": whole,
+        "source": f"Cost Explorer GetCostAndUsage, {METRIC}, tags {config.cost_allocation_tags}",
+        "ce_requests": bill.requests,
+        "ce_cost_usd": bill.cost_usd,
+    }
+
+
+def _trends_shortfall(document: dict[str, Any]) -> str:
+    if document["missing_months"]:
+        return f"no tagged cost in {', '.join(document['missing_months'])}: missing, not zero"
+    priced = [row for row in document["months"] if row["usd_per_run"] is not None]
+    if len(priced) > 1 and priced[-1]["usd_per_run"] > priced[0]["usd_per_run"] * (1 + COST_PER_RUN_RISE):
+        first, last = priced[0], priced[-1]
+        rise = (last["usd_per_run"] / first["usd_per_run"] - 1) * 100
+        return f"the bill per run rose {rise:.0f}% from {first['month']} to {last['month']}"
+    return ""
+
+
+@app.command("trends")
+def trends(
+    period: int = typer.Option(
+        12, "--period", min=2, max=13, help="How many complete months (Cost Explorer keeps 13)."
+    ),
+    as_of: str = typer.Option("", "--as-of", help="Months before this day's month (YYYY-MM-DD); default today's."),
+    fmt: OutputFormat = FormatOption,
+    output: Path | None = OutputOption,
+    environment: str = EnvironmentOption,
+) -> None:
+    """The platform's bill over the last N complete months: by service, the trend, the drivers of
+    each change and the bill per run (exit 1 when a month has no tagged cost, or the bill per run
+    rose over 10%). Two Cost Explorer requests (more with pages)."""
+    writable(output)
+    last = an.add_months(as_of_day(as_of).replace(day=1), -1)
+    config = environment_config(environment)
+    document = trends_document(config, last, period, now())
+    trend = document["trend"]
+    title = (
+        f"AWS bill of the platform ({config.environment}), {period} months: trend USD {trend['usd_per_month']} a "
+        f"month; {document['ce_requests']} Cost Explorer request(s)"
+    )
+    table = Table("month", "USD (tagged)", "change", "drivers", "runs", "USD per run", "Cost Explorer", title=title)
+    for row in document["months"]:
+        movers = ", ".join(f"{d['service']} {d['change_usd']:+}" for d in row["drivers"])
+        table.add_row(
+            row["month"] + (" (estimated)" if row["estimated"] else ""),
+            str(row["total_usd"] if row["total_usd"] is not None else "missing"),
+            f"{row['change_usd']:+}" if row["change_usd"] is not None else "-",
+            movers or "-",
+            str(row["runs"]),
+            str(row["usd_per_run"] or "-"),
+            f"account {row['cost_explorer_account_usd'] or '-'}, runs {row['cost_explorer_platform_recorded_usd']}",
+        )
+    for item in document["drivers_over_the_period"]:
+        table.add_row("[bold]over the period[/]", "", f"{item['change_usd']:+}", item["service"], "", "", "")
+    emit(document, table, fmt, output)
+    finish(_trends_shortfall(document))
