@@ -69,6 +69,9 @@ RECORDS: list[Case] = [
     Case("name-right-to-left-override", "name", {"name": "Corpus \u202eeciovni"}),
     Case("name-zero-width-space", "name", {"name": "Corpus\u200bClient"}),
     Case("name-control-character", "name", {"name": "Corpus\x07Client"}),
+    Case("name-line-separator", "name", {"name": "Corpus\u2028Client"}),  # would end the Subject header
+    Case("name-paragraph-separator", "name", {"name": "Corpus\u2029Client"}),
+    Case("name-no-break-space", "name", {"name": "Corpus\u00a0Client"}),
     # account_ids
     Case("account_ids-empty", "account_ids", {"account_ids": []}),
     Case("account_ids-not-a-list", "account_ids", {"account_ids": "111111111111"}),
@@ -108,6 +111,16 @@ RECORDS: list[Case] = [
         "secret_name",
         {"credentials": {"type": "stored_keys", "secret_name": "cost reporting/keys"}},
     ),
+    Case(
+        "secret_name-another-clients-keys",
+        "credentials",
+        {"credentials": {"type": "stored_keys", "secret_name": "cost-reporting-local/clients/other-client"}},
+    ),
+    Case(
+        "secret_name-a-client-id-that-extends-this-one",
+        "credentials",
+        {"credentials": {"type": "stored_keys", "secret_name": "cost-reporting-local/clients/corpus-client-2"}},
+    ),
     # the other fields
     Case("schedule-unknown", "schedule", {"schedule": "hourly"}),
     Case("schedule-wrong-type", "schedule", {"schedule": 1}),
@@ -122,6 +135,11 @@ RECORDS: list[Case] = [
     Case("include_credits-not-a-boolean", "include_credits", {"include_credits": "maybe"}),
     Case("webhooks-unknown-kind", "webhooks.0.kind", {"webhooks": [{"kind": "discord", "secret_name": "corpus"}]}),
     Case("webhooks-url-in-the-record", "webhooks.0", {"webhooks": [{"kind": "slack", "url": "https://x"}]}),
+    Case(
+        "webhooks-another-clients-secret",
+        "webhooks",
+        {"webhooks": [{"kind": "slack", "secret_name": "cost-reporting-local/clients/other-client/slack"}]},
+    ),
     Case("status-unknown", "status", {"status": "deleted"}),
     Case("created_at-not-a-date", "created_at", {"created_at": "yesterday"}),
     Case("unknown-field", "budgett", {"budgett": "100"}),
