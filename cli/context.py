@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
@@ -17,7 +18,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Table as RichTable
+from rich.text import Text
 
 from cli import analytics
 from emulator.provision import settings_for
@@ -38,6 +40,26 @@ EnvironmentOption = typer.Option(
     "-e",
     help=f"Which deployment to act on: {', '.join(ENVIRONMENTS)}.",
 )
+
+
+class Table(RichTable):
+    """A rich table whose text cells are shown exactly as written.
+
+    Rich reads every string cell as markup: a client name such as `[link=https://...]Acme[/link]`
+    would print a terminal hyperlink, and `[/]` in an error would break the table. Here a `str`
+    cell (and a `str` title) is plain text, whatever it holds; a cell meant to be styled is passed
+    as `styled(text, style)`."""
+
+    def __init__(self, *headers: Any, title: str | Text | None = None, **kwargs: Any) -> None:
+        super().__init__(*headers, title=Text(title) if isinstance(title, str) else title, **kwargs)
+
+    def add_row(self, *renderables: Any, **kwargs: Any) -> None:
+        super().add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in renderables), **kwargs)
+
+
+def styled(text: object, style: str) -> Text:
+    """A table cell in a style (`styled("CRITICAL", "bold red")`); its text is never read as markup."""
+    return Text(str(text), style=style)
 
 
 class OutputFormat(StrEnum):
@@ -209,11 +231,24 @@ def to_json(document: Any) -> str:
 
 
 def write_atomically(path: Path, data: bytes | str) -> None:
-    """A reader never sees half a file: write beside it, then rename over it."""
+    """A reader never sees half a file, nobody else can read it, and no symlink is followed.
+
+    The bytes go to a new file of a unique name beside the target, created with O_EXCL|O_NOFOLLOW
+    and mode 0600 (`tempfile.mkstemp`: exports, backups and reports hold client data), then renamed
+    over the target. A rename replaces a symlink at the target's path, never the file it points to,
+    and a fixed temporary name (which someone could have made a symlink in advance) is never used."""
     body = data.encode("utf-8") if isinstance(data, str) else data
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_bytes(body)
-    partial.replace(path)
+    descriptor, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        with os.fdopen(descriptor, "wb") as sink:
+            sink.write(body)
+            sink.flush()
+            os.fsync(sink.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        raise
 
 
 def emit(document: Any, table: Table | None, fmt: Enum, output: Path | None) -> None:

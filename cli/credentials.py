@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 import typer
 from aws_lambda_powertools.metrics import MetricUnit
-from rich.table import Table
+from rich.text import Text
 
 from cli import audit as audit_trail
 from cli.checks import Check, Status, age_in_days, key_age_status, report_checks, worst
@@ -47,6 +47,7 @@ from cli.context import (
     FormatOption,
     OutputFormat,
     OutputOption,
+    Table,
     console,
     emit,
     environment_config,
@@ -54,6 +55,7 @@ from cli.context import (
     mask_key,
     now,
     pipeline_logs,
+    styled,
     tracked,
     writable,
 )
@@ -208,8 +210,8 @@ def _when(created: datetime | None, age_days: int | None) -> tuple[str, str]:
     return (created.date().isoformat() if created else "-", str(age_days) if age_days is not None else "-")
 
 
-def _status(status: Status) -> str:
-    return f"[{status.style}]{status.name}[/]"
+def _status(status: Status) -> Text:
+    return styled(status.name, status.style)
 
 
 # -- validation ----------------------------------------------------------------------------------
@@ -327,7 +329,9 @@ def validate_command(
     if fmt is OutputFormat.table:
         accounts = Table("account", "Cost Explorer", title=f"{client_id}: accounts")
         for account in client.account_ids:
-            accounts.add_row(account, "[green]readable[/]" if account in result.readable else "[red]not readable[/]")
+            accounts.add_row(
+                account, styled("readable", "green") if account in result.readable else styled("not readable", "red")
+            )
         console.print(accounts)
     meta = {"environment": config.environment, "client_id": client_id, "checked_at": at.isoformat()}
     report_checks(result.checks, title=f"credentials of {client_id}", fmt=fmt, output=output, meta=meta)

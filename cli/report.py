@@ -4,12 +4,12 @@ clients, against whatever AWS the environment names, and the runs it recorded.""
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
 import typer
 from pydantic import ValidationError
-from rich.table import Table
 
 from cli.clients import clients_table, require_record
 from cli.context import (
@@ -19,21 +19,26 @@ from cli.context import (
     FormatOption,
     OutputFormat,
     OutputOption,
+    Table,
     as_of_day,
     console,
     emit,
     environment_config,
+    errors,
     fail,
     now,
     pipeline_logs,
     settings,
     tracked,
     writable,
+    write_atomically,
 )
+from lambdas.dal.aws import platform_error
 from lambdas.dal.executions_table import ExecutionsTable
 from lambdas.logic.render import money
 from lambdas.models.client import describe_validation_error
 from lambdas.models.events import ReportJob
+from lambdas.models.exceptions import PlatformError
 from lambdas.pipeline import ReportRun, RunOutcome, dependencies_from
 
 app = typer.Typer(help="Run reports and read their history.", no_args_is_help=True)
@@ -57,7 +62,7 @@ def write_outputs(outcome: RunOutcome, directory: Path) -> Path:
     target = directory / outcome.client_id
     target.mkdir(parents=True, exist_ok=True)
     for name, body in outcome.files.items():
-        (target / name).write_bytes(body)
+        write_atomically(target / name, body)
     return target
 
 
@@ -100,8 +105,7 @@ def run(
     view = Table("client", "run", "status", "delivery", "total", "CE requests", "files / error")
     documents = []
     for current in tracked(ids, "Running reports", len(ids)) if all_clients else ids:
-        with pipeline_logs(verbose):
-            outcome = pipeline.run(manual_job(current, day))
+        outcome = _run_one(pipeline, manual_job(current, day), verbose)
         if not all_clients and outcome.error_kind in ("invalid_input", "client_not_found"):
             fail(outcome.error or "invalid client", EXIT_BAD_INPUT)
         path = write_outputs(outcome, output) if output and outcome.files else None
@@ -119,8 +123,30 @@ def run(
         )
     failed = sum(1 for document in documents if document["status"] == "failed")
     emit({"environment": config.environment, "as_of": day, "runs": documents, "failed": failed}, view, fmt, None)
+    if all_clients:
+        counts = Counter(str(document["status"]) for document in documents)
+        summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+        errors.print(f"{len(documents)} run(s): {summary or 'none'}", highlight=False)
     if failed:
         raise typer.Exit(EXIT_FINDINGS)
+
+
+def _run_one(pipeline: ReportRun, job: ReportJob, verbose: bool) -> RunOutcome:
+    """One run. A failure the queue would retry (a dependency, throttling beyond the retries) is
+    recorded by the pipeline and raised; here it is this client's failed run, and `--all` goes on
+    with the next client instead of stopping."""
+    try:
+        with pipeline_logs(verbose):
+            return pipeline.run(job)
+    except Exception as error:
+        kind = platform_error(error) or error
+        return RunOutcome(
+            client_id=job.client_id,
+            run_id=job.run_id,
+            status="failed",
+            error_kind=kind.kind if isinstance(kind, PlatformError) else "unexpected",
+            error=str(kind) if isinstance(kind, PlatformError) else type(kind).__name__,
+        )
 
 
 @app.command("history")
