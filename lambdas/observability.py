@@ -38,6 +38,7 @@ _CREDENTIAL_TEXT = re.compile(
     r"|(hooks\.slack\.com/services/)[^\s\"']+"
     r"|(\.webhook\.office\.com/)[^\s\"']+"
     r"|(/webhookb2/)[^\s\"']+"
+    r"|([?&]sig=)[^&\s\"']+"
     r"|((?:aws_)?secret_?access_?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9/+=]{20,}"
     r"|(Authorization[\"']?\s*[:=]\s*[\"']?)[^\"'\n]+"
 )
@@ -75,7 +76,10 @@ logger = Logger(service=SERVICE, logger_formatter=RedactingFormatter())
 for _name in ("botocore", "boto3", "urllib3", "s3transfer"):
     logging.getLogger(_name).setLevel(logging.INFO)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
-tracer = Tracer(service=SERVICE)
+# botocore only: X-Ray's patch of Python's HTTP clients records every request's URL, and a chat
+# webhook's secret is in its URL (tests/security/test_traces.py).
+TRACED_MODULES = ("botocore",)
+tracer = Tracer(service=SERVICE, patch_modules=TRACED_MODULES)
 
 
 @contextlib.contextmanager
