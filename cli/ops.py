@@ -1212,7 +1212,7 @@ def performance_report(
 def audit_document(config: EnvironmentConfig, window: an.Window, at: datetime) -> dict[str, Any]:
     start, end = window.start_at, window.end_at
     events, unreadable = audit.events_between(config, start, end)
-    changes = [e.model_dump(mode="json") for e in events if e.action.startswith("client.")]
+    changes = [e.model_dump(mode="json") for e in events if e.action.startswith(("client.", "backup."))]
     rotations = [e.model_dump(mode="json") for e in events if e.action == "credentials.rotate"]
     group = f"/aws/lambda/{config.worker_function}"
     access = sources.log_events(group, "ACCESS", start, end)

@@ -187,7 +187,12 @@ class WebhookSender:
         else:  # loopback in `local` only: checked in _url
             connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout)
         watchdog = _Watchdog(connection, timeout)
+        answer: http.client.HTTPResponse | None = None
         try:
+            connection.connect()
+            # Kept here: once the answer's headers are in, http.client may hand the socket to the answer
+            # and forget it (a server that closes after answering), and the watchdog must still reach it.
+            watchdog.sock = connection.sock
             connection.request(
                 "POST",
                 target,
@@ -202,6 +207,8 @@ class WebhookSender:
             raise _Failure("timeout" if watchdog.fired else "unreachable", retry=True) from None
         finally:
             watchdog.stop()
+            if answer is not None:
+                answer.close()  # it holds the socket too: only then is the connection really closed
             connection.close()
         if watchdog.fired:  # cut while reading: the answer is not whole
             raise _Failure("timeout", retry=True)
@@ -223,6 +230,7 @@ class _Watchdog:
 
     def __init__(self, connection: http.client.HTTPConnection, seconds: float) -> None:
         self.fired = False
+        self.sock: socket.socket | None = None
         self._connection = connection
         self._timer = threading.Timer(seconds, self._cut)
         self._timer.daemon = True
@@ -230,7 +238,7 @@ class _Watchdog:
 
     def _cut(self) -> None:
         self.fired = True
-        sock = self._connection.sock
+        sock = self.sock or self._connection.sock
         if sock is not None:
             with contextlib.suppress(OSError):  # already closed
                 sock.shutdown(socket.SHUT_RDWR)

@@ -14,7 +14,7 @@ from lambdas.models.client import parse_client
 
 runner = CliRunner()
 
-ROLE = ["--role-arn", "arn:aws:iam::111111111110:role/CostReportingReadOnly", "--external-id", "acme-7f3a"]
+ROLE = ["--role-arn", "arn:aws:iam::111111111110:role/CostReportingReadOnly", "--external-id", "new-co-7f3a-e1d0-42b9"]
 NEW = ["--client-id", "new-co", "--name", "New Co", "--account-id", "111111111111", "--account-id", "111111111112",
        "--recipient", "finance@new.example", *ROLE]  # fmt: skip
 
@@ -42,10 +42,12 @@ def test_add_from_flags_then_show_update_pause_resume_remove(platform, frozen_cl
     shown = runner.invoke(app, ["client", "show", "--client-id", "new-co", "--format", "json"])
     assert json.loads(shown.stdout)["client"]["name"] == "New Co"
 
-    updated = runner.invoke(app, ["client", "update", "--client-id", "new-co", "--external-id", "rotated-id-1"])
+    updated = runner.invoke(
+        app, ["client", "update", "--client-id", "new-co", "--external-id", "rotated-id-1-c3e8d2f1"]
+    )
     assert updated.exit_code == 0, updated.output
     credentials = stored(platform)["new-co"]["credentials"]
-    assert credentials == {"type": "role", "role_arn": ROLE[1], "external_id": "rotated-id-1"}
+    assert credentials == {"type": "role", "role_arn": ROLE[1], "external_id": "rotated-id-1-c3e8d2f1"}
 
     assert runner.invoke(app, ["client", "pause", "--client-id", "new-co"]).exit_code == 0
     table = ClientsTable(platform.clients_table)
@@ -75,8 +77,12 @@ BAD_INPUT = [
     (["client", "add", *NEW, "--schedule", "hourly"], "schedule:"),
     (["client", "add", *NEW, "--recipient", "not-an-email"], "recipients.1:"),
     (["client", "add", *NEW, "--budget", "-5"], "budget:"),
-    (["client", "add", *NEW[:-4], "--secret-name", "elsewhere/keys"], "must start with cost-reporting-local"),
-    (["client", "add", *NEW[:-4], "--secret-name", "cost-reporting-local/clients/none"], "no secret"),
+    (["client", "add", *NEW[:-4], "--secret-name", "elsewhere/keys"], "credentials: secret_name elsewhere/keys"),
+    (["client", "add", *NEW[:-4], "--secret-name", "cost-reporting-dev/clients/new-co"], "is not client new-co's"),
+    (["client", "add", *NEW[:-4], "--secret-name", "cost-reporting-local/clients/acme-retail"], "credentials: secret"),
+    (["client", "add", *NEW[:-4], "--secret-name", "cost-reporting-local/clients/new-co"], "no secret"),
+    (["client", "add", *NEW[:-2], "--external-id", "short-id"], "credentials.external_id: 8 characters"),
+    (["client", "add", *NEW[:-2], "--external-id", "acme-retail-7f3a"], "already the external id of client acme-re"),
     (["client", "update", "--client-id", "nobody", "--name", "X"], "no client 'nobody'"),
     (["client", "update", "--client-id", "acme-retail"], "nothing to change"),
     (["client", "update", "--client-id", "acme-retail", "--currency", "XYZ"], "currency:"),
@@ -179,7 +185,15 @@ def test_import_duplicates_dry_run_and_replace(registered, platform, tmp_path):
 
 
 def test_a_write_failure_mid_import_undoes_what_was_written(platform, demo_records, tmp_path, monkeypatch):
-    records = [dict(demo_records[0], client_id=f"client-{n:03d}") for n in range(60)]
+    role = demo_records[0]["credentials"]
+    records = [
+        dict(
+            demo_records[0],
+            client_id=f"client-{n:03d}",
+            credentials=dict(role, external_id=f"client-{n:03d}-7f3a-e1d0"),
+        )
+        for n in range(60)
+    ]
     path = tmp_path / "clients.json"
     path.write_text(json.dumps(records))
     original, calls = ClientsTable.put_all, []
