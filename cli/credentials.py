@@ -269,6 +269,7 @@ def validate(
         return Validation(checks, [], list(client.account_ids))
     if isinstance(client.credentials, RoleCredentials):
         obtained = f"assumed {client.credentials.role_arn} with the external id"
+        checks.append(wrong_external_id_check(client, client.credentials))
     else:
         obtained = f"read {client.credentials.secret_name}: key {mask_key(credentials.access_key_id)}"
     checks.append(Check("credentials", Status.OK, f"{kind}: {obtained}"))
@@ -300,6 +301,25 @@ def validate(
     if expected is not None:
         checks.append(plan_check(client, expected))
     return Validation(checks, readable, unreadable, identity, credentials)
+
+
+def wrong_external_id_check(client: Client, role: RoleCredentials) -> Check:
+    """The confused-deputy protection, proven: the client's role must refuse the platform when it
+    comes with another external id. A role that accepts any id lets anyone who can have the platform
+    assume it (another client naming this role) read this client's costs."""
+    wrong = RoleCredentials(role_arn=role.role_arn, external_id=f"wrong-{secrets.token_urlsafe(18)}")
+    try:
+        CredentialProvider().for_client(client.model_copy(update={"credentials": wrong}))
+    except UnauthorizedError:
+        return Check("external id", Status.OK, "the role refuses a wrong external id")
+    except PlatformError as error:
+        return Check("external id", Status.WARNING, f"could not try a wrong external id ({error})")
+    return Check(
+        "external id",
+        Status.CRITICAL,
+        f"{role.role_arn} accepts a wrong external id: its trust policy must require sts:ExternalId "
+        "(StringEquals, the client's id: docs/deploy.md), or any client naming this role reads these costs",
+    )
 
 
 def plan_check(client: Client, expected: ExpectedCost) -> Check:
