@@ -13,8 +13,8 @@ A backup is a gzip tar holding:
   backup is restored only if KMS verifies it, so a rewritten file (and its rewritten checksum) is
   refused.
 
-Archived reports stay in the versioned S3 bucket (not replicated by the stack: docs/deploy.md
-says how to add replication); idempotency records are short-lived by design and not backed up.
+Archived reports stay in the versioned S3 bucket (not replicated by the stack; docs/deploy.md
+shows how a deployer adds it); idempotency records are short-lived by design and not backed up.
 `backup restore` is recorded in the audit trail.
 """
 

@@ -99,9 +99,7 @@ def secrets_reader_permissions(
                 "Action": "secretsmanager:GetSecretValue",
                 "Resource": f"arn:{partition}:secretsmanager:{region}:{account}:secret:{secrets_prefix}*",
                 "Condition": {
-                    "StringEquals": {
-                        f"aws:ResourceTag/{SECRET_OWNER_TAG}": f"${{aws:PrincipalTag/{SECRET_OWNER_TAG}}}"
-                    }
+                    "StringEquals": {f"aws:ResourceTag/{SECRET_OWNER_TAG}": f"${{aws:PrincipalTag/{SECRET_OWNER_TAG}}}"}
                 },
             },
             {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import boto3
 import pytest
@@ -72,6 +73,7 @@ def test_add_from_file_and_refuse_a_duplicate(platform, demo_records, tmp_path):
     assert f"client {demo_records[0]['client_id']!r} already exists" in again.output
 
 
+MISSING_DIR = f"/nonexistent-{uuid.uuid4().hex}/dir"  # not /nonexistent: another process on the machine made it
 BAD_INPUT = [
     (["client", "add", *NEW[:-4], "--role-arn", "arn:aws:iam::1:role/x", "--external-id", "x1"], "role_arn"),
     (["client", "add", *NEW, "--schedule", "hourly"], "schedule:"),
@@ -88,7 +90,7 @@ BAD_INPUT = [
     (["client", "update", "--client-id", "acme-retail", "--currency", "XYZ"], "currency:"),
     (["client", "list", "--status", "sleeping"], "--status"),
     (["client", "remove", "--client-id", "nobody", "--yes"], "no client 'nobody'"),
-    (["client", "export-all", "--output", "/nonexistent/dir/clients.json"], "directory /nonexistent/dir does not"),
+    (["client", "export-all", "--output", f"{MISSING_DIR}/clients.json"], f"directory {MISSING_DIR} does not"),
 ]
 
 
@@ -243,3 +245,64 @@ def test_stored_keys_must_be_encrypted_with_the_projects_key_in_a_deployed_envir
     assert wrong.exit_code == 2 and f"is encrypted with {other}, not {dev.kms_alias}" in wrong.stderr
     assert right.exit_code == 0, right.output
     assert [record["client_id"] for record in table.records()] == ["project"]
+
+
+WEBHOOK_SECRET = "cost-reporting-local/clients/new-co/slack"
+
+
+def _with_webhook(tmp_path, platform, url: str):
+    secret = WEBHOOK_SECRET
+    boto3.client("secretsmanager").create_secret(Name=secret, SecretString=url)
+    record = {
+        "client_id": "new-co",
+        "name": "New Co",
+        "account_ids": ["111111111111"],
+        "recipients": ["finance@new.example"],
+        "credentials": {"type": "role", "role_arn": ROLE[1]},  # no external id: the platform makes one
+        "webhooks": [{"kind": "slack", "secret_name": secret}],
+    }
+    path = tmp_path / "new-co.json"
+    path.write_text(json.dumps(record))
+    return path
+
+
+@pytest.mark.parametrize(
+    "url", ["https://10.0.0.5/services/T/B/x", "https://169.254.169.254/latest", "https://example.com/services/x"]
+)
+def test_onboarding_refuses_a_webhook_outside_the_slack_and_teams_hosts(platform, tmp_path, url):
+    dev_like = ["-e", "local"]
+    result = runner.invoke(
+        app, ["client", "add", "--from-file", str(_with_webhook(tmp_path, platform, url)), *dev_like]
+    )
+
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and "webhooks.0.secret_name: the webhook URL in" in result.output
+    assert "is not a slack webhook host" in result.output and "/services/" not in result.output  # no secret shown
+    assert stored(platform) == {}
+
+
+def test_onboarding_tags_the_clients_secrets_and_makes_its_external_id(platform, tmp_path):
+    path = _with_webhook(tmp_path, platform, "https://hooks.slack.com/services/T000/B000/XXXX")
+
+    result = runner.invoke(app, ["client", "add", "--from-file", str(path)])
+
+    assert result.exit_code == 0, result.output
+    external_id = stored(platform)["new-co"]["credentials"]["external_id"]
+    assert len(external_id) == 32 and external_id in result.output
+    tags = boto3.client("secretsmanager").describe_secret(SecretId="cost-reporting-local/clients/new-co/slack")["Tags"]
+    assert {"Key": "client_id", "Value": "new-co"} in tags
+
+
+def test_onboarding_refuses_a_secret_tagged_as_another_clients(platform, tmp_path):
+    secrets = boto3.client("secretsmanager")
+    secrets.create_secret(
+        Name="cost-reporting-local/clients/new-co",
+        SecretString=json.dumps({"access_key_id": "AKIAEXAMPLE000000001", "secret_access_key": "x" * 40}),
+        Tags=[{"Key": "client_id", "Value": "globex-health"}],
+    )
+
+    result = runner.invoke(app, ["client", "add", *NEW[:-4], "--secret-name", "cost-reporting-local/clients/new-co"])
+
+    assert result.exit_code == 2
+    assert "is tagged as client globex-health's secret, not new-co's" in result.output
+    assert stored(platform) == {}
