@@ -47,8 +47,8 @@ def with_external_id(record: dict[str, Any]) -> tuple[dict[str, Any], str | None
     credentials = record.get("credentials")
     if (
         isinstance(credentials, dict)
-        and credentials.get("type", "role") == "role"
-        and not credentials.get("external_id")
+        and credentials.get("type") == "role"
+        and credentials.get("external_id") is None  # given empty: a bad value the model names
     ):
         generated = new_external_id()
         return {**record, "credentials": {**credentials, "external_id": generated}}, generated

@@ -18,7 +18,12 @@ EVERYWHERE = (ADD, IMPORT, TABLE)
 FILES = (ADD, IMPORT)
 MISSING = object()  # the field is absent from the record
 
-ROLE = {"type": "role", "role_arn": "arn:aws:iam::111111111110:role/CostReportingReadOnly", "external_id": "acme-7f3a"}
+# A role the embedded AWS does not hold (assumed as moto does): the demo payer's role wants its clients' own ids.
+ROLE = {
+    "type": "role",
+    "role_arn": "arn:aws:iam::111111111110:role/CostReportingReadOnlyCorpus",
+    "external_id": "acme-7f3a",
+}
 VALID: dict[str, Any] = {
     "client_id": "corpus-client",
     "name": "Corpus Client",
