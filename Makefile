@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # jsii on Node 20 prints a large end-of-life banner on every process; keep output readable.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install demo bench test lint format clean chromium screenshots checkov
+.PHONY: install demo bench test test-future lint format clean chromium screenshots checkov faketime
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,19 @@ bench: install layer
 test: install chromium layer checkov
 	$(BIN)/ruff check .
 	REQUIRE_CHROMIUM=1 REQUIRE_CHECKOV=1 $(BIN)/python -m pytest
+
+# The whole suite a year ahead of the real clock (Debian's faketime): proves that no test and no code
+# path it runs reads the real date (lambdas/clock.py is the one clock; tests pin it). Not part of
+# `make test` (it runs slower under faketime). The cache duration keeps libfaketime from re-reading
+# its settings while threads change the environment (a crash otherwise).
+test-future: install chromium layer checkov faketime
+	FAKETIME_CACHE_DURATION=86400 \
+	  REQUIRE_CHROMIUM=1 REQUIRE_CHECKOV=1 faketime -f '+365d' $(BIN)/python -m pytest
+
+faketime:
+	@command -v faketime >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q faketime; }
 
 lint: install
 	$(BIN)/ruff check .

@@ -5,7 +5,9 @@ be elsewhere); this process plays Lambda: the dispatcher for each schedule, then
 handler over the SQS queue until it is empty (render, archive, send, record), then a same-day
 re-run of a sample (warm cache). A month of runs per schedule measures Cost Explorer USD per
 client per month with the cache as it really behaves (estimates refreshed daily, final months
-never). Prints a table and writes bench/results.json.
+never). Then cold start, memory and size (bench/startup.py). Prints tables and writes
+bench/results.json; `--quick` runs only the cold-start, memory and size part and updates that
+part of the file.
 """
 
 from __future__ import annotations
@@ -17,17 +19,16 @@ import json
 import os
 import platform
 import re
-import resource
 import statistics
 import subprocess
 import sys
 import time
-import zipfile
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bench.startup import peak_rss_mb
 from lambdas import clock
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -159,7 +160,7 @@ def drive(clients: int, endpoint: str, as_of: date) -> dict[str, Any]:
                 for schedule in sorted(cold_by)
             },
         },
-        "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_memory_mb": peak_rss_mb(),
     }
 
 
@@ -220,36 +221,6 @@ def month_of_runs() -> dict[str, Any]:
     }
 
 
-# -- the package ------------------------------------------------------------------------------------
-
-
-def import_time_ms() -> float:
-    """Cold import of the worker handler module (`python -X importtime`), best of three."""
-    best = float("inf")
-    for _ in range(3):
-        result = subprocess.run(
-            [sys.executable, "-X", "importtime", "-c", "import lambdas.handlers.worker"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        for line in result.stderr.splitlines():
-            parts = [p.strip() for p in line.split("|")]
-            if len(parts) == 3 and parts[2] == "lambdas.handlers.worker":
-                best = min(best, int(parts[1]) / 1000)
-    return round(best, 1)
-
-
-def zipped_size(folder: Path) -> int:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                archive.write(path, path.relative_to(folder.parent))
-    return len(buffer.getvalue())
-
-
 # -- main ---------------------------------------------------------------------------------------------
 
 
@@ -270,6 +241,7 @@ def _size_run(clients: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="client counts (default 10,100,1000)")
+    parser.add_argument("--quick", action="store_true", help="only cold start, memory and size (bench/startup.py)")
     parser.add_argument("--drive", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -280,8 +252,18 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from bench import startup
+
     console = Console()
     started = time.perf_counter()
+    if args.quick:
+        with console.status("Cold start, memory and size…"):
+            measured = startup.measure(AS_OF)
+        previous = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+        previous.update(startup=measured, startup_generated_at=clock.now().isoformat(timespec="seconds"))
+        RESULTS.write_text(json.dumps(previous, indent=2) + "\n", encoding="utf-8")
+        startup.show(console, measured)
+        return 0
     sizes = [int(s) for s in args.sizes.split(",")]
     runs = []
     for clients in sizes:
@@ -300,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
             / by_size[100]["per_client_ms"]["worker_cpu_per_client"],
             2,
         )
-    layer = ROOT / ".build" / "layer"
+    with console.status("Cold start, memory and size…"):
+        measured = startup.measure(AS_OF)
     peer_usd = PRICE * PEER_REQUESTS_PER_REPORT * 30 * 1000
     ours_usd = Decimal(month["daily"]["usd_per_client_month"]) * 1000
     results = {
@@ -313,9 +296,7 @@ def main(argv: list[str] | None = None) -> int:
         "wall_growth_100_to_1000": growth,
         "worker_cpu_growth_100_to_1000": cpu_growth,
         "usd_per_client_month": month,
-        "worker_cold_import_ms": import_time_ms(),
-        "zipped_code_bytes": zipped_size(ROOT / "lambdas"),
-        "layer_zipped_bytes": zipped_size(layer) if layer.is_dir() else "not built",
+        "startup": measured,
         "peer": {
             "requests_per_report": PEER_REQUESTS_PER_REPORT,
             "usd_month_1000_daily_clients": str(peer_usd),
@@ -364,11 +345,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Peer (AWS sample, {PEER_REQUESTS_PER_REPORT} requests per report): USD {peer_usd} a month for 1,000 daily "
         f"clients; this platform: USD {ours_usd}."
     )
-    console.print(
-        f"Growth 100 -> 1,000 clients: wall x{growth}, worker CPU x{cpu_growth}; "
-        f"worker import {results['worker_cold_import_ms']} ms; code {results['zipped_code_bytes']} bytes zipped; "
-        f"layer {results['layer_zipped_bytes']}."
-    )
+    console.print(f"Growth 100 -> 1,000 clients: wall x{growth}, worker CPU x{cpu_growth}.")
+    startup.show(console, measured)
     console.print(f"Written: {RESULTS.relative_to(ROOT)}")
     failed = sum(r["clients"] - r["succeeded"] for r in runs)
     return 1 if failed else 0

@@ -1,7 +1,8 @@
 """`client ...`: register, change, pause, remove, export and import clients.
 
-Every record is validated with the same model the worker uses (`parse_client`) before anything
-is written; a bad record is one line naming the record and the field, exit 2, nothing changed.
+Every record is validated with the same model the worker uses (`parse_client`, with the full
+recipient check of onboarding) before anything is written; a bad record is one line naming the
+record and the field, exit 2, nothing changed.
 Exports are deterministic (sorted, canonical JSON) so an export, imported into an empty table
 and exported again, is byte-identical.
 
@@ -171,7 +172,7 @@ def validate_records(records: list[Any], flag: str = "--input") -> list[Client]:
         if isinstance(record, dict) and isinstance(record.get("client_id"), str):
             label += f" (client_id {record['client_id']!r})"
         try:
-            client = parse_client(record)
+            client = parse_client(record, onboarding=True)
         except InvalidInputError as error:
             fail(f"{flag}: {label}: {error}")
         if client.client_id in seen:
@@ -408,7 +409,7 @@ def add(
         record["credentials"] = {"type": "role", **credentials} if "type" not in credentials else credentials
     record, generated = onboarding.with_external_id(record)
     try:
-        client = parse_client(record)
+        client = parse_client(record, onboarding=True)
     except InvalidInputError as error:
         fail(str(error))
     config = environment_config(environment)
@@ -436,7 +437,7 @@ def _change(
     record = record if record is not None else require_record(table, client_id)
     merged = {**record, **changes, "updated_at": now().isoformat()}
     try:
-        client = parse_client(merged)
+        client = parse_client(merged, onboarding=True)
     except InvalidInputError as error:
         fail(str(error))
     if onboarding_checks:

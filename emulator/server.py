@@ -40,7 +40,7 @@ from moto.core.responses import BaseResponse
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from emulator import iam_enforcement
+from emulator import iam_enforcement, moto_clock
 from emulator.client_roles import ensure_client_roles
 from emulator.cost_explorer import DEFAULT_PAGE_GROUPS, TARGET_PREFIX, CostExplorerEmulator
 from emulator.dataset import CostDataset, demo_clients, generate_demo_dataset
@@ -291,6 +291,7 @@ class EmbeddedAWS:
     ) -> None:
         if dataset is None:
             dataset = generate_demo_dataset(clock.today())
+        moto_clock.install()  # moto records and checks times on the platform's clock
         self._ce = CostExplorerEmulator(dataset, page_size=page_size, late_data=late_data)
         iam_enforcement.install()  # trust policies, external ids, session tags, alarm actions
         self.ensure_client_roles()

@@ -2,7 +2,8 @@
 
 - The layer: `layers/requirements.txt` installed by pip from manylinux wheels for the Lambda
   runtime's CPython (never from source, never for this machine's platform) into
-  `.build/layer/python`. Rebuilt only when the requirements or the target change.
+  `.build/layer/python`, then pruned of what no function reads (`prune_layer`). Rebuilt only when
+  the requirements, the target or the pruning rules change.
 - The code: a copy of `lambdas/` (its Python files and templates) in `.build/code`, so the
   asset holds the runtime package and nothing else of the repository.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import pickle
 import shutil
 import subprocess
 import sys
@@ -36,10 +38,53 @@ WHEEL_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64")
 _STAMP = ".fingerprint"
 _CODE_SUFFIXES = {".py", ".j2", ".css", ".html", ".txt", ".json"}
 
+# Pruned from the layer: what no function reads at run time.
+# Caches, tests and type stubs.
+PRUNED_DIRECTORIES = frozenset({"__pycache__", "tests", "test", "bin"})
+PRUNED_SUFFIXES = frozenset({".pyc", ".pyi"})
+# Of each *.dist-info, the installer's bookkeeping (RECORD lists every file with its hash); METADATA
+# (importlib.metadata), entry points and the licences stay.
+PRUNED_DIST_INFO = frozenset({"RECORD", "INSTALLER", "REQUESTED", "WHEEL", "direct_url.json"})
+# Babel's locale data is two thirds of the layer. Every locale stays (a client may configure any
+# locale Babel knows: lambdas/models/client.py), but amounts are the only thing formatted in the
+# client's locale; words and dates are English (lambdas/logic/render.py). So each locale keeps its
+# number, currency and percent data and loses its names of languages, territories, scripts, time
+# zones, units and currencies and its calendar, except the locales dates are written in.
+BABEL_DATE_LOCALES = frozenset({"root", "en"})
+BABEL_UNUSED_LOCALE_DATA = frozenset(
+    {
+        "languages",
+        "territories",
+        "scripts",
+        "variants",
+        "time_zones",
+        "meta_zones",
+        "zone_formats",
+        "unit_patterns",
+        "unit_display_names",
+        "compound_unit_patterns",
+        "currency_names",
+        "currency_names_plural",
+        "date_fields",
+        "datetime_skeletons",
+        "interval_formats",
+        "compact_decimal_formats",
+        "compact_currency_formats",
+        "list_patterns",
+        "day_periods",
+        "months",
+        "days",
+        "quarters",
+        "eras",
+    }
+)
+
 
 def layer_fingerprint() -> str:
     digest = hashlib.sha256(LAYER_REQUIREMENTS.read_bytes())
     digest.update(f"{LAMBDA_PYTHON}|{'|'.join(WHEEL_PLATFORMS)}".encode())
+    rules = (PRUNED_DIRECTORIES, PRUNED_SUFFIXES, PRUNED_DIST_INFO, BABEL_DATE_LOCALES, BABEL_UNUSED_LOCALE_DATA)
+    digest.update(repr([sorted(rule) for rule in rules]).encode())
     return digest.hexdigest()
 
 
@@ -78,9 +123,48 @@ def build_layer(*, force: bool = False) -> Path:
         ],
         check=True,
     )
-    shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts: nothing in Lambda runs them
+    prune_layer(target)
     (LAYER_DIR / _STAMP).write_text(layer_fingerprint() + "\n")
     return LAYER_DIR
+
+
+def prune_layer(target: Path) -> None:
+    """Remove from the installed layer what no function reads (the rules above). `bin/` holds the
+    console scripts: nothing in Lambda runs them."""
+    for path in sorted(target.rglob("*"), reverse=True):  # children before their directory
+        if not path.exists():
+            continue
+        if path.is_dir() and path.name in PRUNED_DIRECTORIES and _is_package_content(path, target):
+            shutil.rmtree(path)
+        elif path.is_file() and (
+            path.suffix in PRUNED_SUFFIXES
+            or (path.parent.name.endswith(".dist-info") and path.name in PRUNED_DIST_INFO)
+        ):
+            path.unlink()
+    locale_data = target / "babel" / "locale-data"
+    if locale_data.is_dir():
+        prune_babel_locale_data(locale_data)
+
+
+def _is_package_content(path: Path, target: Path) -> bool:
+    # A directory named like a pruned one but importable as code (an `__init__.py` inside) is pruned
+    # only when it is a test suite; `bin/` only at the top.
+    if path.name == "bin":
+        return path.parent == target
+    return path.name == "__pycache__" or (path.parent / "__init__.py").exists()
+
+
+def prune_babel_locale_data(folder: Path) -> None:
+    """Each locale's data without the sections the platform never reads (BABEL_UNUSED_LOCALE_DATA)."""
+    for path in sorted(folder.glob("*.dat")):
+        if path.stem in BABEL_DATE_LOCALES:
+            continue
+        with path.open("rb") as stream:
+            data = pickle.load(stream)  # noqa: S301 - Babel's own data files, from the pinned wheel
+        kept = {key: value for key, value in data.items() if key not in BABEL_UNUSED_LOCALE_DATA}
+        if len(kept) != len(data):
+            with path.open("wb") as stream:
+                pickle.dump(kept, stream, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def stage_code() -> Path:

@@ -12,6 +12,12 @@ written. The code never logs those on purpose; this is the net under that rule.
 botocore and urllib3 never log below INFO, whatever the root level: at DEBUG botocore writes
 whole request and response bodies (a GetSecretValue answer, AssumeRole's credentials), and
 Lambda's log level controls can turn the root logger to DEBUG.
+
+The X-Ray Tracer is built only where tracing is on (`tracing_enabled`): importing the X-Ray SDK
+costs about 0.2 s of every cold start (bench/results.json), so with tracing off the handlers get
+`Untraced`, the Tracer's two decorators doing nothing, and the SDK is never imported. Where it is
+on, it patches botocore only: the AWS calls become subsegments, while http.client and urllib stay
+unpatched, so a webhook URL never reaches a trace.
 """
 
 from __future__ import annotations
@@ -20,11 +26,14 @@ import contextlib
 import logging
 import os
 import re
-from collections.abc import Iterator
-from typing import IO, Any, cast
+from collections.abc import Callable, Iterator
+from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
 
 REDACTED = "[REDACTED]"
 # Field names (lower-cased, without "_" and "-") whose values are credentials.
@@ -76,10 +85,38 @@ logger = Logger(service=SERVICE, logger_formatter=RedactingFormatter())
 for _name in ("botocore", "boto3", "urllib3", "s3transfer"):
     logging.getLogger(_name).setLevel(logging.INFO)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
-# botocore only: X-Ray's patch of Python's HTTP clients records every request's URL, and a chat
-# webhook's secret is in its URL (tests/security/test_traces.py).
+
+# The AWS calls a trace shows as subsegments; nothing else is patched (see the module docstring).
 TRACED_MODULES = ("botocore",)
-tracer = Tracer(service=SERVICE, patch_modules=TRACED_MODULES)
+_Function = TypeVar("_Function", bound=Callable[..., Any])
+
+
+def tracing_enabled() -> bool:
+    """Powertools' own rule: on in Lambda unless POWERTOOLS_TRACE_DISABLED says otherwise (the stack
+    sets it per function and environment); off outside Lambda (tests, the CLI, the demo)."""
+    disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() in ("1", "true", "yes", "on")
+    return bool(os.environ.get("LAMBDA_TASK_ROOT")) and not disabled and not os.environ.get("AWS_SAM_LOCAL")
+
+
+class Untraced:
+    """The Tracer's decorators where tracing is off: the function itself, unchanged."""
+
+    def capture_lambda_handler(self, handler: _Function) -> _Function:
+        return handler
+
+    def capture_method(self, method: _Function) -> _Function:
+        return method
+
+
+def _tracer() -> Tracer | Untraced:
+    if not tracing_enabled():
+        return Untraced()
+    from aws_lambda_powertools import Tracer  # imports the X-Ray SDK: only where tracing is on
+
+    return Tracer(service=SERVICE, patch_modules=list(TRACED_MODULES))
+
+
+tracer = _tracer()
 
 
 @contextlib.contextmanager

@@ -31,8 +31,18 @@ os.environ.update(
 TEST_NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _pinned_clock_for_the_session():
+    """Pinned before any fixture runs: module and session fixtures (seeded histories) too."""
+    from lambdas import clock
+
+    with clock.pinned(TEST_NOW):
+        yield
+
+
 @pytest.fixture(autouse=True)
-def _pinned_clock():
+def _pinned_clock(_pinned_clock_for_the_session):
+    """Each test starts at TEST_NOW, whatever the test before it pinned."""
     from lambdas import clock
 
     with clock.pinned(TEST_NOW):

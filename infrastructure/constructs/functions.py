@@ -1,9 +1,8 @@
 """The three Lambda functions, their roles and log groups, and the shared layer.
 
-Sizing comes from measurement (docs/architecture.md, `python -m tests.infrastructure.measure_functions`):
-the worker peaked at 155 MB resident and 1.1 s for a cold run against the embedded AWS (0.5 s
-warm); real Cost Explorer pages, STS and SES add network time, and a large client's answer
-grows with accounts x services x days.
+Sizing comes from measurement (`make bench`, bench/results.json; docs/architecture.md "Sizing, from
+measurement"): the worker's CPU per report and peak memory for the demo's largest client, and the
+Lambda cost per 1,000 reports they give at 256, 512 and 1,024 MB.
 """
 
 from __future__ import annotations
@@ -33,11 +32,15 @@ class Sizing:
     timeout: Duration
 
 
-# 1024 MB: 6x the measured peak (room for clients with many accounts) and about 0.6 vCPU for
-# rendering. 600 s for a batch of up to 10 runs (fanout.BATCH_SIZE): a minute per client against
-# a measured 0.5 to 1.1 s, for Cost Explorer pages and throttling back-off. The duration alarm
-# fires at 80% (480 s), long before a batch is cut off.
-WORKER = Sizing(memory_mb=1024, timeout=Duration.seconds(600))
+# 512 MB: the bench's sizing rule (bench/startup.py, docs/architecture.md): the smallest size that
+# holds the worker's measured peak (112 MB for the demo's largest client, its workbook included) at
+# half its memory or less, room for clients twice as large before the runbook's 80% line, and runs
+# the slowest report's CPU (1.4 s at 0.29 vCPU; 2.9 s at 256 MB) in 2 s or less. CPU-bound work
+# costs the same GB-seconds at any size below one vCPU; time spent waiting on AWS costs in
+# proportion to memory, half of what it cost at 1,024 MB.
+# 600 s for a batch of up to 10 runs (fanout.BATCH_SIZE): a minute per client, for Cost Explorer
+# pages and throttling back-off. The duration alarm fires at 80% (480 s), long before a batch is cut off.
+WORKER = Sizing(memory_mb=512, timeout=Duration.seconds(600))
 # Measured 130 MB; its work is a paginated index query and SQS batches of 10: time grows with
 # the number of due clients (10,000 clients are 1,000 SendMessageBatch calls).
 DISPATCHER = Sizing(memory_mb=256, timeout=Duration.seconds(300))
@@ -74,7 +77,7 @@ class Functions(Construct):
             code=lambda_.Code.from_asset(str(layer_dir)),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],
-            description="Powertools, pydantic, Jinja2, css-inline, Babel, openpyxl (layers/requirements.txt)",
+            description="Powertools, pydantic, Jinja2, css-inline, Babel, openpyxl (layers/requirements.txt, pruned)",
         )
         self._code = lambda_.Code.from_asset(str(code_dir))
         self.roles: dict[str, iam.Role] = {}
@@ -153,7 +156,11 @@ class Functions(Construct):
             role=role,
             log_group=log_group,
             tracing=lambda_.Tracing.ACTIVE,
-            environment=self._environment,
+            # The Powertools Tracer only where it is worth its cold start (EnvironmentConfig.traced_functions).
+            environment={
+                **self._environment,
+                "POWERTOOLS_TRACE_DISABLED": "false" if name in self._config.traced_functions else "true",
+            },
             dead_letter_queue=dead_letter_queue,
             retry_attempts=ASYNC_RETRIES if dead_letter_queue else None,
         )

@@ -26,20 +26,21 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lambdas.dal.client_secrets import ClientSecrets
-from lambdas.logic.channels import PAYLOADS
-from lambdas.logic.render import EmailView, email_view
 from lambdas.logic.webhook_hosts import webhook_url_problem
 from lambdas.models.client import Client, Webhook
 from lambdas.models.exceptions import UnauthorizedError
 from lambdas.models.report import Report
 from lambdas.observability import logger, metrics
+
+if TYPE_CHECKING:
+    from lambdas.logic.render import EmailView
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_SECONDS = 10.0
@@ -95,6 +96,9 @@ class WebhookSender:
             return []
         secrets = secrets or ClientSecrets(client.client_id, secrets=self._secrets)
         ends = self._clock() + self.deadline
+        # Imported here: only clients with a chat channel need the summaries (and the renderer they share).
+        from lambdas.logic.render import email_view
+
         try:
             view: EmailView | None = email_view(report)
         except Exception:  # the email itself has been built from the same report; do not fail here
@@ -126,6 +130,8 @@ class WebhookSender:
             url = self._url(webhook, secrets)
         except _Failure as failure:
             return WebhookResult(index, webhook.kind, ok=False, attempts=0, error=failure.error)
+        from lambdas.logic.channels import PAYLOADS
+
         body = json.dumps(PAYLOADS[webhook.kind](report, view), ensure_ascii=False).encode("utf-8")
         attempt = 0
         while True:

@@ -8,14 +8,13 @@ carries no `client_id` tag (mail not sent by the worker) is logged and counted, 
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import envelopes, parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.dal.suppressions import SuppressionsTable
-from lambdas.models.ses_events import SesEvent
+from lambdas.models.ses_events import SnsDelivery
 from lambdas.models.settings import get_settings
 from lambdas.observability import logger, metrics, tracer
 
@@ -24,9 +23,8 @@ from lambdas.observability import logger, metrics, tracer
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    # The SNS envelope yields one parsed message per record (SNS delivers one record per invocation).
-    parsed = cast(list[SesEvent | None], parse(event=event, model=SesEvent, envelope=envelopes.SnsEnvelope))
-    events = [ses_event for ses_event in parsed if ses_event is not None]
+    # One SES event per record (SNS delivers one record per invocation).
+    events = SnsDelivery.model_validate(event).ses_events()
     table = SuppressionsTable(get_settings().suppressions_table)
     recorded = unmapped = 0
     for ses_event in events:

@@ -307,31 +307,46 @@ def _collect(data: CostData, need: Need, start: date, cells: Mapping[str, Cell])
     if need.granularity == "DAILY":
         if estimated:
             data.estimated_days.add(start)
-        if any(provisional(cell, start, need.granularity) for cell in cells.values()):
+        # Cells of one answer share their fetch time: judge each distinct time once.
+        if any(provisional(Cell(estimated=True, fetched_at=at), start, "DAILY") for at in _fetch_times(cells)):
             data.provisional_days.add(start)
     elif estimated:
         data.estimated_months.add(start)
-    rows = [
+    group_key = need.dataset.group_key
+    if group_key == "SERVICE":
+        if need.section == "core":
+            data.rows.extend(_rows(start, cells))
+        if need.granularity == "DAILY":
+            by_service: dict[str, Decimal] = {}
+            for cell in cells.values():
+                for service, amount in cell.groups.items():
+                    by_service[service] = by_service.get(service, ZERO) + amount
+            data.service_by_day[start] = dict(sorted(by_service.items()))
+    elif group_key == "RECORD_TYPE":
+        gross = credits = ZERO
+        for cell in cells.values():
+            for record_type, amount in cell.groups.items():
+                if record_type in CREDIT_RECORD_TYPES:
+                    credits += amount
+                else:
+                    gross += amount
+        (data.daily if need.granularity == "DAILY" else data.monthly)[start] = DayTotals(gross, credits)
+        if need.section == "credits":
+            data.credit_rows.extend(row for row in _rows(start, cells) if row.service in CREDIT_RECORD_TYPES)
+    else:
+        data.breakdown_rows.extend(_rows(start, cells))
+
+
+def _fetch_times(cells: Mapping[str, Cell]) -> set[datetime]:
+    return {cell.fetched_at for cell in cells.values() if cell.estimated and cell.fetched_at is not None}
+
+
+def _rows(start: date, cells: Mapping[str, Cell]) -> list[CostRow]:
+    return [
         CostRow(start, key, account, amount)
         for account, cell in sorted(cells.items())
         for key, amount in sorted(cell.groups.items())
     ]
-    if need.dataset.group_key == "SERVICE":
-        if need.section == "core":
-            data.rows.extend(rows)
-        if need.granularity == "DAILY":
-            by_service: dict[str, Decimal] = {}
-            for row in rows:
-                by_service[row.service] = by_service.get(row.service, ZERO) + row.amount
-            data.service_by_day[start] = by_service
-    elif need.dataset.group_key == "RECORD_TYPE":
-        totals = [_gross_and_credits(cell) for cell in cells.values()]
-        combined = DayTotals(sum((t.gross for t in totals), ZERO), sum((t.credits for t in totals), ZERO))
-        (data.daily if need.granularity == "DAILY" else data.monthly)[start] = combined
-        if need.section == "credits":
-            data.credit_rows.extend(row for row in rows if row.service in CREDIT_RECORD_TYPES)
-    else:
-        data.breakdown_rows.extend(rows)
 
 
 def corrections(

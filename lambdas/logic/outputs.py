@@ -1,16 +1,21 @@
 """Everything a report becomes: the files archived and the message sent. The pipeline calls
-only `render_outputs`; how each file is made lives in render.py, xlsx.py and message.py."""
+only `render_outputs`; how each file is made lives in render.py, xlsx.py and message.py.
+
+Both are imported when first needed (tests/unit/test_lazy_imports.py keeps them out of the
+handlers' imports): xlsx.py (openpyxl) only for a client that asks for the workbook, for the others
+it was a third of the worker's cold start; render.py by the first run that renders."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from lambdas.logic.cost_data import CostRow
 from lambdas.logic.message import Attachment, attachment_name, build_message
-from lambdas.logic.render import email_view, render_csv, render_html, render_text
-from lambdas.logic.xlsx import render_xlsx
-from lambdas.models.report import Report
+
+if TYPE_CHECKING:
+    from lambdas.logic.cost_data import CostRow
+    from lambdas.models.report import Report
 
 MESSAGE = "message.eml"
 XLSX = "report.xlsx"
@@ -41,6 +46,10 @@ class ReportOutputs:
 def render_outputs(
     report: Report, rows: Iterable[CostRow], *, sender: str, recipients: list[str], attach_xlsx: bool = False
 ) -> ReportOutputs:
+    # The renderer (Jinja2, css-inline, Babel's dates) is imported by the first run that renders: a run
+    # that ends before (a month-close run with nothing new, a paused client, a refused credential) never needs it.
+    from lambdas.logic.render import email_view, render_csv, render_html, render_text
+
     rows = list(rows)
     view = email_view(report, attachments=("csv", "xlsx") if attach_xlsx else ("csv",))
     html, text, csv_data = render_html(report, view), render_text(report, view), render_csv(report, rows)
@@ -52,6 +61,8 @@ def render_outputs(
     }
     attachments = [Attachment(attachment_name(report, "csv"), "text/csv", files["report.csv"])]
     if attach_xlsx:
+        from lambdas.logic.xlsx import render_xlsx  # openpyxl: only for the clients that ask for it
+
         files[XLSX] = render_xlsx(report, rows)
         attachments.append(Attachment(attachment_name(report, "xlsx"), CONTENT_TYPES[XLSX], files[XLSX]))
     files[MESSAGE] = build_message(

@@ -67,7 +67,7 @@ class Formatter:
     def money(self, amount: Decimal) -> str:
         # Round first, so that -0.001 shows as $0.00, not −$0.00.
         rounded = self.rounded(amount)
-        text = format_currency(abs(rounded), self.currency, locale=self.locale)
+        text = format_currency(abs(rounded), self.currency, locale=_locale(self.locale))
         return MINUS + text if rounded < 0 else text
 
     def signed(self, amount: Decimal) -> str:
@@ -82,11 +82,12 @@ class Formatter:
         """A signed percent change (value already in percent, e.g. -2.6); 'new' without a base."""
         if value is None:
             return "new"
-        return _sign(value) + format_percent(abs(value) / 100, format=_percent_pattern(self.locale), locale=self.locale)
+        pattern = _percent_pattern(self.locale)
+        return _sign(value) + format_percent(abs(value) / 100, format=pattern, locale=_locale(self.locale))
 
     def share(self, part: Decimal, whole: Decimal) -> str:
         """Unsigned whole percent, e.g. '124%'."""
-        return format_percent(part / whole, locale=self.locale) if whole else "—"
+        return format_percent(part / whole, locale=_locale(self.locale)) if whole else "—"
 
 
 def _sign(value: Decimal) -> str:
@@ -94,9 +95,15 @@ def _sign(value: Decimal) -> str:
 
 
 @lru_cache(maxsize=32)
+def _locale(name: str) -> Locale:
+    # Parsed once: Babel parses a locale given by name on every call (a report formats hundreds of figures).
+    return Locale.parse(name)
+
+
+@lru_cache(maxsize=32)
 def _percent_pattern(locale: str) -> str:
     # The locale's own percent pattern (e.g. "#,##0 %" in de_DE) with one decimal.
-    pattern = Locale.parse(locale).percent_formats[None].pattern
+    pattern = _locale(locale).percent_formats[None].pattern
     return pattern.replace("#,##0", "#,##0.0", 1) if "#,##0" in pattern else "#,##0.0%"
 
 
@@ -105,7 +112,7 @@ def money(amount: Decimal, currency: str, locale: str = "en_US") -> str:
 
 
 def _date(day: date, pattern: str) -> str:
-    return format_date(day, pattern, locale="en")
+    return format_date(day, pattern, locale=_locale("en"))
 
 
 def day_label(day: date) -> str:

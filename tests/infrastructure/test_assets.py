@@ -147,3 +147,69 @@ def test_assets_fit_lambdas_limits_and_their_sizes_are_reported(layer_dir, code_
 
     assert sizes["layer"][1] + sizes["code"][1] < LAMBDA_UNZIPPED_LIMIT
     assert sizes["code"][0] < 1024 * 1024  # the code alone stays small: quick deploys, quick cold starts
+
+
+# What the platform formats in a client's locale (lambdas/logic/render.py), for every locale Babel
+# knows, printed as JSON: run once on the venv's full Babel data and once on the layer's pruned data.
+_FORMATTED_IN_EVERY_LOCALE = """
+import json, sys
+from datetime import date
+from decimal import Decimal
+import babel.localedata
+if len(sys.argv) > 1:
+    babel.localedata._dirname = sys.argv[1]
+from babel import Locale
+from lambdas.logic.render import Formatter, day_label, period_label
+from lambdas.models.report import Period
+out = {"dates": [day_label(date(2026, 11, 27)), period_label(Period(start=date(2026, 10, 30), end=date(2026, 11, 2)))]}
+for name in sorted(babel.localedata.locale_identifiers()):
+    row = [str(Locale.parse(name))]
+    for currency, amount in (("USD", "-1234567.891"), ("EUR", "0.5"), ("JPY", "98765.4"), ("BHD", "12.3456")):
+        row.append(Formatter(currency, name).money(Decimal(amount)))
+    euro = Formatter("EUR", name)
+    row += [euro.percent(Decimal("-2.65")), euro.percent(Decimal("12")), euro.share(Decimal(1), Decimal(3))]
+    out[name] = row
+print(json.dumps(out, ensure_ascii=False))
+"""
+
+
+def test_pruned_locale_data_formats_every_locale_exactly_as_the_full_data(layer_dir):
+    """Every locale a client may configure is still in the layer, and formats amounts, percentages
+    and the report's (English) dates exactly as Babel's full data does."""
+    import json
+    import subprocess
+    import sys
+
+    pruned = layer_dir / "python" / "babel" / "locale-data"
+
+    def formatted(*argv: str) -> dict[str, list[str]]:
+        result = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+            [sys.executable, "-c", _FORMATTED_IN_EVERY_LOCALE, *argv],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=assets.ROOT,
+        )
+        return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+    full, layer = formatted(), formatted(str(pruned))
+
+    assert len(full) > 1000 and full["de_DE"][2] == "0,50\xa0€"
+    assert layer == full
+
+
+def test_layer_is_pruned_of_caches_stubs_bookkeeping_and_unused_locale_data(layer_dir):
+    python = layer_dir / "python"
+    files = [path for path in python.rglob("*") if path.is_file()]
+
+    assert not [path for path in files if path.suffix in (".pyc", ".pyi") or "__pycache__" in path.parts]
+    assert not [path for path in files if path.parent.name.endswith(".dist-info") and path.name == "RECORD"]
+    assert all((dist / "METADATA").is_file() for dist in python.glob("*.dist-info"))
+    locale_data = python / "babel" / "locale-data"
+    assert (locale_data / "de_DE.dat").is_file() and (locale_data / "root.dat").is_file()
+    import pickle
+
+    german = pickle.loads((locale_data / "de.dat").read_bytes())  # noqa: S301 - the layer's own Babel data
+    english = pickle.loads((locale_data / "en.dat").read_bytes())  # noqa: S301
+    assert "currency_formats" in german and "languages" not in german and "months" not in german
+    assert "months" in english  # dates are written in English

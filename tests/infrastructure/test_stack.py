@@ -380,6 +380,9 @@ def test_functions_run_the_lambdas_package_with_settings_tracing_and_their_own_l
         assert variables["POWERTOOLS_SERVICE_NAME"] == config.service_name
         assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "CostReporting"
         assert variables["POWERTOOLS_LOG_LEVEL"] == ("DEBUG" if environment == "dev" else "INFO")
+        # The X-Ray SDK's Tracer (botocore only) in dev's worker alone; Lambda's active tracing everywhere.
+        traced = environment == "dev" and name == config.worker_function
+        assert variables["POWERTOOLS_TRACE_DISABLED"] == ("false" if traced else "true")
         assert properties["LoggingConfig"]["LogGroup"]["Ref"] in synthesized.resources(
             environment, "AWS::Logs::LogGroup"
         )
@@ -392,7 +395,7 @@ def test_worker_sizing_is_the_measured_choice(synthesized):
     worker = synthesized.resources("prod", "AWS::Lambda::Function")[
         logical_id(synthesized, "prod", "AWS::Lambda::Function", FunctionName="cost-reporting-lambda")
     ]["Properties"]
-    assert (worker["MemorySize"], worker["Timeout"]) == (1024, 600)
+    assert (worker["MemorySize"], worker["Timeout"]) == (512, 600)
 
 
 # --- notifications ----------------------------------------------------------------------------

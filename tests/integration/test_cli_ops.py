@@ -30,6 +30,7 @@ from emulator.dataset import demo_clients
 from emulator.history import SeedResult, seed_history
 from emulator.provision import provision, settings_environment
 from infrastructure.config import for_environment
+from lambdas import clock
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.dal.dynamo import from_item
 from lambdas.models.client import parse_client
@@ -458,7 +459,7 @@ def test_log_lines_are_matched_by_their_marker_not_by_any_mention(history):
     group, stream = "/aws/lambda/marker-test", "s"
     logs.create_log_group(logGroupName=group)
     logs.create_log_stream(logGroupName=group, logStreamName=stream)
-    at = datetime.now(UTC).replace(microsecond=0)
+    at = clock.now().replace(microsecond=0)
     lines = [
         {"message": "UNAUTHORIZED credentials refused", "audit": "UNAUTHORIZED", "client_id": "a"},
         {"message": "run failed", "error": "the role said UNAUTHORIZED once"},

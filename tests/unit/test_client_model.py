@@ -125,3 +125,64 @@ def test_with_the_environments_prefix_the_check_is_exact(name, prefix, owned):
     from lambdas.models.client import secret_belongs_to
 
     assert secret_belongs_to("acme", name, prefix) is owned
+
+
+# -- recipients: the full check at onboarding, the address's shape on every run ----------------------
+
+import email_validator  # noqa: E402 - the onboarding check the run-time one is held to
+from hypothesis import example, given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from lambdas.models.client import SPECIAL_USE_DOMAINS  # noqa: E402
+
+
+def recipients_of(address: str, *, onboarding: bool) -> list[str]:
+    return parse_client(client_record(recipients=[address]), onboarding=onboarding).recipients
+
+
+@given(st.emails())
+@example("x" * 65 + "@corpus.example")  # over RFC 5321's 64, yet email_validator accepts it
+@example("Ops.Team+costs@Mail.XN--P1AI")
+@example("o'neil@a1.example.co")
+def test_every_address_onboarding_accepts_passes_every_run_unchanged(address):
+    try:
+        onboarded = recipients_of(address, onboarding=True)
+    except InvalidInputError:
+        return  # refused at onboarding: never stored
+    assert recipients_of(onboarded[0], onboarding=False) == onboarded
+    assert recipients_of(address, onboarding=False) == onboarded
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "not-an-email",
+        "finance@localhost",
+        "finance@printer.local",
+        "finance@example.invalid",
+        "a..b@corpus.example",
+        ".a@corpus.example",
+        "a@-corpus.example",
+        "a@corpus_x.example",
+        "a@corpus.123",
+        "a@[192.0.2.1]",
+        '"a b"@corpus.example',
+        "Finance <finance@corpus.example>",
+        "a@corpus.example\r\nBcc: x@evil.example",
+        "fin\u00e4nce@corpus.example",
+    ],
+)
+def test_what_every_run_refuses_onboarding_refuses_too(address):
+    for onboarding in (False, True):
+        with pytest.raises(InvalidInputError) as caught:
+            recipients_of(address, onboarding=onboarding)
+        assert caught.value.field == "recipients.0"
+
+
+def test_the_special_use_names_are_email_validators():
+    assert set(email_validator.SPECIAL_USE_DOMAIN_NAMES) == SPECIAL_USE_DOMAINS
+
+
+def test_domain_is_lower_cased_as_onboarding_does():
+    assert recipients_of("Ops@ACME.Example", onboarding=False) == ["Ops@acme.example"]
+    assert recipients_of("Ops@ACME.Example", onboarding=True) == ["Ops@acme.example"]
