@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.text import Text
 
 from cli import audit as audit_trail
 from cli import onboarding
@@ -198,7 +199,7 @@ def stored_records(table: ClientsTable) -> dict[str, dict[str, Any]]:
 # -- list and show -------------------------------------------------------------------------------
 
 
-def _summary_row(record: dict[str, Any], problem: str | None) -> list[str]:
+def _summary_row(record: dict[str, Any], problem: str | None) -> list[str | Text]:
     credentials = record.get("credentials") or {}
     return [
         str(record.get("client_id", "?")),

@@ -111,7 +111,8 @@ def _install_sts() -> None:
                     f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
                 )
         result = original(self)
-        credentials = result.result["Credentials"] if hasattr(result, "result") else None
+        answer = getattr(result, "result", None)
+        credentials = answer.get("Credentials") if isinstance(answer, dict) else None
         access_key_id = getattr(credentials, "access_key_id", None)
         if role is not None and access_key_id:
             SESSIONS[access_key_id] = (role_arn, tags)

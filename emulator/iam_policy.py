@@ -143,7 +143,7 @@ def _condition(operator: str, conditions: dict[str, Any], keys: dict[str, Any], 
                 continue
             return False
         actual = [str(value) for value in _listed(keys[key.lower()])]
-        if None in expected_values:  # a policy variable the request does not carry
+        if None in expected_values or test is None:  # a policy variable the request does not carry
             return False
         ok = {
             "ForAllValues": all(test(value, expected_values) for value in actual),
