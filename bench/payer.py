@@ -1,7 +1,13 @@
-"""The large-payer row of the bench: one daily report of a payer with 300 accounts x 40 services
-(emulator/payer.py), its Cost Explorer answers paged at the emulator's default page size, cold
-cache then a same-day re-run. The embedded AWS runs in its own process, so the figures are the
-worker's own: requests and pages, USD, wall and CPU time, and the process's peak memory.
+"""The large-payer row of the bench: daily reports of a payer with 300 accounts x 40 services
+(emulator/payer.py), its Cost Explorer answers paged at the emulator's default page size.
+
+The embedded AWS runs in its own process (`python -m emulator.server --payer 300x40`), and so does
+each step here, so the figures are the worker's own:
+- Cost Explorer: requests the endpoint received cold and on a same-day re-run, pages planned,
+  the budget, USD per report and per month;
+- the report's own CPU (building it and rendering every output) and the worker's peak memory, with
+  `bench.startup.report_driver` through the worker handler, first run (cold cache) and the median of
+  the next ones.
 
 `python -m bench.payer [--accounts 300] [--services 40] [--page-groups N]` prints one JSON object.
 """
@@ -13,17 +19,20 @@ import contextlib
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 AS_OF = date(2026, 11, 27)
+AT = datetime(AS_OF.year, AS_OF.month, AS_OF.day, 6, tzinfo=UTC)  # the daily schedule's hour
 PRICE = Decimal("0.01")
+REPORT_RUNS = 4
+ROOT = Path(__file__).resolve().parents[1]
+GOALS = {"report_cpu_ms": 150, "peak_rss_mb": 128}
 
 
 @contextlib.contextmanager
@@ -32,7 +41,7 @@ def payer_aws(accounts: int, services: int, page_groups: int | None) -> Iterator
     command += ["--payer", f"{accounts}x{services}", "--no-late-data"]
     if page_groups:
         command += ["--page-groups", str(page_groups)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # noqa: S603
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)  # noqa: S603
     try:
         assert process.stdout is not None  # noqa: S101 - set just above
         for line in process.stdout:
@@ -46,80 +55,116 @@ def payer_aws(accounts: int, services: int, page_groups: int | None) -> Iterator
         process.wait(timeout=10)
 
 
-def measure(accounts: int = 300, services: int = 40, page_groups: int | None = None) -> dict[str, Any]:
-    with payer_aws(accounts, services, page_groups) as endpoint:
-        os.environ.update(
+def register(endpoint: str, accounts: int, services: int) -> dict[str, Any]:
+    """Provision the local environment and register the payer's client; its environment and record."""
+    from cli.demo import local_aws_environment
+
+    environment = {
+        **local_aws_environment(endpoint),
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+    os.environ.update(environment)
+    from emulator.payer import payer_client, payer_dataset
+    from emulator.provision import provision, settings_environment
+    from infrastructure.config import for_environment
+    from lambdas.dal.clients_table import ClientsTable
+    from lambdas.models.client import parse_client
+
+    settings = provision(for_environment("local"))
+    environment.update(settings_environment(settings))
+    record = payer_client(payer_dataset(AS_OF, accounts=accounts, services=services))
+    ClientsTable(settings.clients_table).put(parse_client(record, onboarding=True))
+    return {"environment": environment, "record": record}
+
+
+def cost_explorer(endpoint: str, record: dict[str, Any]) -> dict[str, Any]:
+    """A cold run and a same-day re-run through the pipeline: what Cost Explorer was asked."""
+    from emulator.admin import admin
+    from lambdas import clock
+    from lambdas.models.events import ReportJob
+    from lambdas.models.settings import get_settings
+    from lambdas.pipeline import ReportRun, dependencies_from
+
+    runs = []
+    for label, hour in (("cold", 6), ("same-day re-run", 18)):
+        admin(endpoint, "ce/reset-log", {})
+        with clock.pinned(AT.replace(hour=hour)):
+            job = ReportJob(run_id=f"{AS_OF}.ce-{hour}", client_id=record["client_id"], as_of=AS_OF)
+            with contextlib.redirect_stdout(open(os.devnull, "w")):
+                outcome = ReportRun(dependencies_from(get_settings())).run(job)
+        runs.append(
             {
-                "AWS_ENDPOINT_URL": endpoint,
-                "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing",
-                "AWS_REGION": "us-east-1",
-                "AWS_DEFAULT_REGION": "us-east-1",
-                "POWERTOOLS_TRACE_DISABLED": "true",
-                "POWERTOOLS_METRICS_NAMESPACE": "CostReporting",
+                "run": label,
+                "status": outcome.status,
+                "complete": outcome.report.complete if outcome.report else None,
+                "ce_requests": outcome.ce_requests,
+                "endpoint_received": len(admin(endpoint, "ce/requests")),
+                "budget": outcome.ce_budget,
+                "planned_pages": outcome.ce_planned,
+                "usd": str(PRICE * outcome.ce_requests),
             }
         )
-        from emulator.admin import admin
-        from emulator.payer import payer_client, payer_dataset
-        from emulator.provision import provision, settings_environment
-        from infrastructure.config import for_environment
-        from lambdas import clock
-        from lambdas.dal.clients_table import ClientsTable
-        from lambdas.models.client import parse_client
-        from lambdas.models.events import ReportJob
-        from lambdas.models.settings import get_settings
-        from lambdas.observability import logs_to
-        from lambdas.pipeline import ReportRun, dependencies_from
+    return {"runs": runs, "page_groups": admin(endpoint, "ce/dataset")["page_size"]}
 
-        settings = provision(for_environment("local"))
-        os.environ.update(settings_environment(settings))
-        get_settings.cache_clear()
-        client = parse_client(payer_client(payer_dataset(AS_OF, accounts=accounts, services=services)))
-        ClientsTable(get_settings().clients_table).put(client)
-        runs = []
-        with open(os.devnull, "w") as sink, logs_to(sink), contextlib.redirect_stdout(sink):
-            for label, hour in (("cold", 6), ("same-day re-run", 18)):
-                with clock.pinned(datetime(AS_OF.year, AS_OF.month, AS_OF.day, hour, tzinfo=UTC)):
-                    admin(endpoint, "ce/reset-log", {})
-                    wall, cpu = time.perf_counter(), time.process_time()
-                    job = ReportJob(run_id=f"{AS_OF}.bench-{hour}", client_id=client.client_id, as_of=AS_OF)
-                    outcome = ReportRun(dependencies_from(get_settings())).run(job)
-                    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-                    received = len(admin(endpoint, "ce/requests"))
-                report = outcome.report
-                runs.append(
-                    {
-                        "run": label,
-                        "status": outcome.status,
-                        "complete": report.complete if report else None,
-                        "ce_requests": outcome.ce_requests,
-                        "endpoint_received": received,
-                        "budget": outcome.ce_budget,
-                        "planned_pages": outcome.ce_planned,
-                        "usd": str(PRICE * outcome.ce_requests),
-                        "wall_s": round(wall, 2),
-                        "cpu_s": round(cpu, 2),
-                    }
-                )
-        page = admin(endpoint, "ce/dataset")["page_size"]
+
+def measure(accounts: int = 300, services: int = 40, page_groups: int | None = None) -> dict[str, Any]:
+    def step(*argv: str, env: dict[str, str] | None = None) -> Any:
+        result = subprocess.run(  # noqa: S603 - our own modules, fixed arguments
+            [sys.executable, "-m", "bench.payer", *argv], cwd=ROOT, capture_output=True, text=True, env=env
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"bench.payer {argv[0]} failed:\n{result.stderr[-4000:]}")
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    with payer_aws(accounts, services, page_groups) as endpoint:
+        registered = step("register", endpoint, str(accounts), str(services))
+        env = {**os.environ, **registered["environment"]}
+        record = json.dumps(registered["record"])
+        requests = step("cost-explorer", endpoint, record, env=env)
+    with payer_aws(accounts, services, page_groups) as endpoint:  # a fresh cache: the first run is cold
+        registered = step("register", endpoint, str(accounts), str(services))
+        env = {**os.environ, **registered["environment"]}
+        driven = step("drive", json.dumps(registered["record"]), env=env)
+    cold = requests["runs"][0]
     return {
         "accounts": accounts,
         "services": services,
-        "page_groups": page,
         "groups_per_day": accounts * services,
-        "runs": runs,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "usd_per_month_daily": str(PRICE * runs[0]["ce_requests"] * 30),
+        "page_groups": requests["page_groups"],
+        "cost_explorer": requests["runs"],
+        "usd_per_report": cold["usd"],
+        "usd_per_month_daily": str(PRICE * cold["ce_requests"] * 30),
+        "report_cpu_ms": driven["report_cpu_ms"],
+        "worker_cpu_ms": driven["worker_cpu_ms"],
+        "peak_rss_mb": driven["peak_rss_mb"],
+        "goals": GOALS,
     }
 
 
+def drive(record: dict[str, Any]) -> dict[str, Any]:
+    from bench.startup import report_driver
+    from lambdas import clock
+
+    with clock.pinned(AT):
+        return report_driver(record, AS_OF, REPORT_RUNS)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.payer", description=__doc__.splitlines()[0])
-    parser.add_argument("--accounts", type=int, default=300)
-    parser.add_argument("--services", type=int, default=40)
-    parser.add_argument("--page-groups", type=int, default=None)
-    args = parser.parse_args(argv)
-    print(json.dumps(measure(args.accounts, args.services, args.page_groups), indent=2))
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "register":
+        print(json.dumps(register(argv[1], int(argv[2]), int(argv[3]))))
+    elif argv and argv[0] == "cost-explorer":
+        print(json.dumps(cost_explorer(argv[1], json.loads(argv[2]))))
+    elif argv and argv[0] == "drive":
+        print(json.dumps(drive(json.loads(argv[1]))))
+    else:
+        parser = argparse.ArgumentParser(prog="python -m bench.payer", description=__doc__.splitlines()[0])
+        parser.add_argument("--accounts", type=int, default=300)
+        parser.add_argument("--services", type=int, default=40)
+        parser.add_argument("--page-groups", type=int, default=None)
+        args = parser.parse_args(argv)
+        print(json.dumps(measure(args.accounts, args.services, args.page_groups), indent=2))
     return 0
 
 

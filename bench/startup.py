@@ -272,16 +272,11 @@ def largest_demo_client(as_of: date) -> dict[str, Any]:
         return step("drive", json.dumps(registered["record"]), as_of.isoformat(), str(REPORT_RUNS), env=env)  # type: ignore[no-any-return]
 
 
-# The 300-account payer of the "Never a wrong figure" issue (goals: report CPU <= 150 ms, peak
-# memory <= 128 MB). PENDING: its dataset and the planner it needs arrive with issue 12; the
-# integrator fills this row after merging, with report_driver on that payer.
-PAYER_300_ACCOUNTS: dict[str, Any] = {
-    "status": "pending issue 12 (planner and the payer's dataset)",
-    "report_cpu_ms": None,
-    "peak_rss_mb": None,
-    "goal_report_cpu_ms": 150,
-    "goalpeak_rss_mb": 128,
-}
+def payer_300_accounts() -> dict[str, Any]:
+    """The 300-account x 40-service payer (bench/payer.py): report CPU, peak memory, requests, USD."""
+    from bench.payer import measure as measure_payer
+
+    return measure_payer()
 
 
 def lambda_cost(worker_cpu_ms: float, workbook_cpu_ms: float, peak_rss_mb: float) -> dict[str, Any]:
@@ -340,7 +335,7 @@ def measure(as_of: date) -> dict[str, Any]:
         "cold_import": cold,
         "deployment": sizes,
         "largest_demo_client": largest,
-        "payer_300_accounts": PAYER_300_ACCOUNTS,
+        "payer_300_accounts": payer_300_accounts(),
         "lambda_cost": cost,
     }
 
@@ -377,7 +372,16 @@ def show(console: Any, measured: dict[str, Any]) -> None:
         f"(first {largest['report_cpu_ms']['first']}), workbook {workbook} ms, worker {worker} ms CPU per report; "
         f"peak {largest['peak_rss_mb']} MB."
     )
-    console.print(f"300-account payer: {measured['payer_300_accounts']['status']}.")
+    payer = measured["payer_300_accounts"]
+    cold, rerun = payer["cost_explorer"][0], payer["cost_explorer"][1]
+    state = "complete" if cold["complete"] else "INCOMPLETE"
+    console.print(
+        f"300-account payer ({payer['groups_per_day']:,} groups a day, {payer['page_groups']} a page): "
+        f"{cold['ce_requests']} Cost Explorer requests cold (USD {cold['usd']}, {state}), "
+        f"{rerun['ce_requests']} on a same-day re-run; report {payer['report_cpu_ms']['median_after']} ms CPU "
+        f"(first {payer['report_cpu_ms']['first']}, goal {payer['goals']['report_cpu_ms']}), "
+        f"peak {payer['peak_rss_mb']} MB (goal {payer['goals']['peak_rss_mb']})."
+    )
     cost = Table(
         "memory MB",
         "vCPU",

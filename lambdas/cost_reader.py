@@ -125,14 +125,7 @@ class CostReader:
             if self.explorer.remaining == 0 or fetched.error is not None:
                 return
             answer = self.explorer.fetch(request.request())
-            split = split_answer(
-                answer.pages,
-                request,
-                metric=metric,
-                accounts=request.accounts,
-                fetched_at=self.now,
-                complete=answer.complete,
-            )
+            split = split_answer(answer, request, metric=metric, accounts=request.accounts, fetched_at=self.now)
             for groups in split.full_pages:
                 density.learn_page(groups)
             density.learn_cells(split.cells)

@@ -15,6 +15,7 @@ raises it, and the queue retries the run later.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -40,9 +41,35 @@ _RETRYABLE = {
 
 @dataclass
 class Answer:
-    pages: list[dict[str, Any]]
-    complete: bool  # False when the budget ran out, or a page failed, before the last page
-    error: PlatformError | None = None  # what stopped it early, other than the budget
+    """The pages of one query, read one at a time as they are iterated (a payer's answer is dozens
+    of pages: none is kept once read). After the iteration, `complete` says whether the last page
+    came, and `error` what stopped it early, other than the budget."""
+
+    explorer: CostExplorer
+    request: dict[str, Any]
+    complete: bool = False
+    error: PlatformError | None = None
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        tokens: set[str] = set()
+        token: str | None = None
+        while True:
+            if self.explorer.remaining == 0:
+                return
+            kwargs = dict(self.request, NextPageToken=token) if token else dict(self.request)
+            try:
+                page = self.explorer._call("get_cost_and_usage", kwargs)
+            except DependencyError as error:
+                self.error = error
+                return
+            token = page.get("NextPageToken")
+            if token and token in tokens:
+                raise CostDataError(f"Cost Explorer sent the same NextPageToken twice (page {len(tokens) + 1}): no end")
+            yield page
+            if not token:
+                self.complete = True
+                return
+            tokens.add(token)
 
 
 class CostExplorer:
@@ -63,34 +90,20 @@ class CostExplorer:
         return None if self.max_requests is None else max(self.max_requests - self.requests, 0)
 
     def fetch(self, request: dict[str, Any]) -> Answer:
-        """Every page of one query, in order, while the budget lasts. A permanent failure (an
-        answer of the wrong shape, a refusal) raises; a transient one ends the answer early."""
-        pages: list[dict[str, Any]] = []
-        tokens: set[str] = set()
-        token: str | None = None
-        while True:
-            if self.remaining == 0:
-                return Answer(pages, complete=False)
-            kwargs = dict(request, NextPageToken=token) if token else dict(request)
-            try:
-                pages.append(self._call("get_cost_and_usage", kwargs))
-            except DependencyError as error:
-                return Answer(pages, complete=False, error=error)
-            token = pages[-1].get("NextPageToken")
-            if not token:
-                return Answer(pages, complete=True)
-            if token in tokens:
-                raise CostDataError(f"Cost Explorer sent the same NextPageToken twice (page {len(pages)}): no end")
-            tokens.add(token)
+        """Every page of one query, in order, while the budget lasts, as the answer is iterated. A
+        permanent failure (an answer of the wrong shape, a refusal) raises; a transient one ends
+        the answer early (`Answer.error`)."""
+        return Answer(self, request)
 
     def get_cost_and_usage(self, request: dict[str, Any]) -> list[dict[str, Any]]:
         """Every page of one query; fails if any page cannot be read."""
         answer = self.fetch(request)
+        pages = list(answer)
         if answer.error is not None:
             raise answer.error
         if not answer.complete:
             raise CostDataError("Cost Explorer request budget reached before the last page")
-        return answer.pages
+        return pages
 
     def get_cost_forecast(self, request: dict[str, Any]) -> Decimal | None:
         """The forecast total of the request's period; None when the budget is spent."""

@@ -27,7 +27,7 @@ from lambdas.models.report import Correction
 ZERO = Decimal(0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CostRow:
     day: date
     service: str
@@ -35,7 +35,7 @@ class CostRow:
     amount: Decimal
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DayTotals:
     """One day's (or month's) cost of the client's accounts: before credits, and its credits."""
 
@@ -156,20 +156,21 @@ class _Period:
 
 
 def split_answer(
-    pages: list[dict[str, Any]],
+    pages: Iterable[dict[str, Any]],
     scoped: Scoped,
     *,
     metric: str,
     accounts: Iterable[str],
     fetched_at: datetime,
-    complete: bool = True,
+    complete: bool | None = None,
 ) -> SplitAnswer:
-    """Cells of a [dataset key, LINKED_ACCOUNT] answer, for every account the request named.
+    """Cells of a [dataset key, LINKED_ACCOUNT] answer, for every account the request named. The
+    pages are read one at a time (an answer that iterates them as they arrive keeps none).
 
     An account outside `accounts` in the answer means the query was not scoped as sent; that
     fails the run rather than let one client's costs land under another. When the answer was cut
-    short (`complete=False`: the budget ran out, or a page failed), its last period is dropped: a
-    page boundary may fall inside it.
+    short (`complete` False, or the pages' own `complete` after iterating them: the budget ran out,
+    or a page failed), its last period is dropped: a page boundary may fall inside it.
     """
     allowed = set(accounts)
     split = SplitAnswer()
@@ -188,6 +189,8 @@ def split_answer(
             on_page += _read_result(result, f"page {number}", scoped, metric, allowed, periods, split)
         if page.get("NextPageToken"):
             split.full_pages.append(on_page)
+    if complete is None:
+        complete = getattr(pages, "complete", True)
     starts = list(periods)
     if not complete and starts:
         starts.pop()

@@ -107,7 +107,7 @@ class Need:
 CellKey = tuple[str, str, str, date]  # (granularity, dataset name, account, period start)
 
 
-@dataclass
+@dataclass(slots=True)
 class Cell:
     """What Cost Explorer said about one account in one period of one dataset."""
 

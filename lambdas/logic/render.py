@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from functools import lru_cache
+from operator import attrgetter
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -36,6 +37,7 @@ from lambdas.models.report import DailyPoint, Period, Report, ServiceLine
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TOP_SERVICES = 8
+TOP_ACCOUNTS = 12  # a payer's hundreds of accounts: the biggest, then one line for the rest (all in the CSV)
 CHART_HEIGHT_PX = 110
 DRIVERS_SHOWN = 2
 KEY_AGE_WARN_DAYS = 60  # the runbook's credential-age warning threshold
@@ -49,7 +51,7 @@ METRIC_LABELS = {
     "NetUnblendedCost": "Net unblended cost",
 }
 SCHEDULE_LABELS = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly"}
-ATTACHMENT_NAMES = {"csv": "a CSV of the daily cost by account and service", "xlsx": "an Excel workbook"}
+ATTACHMENT_NAMES = {"csv": "a CSV of the period's cost by account and service", "xlsx": "an Excel workbook"}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -646,11 +648,16 @@ def _service_rows(report: Report, fmt: Formatter, limit: int = TOP_SERVICES) -> 
     return [_row(line.name, "", line.amount, line.previous_amount, fmt, peak) for line in lines]
 
 
-def _account_rows(report: Report, fmt: Formatter) -> list[Row]:
-    peak = _peak(line.amount for line in report.by_account)
-    return [
-        _row(line.name, line.account_id, line.amount, line.previous_amount, fmt, peak) for line in report.by_account
-    ]
+def _account_rows(report: Report, fmt: Formatter, limit: int = TOP_ACCOUNTS) -> list[Row]:
+    shown = report.by_account if len(report.by_account) <= limit + 1 else report.by_account[:limit]
+    rest = report.by_account[len(shown) :]
+    peak = _peak(line.amount for line in shown)
+    rows = [_row(line.name, line.account_id, line.amount, line.previous_amount, fmt, peak) for line in shown]
+    if rest:
+        amount = sum((line.amount for line in rest), ZERO)
+        previous = sum((line.previous_amount for line in rest), ZERO)
+        rows.append(_row(f"{len(rest)} other accounts", "in the CSV attachment", amount, previous, fmt, peak))
+    return rows
 
 
 def _mover(line: ServiceLine, fmt: Formatter) -> Mover:
@@ -1067,40 +1074,41 @@ def render_text(report: Report, view: EmailView | None = None) -> str:
 
 
 def render_csv(report: Report, rows: Iterable[CostRow]) -> str:
-    """Daily cost by account and service (one row each) over the days the report shows."""
-    names = {line.account_id: line.name for line in report.by_account}
-    estimated = {point.date for point in report.daily if point.estimated}
+    """The period's cost by day (month, for monthly reports), account and service, one row each."""
+    names = {line.account_id: _csv_safe(line.name) for line in report.by_account}
+    flags = {point.date: "true" if point.estimated else "false" for point in report.daily}
+    unknown = "true" if report.estimated else "false"  # a day the chart does not show
+    services: dict[str, str] = {}
+    days: dict[date, tuple[str, str]] = {}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["date", "account_id", "account_name", "service", "amount", "currency", "estimated"])
+    currency = report.currency
     for row in rows_in_span(report, rows):
-        writer.writerow(
-            [
-                row.day.isoformat(),
-                row.account_id,
-                _csv_safe(names.get(row.account_id, row.account_id)),
-                _csv_safe(row.service),
-                str(row.amount),
-                report.currency,
-                "true" if row.day in estimated else "false",
-            ]
-        )
+        day = days.get(row.day)
+        if day is None:
+            day = days[row.day] = (row.day.isoformat(), flags.get(row.day, unknown))
+        service = services.get(row.service)
+        if service is None:
+            service = services[row.service] = _csv_safe(row.service)
+        account = row.account_id
+        name = names.get(account)
+        if name is None:
+            name = names[account] = _csv_safe(account)
+        writer.writerow((day[0], account, name, service, str(row.amount), currency, day[1]))
     return out.getvalue()
 
 
 def data_span(report: Report) -> Period:
-    """The days the attachments cover: the report period and the days its chart shows (a daily
-    report's chart and data cover the month so far, not only yesterday)."""
-    days = [report.period.start, report.period.end] + [point.date for point in report.daily]
-    return Period(start=min(days), end=max(days))
+    """The days the attachments' rows cover: the reported period (its detail by service and account;
+    the chart and the comparison are in the email and report.json)."""
+    return report.period
 
 
 def rows_in_span(report: Report, rows: Iterable[CostRow]) -> list[CostRow]:
     span = data_span(report)
-    return sorted(
-        (row for row in rows if span.contains(row.day)),
-        key=lambda row: (row.day, row.account_id, row.service),
-    )
+    first, last = span.start, span.end
+    return sorted((row for row in rows if first <= row.day <= last), key=attrgetter("day", "account_id", "service"))
 
 
 def _csv_safe(value: str) -> str:

@@ -50,7 +50,7 @@ def test_files_and_message_without_workbook():
     csv_part = by_type["text/csv"]
     assert csv_part.get_filename() == "acme-2026-11-26-2026-11-26.csv"
     assert csv_part.get_payload(decode=True) == out.files["report.csv"]
-    assert "Attached: a CSV of the daily cost by account and service." in out.files["report.txt"].decode()
+    assert "Attached: a CSV of the period's cost by account and service." in out.files["report.txt"].decode()
 
 
 def test_workbook_is_archived_and_attached_when_the_client_asks():
@@ -61,7 +61,7 @@ def test_workbook_is_archived_and_attached_when_the_client_asks():
     assert workbook.get_filename() == "acme-2026-11-26-2026-11-26.xlsx"
     assert workbook.get_payload(decode=True) == out.files["report.xlsx"]
     assert out.files["report.xlsx"][:2] == b"PK"  # a zip: the OOXML container
-    assert "Attached: a CSV of the daily cost by account and service and an Excel workbook." in (
+    assert "Attached: a CSV of the period's cost by account and service and an Excel workbook." in (
         out.files["report.txt"].decode()
     )
 
