@@ -1,15 +1,21 @@
 """The audit trail of operators' changes: who changed which client, and credential rotations.
 
 Each change made through the CLI (`client add/update/pause/resume/remove/import/unsuppress`,
-`credentials rotate`) is recorded as one JSON object in the environment's assets bucket, under
+`credentials rotate`, `backup restore`) is recorded as one JSON object in the environment's audit
+bucket (`cost-reporting-audit-<account>-<region>`), under
 `audit/YYYY/MM/DD/<time>-<client>-<random>.json`. Why there and not in a table:
 
-- append-only by construction: every event has its own new key and is never overwritten; the
-  bucket is versioned, encrypted with the project's key and replicated (like the reports), so
-  the trail has the archive's protection without a new resource;
-- a new DynamoDB table would need a stack change, a grant and a place in backups, and the
-  executions table's items are validated as runs by backups and recovery checks;
+- append-only, and enforced: every event has its own new key and is never overwritten, and the
+  bucket locks each object version with S3 Object Lock in governance mode for
+  AUDIT_RETENTION_DAYS (infrastructure/config.py): nobody deletes or rewrites an event before then
+  without s3:BypassGovernanceRetention and an explicit request, which CloudTrail records. It is
+  versioned and encrypted with the project's key;
+- a new DynamoDB table would need a grant and a place in backups, and the executions table's
+  items are validated as runs by backups and recovery checks;
 - a month's events are one prefix: `ops audit-report` lists and reads them, nothing else.
+
+Events written before the audit bucket existed stay under `audit/` in the assets bucket: they are
+read too.
 
 "Who" is the AWS principal that made the change (STS GetCallerIdentity: what CloudTrail would
 show for the same call) and the operating-system user that ran the command. Changed fields
@@ -46,6 +52,7 @@ Action = Literal[
     "client.import",
     "client.unsuppress",
     "credentials.rotate",
+    "backup.restore",
 ]
 
 
@@ -86,10 +93,17 @@ def event_key(event: AuditEvent) -> str:
 
 
 def _archive(config: EnvironmentConfig) -> ReportArchive:
-    name = bucket_name(config)
+    """The audit bucket, where events are written (and locked)."""
+    name = bucket_name(config, config.audit_bucket)
     if name is None:
-        raise LookupError(f"bucket {config.assets_bucket} missing")
+        raise LookupError(f"bucket {config.audit_bucket} missing")
     return ReportArchive(name)
+
+
+def _archives(config: EnvironmentConfig) -> list[ReportArchive]:
+    """Where events are read: the audit bucket, and the assets bucket's `audit/` of older versions."""
+    legacy = bucket_name(config)
+    return [_archive(config), *([ReportArchive(legacy)] if legacy else [])]
 
 
 def record(
@@ -138,15 +152,15 @@ def _months(start: date, end: date) -> list[str]:
 def events_between(config: EnvironmentConfig, start: datetime, end: datetime) -> tuple[list[AuditEvent], list[str]]:
     """The recorded events with start <= at < end, oldest first, and the keys under the audit
     prefix that are not events (reported, never skipped silently)."""
-    archive = _archive(config)
     events, unreadable = [], []
-    for prefix in _months(start.date(), end.date() + timedelta(days=1)):
-        for key in archive.list(prefix):
-            try:
-                event = AuditEvent.model_validate(json.loads(archive.get(key)))
-            except ValueError:
-                unreadable.append(key)
-                continue
-            if start <= event.at < end:
-                events.append(event)
+    for archive in _archives(config):
+        for prefix in _months(start.date(), end.date() + timedelta(days=1)):
+            for key in archive.list(prefix):
+                try:
+                    event = AuditEvent.model_validate(json.loads(archive.get(key)))
+                except ValueError:
+                    unreadable.append(key)
+                    continue
+                if start <= event.at < end:
+                    events.append(event)
     return sorted(events, key=lambda e: e.at), unreadable

@@ -10,10 +10,14 @@ A backup is a gzip tar holding:
   (typed JSON like the history): a restored environment must not mail them again;
 - `configuration.json`: the environment's resource names and table keys;
 - `manifest.json`: format, type, source environment, time, and per file its sha256, size and
-  record count.
+  record count;
+- `manifest.sig`: the manifest's HMAC by the environment's KMS backup key (cli/signing.py): a
+  backup is restored only if KMS verifies it, so a rewritten file (and its rewritten checksum) is
+  refused.
 
-Archived reports stay in the versioned S3 bucket (with its replication); idempotency records
-are short-lived by design and not backed up.
+Archived reports stay in the versioned S3 bucket (not replicated by the stack; docs/deploy.md
+shows how a deployer adds it); idempotency records are short-lived by design and not backed up.
+`backup restore` is recorded in the audit trail.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from typing import Any
 
 import typer
 
+from cli import audit as audit_trail
+from cli import signing
 from cli.checks import Check, Status, report_checks
 from cli.clients import (
     canonical,
@@ -40,6 +46,7 @@ from cli.clients import (
     validate_records,
 )
 from cli.context import (
+    EXIT_FINDINGS,
     EnvironmentOption,
     FormatOption,
     OutputFormat,
@@ -56,7 +63,7 @@ from cli.context import (
     writable,
     write_atomically,
 )
-from cli.probes import table_check
+from cli.probes import problem, table_check
 from infrastructure.config import TABLES, EnvironmentConfig
 from lambdas.dal.aws import platform_client
 from lambdas.dal.dynamo import batch_write, from_item
@@ -169,6 +176,8 @@ class Backup:
     manifest: dict[str, Any]
     files: dict[str, bytes]
     unexpected: list[str]
+    manifest_bytes: bytes = b""  # exactly what was signed
+    signature: bytes | None = None
 
     @property
     def client_records(self) -> list[Any]:
@@ -193,7 +202,7 @@ def read_backup(path: Path, flag: str = "--input") -> Backup:
     readable(path, flag)
     files: dict[str, bytes] = {}
     unexpected: list[str] = []
-    known = {MANIFEST, CLIENTS, EXECUTIONS, SUPPRESSIONS, CONFIGURATION}
+    known = {MANIFEST, CLIENTS, EXECUTIONS, SUPPRESSIONS, CONFIGURATION, signing.SIGNATURE}
     try:
         with tarfile.open(path, mode="r:gz") as archive:
             for member in archive.getmembers():
@@ -208,13 +217,14 @@ def read_backup(path: Path, flag: str = "--input") -> Backup:
         fail(f"{flag}: {path} is not a readable backup (gzip tar): {error}")
     if MANIFEST not in files:
         fail(f"{flag}: {path} has no {MANIFEST}: not a backup of this platform")
+    manifest_bytes, signature = files.pop(MANIFEST), files.pop(signing.SIGNATURE, None)
     try:
-        manifest = json.loads(files.pop(MANIFEST))
+        manifest = json.loads(manifest_bytes)
     except ValueError:
         fail(f"{flag}: {MANIFEST} is not valid JSON")
     if not isinstance(manifest, dict) or manifest.get("format") != BACKUP_FORMAT:
         fail(f"{flag}: {MANIFEST} is not a {BACKUP_FORMAT} manifest")
-    return Backup(manifest, files, unexpected)
+    return Backup(manifest, files, unexpected, manifest_bytes, signature)
 
 
 def backup_checks(backup: Backup) -> list[Check]:
@@ -306,7 +316,12 @@ def create(
     config = environment_config(environment)
     files, counts, problems = snapshot(config, kind)
     manifest = build_manifest(files, counts, config, kind, at)
-    write_atomically(output, tar_bytes({MANIFEST: to_json(manifest).encode(), **files}, at))
+    manifest_bytes = to_json(manifest).encode()
+    try:
+        signature = signing.sign(config, manifest_bytes)
+    except Exception as error:
+        fail(f"{config.backup_key_alias}: cannot sign the backup ({problem(error)}); nothing written", EXIT_FINDINGS)
+    write_atomically(output, tar_bytes({MANIFEST: manifest_bytes, signing.SIGNATURE: signature, **files}, at))
     summary = ", ".join(f"{name} {entry['records']}" for name, entry in manifest["files"].items())
     console.print(f"Wrote {output}: {kind.value} backup of {config.environment} ({summary}).")
     for line in problems:
@@ -319,18 +334,27 @@ def validate(
     input_file: Path = typer.Option(..., "--input", help="The backup file."),
     fmt: OutputFormat = FormatOption,
     output: Path | None = OutputOption,
+    environment: str = EnvironmentOption,
 ) -> None:
-    """Check a backup without restoring it: manifest, checksums, every record's schema."""
+    """Check a backup without restoring it: its signature (KMS, in the environment's account),
+    manifest, checksums, every record's schema. Nothing is written anywhere."""
     writable(output)
     backup = read_backup(input_file)
+    environment_config(environment)  # where KMS is reached (the local emulator, or the AWS account)
+    checks = [signing.verify(backup.manifest_bytes, backup.signature).check, *backup_checks(backup)]
     meta = {"backup": str(input_file), "manifest": backup.manifest}
-    report_checks(backup_checks(backup), title=f"backup {input_file.name}", fmt=fmt, output=output, meta=meta)
+    report_checks(checks, title=f"backup {input_file.name}", fmt=fmt, output=output, meta=meta)
 
 
 @app.command("restore")
 def restore(
     input_file: Path = typer.Option(..., "--input", help="The backup file."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be written; write nothing."),
+    accept_unverifiable: bool = typer.Option(
+        False,
+        "--accept-unverifiable",
+        help="Restore a backup whose signing key no longer exists (never one whose signature KMS refuses).",
+    ),
     environment: str = EnvironmentOption,
 ) -> None:
     """Restore a backup into an environment (provisioned first: `cdk deploy` or `local bootstrap`).
@@ -339,10 +363,13 @@ def restore(
     are kept. Restoring the same backup twice changes nothing the second time.
     """
     backup = read_backup(input_file)
-    problems = [check for check in backup_checks(backup) if check.status is Status.CRITICAL]
+    config = environment_config(environment)
+    verdict = signing.verify(backup.manifest_bytes, backup.signature)
+    accepted = verdict.unverifiable and accept_unverifiable
+    checks = [*([] if accepted else [verdict.check]), *backup_checks(backup)]
+    problems = [check for check in checks if check.status is Status.CRITICAL]
     if problems:
         fail(f"{input_file} does not validate ({problems[0].name}: {problems[0].detail}); nothing restored", 1)
-    config = environment_config(environment)
     tables = [
         table_check(getattr(config, name)) for name in ("clients_table", "executions_table", "suppressions_table")
     ]
@@ -375,6 +402,14 @@ def restore(
     for start in tracked(range(0, len(items), 500), "Restoring execution history", total=-(-len(items) // 500)):
         executions.put_items(items[start : start + 500])
     console.print(f"Restored {input_file} into {config.environment}: {plan}.")
+    trust = "signature unverifiable (key gone), accepted by the operator" if accepted else "signature verified"
+    audit_trail.record(
+        config,
+        "backup.restore",
+        "*",
+        clients=[client.client_id for client in changed],
+        detail=f"{input_file.name} ({source}, {backup.manifest.get('created_at')}): {plan}; {trust}",
+    )
     console.print(f"Next: python cli/main.py system validate-recovery --input {input_file} -e {config.environment}")
 
 

@@ -14,7 +14,6 @@ from typing import Any, Literal
 
 import typer
 from pydantic import BaseModel, ConfigDict, ValidationError
-from rich.table import Table
 
 from cli import analytics as an
 from cli.context import (
@@ -22,6 +21,7 @@ from cli.context import (
     FormatOption,
     OutputFormat,
     OutputOption,
+    Table,
     as_of_day,
     console,
     emit,
@@ -30,6 +30,7 @@ from cli.context import (
     month_start,
     now,
     read_output_of,
+    styled,
     writable,
     write_atomically,
 )
@@ -74,7 +75,7 @@ def track(
             str(client["shared_usd"]),
             str(client["total_usd"]),
         )
-    table.add_row("[bold]total[/]", "", "", "", f"[bold]{document['total_usd']}[/]")
+    table.add_row(styled("total", "bold"), "", "", "", styled(document["total_usd"], "bold"))
     emit(document, table, fmt, output)
 
 

@@ -20,9 +20,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any, NoReturn
 
-from rich.table import Table
-
-from cli.context import EXIT_FINDINGS, EXIT_OK, OutputFormat, emit, finish
+from cli.context import EXIT_FINDINGS, EXIT_OK, OutputFormat, Table, emit, finish, styled
 
 STALE_AFTER: dict[str, timedelta] = {
     "daily": timedelta(hours=26),
@@ -98,7 +96,7 @@ def rate_status(rate: Decimal, warning: Decimal, critical: Decimal) -> Status:
 def checks_table(checks: list[Check], title: str) -> Table:
     table = Table("check", "status", "detail", title=title, title_justify="left")
     for check in checks:
-        table.add_row(check.name, f"[{check.status.style}]{check.status.name}[/]", check.detail)
+        table.add_row(check.name, styled(check.status.name, check.status.style), check.detail)
     return table
 
 

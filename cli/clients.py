@@ -19,16 +19,17 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from botocore.exceptions import ClientError
-from rich.table import Table
+from rich.text import Text
 
 from cli import audit as audit_trail
+from cli import onboarding
 from cli.context import (
     EXIT_FINDINGS,
     EnvironmentOption,
     FormatOption,
     OutputFormat,
     OutputOption,
+    Table,
     confirm,
     console,
     emit,
@@ -38,21 +39,21 @@ from cli.context import (
     findings,
     now,
     readable,
+    styled,
     to_json,
     tracked,
     writable,
     write_atomically,
 )
 from infrastructure.config import EnvironmentConfig
-from lambdas.dal.aws import error_code, platform_client
+from lambdas.dal.aws import error_code
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.dal.cost_cache import CostCache, credential_scope
 from lambdas.dal.executions_table import ExecutionsTable
-from lambdas.dal.secrets_store import SecretsStore
 from lambdas.dal.suppressions import SuppressionsTable
 from lambdas.logic.periods import window_for
 from lambdas.logic.planner import ExpectedCost, expected_cost
-from lambdas.models.client import Client, StoredKeyCredentials, parse_client
+from lambdas.models.client import Client, parse_client
 from lambdas.models.exceptions import ClientNotFoundError, InvalidInputError
 
 app = typer.Typer(help="Register and manage clients.", no_args_is_help=True)
@@ -183,47 +184,29 @@ def validate_records(records: list[Any], flag: str = "--input") -> list[Client]:
     return clients
 
 
-def check_secret(config: EnvironmentConfig, client: Client) -> None:
-    """Stored keys must live under the environment's secrets path (the only one the worker may
-    read) and exist there."""
-    if not isinstance(client.credentials, StoredKeyCredentials):
-        return
-    name = client.credentials.secret_name
-    if not name.startswith(config.secrets_prefix):
-        fail(f"credentials.secret_name: must start with {config.secrets_prefix} (the worker reads only there)")
-    described = SecretsStore().describe(name)
-    if described is None:
-        fail(f"credentials.secret_name: no secret {name} in Secrets Manager; store the keys first")
-    if config.deployed_by_stack:  # `local` has no project key: emulator/provision.py creates the data plane only
-        check_secret_key(config, name, described.get("KmsKeyId"))
+def onboard(config: EnvironmentConfig, clients: list[Client], stored: dict[str, dict[str, Any]]) -> None:
+    """Every onboarding check of every client (cli/onboarding.py) first, then the tags: a refusal
+    changes nothing. `stored`: the table's records by client id (for external ids)."""
+    onboarding.check_external_ids(clients, stored)
+    to_tag = [(client.client_id, onboarding.check_secrets(config, client)) for client in clients]
+    for client_id, names in to_tag:
+        onboarding.tag_secrets(client_id, names)
 
 
-def check_secret_key(config: EnvironmentConfig, name: str, key_id: str | None) -> None:
-    """The stack promises client keys encrypted with the project's key (docs/deploy.md): a secret
-    created without `--kms-key-id` gets Secrets Manager's AWS managed key instead."""
-    fix = f"aws secretsmanager update-secret --secret-id {name} --kms-key-id {config.kms_alias}"
-    if not key_id:
-        fail(f"credentials.secret_name: {name} is encrypted with the AWS managed key, not {config.kms_alias}: {fix}")
-    kms = platform_client("kms")
-    try:
-        project = kms.describe_key(KeyId=config.kms_alias)["KeyMetadata"]["Arn"]
-        used = kms.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
-    except ClientError as error:
-        fail(f"credentials.secret_name: cannot compare {name}'s key with {config.kms_alias} ({error_code(error)})")
-    if used != project:
-        fail(f"credentials.secret_name: {name} is encrypted with {key_id}, not {config.kms_alias}: {fix}")
+def stored_records(table: ClientsTable) -> dict[str, dict[str, Any]]:
+    return {str(record.get("client_id")): record for record in table.records()}
 
 
 # -- list and show -------------------------------------------------------------------------------
 
 
-def _summary_row(record: dict[str, Any], problem: str | None) -> list[str]:
+def _summary_row(record: dict[str, Any], problem: str | None) -> list[str | Text]:
     credentials = record.get("credentials") or {}
     return [
         str(record.get("client_id", "?")),
         str(record.get("name", "")),
         str(record.get("schedule", "")),
-        f"[red]invalid: {problem}[/]" if problem else str(record.get("status", "")),
+        styled(f"invalid: {problem}", "red") if problem else str(record.get("status", "")),
         str(len(record.get("account_ids") or [])),
         str(credentials.get("type", "")) if isinstance(credentials, dict) else "",
         str(len(record.get("recipients") or [])),
@@ -316,7 +299,7 @@ def show(
     if expected is not None:
         details.add_row("Cost Explorer requests", expected.describe())
     if problem:
-        details.add_row("[red]invalid[/]", problem)
+        details.add_row(styled("invalid", "red"), problem)
     console.print(details)
     history = Table("run", "status", "delivery", "finished", "total", "error", title="latest runs")
     for run in runs:
@@ -426,22 +409,32 @@ def add(
     credentials = _credentials_flags(role_arn, external_id, secret_name)
     if credentials:
         record["credentials"] = {"type": "role", **credentials} if "type" not in credentials else credentials
+    record, generated = onboarding.with_external_id(record)
     try:
         client = parse_client(record, onboarding=True)
     except InvalidInputError as error:
         fail(str(error))
     config = environment_config(environment)
-    check_secret(config, client)
-    client = register(clients_table(config), client)
+    table = clients_table(config)
+    onboard(config, [client], stored_records(table))
+    client = register(table, client)
     accounts = len(client.account_ids)
     console.print(f"Added client [bold]{client.client_id}[/] ({client.schedule}, {accounts} account(s)).")
+    if generated:
+        console.print(f"External id (give it to the client for its role's trust policy): {generated}", highlight=False)
     audit_trail.record(config, "client.add", client.client_id)
 
 
 def _change(
-    config: EnvironmentConfig, client_id: str, changes: dict[str, Any], record: dict[str, Any] | None = None
+    config: EnvironmentConfig,
+    client_id: str,
+    changes: dict[str, Any],
+    record: dict[str, Any] | None = None,
+    *,
+    onboarding_checks: bool = True,
 ) -> Client:
-    """Merge `changes` into the stored record (`record`, when the caller has just read it), validate, write."""
+    """Merge `changes` into the stored record (`record`, when the caller has just read it), validate,
+    check what onboarding checks (not for a pause or resume: those must always work), write."""
     table = clients_table(config)
     record = record if record is not None else require_record(table, client_id)
     merged = {**record, **changes, "updated_at": now().isoformat()}
@@ -449,7 +442,8 @@ def _change(
         client = parse_client(merged, onboarding=True)
     except InvalidInputError as error:
         fail(str(error))
-    check_secret(config, client)
+    if onboarding_checks:
+        onboard(config, [client], stored_records(table))
     table.put(client, must_exist=True)
     return client
 
@@ -487,14 +481,17 @@ def update(
         changes["credentials"] = {**(current if current.get("type") == "role" else {}), "type": "role", **credentials}
     if not changes:
         fail("nothing to change: give at least one field flag or --from-file")
+    changes, generated = onboarding.with_external_id(changes)
     client = _change(config, client_id, changes, record)
     console.print(f"Updated client [bold]{client.client_id}[/]: {', '.join(sorted(changes))}.")
+    if generated:
+        console.print(f"External id (give it to the client for its role's trust policy): {generated}", highlight=False)
     audit_trail.record(config, "client.update", client_id, fields=changes)
 
 
 def _set_status(environment: str, client_id: str, status: str, action: audit_trail.Action, done: str) -> None:
     config = environment_config(environment)
-    _change(config, client_id, {"status": status})
+    _change(config, client_id, {"status": status}, onboarding_checks=False)
     console.print(done)
     audit_trail.record(config, action, client_id, fields=["status"])
 
@@ -563,21 +560,30 @@ def import_clients(
     environment: str = EnvironmentOption,
 ) -> None:
     """Import client records: every record is validated first; one bad record imports none."""
-    clients = validate_records(records_from_file(input_file))
+    records = records_from_file(input_file)
+    with_ids = [
+        onboarding.with_external_id(record) if isinstance(record, dict) else (record, None) for record in records
+    ]
+    clients = validate_records([record for record, _ in with_ids])
     config = environment_config(environment)
     table = clients_table(config)
-    for client in clients:
-        check_secret(config, client)
-    existing = {str(record["client_id"]): record for record in table.records()}
+    existing = stored_records(table)
     clashes = [client.client_id for client in clients if client.client_id in existing]
     if clashes and not replace:
         fail(f"--input: {len(clashes)} client(s) already exist ({', '.join(clashes[:5])}); use --replace")
     new = len(clients) - len(clashes)
     if dry_run:
+        onboarding.check_external_ids(clients, existing)
+        for client in clients:
+            onboarding.check_secrets(config, client)
         console.print(f"Dry run: {len(clients)} valid record(s); would add {new}, replace {len(clashes)}.")
         return
+    onboard(config, clients, existing)
     write_all_or_nothing(table, clients, {cid: existing[cid] for cid in clashes})
     console.print(f"Imported {len(clients)} client(s): {new} added, {len(clashes)} replaced.")
+    for client, (_, generated) in zip(clients, with_ids, strict=True):
+        if generated:
+            console.print(f"{client.client_id}: external id generated (give it to the client): {generated}")
     imported = [c.client_id for c in clients]
     detail = f"{new} added, {len(clashes)} replaced"
     audit_trail.record(config, "client.import", "*", clients=imported, detail=detail)

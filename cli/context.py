@@ -7,6 +7,7 @@ import json
 import os
 import stat
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
@@ -20,7 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.measure import Measurement
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Table as RichTable
 from rich.text import Text
 
 from cli import analytics
@@ -39,7 +40,7 @@ class WholeWordsConsole(Console):
     width that way is printed wider (the terminal wraps the long lines, nothing is lost)."""
 
     def print(self, *objects: Any, **kwargs: Any) -> None:
-        needed = max((whole_words_width(self, o) for o in objects if isinstance(o, Table)), default=0)
+        needed = max((whole_words_width(self, o) for o in objects if isinstance(o, RichTable)), default=0)
         if needed <= self.width:
             super().print(*objects, **kwargs)
             return
@@ -59,7 +60,7 @@ def _plain(cell: Any) -> str | None:
     return None  # another renderable: measured, never marked
 
 
-def whole_words_width(console: Console, table: Table) -> int:
+def whole_words_width(console: Console, table: RichTable) -> int:
     """Mark the table's one-word columns (every cell a single word: ids, names, amounts) never to
     wrap and its other columns never to go below their longest word; the width it then needs."""
     wide = console.options.update_width(100_000)
@@ -97,6 +98,26 @@ EnvironmentOption = typer.Option(
     "-e",
     help=f"Which deployment to act on: {', '.join(ENVIRONMENTS)}.",
 )
+
+
+class Table(RichTable):
+    """A rich table whose text cells are shown exactly as written.
+
+    Rich reads every string cell as markup: a client name such as `[link=https://...]Acme[/link]`
+    would print a terminal hyperlink, and `[/]` in an error would break the table. Here a `str`
+    cell (and a `str` title) is plain text, whatever it holds; a cell meant to be styled is passed
+    as `styled(text, style)`."""
+
+    def __init__(self, *headers: Any, title: str | Text | None = None, **kwargs: Any) -> None:
+        super().__init__(*headers, title=Text(title) if isinstance(title, str) else title, **kwargs)
+
+    def add_row(self, *renderables: Any, **kwargs: Any) -> None:
+        super().add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in renderables), **kwargs)
+
+
+def styled(text: object, style: str) -> Text:
+    """A table cell in a style (`styled("CRITICAL", "bold red")`); its text is never read as markup."""
+    return Text(str(text), style=style)
 
 
 class OutputFormat(StrEnum):
@@ -293,12 +314,25 @@ def to_json(document: Any) -> str:
 
 
 def write_atomically(path: Path, data: bytes | str) -> None:
-    """A reader never sees half a file: write beside it, then rename over it."""
+    """A reader never sees half a file, nobody else can read it, and no symlink is followed.
+
+    The bytes go to a new file of a unique name beside the target, created with O_EXCL|O_NOFOLLOW
+    and mode 0600 (`tempfile.mkstemp`: exports, backups and reports hold client data), then renamed
+    over the target. A rename replaces a symlink at the target's path, never the file it points to,
+    and a fixed temporary name (which someone could have made a symlink in advance) is never used."""
     body = data.encode("utf-8") if isinstance(data, str) else data
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_bytes(body)
-    partial.replace(path)
+    descriptor, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        with os.fdopen(descriptor, "wb") as sink:
+            sink.write(body)
+            sink.flush()
+            os.fsync(sink.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        raise
 
 
 def emit(document: Any, table: Table | None, fmt: Enum, output: Path | None) -> None:

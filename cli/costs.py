@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from cli import analytics as an
 from cli import costing
@@ -19,12 +18,14 @@ from cli.context import (
     FormatOption,
     OutputFormat,
     OutputOption,
+    Table,
     as_of_day,
     emit,
     environment_config,
     finish,
     month_start,
     now,
+    styled,
     writable,
 )
 from cli.ops import MonthOption
@@ -128,7 +129,7 @@ def report(
     for row in document["by_service"]:
         table.add_row(row["service"], str(row["amount_usd"]), str(row["previous_usd"] or "-"), "")
     table.add_row(
-        "[bold]total (tagged)[/]",
+        styled("total (tagged)", "bold"),
         str(document["total_usd"] or "missing"),
         str(document["previous_total_usd"] or "-"),
         "",
@@ -257,6 +258,6 @@ def trends(
             f"account {row['cost_explorer_account_usd'] or '-'}, runs {row['cost_explorer_platform_recorded_usd']}",
         )
     for item in document["drivers_over_the_period"]:
-        table.add_row("[bold]over the period[/]", "", f"{item['change_usd']:+}", item["service"], "", "", "")
+        table.add_row(styled("over the period", "bold"), "", f"{item['change_usd']:+}", item["service"], "", "", "")
     emit(document, table, fmt, output)
     finish(_trends_shortfall(document))

@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 import typer
 from aws_lambda_powertools.metrics import MetricUnit
-from rich.table import Table
+from rich.text import Text
 
 from cli import audit as audit_trail
 from cli.checks import Check, Status, age_in_days, key_age_status, report_checks, worst
@@ -47,6 +47,7 @@ from cli.context import (
     FormatOption,
     OutputFormat,
     OutputOption,
+    Table,
     console,
     emit,
     environment_config,
@@ -56,6 +57,7 @@ from cli.context import (
     mask_key,
     now,
     pipeline_logs,
+    styled,
     tracked,
     writable,
 )
@@ -212,8 +214,8 @@ def _when(created: datetime | None, age_days: int | None) -> tuple[str, str]:
     return (created.date().isoformat() if created else "-", str(age_days) if age_days is not None else "-")
 
 
-def _status(status: Status) -> str:
-    return f"[{status.style}]{status.name}[/]"
+def _status(status: Status) -> Text:
+    return styled(status.name, status.style)
 
 
 # -- validation ----------------------------------------------------------------------------------
@@ -271,6 +273,7 @@ def validate(
         return Validation(checks, [], list(client.account_ids))
     if isinstance(client.credentials, RoleCredentials):
         obtained = f"assumed {client.credentials.role_arn} with the external id"
+        checks.append(wrong_external_id_check(client, client.credentials))
     else:
         obtained = f"read {client.credentials.secret_name}: key {mask_key(credentials.access_key_id)}"
     checks.append(Check("credentials", Status.OK, f"{kind}: {obtained}"))
@@ -304,6 +307,25 @@ def validate(
     return Validation(checks, readable, unreadable, identity, credentials)
 
 
+def wrong_external_id_check(client: Client, role: RoleCredentials) -> Check:
+    """The confused-deputy protection, proven: the client's role must refuse the platform when it
+    comes with another external id. A role that accepts any id lets anyone who can have the platform
+    assume it (another client naming this role) read this client's costs."""
+    wrong = RoleCredentials(role_arn=role.role_arn, external_id=f"wrong-{secrets.token_urlsafe(18)}")
+    try:
+        CredentialProvider().for_client(client.model_copy(update={"credentials": wrong}))
+    except UnauthorizedError:
+        return Check("external id", Status.OK, "the role refuses a wrong external id")
+    except PlatformError as error:
+        return Check("external id", Status.WARNING, f"could not try a wrong external id ({error})")
+    return Check(
+        "external id",
+        Status.CRITICAL,
+        f"{role.role_arn} accepts a wrong external id: its trust policy must require sts:ExternalId "
+        "(StringEquals, the client's id: docs/deploy.md), or any client naming this role reads these costs",
+    )
+
+
 def plan_check(client: Client, expected: ExpectedCost) -> Check:
     """Does the client's expected plan fit its budget (its own, else the environment's default cap)?"""
     budget = client.max_ce_requests or DEFAULT_CE_REQUEST_CAP
@@ -331,7 +353,9 @@ def validate_command(
     if fmt is OutputFormat.table:
         accounts = Table("account", "Cost Explorer", title=f"{client_id}: accounts")
         for account in client.account_ids:
-            accounts.add_row(account, "[green]readable[/]" if account in result.readable else "[red]not readable[/]")
+            accounts.add_row(
+                account, styled("readable", "green") if account in result.readable else styled("not readable", "red")
+            )
         console.print(accounts)
     meta = {"environment": config.environment, "client_id": client_id, "checked_at": at.isoformat()}
     report_checks(result.checks, title=f"credentials of {client_id}", fmt=fmt, output=output, meta=meta)

@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
-from cli.context import EXIT_FINDINGS, as_of_day, console, fail, local_aws_environment
+from cli.context import EXIT_FINDINGS, Table, as_of_day, console, fail, local_aws_environment, styled, write_atomically
 from emulator.admin import admin
 from emulator.dataset import demo_clients, generate_demo_dataset
 from emulator.lambda_runtime import drain_queue, invoke
@@ -117,15 +116,15 @@ def _run(aws: EmbeddedAWS, day: date, output: Path, queue_url: str, worker: str,
         if record is None or record.status != "succeeded" or record.archive_prefix is None:
             failures += 1
             error = (record.error if record else None) or "no execution recorded"
-            table.add_row(client.client_id, kind, "-", "[red]failed[/]", error, "", "")
+            table.add_row(client.client_id, kind, "-", styled("failed", "red"), error, "", "")
             continue
         target = output / folder
         target.mkdir(parents=True, exist_ok=True)
         for key in archive.list(record.archive_prefix):
-            (target / key.rsplit("/", 1)[-1]).write_bytes(archive.get(key))
+            write_atomically(target / key.rsplit("/", 1)[-1], archive.get(key))
         sent = messages.get(record.message_id or "")
         if sent:
-            (target / "message.eml").write_text(sent["raw"], encoding="utf-8")
+            write_atomically(target / "message.eml", sent["raw"])
         report = json.loads((target / "report.json").read_text())
         table.add_row(*_row(client.client_id, kind, report))
     console.print(table)
@@ -147,6 +146,7 @@ def _on_stored_keys(client: Client, day: date) -> Client:
     from lambdas.dal.aws import AwsCredentials, client_with, platform_client
     from lambdas.dal.secrets_store import SecretsStore
     from lambdas.models.client import RoleCredentials, StoredKeyCredentials
+    from lambdas.models.ownership import SECRET_OWNER_TAG
 
     assert isinstance(client.credentials, RoleCredentials)  # noqa: S101 - the demo data's own shape
     # The client creates the user in its own account; here the demo acts for it through its role.
@@ -161,7 +161,11 @@ def _on_stored_keys(client: Client, day: date) -> Client:
     iam.create_user(UserName="cost-reporting-reader")
     key = iam.create_access_key(UserName="cost-reporting-reader")["AccessKey"]
     secret_name = f"{for_environment('local').secrets_prefix}{client.client_id}"
-    SecretsStore().create_keys(secret_name, AwsCredentials(key["AccessKeyId"], key["SecretAccessKey"]))
+    SecretsStore().create_keys(
+        secret_name,
+        AwsCredentials(key["AccessKeyId"], key["SecretAccessKey"]),
+        tags={SECRET_OWNER_TAG: client.client_id},  # as `client add` tags it: the worker reads it in a tagged session
+    )
     rotated = clock.at_hour(day) - timedelta(days=STORED_KEYS_AGE_DAYS)
     credentials = StoredKeyCredentials(secret_name=secret_name, rotated_at=rotated)
     return client.model_copy(update={"credentials": credentials})

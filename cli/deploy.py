@@ -4,7 +4,8 @@
 ACTIVE with the stack's keys, point-in-time recovery, the bucket (versioned, public access
 blocked), both queues and the redrive between them, the alert topic, the SES identity and
 configuration set; where the stack deploys them, the functions (Active, last update
-Successful), the alarms on the alert topic and the dashboard.
+Successful), the alarms on the alert topic and the dashboard. Then it proves that an alarm's
+notification reaches a subscriber of the alert topic (cli/alert_probe.py).
 
 `monitor` polls once an interval (a minute by default) for `--duration` minutes and prints a
 line per poll: alarms in ALARM, function errors and throttles and failed runs since the monitor
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import typer
 
+from cli.alert_probe import alert_delivery_check
 from cli.checks import report_checks
 from cli.context import (
     EXIT_FINDINGS,
@@ -57,7 +59,7 @@ def validate(
     config = environment_config(environment)
     meta = {"environment": config.environment, "checked_at": now().isoformat()}
     report_checks(
-        [*resource_checks(config), link_signer_check(config, now())],
+        [*resource_checks(config), alert_delivery_check(config), link_signer_check(config, now())],
         title=f"deployment of {config.environment}",
         fmt=fmt,
         output=output,

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from cli import query_patterns
 from cli import sources as src
@@ -33,12 +32,14 @@ from cli.context import (
     FormatOption,
     OutputFormat,
     OutputOption,
+    Table,
     as_of_day,
     emit,
     environment_config,
     fail,
     finish,
     now,
+    styled,
     writable,
 )
 from cli.pricing import price
@@ -242,7 +243,7 @@ def _table(document: dict[str, Any]) -> Table:
         top = ", ".join(f"{e['key']} {e['items']} ({e['share'] * 100:.0f}%)" for e in spread["top"] if e["share"])
         view.add_row(f"items per {key}", f"{spread['keys']} key(s); the most: {top or '-'}")
     for change in document["changes"]:
-        view.add_row("[yellow]change[/]", change["detail"])
+        view.add_row(styled("change", "yellow"), change["detail"])
     for line in document["fine_as_is"]:
         view.add_row("fine as is", line)
     return view

@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from cli.clients import clients_table, register
 from cli.context import (
@@ -32,6 +31,7 @@ from cli.context import (
     LOCAL_PORT,
     REPOSITORY,
     EnvironmentOption,
+    Table,
     console,
     environment_config,
     fail,
@@ -42,6 +42,7 @@ from cli.context import (
     now,
     parse_day,
     read_local_state,
+    styled,
     use_local_aws,
     write_atomically,
 )
@@ -228,7 +229,7 @@ def status() -> None:
     view = Table("", "", show_header=False, title="local environment")
     view.add_row("endpoint", state["endpoint_url"])
     view.add_row("pid", f"{state['pid']} ({'running' if alive else 'gone'})")
-    view.add_row("answering", "yes" if answering else "[red]no[/]")
+    view.add_row("answering", "yes" if answering else styled("no", "red"))
     view.add_row("started", str(state.get("started_at")))
     view.add_row("dataset as of", str(state.get("as_of")))
     view.add_row("log", str(state.get("log")))

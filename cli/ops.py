@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
 from cli import analytics as an
 from cli import audit, costing, sources
@@ -41,6 +41,7 @@ from cli.context import (
     FormatOption,
     OutputFormat,
     OutputOption,
+    Table,
     as_of_day,
     console,
     emit,
@@ -52,6 +53,7 @@ from cli.context import (
     progress,
     read_output_of,
     settings,
+    styled,
     tracked,
     writable,
     write_atomically,
@@ -124,8 +126,8 @@ def _kpi_target(kpi: dict[str, Any]) -> str:
     return f"{sign} {_percent(kpi['target']) if kpi['unit'] == 'ratio' else _seconds(kpi['target'])}"
 
 
-def _met(value: bool | None) -> str:
-    return {True: "[green]met[/]", False: "[bold red]missed[/]", None: "[dim]no data[/]"}[value]
+def _met(value: bool | None) -> Text:
+    return {True: styled("met", "green"), False: styled("missed", "bold red"), None: styled("no data", "dim")}[value]
 
 
 def _finish(
@@ -289,7 +291,7 @@ def client_health(
         table.add_row(
             entry["client_id"],
             entry["schedule"] + ("" if entry["status"] == "active" else f" ({entry['status']})"),
-            f"[{style[entry['health']]}]{entry['health']}[/]",
+            styled(entry["health"], style[entry["health"]]),
             f"{success:%Y-%m-%d %H:%M}" if success else "never",
             str(entry["failures_in_a_row"]),
             _gap_days(entry["coverage_gaps"]),
@@ -897,7 +899,7 @@ def security_audit(
     )
     for finding in document["findings"]:
         table.add_row(
-            f"[{style[finding['severity']]}]{finding['severity']}[/]",
+            styled(finding["severity"], style[finding["severity"]]),
             finding["area"],
             finding["resource"],
             finding["finding"],
@@ -1110,10 +1112,10 @@ def cost_optimization(
     table = Table("", "USD", "detail", title=f"running cost of {config.environment}, {window.label}")
     for service, amount in document["by_service_usd"].items():
         table.add_row(service, str(amount), "")
-    table.add_row("[bold]total[/]", f"[bold]{document['running_cost_usd']}[/]", "")
+    table.add_row(styled("total", "bold"), styled(document["running_cost_usd"], "bold"), "")
     for item in document["recommendations"]:
         table.add_row(
-            "[yellow]recommendation[/]", str(item["estimated_saving_usd"]), f"{item['title']}: {item['action']}"
+            styled("recommendation", "yellow"), str(item["estimated_saving_usd"]), f"{item['title']}: {item['action']}"
         )
     worth = [item for item in document["recommendations"] if item["worth_acting"]]
     saving = sum((Decimal(str(item["estimated_saving_usd"])) for item in worth), Decimal(0))
@@ -1245,7 +1247,7 @@ def performance_report(
 def audit_document(config: EnvironmentConfig, window: an.Window, at: datetime) -> dict[str, Any]:
     start, end = window.start_at, window.end_at
     events, unreadable = audit.events_between(config, start, end)
-    changes = [e.model_dump(mode="json") for e in events if e.action.startswith("client.")]
+    changes = [e.model_dump(mode="json") for e in events if e.action.startswith(("client.", "backup."))]
     rotations = [e.model_dump(mode="json") for e in events if e.action == "credentials.rotate"]
     group = f"/aws/lambda/{config.worker_function}"
     access = sources.log_events(group, "ACCESS", start, end)
@@ -1328,11 +1330,15 @@ def audit_report(
         )
     for event in document["unauthorized"]["events"] or document["unauthorized"]["refused_runs"]:
         table.add_row(
-            _when(event["at"]), "[red]UNAUTHORIZED[/]", "refused", str(event["client_id"]), str(event.get("run_id"))
+            _when(event["at"]),
+            styled("UNAUTHORIZED", "red"),
+            "refused",
+            str(event["client_id"]),
+            str(event.get("run_id")),
         )
     if document["access"]["readers"]:
         table.add_section()
-        table.add_row("[bold]who read which client's data[/]", "", "", "", "runs recorded, ACCESS log lines")
+        table.add_row(styled("who read which client's data", "bold"), "", "", "", "runs recorded, ACCESS log lines")
     for reader in document["access"]["readers"]:
         table.add_row(
             "",

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from cli import analytics as an
 from cli import sources
@@ -39,6 +38,7 @@ from cli.context import (
     FormatOption,
     OutputFormat,
     OutputOption,
+    Table,
     as_of_day,
     emit,
     environment_config,

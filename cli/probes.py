@@ -60,16 +60,19 @@ def topic_arn(config: EnvironmentConfig) -> str | None:
     return None
 
 
-def bucket_name(config: EnvironmentConfig) -> str | None:
-    """The assets bucket's real name: the base name, or the base with a unique suffix."""
+def bucket_name(config: EnvironmentConfig, base: str | None = None) -> str | None:
+    """A bucket's real name (the assets bucket's unless `base` names another, e.g. the audit bucket):
+    the base name, or the base with a unique suffix."""
+    base = base or config.assets_bucket
     s3 = platform_client("s3")
     try:
-        s3.head_bucket(Bucket=config.assets_bucket)
-        return config.assets_bucket
+        s3.head_bucket(Bucket=base)
+        return base
     except ClientError as error:
         if not missing(error):
             raise
-    matches = sorted(b["Name"] for b in s3.list_buckets().get("Buckets", []) if config.bucket_matches(b["Name"]))
+    buckets = s3.list_buckets().get("Buckets", [])
+    matches = sorted(b["Name"] for b in buckets if config.bucket_matches(b["Name"], base))
     return matches[0] if matches else None
 
 

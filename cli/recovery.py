@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from cli.checks import Status
 from cli.clients import clients_table
@@ -33,10 +32,12 @@ from cli.context import (
     FormatOption,
     OutputFormat,
     OutputOption,
+    Table,
     emit,
     environment_config,
     finish,
     now,
+    styled,
     writable,
 )
 from cli.probes import alarms, bucket_name, identity_check, missing, problem, topic_arn
@@ -362,7 +363,7 @@ def assess_damage(
         table.add_row(
             str(row["order"]),
             item.name,
-            f"[{item.status.style}]{item.status.name}[/]",
+            styled(item.status.name, item.status.style),
             item.state,
             item.holds,
             item.restore_from,

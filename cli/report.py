@@ -10,7 +10,6 @@ from pathlib import Path
 
 import typer
 from pydantic import ValidationError
-from rich.table import Table
 
 from cli.clients import clients_table, require_record
 from cli.context import (
@@ -19,6 +18,7 @@ from cli.context import (
     FormatOption,
     OutputFormat,
     OutputOption,
+    Table,
     as_of_day,
     console,
     emit,
@@ -31,11 +31,14 @@ from cli.context import (
     settings,
     tracked,
     writable,
+    write_atomically,
 )
+from lambdas.dal.aws import platform_error
 from lambdas.dal.executions_table import ExecutionsTable
 from lambdas.logic.render import money
 from lambdas.models.client import describe_validation_error
 from lambdas.models.events import ReportJob
+from lambdas.models.exceptions import PlatformError
 from lambdas.pipeline import ReportRun, RunOutcome, dependencies_from
 
 app = typer.Typer(help="Run reports and read their history.", no_args_is_help=True)
@@ -59,7 +62,7 @@ def write_outputs(outcome: RunOutcome, directory: Path) -> Path:
     target = directory / outcome.client_id
     target.mkdir(parents=True, exist_ok=True)
     for name, body in outcome.files.items():
-        (target / name).write_bytes(body)
+        write_atomically(target / name, body)
     return target
 
 
@@ -102,8 +105,7 @@ def run(
     view = Table("client", "run", "status", "delivery", "total", "CE requests", "files / error")
     documents = []
     for current in tracked(ids, "Running reports", len(ids)) if all_clients else ids:
-        with pipeline_logs(verbose):
-            outcome = pipeline.run(manual_job(current, day))
+        outcome = _run_one(pipeline, manual_job(current, day), verbose)
         if not all_clients and outcome.error_kind in ("invalid_input", "client_not_found"):
             fail(outcome.error or "invalid client", EXIT_BAD_INPUT)
         path = write_outputs(outcome, output) if output and outcome.files else None
@@ -124,7 +126,10 @@ def run(
     emit(document, view, fmt, None)
     if all_clients:
         errors.print(run_summary(documents), highlight=False, soft_wrap=True)
-    finish(f"{len(failed)} run(s) failed: {_ids(failed)}" if failed else "")
+    incomplete = [str(document["client_id"]) for document in documents if document["status"] == "incomplete"]
+    shortfalls = [f"{len(failed)} run(s) failed: {_ids(failed)}"] if failed else []
+    shortfalls += [f"{len(incomplete)} report(s) incomplete, not sent: {_ids(incomplete)}"] if incomplete else []
+    finish("; ".join(shortfalls))
 
 
 SHOWN = 10  # client ids named in a summary line; the table and the JSON have them all
@@ -139,8 +144,28 @@ def run_summary(documents: list[dict[str, object]]) -> str:
     counts = Counter(str(document["status"]) for document in documents)
     sent = sum(1 for document in documents if document.get("delivery") == "sent")
     requests = sum(int(str(document.get("ce_requests") or 0)) for document in documents)
-    ended = ", ".join(f"{counts[status]} {status}" for status in ("succeeded", "failed", "skipped") if counts[status])
+    ended = ", ".join(
+        f"{counts[status]} {status}" for status in ("succeeded", "incomplete", "failed", "skipped") if counts[status]
+    )
     return f"{len(documents)} run(s): {ended or 'none'}; {sent} report(s) sent; {requests} Cost Explorer request(s)"
+
+
+def _run_one(pipeline: ReportRun, job: ReportJob, verbose: bool) -> RunOutcome:
+    """One run. A failure the queue would retry (a dependency, throttling beyond the retries) is
+    recorded by the pipeline and raised; here it is this client's failed run, and `--all` goes on
+    with the next client instead of stopping."""
+    try:
+        with pipeline_logs(verbose):
+            return pipeline.run(job)
+    except Exception as error:
+        kind = platform_error(error) or error
+        return RunOutcome(
+            client_id=job.client_id,
+            run_id=job.run_id,
+            status="failed",
+            error_kind=kind.kind if isinstance(kind, PlatformError) else "unexpected",
+            error=str(kind) if isinstance(kind, PlatformError) else type(kind).__name__,
+        )
 
 
 @app.command("history")

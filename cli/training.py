@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from cli.checks import report_checks
 from cli.context import (
@@ -22,6 +21,7 @@ from cli.context import (
     FormatOption,
     OutputFormat,
     OutputOption,
+    Table,
     console,
     environment_config,
     fail,

@@ -345,7 +345,7 @@ def _seed(
                     victim = queue.jobs[0].client_id if day == refused_day else queue.jobs[-1].client_id
                     restore = clients.get_record(victim)
                     if day == refused_day:
-                        revoked = {"type": "stored_keys", "secret_name": f"{config.secrets_prefix}revoked"}
+                        revoked = {"type": "stored_keys", "secret_name": f"{config.secrets_prefix}{victim}/revoked"}
                         clients.put(parse_client(dict(restore, credentials=revoked)))
                         happened.append(f"{day}: credentials of {victim} refused")
                     else:

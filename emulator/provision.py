@@ -10,7 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infrastructure.config import TABLES, EnvironmentConfig, TableSpec
+from infrastructure.config import AUDIT_RETENTION_DAYS, TABLES, EnvironmentConfig, TableSpec
+from infrastructure.policies import (
+    alert_topic_publishers,
+    deny_insecure_transport,
+    secrets_reader_permissions,
+    secrets_reader_trust,
+)
 from lambdas.dal.access_keys import AccessKeys
 from lambdas.dal.aws import error_code, platform_client
 from lambdas.dal.secrets_store import SecretsStore
@@ -97,12 +103,92 @@ def provision(config: EnvironmentConfig) -> Settings:
         },
     )["QueueUrl"]
 
-    platform_client("sns").create_topic(Name=config.alerts_topic)
+    account = platform_client("sts").get_caller_identity()["Account"]
+    provision_alerts_topic(config, account)
     platform_client("ses").verify_domain_identity(Domain=config.sender_email.split("@")[1])
     _ignore_exists(platform_client("sesv2").create_configuration_set, ConfigurationSetName=config.configuration_set)
     provision_link_signer(config)
+    provision_audit_bucket(config)
+    provision_secrets_reader(config, account)
+    provision_backup_key(config)
 
-    return settings_for(config, queue_url=queue_url)
+    return settings_for(config, queue_url=queue_url, account=account)
+
+
+def _partition_region() -> tuple[str, str]:
+    return "aws", platform_client("sts").meta.region_name
+
+
+def provision_alerts_topic(config: EnvironmentConfig, account: str) -> str:
+    """The alert topic with the stack's policy: CloudWatch alarms of this account may publish,
+    nothing goes without TLS (infrastructure/policies.py)."""
+    sns = platform_client("sns")
+    arn = str(sns.create_topic(Name=config.alerts_topic)["TopicArn"])
+    partition, region = _partition_region()
+    statements = [
+        *alert_topic_publishers(arn, partition=partition, region=region, account=account),
+        deny_insecure_transport(arn, "sns:Publish"),
+    ]
+    policy = {"Version": "2012-10-17", "Statement": statements}
+    sns.set_topic_attributes(TopicArn=arn, AttributeName="Policy", AttributeValue=json.dumps(policy))
+    return arn
+
+
+def provision_audit_bucket(config: EnvironmentConfig) -> None:
+    """The audit trail's bucket as the stack makes it: versioned, every event locked in governance
+    mode for AUDIT_RETENTION_DAYS (S3 Object Lock is chosen when the bucket is created)."""
+    s3 = platform_client("s3")
+    _ignore_exists(s3.create_bucket, Bucket=config.audit_bucket, ObjectLockEnabledForBucket=True)
+    s3.put_object_lock_configuration(
+        Bucket=config.audit_bucket,
+        ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": AUDIT_RETENTION_DAYS}},
+        },
+    )
+    s3.put_public_access_block(
+        Bucket=config.audit_bucket,
+        PublicAccessBlockConfiguration=dict.fromkeys(
+            ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
+        ),
+    )
+
+
+def secrets_reader_arn(config: EnvironmentConfig, account: str) -> str:
+    return f"arn:aws:iam::{account}:role/{config.secrets_reader_role}"
+
+
+def provision_secrets_reader(config: EnvironmentConfig, account: str) -> None:
+    """The role the worker reads a client's secrets through, with the stack's trust and permissions
+    (a session tagged with one client reads only that client's secrets; the embedded AWS enforces both)."""
+    iam = platform_client("iam")
+    partition, region = _partition_region()
+    trust = secrets_reader_trust(partition=partition, account=account)
+    if (
+        _ignore_exists(iam.create_role, RoleName=config.secrets_reader_role, AssumeRolePolicyDocument=json.dumps(trust))
+        is None
+    ):
+        iam.update_assume_role_policy(RoleName=config.secrets_reader_role, PolicyDocument=json.dumps(trust))
+    permissions = secrets_reader_permissions(
+        partition=partition,
+        region=region,
+        account=account,
+        secrets_prefix=config.secrets_prefix,
+        key_arn=f"arn:{partition}:kms:{region}:{account}:key/*",  # `local` has no project key
+    )
+    iam.put_role_policy(
+        RoleName=config.secrets_reader_role, PolicyName="ReadClientSecrets", PolicyDocument=json.dumps(permissions)
+    )
+
+
+def provision_backup_key(config: EnvironmentConfig) -> None:
+    """The HMAC key that signs backup manifests, under the stack's alias."""
+    kms = platform_client("kms")
+    aliases = {alias["AliasName"] for alias in kms.list_aliases().get("Aliases", [])}
+    if config.backup_key_alias in aliases:
+        return
+    key = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC", Description="backup manifests")
+    kms.create_alias(AliasName=config.backup_key_alias, TargetKeyId=key["KeyMetadata"]["KeyId"])
 
 
 def provision_link_signer(config: EnvironmentConfig) -> None:
@@ -134,10 +220,14 @@ def provision_link_signer(config: EnvironmentConfig) -> None:
     store.create_keys(config.link_signer_secret, credentials)
 
 
-def settings_for(config: EnvironmentConfig, *, queue_url: str = "") -> Settings:
-    """The worker's settings for an environment: every table of TABLES under its own name, and the
-    link signer's secret (which `provision` creates, as the stack does)."""
+def settings_for(config: EnvironmentConfig, *, queue_url: str = "", account: str | None = None) -> Settings:
+    """The worker's settings for an environment: every table of TABLES under its own name, the
+    link signer's secret and the secrets reader role (which `provision` creates, as the stack does)."""
+    if account is None:
+        account = str(platform_client("sts").get_caller_identity()["Account"])
     return Settings(
+        client_secrets_prefix=config.secrets_prefix,
+        secrets_reader_role_arn=secrets_reader_arn(config, account),
         environment=config.environment,
         assets_bucket=config.assets_bucket,
         jobs_queue_url=queue_url,

@@ -41,7 +41,8 @@ from moto.core.responses import BaseResponse
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from emulator import moto_clock
+from emulator import iam_enforcement, moto_clock
+from emulator.client_roles import ensure_client_roles
 from emulator.cost_explorer import DEFAULT_PAGE_GROUPS, TARGET_PREFIX, CostExplorerEmulator
 from emulator.dataset import CostDataset, demo_clients, generate_demo_dataset
 from emulator.dynamodb_metrics import TARGET_PREFIX as DYNAMODB_TARGET
@@ -171,7 +172,13 @@ class _Router:
             logger.exception("embedded AWS failed on %s %s", environ.get("REQUEST_METHOD"), path)
             body = {"__type": "InternalErrorException", "message": "emulator error; see the server log"}
             return _respond(start_response, 500, body, "application/x-amz-json-1.1")
-        return self._moto(environ, start_response)
+        answer = self._moto(environ, start_response)
+        if path.rstrip("/") == "/moto-api/reset":
+            # moto forgot every account: the platform's is provisioned again by its owner, the clients'
+            # roles were never the platform's to lose.
+            iam_enforcement.reset()
+            self._aws.ensure_client_roles()
+        return answer
 
     # -- Cost Explorer ---------------------------------------------------------------------------
 
@@ -324,6 +331,8 @@ class EmbeddedAWS:
         self._ce = CostExplorerEmulator(dataset, page_size=page_size, late_data=late_data)
         self.ses = SesAccount()  # what SES counts: sends and feedback with their times
         self.dynamodb_metrics = DynamoDBMetrics()  # the AWS/DynamoDB metrics moto does not publish
+        iam_enforcement.install()  # trust policies, external ids, session tags, alarm actions
+        self.ensure_client_roles()
         self._host = host
         self._port = port
         self._server: BaseWSGIServer | None = None
@@ -401,6 +410,11 @@ class EmbeddedAWS:
     def set_dataset(self, dataset: CostDataset) -> None:
         """Answer Cost Explorer from another dataset from now on (the request log is kept)."""
         self._ce.dataset = dataset
+        self.ensure_client_roles()
+
+    def ensure_client_roles(self) -> int:
+        """Each client of the dataset has its read-only role in its payer account (emulator/client_roles.py)."""
+        return ensure_client_roles(demo_clients(self._ce.dataset))
 
     def dataset_summary(self) -> dict[str, Any]:
         dataset = self._ce.dataset

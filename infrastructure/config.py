@@ -14,6 +14,9 @@ Environment = Literal["prod", "staging", "dev", "local"]
 ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
 
 PREFIX = "cost-reporting"
+# Audit events stay locked this long (S3 Object Lock, governance mode): the runbook's audits read a
+# year back, as the ACCESS log lines kept 13 months in production.
+AUDIT_RETENTION_DAYS = 400
 SERVICE_NAME = "cost-reporting"
 METRICS_NAMESPACE = "CostReporting"
 
@@ -105,6 +108,23 @@ class EnvironmentConfig:
         return f"{PREFIX}{self.suffix}/clients/"
 
     @property
+    def secrets_reader_role(self) -> str:
+        """The role the worker reads a client's secrets through, in a session tagged with that client:
+        its policy lets a session read only secrets carrying the same `client_id` tag."""
+        return f"{PREFIX}-secrets-reader{self.suffix}"
+
+    @property
+    def audit_bucket(self) -> str:
+        """Base name of the audit trail's bucket (deployed with an account and region suffix): S3 Object
+        Lock in governance mode keeps every event for AUDIT_RETENTION_DAYS, whoever asks to delete it."""
+        return self._name("audit")
+
+    @property
+    def backup_key_alias(self) -> str:
+        """The HMAC key (KMS) that signs backup manifests: a backup is restored only if KMS verifies it."""
+        return f"alias/{PREFIX}-backup{self.suffix}"
+
+    @property
     def link_signer_user(self) -> str:
         """The IAM user whose access key signs the reports' links: only a user's key lasts the 7 days
         of a SigV4 presigned URL (a role's credentials expire first, and the link with them)."""
@@ -171,8 +191,10 @@ class EnvironmentConfig:
         handlers run in process, so no Lambda function, alarm or dashboard exists to check."""
         return self.environment != "local"
 
-    def bucket_matches(self, name: str) -> bool:
-        base = self.assets_bucket
+    def bucket_matches(self, name: str, base: str | None = None) -> bool:
+        """Is `name` this environment's assets bucket (or the bucket of base name `base`), with or
+        without the deployed account-and-region suffix?"""
+        base = base or self.assets_bucket
         return name == base or (name.startswith(base + "-") and not _other_env_bucket(name, base))
 
 

@@ -34,6 +34,7 @@ from infrastructure.constructs.monitoring import MonitoredFunction, Monitoring
 from infrastructure.constructs.nag import acknowledge, logical_id
 from infrastructure.constructs.notifications import Notifications
 from infrastructure.constructs.schedules import Schedules
+from infrastructure.constructs.secrets_access import ClientSecretsReader
 from infrastructure.constructs.storage import Storage
 
 DEPLOYABLE = tuple(env for env in ENVIRONMENTS if env != "local")  # local is the embedded emulator
@@ -71,6 +72,7 @@ class CostReportingStack(Stack):
         storage = Storage(self, "Storage", config=config, key=key, retain=retain)
         fanout = FanOut(self, "FanOut", config=config, key=key, worker_timeout=WORKER.timeout)
         link_signer = LinkSigner(self, "LinkSigner", config=config, assets=storage.assets, key=key)
+        secrets_reader = ClientSecretsReader(self, "ClientSecrets", config=config, key=key)
         notifications = Notifications(
             self, "Notifications", config=config, key=key, sender_email=sender_email, alert_email=alert_email
         )
@@ -80,7 +82,7 @@ class CostReportingStack(Stack):
             config=config,
             code_dir=code_dir,
             layer_dir=layer_dir,
-            environment=self._environment(config, storage, fanout, sender_email),
+            environment=self._environment(config, storage, fanout, sender_email, secrets_reader.role.role_arn),
             log_retention=LOG_RETENTION.get(config.environment, logs.RetentionDays.ONE_WEEK),
             events_dead_letter_queue=fanout.events_dead_letter_queue,
             retain_logs=retain,
@@ -116,6 +118,8 @@ class CostReportingStack(Stack):
         encryption.allow_service_to_publish("cloudwatch.amazonaws.com", source_arn=alarms)
 
         self._grant_worker(functions.worker, functions.worker_role, storage, notifications, key.key_arn)
+        # A client's secrets only through a session of the secrets reader tagged with that client.
+        self._grant(functions.worker, ["sts:AssumeRole", "sts:TagSession"], [secrets_reader.role.role_arn])
         # The link signer's key, to sign the reports' links (lambdas/pipeline.py): that one secret only.
         self._grant(functions.worker, ["secretsmanager:GetSecretValue"], [link_signer.secret.secret_arn])
         self._grant_dispatcher(functions.dispatcher, storage, fanout, key.key_arn)
@@ -125,7 +129,9 @@ class CostReportingStack(Stack):
         self._outputs(config, storage, fanout, notifications, functions)
 
     @staticmethod
-    def _environment(config: EnvironmentConfig, storage: Storage, fanout: FanOut, sender_email: str) -> dict[str, str]:
+    def _environment(
+        config: EnvironmentConfig, storage: Storage, fanout: FanOut, sender_email: str, secrets_reader: str
+    ) -> dict[str, str]:
         """The Settings model's variables (lambdas/models/settings.py) plus Powertools'. Table
         variables follow the TABLES keys (`clients_table` -> CLIENTS_TABLE), so a new table
         reaches the functions without touching this code."""
@@ -137,6 +143,8 @@ class CostReportingStack(Stack):
             "SENDER_EMAIL": sender_email,
             "SES_CONFIGURATION_SET": config.configuration_set,
             "LINK_SIGNER_SECRET": config.link_signer_secret,
+            "CLIENT_SECRETS_PREFIX": config.secrets_prefix,
+            "SECRETS_READER_ROLE_ARN": secrets_reader,
             "POWERTOOLS_SERVICE_NAME": config.service_name,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "DEBUG" if config.environment == "dev" else "INFO",
@@ -195,11 +203,6 @@ class CostReportingStack(Stack):
         grant(worker, ["s3:ListBucket"], [storage.assets.bucket_arn], {"StringLike": {"s3:prefix": ["reports/*"]}})
         grant(
             worker,
-            ["secretsmanager:GetSecretValue"],
-            [f"arn:{Aws.PARTITION}:secretsmanager:{Aws.REGION}:{Aws.ACCOUNT_ID}:secret:{config.secrets_prefix}*"],
-        )
-        grant(
-            worker,
             ["sts:AssumeRole"],
             [f"arn:{Aws.PARTITION}:iam::*:role/{config.client_role_pattern}"],
             # Every assume names the client's external id (confused-deputy protection).
@@ -209,12 +212,6 @@ class CostReportingStack(Stack):
             role,
             f"AwsSolutions-IAM5[Resource::<{logical_id(storage.assets)}.Arn>/reports/*]",
             "Reports are stored per client and run under reports/; the worker writes and reads only that prefix.",
-        )
-        acknowledge(
-            role,
-            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:{config.secrets_prefix}*]",
-            "Client access keys are created at onboarding, one secret per client, under this one path; "
-            "Secrets Manager appends a random suffix to every secret ARN, so a path prefix is the narrowest grant.",
         )
         acknowledge(
             role,
@@ -249,6 +246,7 @@ class CostReportingStack(Stack):
             description="The principal a client's CostReportingReadOnly role trusts (docs/deploy.md)",
         )
         CfnOutput(self, "AssetsBucket", value=storage.assets.bucket_name)
+        CfnOutput(self, "AuditBucket", value=storage.audit.bucket_name)
         CfnOutput(self, "JobsQueueUrl", value=fanout.jobs_queue.queue_url)
         CfnOutput(self, "AlertsTopicArn", value=notifications.alerts_topic.topic_arn)
         CfnOutput(self, "SenderEmail", value=notifications.sender_email)

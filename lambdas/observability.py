@@ -47,6 +47,7 @@ _CREDENTIAL_TEXT = re.compile(
     r"|(hooks\.slack\.com/services/)[^\s\"']+"
     r"|(\.webhook\.office\.com/)[^\s\"']+"
     r"|(/webhookb2/)[^\s\"']+"
+    r"|([?&]sig=)[^&\s\"']+"
     r"|((?:aws_)?secret_?access_?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9/+=]{20,}"
     r"|(Authorization[\"']?\s*[:=]\s*[\"']?)[^\"'\n]+"
 )

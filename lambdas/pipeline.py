@@ -23,6 +23,7 @@ from lambdas import clock
 from lambdas.cost_reader import CostRead, CostReader
 from lambdas.dal.archive import ReportArchive, report_prefix
 from lambdas.dal.aws import SES_CALL_BUDGET_SECONDS, AwsCredentials, client_with, platform_error
+from lambdas.dal.client_secrets import ClientSecrets
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.dal.cost_cache import CostCache
 from lambdas.dal.cost_explorer import CostExplorer
@@ -74,6 +75,9 @@ class Dependencies:
     suppressions: SuppressionsTable | None = None
     webhooks: WebhookSender | None = None
     link_signer_secret: str = ""  # where the link signer's key is kept; empty: sign with the platform's own
+    # A client's own view of Secrets Manager (stored keys, webhook URLs): under the environment's prefix,
+    # through a session tagged with the client where the stack provides the secrets reader role.
+    client_secrets: Callable[[str], ClientSecrets] = ClientSecrets
     ce_request_cap: int = DEFAULT_CE_REQUEST_CAP  # the most Cost Explorer requests one run may send
 
 
@@ -160,6 +164,11 @@ class ReportRun:
 
     def _run(self, record: dict[str, Any], job: ReportJob, now: datetime, outcome: RunOutcome) -> None:
         client = parse_client(record)
+        secrets = self.deps.client_secrets(client.client_id)
+        # A record naming another client's secret (keys or webhook) fails here, before anything is read
+        # or sent; IAM would refuse the read as well (the secrets reader's tag condition).
+        for name in _secret_names(client):
+            secrets.check(name)
         if not client.active and job.kind in ("scheduled", "final"):
             outcome.status = "skipped"
             logger.info("client paused: scheduled run skipped")
@@ -172,7 +181,7 @@ class ReportRun:
                 self._skip(outcome, "the final report of this month was already sent")
                 return
             sent = next((report for run, report in earlier if not run.endswith(".final")), None)
-        read = self._read_costs(client, job, window, now, outcome)
+        read = self._read_costs(client, job, window, now, outcome, secrets)
         if job.kind == "final" and (
             window.current.start in read.data.estimated_months or read.data.estimated_days & _period_days(window)
         ):
@@ -214,7 +223,7 @@ class ReportRun:
             # After the email; deliver() never raises. A retry of an attempt stopped between the send
             # and its record posts again: a chat summary may come twice, it is never lost (the email
             # itself is sent once, by the claim above).
-            outcome.channels = self.deps.webhooks.deliver(client, report)
+            outcome.channels = self.deps.webhooks.deliver(client, report, secrets)
         outcome.status = "succeeded"
 
     def _link(self, key: str, client_id: str) -> str:
@@ -270,9 +279,15 @@ class ReportRun:
         logger.info(f"run skipped: {reason}")
 
     def _read_costs(
-        self, client: Client, job: ReportJob, window: ReportWindow, now: datetime, outcome: RunOutcome
+        self,
+        client: Client,
+        job: ReportJob,
+        window: ReportWindow,
+        now: datetime,
+        outcome: RunOutcome,
+        secrets: ClientSecrets,
     ) -> CostRead:
-        credentials = self.deps.credentials.for_client(client)  # a refusal is logged UNAUTHORIZED by _fail
+        credentials = self.deps.credentials.for_client(client, secrets)  # a refusal is logged UNAUTHORIZED by _fail
         explorer = self.deps.cost_explorer(credentials)
         cache = self.deps.cost_cache()
         cache.read_only = cache.read_only or self.dry_run  # a dry run writes nothing, the cache included
@@ -457,10 +472,18 @@ def dependencies_from(settings: Settings) -> Dependencies:
         mailer=Mailer(settings.sender_email, settings.configuration_set),
         cost_cache=lambda: CostCache(settings.cost_cache_table),
         suppressions=SuppressionsTable(settings.suppressions_table) if settings.suppressions_table else None,
-        webhooks=WebhookSender(),
+        webhooks=WebhookSender(allow_loopback=settings.environment == "local"),
         link_signer_secret=settings.link_signer_secret,
+        client_secrets=lambda client_id: ClientSecrets(
+            client_id, prefix=settings.client_secrets_prefix, reader_role_arn=settings.secrets_reader_role_arn
+        ),
         ce_request_cap=settings.ce_request_cap,
     )
+
+
+def _secret_names(client: Client) -> list[str]:
+    keys = [client.credentials.secret_name] if isinstance(client.credentials, StoredKeyCredentials) else []
+    return keys + [webhook.secret_name for webhook in client.webhooks]
 
 
 def _peak_memory_mb() -> int:

@@ -24,6 +24,19 @@ class Encryption(Construct):
             removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
             pending_window=Duration.days(30),
         )
+        # Signs backup manifests (`backup create`) and verifies them before a restore (`backup validate`,
+        # `backup restore`): checksums inside an archive prove nothing against someone who rewrote the
+        # archive; a MAC from a key that never leaves KMS does. HMAC keys have no automatic rotation.
+        self.backup_key = kms.Key(
+            self,
+            "BackupKey",
+            alias=config.backup_key_alias,
+            description=f"Cost reporting platform ({config.environment}): signs and verifies backup manifests",
+            key_spec=kms.KeySpec.HMAC_256,
+            key_usage=kms.KeyUsage.GENERATE_VERIFY_MAC,
+            removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
+            pending_window=Duration.days(30),
+        )
 
     def allow_service_to_publish(self, service: str, *, source_arn: str) -> None:
         """Let an AWS service publish to a topic or queue encrypted with this key (CloudWatch alarms,

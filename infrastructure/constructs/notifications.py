@@ -13,6 +13,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from infrastructure.config import EnvironmentConfig
+from infrastructure.policies import alert_topic_publishers
 
 
 class Notifications(Construct):
@@ -85,6 +86,11 @@ class Notifications(Construct):
             master_key=key,
             enforce_ssl=True,
         )
+        # CloudWatch must be allowed in the topic's own policy (the key policy alone is not enough).
+        for statement in alert_topic_publishers(
+            self.alerts_topic.topic_arn, partition=Aws.PARTITION, region=Aws.REGION, account=Aws.ACCOUNT_ID
+        ):
+            self.alerts_topic.add_to_resource_policy(iam.PolicyStatement.from_json(statement))
         if alert_email:
             self.alerts_topic.add_subscription(subscriptions.EmailSubscription(alert_email))
 

@@ -8,7 +8,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infrastructure.config import TABLES, EnvironmentConfig, TableSpec
+from infrastructure.config import AUDIT_RETENTION_DAYS, TABLES, EnvironmentConfig, TableSpec
 
 # Reports are read in the first weeks (questions, audits of the current quarter), rarely after.
 REPORTS_TO_INFREQUENT_ACCESS = Duration.days(90)
@@ -91,6 +91,32 @@ class Storage(Construct):
                     abort_incomplete_multipart_upload_after=Duration.days(7),
                 ),
                 s3.LifecycleRule(id="RemoveExpiredDeleteMarkers", expired_object_delete_marker=True),
+            ],
+            removal_policy=removal,
+        )
+
+        # The audit trail of operators' changes (cli/audit.py): one new object per event, never
+        # overwritten, and each version locked (S3 Object Lock, governance mode) for the retention
+        # period: nobody deletes or rewrites an event unless they hold s3:BypassGovernanceRetention
+        # and ask for it explicitly, which CloudTrail then records. Its own bucket: a default
+        # retention applies to a whole bucket, and reports must stay deletable.
+        self.audit = s3.Bucket(
+            self,
+            "Audit",
+            bucket_name=f"{config.audit_bucket}-{Aws.ACCOUNT_ID}-{Aws.REGION}",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            versioned=True,  # Object Lock requires it
+            object_lock_enabled=True,
+            object_lock_default_retention=s3.ObjectLockRetention.governance(Duration.days(AUDIT_RETENTION_DAYS)),
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="audit/",
+            lifecycle_rules=[
+                s3.LifecycleRule(id="AbortIncompleteUploads", abort_incomplete_multipart_upload_after=Duration.days(7))
             ],
             removal_policy=removal,
         )

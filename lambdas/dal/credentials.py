@@ -14,6 +14,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lambdas.dal.aws import AwsCredentials, error_code, platform_client
+from lambdas.dal.client_secrets import ClientSecrets
 from lambdas.models.client import Client, RoleCredentials
 from lambdas.models.exceptions import DependencyError, UnauthorizedError
 
@@ -33,11 +34,16 @@ class CredentialProvider:
         self._sts = sts
         self._secrets = secrets
 
-    def for_client(self, client: Client) -> AwsCredentials:
+    def for_client(self, client: Client, secrets: ClientSecrets | None = None) -> AwsCredentials:
+        """The client's credentials. Stored keys are read through `secrets`, the client's own view of
+        Secrets Manager (the worker's: a tagged session), else with this provider's credentials, and
+        only from a secret that is the client's own."""
         what, credentials = f"credentials of client {client.client_id}", client.credentials
         if isinstance(credentials, RoleCredentials):
             return self._obtain(what, self._assume, client.client_id, credentials)
-        return self._obtain(what, self._stored, credentials.secret_name)
+        secrets = secrets or ClientSecrets(client.client_id, secrets=self._secrets)
+        secrets.check(credentials.secret_name)
+        return self._obtain(what, lambda name: _keys(name, secrets.get(name)), credentials.secret_name)
 
     def stored_keys(self, secret_name: str) -> AwsCredentials:
         """Access keys kept in a secret as {"access_key_id", "secret_access_key"}: a client's, or the
@@ -68,12 +74,13 @@ class CredentialProvider:
 
     def _stored(self, secret_name: str) -> AwsCredentials:
         secrets = self._secrets or platform_client("secretsmanager")
-        value = secrets.get_secret_value(SecretId=secret_name)["SecretString"]
-        try:
-            data = json.loads(value)
-            return AwsCredentials(data["access_key_id"], data["secret_access_key"])
-        except (ValueError, KeyError, TypeError):
-            # Say what is wrong with the secret, never what is in it.
-            raise UnauthorizedError(
-                f"secret {secret_name} is not JSON with access_key_id and secret_access_key"
-            ) from None
+        return _keys(secret_name, secrets.get_secret_value(SecretId=secret_name)["SecretString"])
+
+
+def _keys(secret_name: str, value: str) -> AwsCredentials:
+    try:
+        data = json.loads(value)
+        return AwsCredentials(data["access_key_id"], data["secret_access_key"])
+    except (ValueError, KeyError, TypeError):
+        # Say what is wrong with the secret, never what is in it.
+        raise UnauthorizedError(f"secret {secret_name} is not JSON with access_key_id and secret_access_key") from None

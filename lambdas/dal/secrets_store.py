@@ -42,15 +42,25 @@ class SecretsStore(PlatformAdapter):
             raise DependencyError(f"Secrets Manager unreachable ({type(error).__name__})") from None
         return described
 
-    def create_keys(self, secret_name: str, credentials: AwsCredentials, *, kms_key_id: str | None = None) -> None:
-        """A new secret holding the keys (encrypted with `kms_key_id`, else Secrets Manager's default key)."""
-        encryption = {"KmsKeyId": kms_key_id} if kms_key_id else {}
+    def create_keys(
+        self,
+        secret_name: str,
+        credentials: AwsCredentials,
+        *,
+        kms_key_id: str | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> None:
+        """A new secret holding the keys (encrypted with `kms_key_id`, else Secrets Manager's default
+        key), with `tags` (a client's: {"client_id": ...}, lambdas/models/ownership.py)."""
+        options: dict[str, Any] = {"KmsKeyId": kms_key_id} if kms_key_id else {}
+        if tags:
+            options["Tags"] = [{"Key": key, "Value": value} for key, value in tags.items()]
         self._call(
             f"creating {secret_name}",
             self.client.create_secret,
             Name=secret_name,
             SecretString=_keys_json(credentials),
-            **encryption,
+            **options,
         )
 
     def put_keys(self, secret_name: str, credentials: AwsCredentials) -> str:

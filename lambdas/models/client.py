@@ -32,6 +32,7 @@ from pydantic import (
 )
 
 from lambdas.models.exceptions import InvalidInputError
+from lambdas.models.ownership import own_secret_rule, secret_belongs_to
 
 Schedule = Literal["daily", "weekly", "monthly"]
 SCHEDULES: tuple[str, ...] = ("daily", "weekly", "monthly")
@@ -57,7 +58,10 @@ def _currencies() -> frozenset[str]:
 
 
 def _plain_text(value: str) -> str:
-    """Names are shown in emails and tables: no control characters, no invisible tricks."""
+    """Names are shown in emails, subjects and tables: no control characters, no invisible tricks,
+    no separator but the plain space. A line or paragraph separator (U+2028, U+2029) would end a
+    mail header line early (every run of the client failing at the Subject); a no-break or ideographic
+    space makes two names that look alike."""
     value = value.strip()
     if not value:
         raise ValueError("must not be blank")
@@ -65,6 +69,8 @@ def _plain_text(value: str) -> str:
         category = unicodedata.category(char)
         if category.startswith("C"):
             raise ValueError(f"contains a control or invisible character (U+{ord(char):04X})")
+        if category.startswith("Z") and char != " ":
+            raise ValueError(f"contains a separator other than a plain space (U+{ord(char):04X})")
     return value
 
 
@@ -199,6 +205,30 @@ class Client(BaseModel):
     status: ClientStatus = "active"
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+    @field_validator("credentials")
+    @classmethod
+    def _own_stored_keys(cls, value: RoleCredentials | StoredKeyCredentials, info: ValidationInfo) -> Any:
+        """A record naming another client's keys would read that client's costs (and share its cache
+        scope): the secret must be this client's own."""
+        client_id = info.data.get("client_id")
+        if (
+            isinstance(value, StoredKeyCredentials)
+            and client_id
+            and not secret_belongs_to(client_id, value.secret_name)
+        ):
+            raise ValueError(f"secret_name {value.secret_name} {own_secret_rule(client_id)}")
+        return value
+
+    @field_validator("webhooks")
+    @classmethod
+    def _own_webhooks(cls, value: list[Webhook], info: ValidationInfo) -> list[Webhook]:
+        """A record naming another client's webhook would post its summary into that client's channel."""
+        client_id = info.data.get("client_id")
+        for number, webhook in enumerate(value):
+            if client_id and not secret_belongs_to(client_id, webhook.secret_name):
+                raise ValueError(f"entry {number}: secret_name {webhook.secret_name} {own_secret_rule(client_id)}")
+        return value
 
     @field_validator("currency")
     @classmethod

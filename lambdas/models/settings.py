@@ -34,6 +34,11 @@ class Settings(BaseModel):
     # The secret holding the link signer's access key (docs/deploy.md); empty = links are signed with
     # the platform's own credentials, for as long as temporary credentials can honour.
     link_signer_secret: str = Field(default="", validation_alias="LINK_SIGNER_SECRET")
+    # Clients' secrets live under this prefix, each under <prefix><client_id> (lambdas/models/ownership.py).
+    client_secrets_prefix: str = Field(default="", validation_alias="CLIENT_SECRETS_PREFIX")
+    # The role a client's secrets are read through, in a session tagged with the client (the stack's
+    # ClientSecrets construct); empty: read with the platform's own credentials.
+    secrets_reader_role_arn: str = Field(default="", validation_alias="SECRETS_READER_ROLE_ARN")
     # The most Cost Explorer requests (pages) one run may send, whatever the client's size: the
     # operator's cap on what one report can cost (USD 0.01 a request).
     ce_request_cap: int = Field(default=DEFAULT_CE_REQUEST_CAP, ge=1, le=10_000, validation_alias="CE_REQUEST_CAP")

@@ -44,6 +44,10 @@ def test_every_acknowledgement_is_an_awssolutions_finding_with_a_reason_next_to_
 def test_acknowledged_findings_are_the_reviewed_ones(synthesized):
     """A new acknowledgement is a security decision: it is added here, in review, on purpose."""
     rules = {(path.split("/", 2)[2], rule.split("::", 1)[1]) for path, rule, _ in acknowledgements(synthesized, "prod")}
+    secrets = (
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:"
+        "cost-reporting/clients/*]"
+    )
     assert {rule for _, rule in rules} == {
         "AwsSolutions-L1",
         "AwsSolutions-IAM5[Resource::*]",
@@ -63,6 +67,8 @@ def test_acknowledged_findings_are_the_reviewed_ones(synthesized):
     reports = "AwsSolutions-IAM5[Resource::<StorageAssets320D2163.Arn>/reports/*]"
     assert {path for path, rule in rules if rule == reports} == {"Functions/WorkerRole", "LinkSigner/ReadReports"}
     assert {path for path, rule in rules if rule == "AwsSolutions-SMG4"} == {"LinkSigner/Secret"}
+    # Client secrets: only the secrets reader's policy, whose tag condition binds a session to its client.
+    assert {path for path, rule in rules if rule == secrets} == {"ClientSecrets/ReadClientSecrets"}
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)

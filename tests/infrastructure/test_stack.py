@@ -31,9 +31,28 @@ def logical_id(synthesized: Synthesized, environment: str, resource_type: str, *
     return name
 
 
+def project_key(synthesized: Synthesized, environment: str) -> str:
+    """The customer-managed encryption key (the other key is the backup manifests' HMAC key)."""
+    [key] = [
+        name
+        for name, key in synthesized.resources(environment, "AWS::KMS::Key").items()
+        if "KeySpec" not in key["Properties"]
+    ]
+    return key
+
+
 def key_arn(synthesized: Synthesized, environment: str) -> dict[str, list[str]]:
-    [key] = synthesized.resources(environment, "AWS::KMS::Key")
-    return {"Fn::GetAtt": [key, "Arn"]}
+    return {"Fn::GetAtt": [project_key(synthesized, environment), "Arn"]}
+
+
+def bucket(synthesized: Synthesized, environment: str, base: str) -> str:
+    """The logical id of the bucket whose name starts with `base` (names carry account and region)."""
+    [name] = [
+        name
+        for name, resource in synthesized.resources(environment, "AWS::S3::Bucket").items()
+        if resource["Properties"]["BucketName"]["Fn::Join"][1][0] == f"{base}-"
+    ]
+    return name
 
 
 def statements(policy_document: dict[str, Any]) -> list[dict[str, Any]]:
@@ -173,8 +192,10 @@ def test_the_dispatchers_query_has_its_index(synthesized):
 
 def test_assets_bucket_is_private_versioned_logged_and_ages_reports(synthesized):
     buckets = synthesized.resources("prod", "AWS::S3::Bucket")
-    [assets_name] = [name for name, bucket in buckets.items() if "LoggingConfiguration" in bucket["Properties"]]
-    [logs_bucket] = set(buckets) - {assets_name}
+    assets_name, logs_bucket = (
+        bucket(synthesized, "prod", "cost-reporting-assets"),
+        bucket(synthesized, "prod", "cost-reporting-access-logs"),
+    )
     assets = buckets[assets_name]["Properties"]
 
     [encryption] = assets["BucketEncryption"]["ServerSideEncryptionConfiguration"]
@@ -217,10 +238,10 @@ def test_every_bucket_queue_topic_and_table_is_encrypted(synthesized, environmen
         for bucket in synthesized.resources(environment, "AWS::S3::Bucket").values()
     ]
     # The access log bucket: S3 server access logging delivers only to SSE-S3 buckets.
-    assert sorted(algorithms) == ["AES256", "aws:kms"]
+    assert sorted(algorithms) == ["AES256", "aws:kms", "aws:kms"]  # + assets and audit
     for secret in synthesized.resources(environment, "AWS::SecretsManager::Secret").values():
         assert secret["Properties"]["KmsKeyId"] == key
-    [key_resource] = synthesized.resources(environment, "AWS::KMS::Key").values()
+    key_resource = synthesized.resources(environment, "AWS::KMS::Key")[project_key(synthesized, environment)]
     assert key_resource["Properties"]["EnableKeyRotation"] is True
 
 
@@ -247,7 +268,7 @@ def test_every_bucket_queue_and_topic_refuses_plain_http(synthesized, policy_typ
 
 
 def test_services_may_use_the_key_only_for_this_account_and_source(synthesized):
-    [key] = synthesized.resources("prod", "AWS::KMS::Key").values()
+    key = synthesized.resources("prod", "AWS::KMS::Key")[project_key(synthesized, "prod")]
     services = {
         s["Principal"]["Service"]: s for s in statements(key["Properties"]["KeyPolicy"]) if "Service" in s["Principal"]
     }
@@ -514,7 +535,7 @@ def test_resource_policies_use_wildcard_actions_only_to_deny(synthesized):
                 if any("*" in action for action in as_list(statement["Action"])):
                     assert statement["Effect"] == "Deny"
     # The key policy's one wildcard is AWS's default delegation to the account's IAM policies.
-    [key] = synthesized.resources("prod", "AWS::KMS::Key").values()
+    key = synthesized.resources("prod", "AWS::KMS::Key")[project_key(synthesized, "prod")]
     wildcard = [s for s in statements(key["Properties"]["KeyPolicy"]) if s["Action"] == "kms:*"]
     assert [s["Principal"] for s in wildcard] == [
         {"AWS": {"Fn::Join": ["", ["arn:", ref("AWS::Partition"), ":iam::", ref("AWS::AccountId"), ":root"]]}}
@@ -527,13 +548,19 @@ def test_worker_reads_client_secrets_only_under_the_prefix_and_assumes_only_clie
         synthesized, "prod", "AWS::SecretsManager::Secret", Name="cost-reporting/system/link-signer"
     )
 
+    reader = logical_id(synthesized, "prod", "AWS::IAM::Role", RoleName="cost-reporting-secrets-reader")
+
+    # No client secret directly: the link signer's secret only, by its exact ARN.
     [secrets] = actions_on(worker, "secretsmanager:GetSecretValue")
-    clients, signer = sorted(as_list(secrets["Resource"]), key=lambda resource: "Ref" in resource)
-    assert clients["Fn::Join"][1][-1] == ":secret:cost-reporting/clients/*"
-    assert signer == ref(signer_secret)  # and the link signer's secret, by its exact ARN
-    [assume] = actions_on(worker, "sts:AssumeRole")
-    assert assume["Resource"]["Fn::Join"][1][-1] == ":iam::*:role/CostReportingReadOnly*"
-    assert assume["Condition"] == {"Null": {"sts:ExternalId": "false"}}
+    assert as_list(secrets["Resource"]) == [ref(signer_secret)]
+    client_roles, secrets_reader = sorted(
+        actions_on(worker, "sts:AssumeRole"), key=lambda statement: "Condition" not in statement
+    )
+    assert client_roles["Resource"]["Fn::Join"][1][-1] == ":iam::*:role/CostReportingReadOnly*"
+    assert client_roles["Condition"] == {"Null": {"sts:ExternalId": "false"}}
+    # A client's secrets through the secrets reader, in a session tagged with the client.
+    assert secrets_reader["Action"] == ["sts:AssumeRole", "sts:TagSession"]
+    assert secrets_reader["Resource"] == {"Fn::GetAtt": [reader, "Arn"]}
     [send] = actions_on(worker, "ses:SendRawEmail")
     assert send["Condition"] == {"StringEquals": {"ses:FromAddress": "reports@prod.example.com"}}
     assert not actions_on(worker, "ce:GetCostAndUsage")  # costs are read with the client's credentials only
@@ -594,11 +621,7 @@ def test_the_link_signer_may_only_read_reports_and_its_key_is_kept_encrypted_und
     assert config.link_signer_user == f"cost-reporting-link-signer{config.suffix}"
     assert set(synthesized.resources(environment, "AWS::IAM::User")) == {user}
     assert "LoginProfile" not in synthesized.resources(environment, "AWS::IAM::User")[user]["Properties"]
-    assets = next(
-        name
-        for name, bucket in synthesized.resources(environment, "AWS::S3::Bucket").items()
-        if "LoggingConfiguration" in bucket["Properties"]
-    )
+    assets = bucket(synthesized, environment, f"cost-reporting-assets{config.suffix}")
 
     policies = [
         p["Properties"]

@@ -105,6 +105,7 @@ def stored_key_client(platform, embedded_aws):
     boto3.client("secretsmanager").create_secret(
         Name=secret_name,
         SecretString=json.dumps({"access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]}),
+        Tags=[{"Key": "client_id", "Value": "initech-keys"}],  # as onboarding tags it
     )
     client = parse_client(
         {

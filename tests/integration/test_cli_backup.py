@@ -56,6 +56,7 @@ def test_backup_holds_clients_history_configuration_and_checksums(populated, tmp
     manifest = json.loads(files["manifest.json"])
     assert set(files) == {
         "manifest.json",
+        "manifest.sig",
         "clients.json",
         "executions.jsonl",
         "suppressions.jsonl",
@@ -75,15 +76,18 @@ def test_a_backup_restored_into_a_fresh_environment_validates(populated, wipe_aw
     assert runner.invoke(app, ["backup", "create", "--output", str(path)]).exit_code == 0
     history = ExecutionsTable(populated.executions_table).history("acme-retail")
 
-    wipe_aws()  # the environment is lost
+    wipe_aws()  # the environment is lost, its KMS keys with it (in AWS the stack retains them)
     assert runner.invoke(app, ["local", "bootstrap"]).exit_code == 0
     before = runner.invoke(app, ["system", "validate-recovery", "--input", str(path), "--format", "json"])
     assert before.exit_code == 1  # an empty environment does not match the backup
-    dry = runner.invoke(app, ["backup", "restore", "--input", str(path), "--dry-run"])
+    unverifiable = runner.invoke(app, ["backup", "restore", "--input", str(path), "--dry-run"])
+    assert unverifiable.exit_code == 1 and "the key that signed it" in unverifiable.output
+    accept = ["--accept-unverifiable"]
+    dry = runner.invoke(app, ["backup", "restore", "--input", str(path), "--dry-run", *accept])
     assert dry.exit_code == 0 and "4 client(s) to write" in dry.output
     assert list(ClientsTable(populated.clients_table).records()) == []
 
-    restored = runner.invoke(app, ["backup", "restore", "--input", str(path)])
+    restored = runner.invoke(app, ["backup", "restore", "--input", str(path), *accept])
     assert restored.exit_code == 0, restored.output
 
     result = runner.invoke(app, ["system", "validate-recovery", "--input", str(path), "--format", "json"])
@@ -92,7 +96,7 @@ def test_a_backup_restored_into_a_fresh_environment_validates(populated, wipe_aw
     assert checks["restored clients.json"]["detail"] == "all 4 match"
     assert checks["restored executions.jsonl"]["detail"] == "all 2 match"
     assert ExecutionsTable(populated.executions_table).history("acme-retail") == history
-    again = runner.invoke(app, ["backup", "restore", "--input", str(path), "--dry-run"])
+    again = runner.invoke(app, ["backup", "restore", "--input", str(path), "--dry-run", *accept])
     assert "0 client(s) to write (4 already identical)" in again.output
 
 
@@ -155,7 +159,7 @@ def test_restore_refuses_an_unprovisioned_environment(populated, wipe_aws, tmp_p
     runner.invoke(app, ["backup", "create", "--output", str(path)])
     wipe_aws()
 
-    result = runner.invoke(app, ["backup", "restore", "--input", str(path)])
+    result = runner.invoke(app, ["backup", "restore", "--input", str(path), "--accept-unverifiable"])
 
     assert result.exit_code == 1
     assert "provision the environment first" in result.output
@@ -222,7 +226,8 @@ def test_a_backup_without_suppressions_validates_with_a_warning(populated, tmp_p
     assert result.exit_code == 1
     checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
     assert checks["suppressions.jsonl"]["status"] == "WARNING"
-    assert runner.invoke(app, ["backup", "restore", "--input", str(path)]).exit_code == 0
+    # Such a backup predates signed backups too: rewritten here, its manifest no longer matches its MAC.
+    assert checks["signature"]["status"] == "CRITICAL"
 
 
 def test_the_runbooks_full_backup_needs_no_output_and_lands_where_git_ignores_it(populated, tmp_path, monkeypatch):
@@ -248,3 +253,70 @@ def test_an_output_in_a_new_directory_is_written_and_a_file_in_the_way_is_bad_in
     elsewhere = runner.invoke(app, ["client", "export-all", "--output", str(tmp_path / "missing" / "x.json")])
     assert elsewhere.exit_code == 2 and "does not exist" in elsewhere.output  # an absolute path: a typo, not made
     assert not (tmp_path / "missing").exists()
+
+
+def forge(path, name: str, body: bytes) -> None:
+    """What a forger does: change a file and write its new checksum and size into the manifest."""
+    import hashlib
+
+    manifest = json.loads(members(path)["manifest.json"])
+    manifest["files"][name].update(sha256=hashlib.sha256(body).hexdigest(), bytes=len(body))
+    rewrite(path, {name: body, "manifest.json": json.dumps(manifest).encode()})
+
+
+def test_a_forged_backup_with_matching_checksums_is_refused(populated, tmp_path):
+    """A new recipient slipped into a client record, the manifest's checksum rewritten to match: the
+    checksums alone (all they once checked) pass; the signature does not."""
+    path = tmp_path / "backup.tar.gz"
+    assert runner.invoke(app, ["backup", "create", "--output", str(path)]).exit_code == 0
+    clients = json.loads(members(path)["clients.json"])
+    clients["clients"][0]["recipients"].append("attacker@evil.example")
+    forge(path, "clients.json", json.dumps(clients).encode())
+
+    validated = runner.invoke(app, ["backup", "validate", "--input", str(path), "--format", "json"])
+
+    assert validated.exit_code == 1
+    checks = {c["name"]: c for c in json.loads(validated.stdout)["checks"]}
+    assert checks["clients.json"]["status"] == "OK"  # the checksum was made to match
+    assert checks["signature"]["status"] == "CRITICAL"
+    assert "changed or forged" in checks["signature"]["detail"]
+    restored = runner.invoke(app, ["backup", "restore", "--input", str(path), "--accept-unverifiable"])
+    assert restored.exit_code == 1 and "nothing restored" in restored.output
+    acme = ClientsTable(populated.clients_table).get("acme-retail")
+    assert "attacker@evil.example" not in acme.recipients
+
+
+def test_an_unsigned_backup_is_refused(populated, tmp_path):
+    path = tmp_path / "backup.tar.gz"
+    assert runner.invoke(app, ["backup", "create", "--output", str(path)]).exit_code == 0
+    files = members(path)
+    files.pop("manifest.sig")
+    with tarfile.open(path, "w:gz") as archive:
+        for name, body in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            archive.addfile(info, io.BytesIO(body))
+
+    result = runner.invoke(app, ["backup", "restore", "--input", str(path), "--accept-unverifiable"])
+
+    assert result.exit_code == 1 and "not signed" in result.output
+
+
+def test_a_restore_is_recorded_in_the_audit_trail(populated, tmp_path, frozen_clock):
+    from datetime import timedelta
+
+    from cli.audit import events_between
+
+    path = tmp_path / "backup.tar.gz"
+    assert runner.invoke(app, ["backup", "create", "--output", str(path)]).exit_code == 0
+    ClientsTable(populated.clients_table).delete("globex-health")
+    at = frozen_clock()
+
+    assert runner.invoke(app, ["backup", "restore", "--input", str(path)]).exit_code == 0
+
+    from infrastructure.config import for_environment
+
+    events, _ = events_between(for_environment("local"), at - timedelta(minutes=1), at + timedelta(minutes=1))
+    [restore] = [event for event in events if event.action == "backup.restore"]
+    assert restore.clients == ["globex-health"]
+    assert "backup.tar.gz" in restore.detail and "signature verified" in restore.detail

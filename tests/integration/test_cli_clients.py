@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import boto3
 import pytest
@@ -14,7 +15,7 @@ from lambdas.models.client import parse_client
 
 runner = CliRunner()
 
-ROLE = ["--role-arn", "arn:aws:iam::111111111110:role/CostReportingReadOnly", "--external-id", "acme-7f3a"]
+ROLE = ["--role-arn", "arn:aws:iam::111111111110:role/CostReportingReadOnly", "--external-id", "new-co-7f3a-e1d0-42b9"]
 NEW = ["--client-id", "new-co", "--name", "New Co", "--account-id", "111111111111", "--account-id", "111111111112",
        "--recipient", "finance@new.example", *ROLE]  # fmt: skip
 
@@ -42,10 +43,12 @@ def test_add_from_flags_then_show_update_pause_resume_remove(platform, frozen_cl
     shown = runner.invoke(app, ["client", "show", "--client-id", "new-co", "--format", "json"])
     assert json.loads(shown.stdout)["client"]["name"] == "New Co"
 
-    updated = runner.invoke(app, ["client", "update", "--client-id", "new-co", "--external-id", "rotated-id-1"])
+    updated = runner.invoke(
+        app, ["client", "update", "--client-id", "new-co", "--external-id", "rotated-id-1-c3e8d2f1"]
+    )
     assert updated.exit_code == 0, updated.output
     credentials = stored(platform)["new-co"]["credentials"]
-    assert credentials == {"type": "role", "role_arn": ROLE[1], "external_id": "rotated-id-1"}
+    assert credentials == {"type": "role", "role_arn": ROLE[1], "external_id": "rotated-id-1-c3e8d2f1"}
 
     assert runner.invoke(app, ["client", "pause", "--client-id", "new-co"]).exit_code == 0
     table = ClientsTable(platform.clients_table)
@@ -70,19 +73,24 @@ def test_add_from_file_and_refuse_a_duplicate(platform, demo_records, tmp_path):
     assert f"client {demo_records[0]['client_id']!r} already exists" in again.output
 
 
+MISSING_DIR = f"/nonexistent-{uuid.uuid4().hex}/dir"  # not /nonexistent: another process on the machine made it
 BAD_INPUT = [
     (["client", "add", *NEW[:-4], "--role-arn", "arn:aws:iam::1:role/x", "--external-id", "x1"], "role_arn"),
     (["client", "add", *NEW, "--schedule", "hourly"], "schedule:"),
     (["client", "add", *NEW, "--recipient", "not-an-email"], "recipients.1:"),
     (["client", "add", *NEW, "--budget", "-5"], "budget:"),
-    (["client", "add", *NEW[:-4], "--secret-name", "elsewhere/keys"], "must start with cost-reporting-local"),
-    (["client", "add", *NEW[:-4], "--secret-name", "cost-reporting-local/clients/none"], "no secret"),
+    (["client", "add", *NEW[:-4], "--secret-name", "elsewhere/keys"], "credentials: secret_name elsewhere/keys"),
+    (["client", "add", *NEW[:-4], "--secret-name", "cost-reporting-dev/clients/new-co"], "is not client new-co's"),
+    (["client", "add", *NEW[:-4], "--secret-name", "cost-reporting-local/clients/acme-retail"], "credentials: secret"),
+    (["client", "add", *NEW[:-4], "--secret-name", "cost-reporting-local/clients/new-co"], "no secret"),
+    (["client", "add", *NEW[:-2], "--external-id", "short-id"], "credentials.external_id: 8 characters"),
+    (["client", "add", *NEW[:-2], "--external-id", "acme-retail-7f3a"], "already the external id of client acme-re"),
     (["client", "update", "--client-id", "nobody", "--name", "X"], "no client 'nobody'"),
     (["client", "update", "--client-id", "acme-retail"], "nothing to change"),
     (["client", "update", "--client-id", "acme-retail", "--currency", "XYZ"], "currency:"),
     (["client", "list", "--status", "sleeping"], "--status"),
     (["client", "remove", "--client-id", "nobody", "--yes"], "no client 'nobody'"),
-    (["client", "export-all", "--output", "/nonexistent/dir/clients.json"], "directory /nonexistent/dir does not"),
+    (["client", "export-all", "--output", f"{MISSING_DIR}/clients.json"], f"directory {MISSING_DIR} does not"),
 ]
 
 
@@ -179,7 +187,15 @@ def test_import_duplicates_dry_run_and_replace(registered, platform, tmp_path):
 
 
 def test_a_write_failure_mid_import_undoes_what_was_written(platform, demo_records, tmp_path, monkeypatch):
-    records = [dict(demo_records[0], client_id=f"client-{n:03d}") for n in range(60)]
+    role = demo_records[0]["credentials"]
+    records = [
+        dict(
+            demo_records[0],
+            client_id=f"client-{n:03d}",
+            credentials=dict(role, external_id=f"client-{n:03d}-7f3a-e1d0"),
+        )
+        for n in range(60)
+    ]
     path = tmp_path / "clients.json"
     path.write_text(json.dumps(records))
     original, calls = ClientsTable.put_all, []
@@ -229,3 +245,64 @@ def test_stored_keys_must_be_encrypted_with_the_projects_key_in_a_deployed_envir
     assert wrong.exit_code == 2 and f"is encrypted with {other}, not {dev.kms_alias}" in wrong.stderr
     assert right.exit_code == 0, right.output
     assert [record["client_id"] for record in table.records()] == ["project"]
+
+
+WEBHOOK_SECRET = "cost-reporting-local/clients/new-co/slack"
+
+
+def _with_webhook(tmp_path, platform, url: str):
+    secret = WEBHOOK_SECRET
+    boto3.client("secretsmanager").create_secret(Name=secret, SecretString=url)
+    record = {
+        "client_id": "new-co",
+        "name": "New Co",
+        "account_ids": ["111111111111"],
+        "recipients": ["finance@new.example"],
+        "credentials": {"type": "role", "role_arn": ROLE[1]},  # no external id: the platform makes one
+        "webhooks": [{"kind": "slack", "secret_name": secret}],
+    }
+    path = tmp_path / "new-co.json"
+    path.write_text(json.dumps(record))
+    return path
+
+
+@pytest.mark.parametrize(
+    "url", ["https://10.0.0.5/services/T/B/x", "https://169.254.169.254/latest", "https://example.com/services/x"]
+)
+def test_onboarding_refuses_a_webhook_outside_the_slack_and_teams_hosts(platform, tmp_path, url):
+    dev_like = ["-e", "local"]
+    result = runner.invoke(
+        app, ["client", "add", "--from-file", str(_with_webhook(tmp_path, platform, url)), *dev_like]
+    )
+
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and "webhooks.0.secret_name: the webhook URL in" in result.output
+    assert "is not a slack webhook host" in result.output and "/services/" not in result.output  # no secret shown
+    assert stored(platform) == {}
+
+
+def test_onboarding_tags_the_clients_secrets_and_makes_its_external_id(platform, tmp_path):
+    path = _with_webhook(tmp_path, platform, "https://hooks.slack.com/services/T000/B000/XXXX")
+
+    result = runner.invoke(app, ["client", "add", "--from-file", str(path)])
+
+    assert result.exit_code == 0, result.output
+    external_id = stored(platform)["new-co"]["credentials"]["external_id"]
+    assert len(external_id) == 32 and external_id in result.output
+    tags = boto3.client("secretsmanager").describe_secret(SecretId="cost-reporting-local/clients/new-co/slack")["Tags"]
+    assert {"Key": "client_id", "Value": "new-co"} in tags
+
+
+def test_onboarding_refuses_a_secret_tagged_as_another_clients(platform, tmp_path):
+    secrets = boto3.client("secretsmanager")
+    secrets.create_secret(
+        Name="cost-reporting-local/clients/new-co",
+        SecretString=json.dumps({"access_key_id": "AKIAEXAMPLE000000001", "secret_access_key": "x" * 40}),
+        Tags=[{"Key": "client_id", "Value": "globex-health"}],
+    )
+
+    result = runner.invoke(app, ["client", "add", *NEW[:-4], "--secret-name", "cost-reporting-local/clients/new-co"])
+
+    assert result.exit_code == 2
+    assert "is tagged as client globex-health's secret, not new-co's" in result.output
+    assert stored(platform) == {}

@@ -92,6 +92,41 @@ def test_validate_a_role_client_sees_every_account_of_its_payer(platform, demo_r
     assert (plan["requests_per_report"], plan["usd_per_month"], plan["budget"]) == (3, "0.06", 200)
 
 
+def test_validate_proves_the_role_refuses_a_wrong_external_id_and_a_role_that_does_not_is_critical(
+    platform, demo_records, frozen_clock
+):
+    """The embedded STS honours the role's trust policy (emulator/iam_enforcement.py): the demo
+    client's role, as docs/deploy.md writes it, refuses any other external id. The same role with the
+    condition dropped (a client's mistake) accepts a made-up id: `credentials validate` says CRITICAL."""
+    from moto.iam.models import iam_backends
+
+    from emulator.client_roles import trust_policy
+
+    acme = parse_client(demo_records[0])
+    ClientsTable(platform.clients_table).put(acme)
+    sts = boto3.client("sts")
+    with pytest.raises(Exception, match="AccessDenied"):
+        sts.assume_role(RoleArn=acme.credentials.role_arn, RoleSessionName="probe", ExternalId="someone-elses-id-0001")
+
+    good = runner.invoke(app, ["credentials", "validate", "--client-id", "acme-retail", "--format", "json"])
+
+    assert good.exit_code == 0, good.output
+    check = next(c for c in json.loads(good.stdout)["checks"] if c["name"] == "external id")
+    assert (check["status"], check["detail"]) == ("OK", "the role refuses a wrong external id")
+
+    careless = trust_policy([acme.credentials.external_id])
+    del careless["Statement"][0]["Condition"]
+    iam_backends[acme.credentials.account_id]["aws"].update_assume_role_policy(
+        "CostReportingReadOnly", json.dumps(careless)
+    )
+
+    bad = runner.invoke(app, ["credentials", "validate", "--client-id", "acme-retail", "--format", "json"])
+
+    assert bad.exit_code == 1
+    check = next(c for c in json.loads(bad.stdout)["checks"] if c["name"] == "external id")
+    assert check["status"] == "CRITICAL" and "accepts a wrong external id" in check["detail"]
+
+
 def test_validate_warns_when_the_clients_expected_requests_pass_its_budget(platform, demo_records, frozen_clock):
     record = next(r for r in demo_records if r["client_id"] == "umbrella-media")
     many = [f"9{n:011d}" for n in range(1, 301)]

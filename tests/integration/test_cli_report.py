@@ -95,7 +95,10 @@ def test_run_all_runs_every_active_client_and_skips_paused_ones(platform, embedd
 def test_run_all_reports_failures_with_exit_1(platform, demo_records):
     table = ClientsTable(platform.clients_table)
     table.put(parse_client(demo_records[0]))
-    broken = dict(demo_records[1], credentials={"type": "stored_keys", "secret_name": "cost-reporting-local/none"})
+    broken = dict(
+        demo_records[1],
+        credentials={"type": "stored_keys", "secret_name": "cost-reporting-local/clients/globex-health"},
+    )
     table.put(parse_client(broken))
 
     result = runner.invoke(app, ["report", "run", "--all", "--as-of", "2026-11-27", "--format", "json"])

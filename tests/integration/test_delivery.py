@@ -95,7 +95,9 @@ def test_the_slack_summary_follows_the_email_once_and_its_url_is_recorded_nowher
     platform, embedded_aws, demo_records, hook_url
 ):
     secret = "cost-reporting-local/clients/acme-retail/slack"
-    platform_client("secretsmanager").create_secret(Name=secret, SecretString=hook_url)
+    platform_client("secretsmanager").create_secret(
+        Name=secret, SecretString=hook_url, Tags=[{"Key": "client_id", "Value": "acme-retail"}]
+    )
     client = parse_client(dict(demo_records[0], webhooks=[{"kind": "slack", "secret_name": secret}]))
     ClientsTable(platform.clients_table).put(client)
     job = ReportJob.scheduled(client.client_id, client.schedule, AS_OF)

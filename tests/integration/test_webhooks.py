@@ -90,7 +90,7 @@ def hook(server, secrets):
         hook = Hook(script=list(script))
         _Handler.hooks[path] = hook
         url = url or f"http://127.0.0.1:{server.server_address[1]}{path}"
-        name = f"cost-reporting/webhooks/{token}"
+        name = f"cost-reporting-local/clients/acme/webhook-{token}"
         secrets.create_secret(Name=name, SecretString=url)
         return name, url, hook
 
@@ -108,6 +108,7 @@ def client_with(*webhooks: tuple[str, str]):
 def sender(**options: Any) -> tuple[WebhookSender, list[float]]:
     pauses: list[float] = []
     options.setdefault("timeout", 2.0)
+    options.setdefault("allow_loopback", True)  # the receivers are on loopback, as in `local`
     return WebhookSender(sleep=pauses.append, **options), pauses
 
 
@@ -202,7 +203,7 @@ def test_the_whole_delivery_has_a_deadline(hook):
     name, _, endpoint = hook(hang)
     # The first request may only use what is left of the deadline (0.3 s, not its 5 s timeout);
     # having used it all, nothing is left to retry or to try the second webhook.
-    deliver = WebhookSender(timeout=5, attempts=5, backoff=0.05, deadline=0.3)
+    deliver = WebhookSender(timeout=5, attempts=5, backoff=0.05, deadline=0.3, allow_loopback=True)
     try:
         [first, second] = deliver.deliver(client_with(("slack", name), ("teams", name)), REPORT)
     finally:
@@ -220,7 +221,7 @@ def test_the_whole_delivery_has_a_deadline(hook):
 
 
 def test_nothing_listening_is_unreachable(hook, secrets):
-    name = f"cost-reporting/webhooks/{uuid.uuid4().hex}"
+    name = f"cost-reporting-local/clients/acme/webhook-{uuid.uuid4().hex}"
     secrets.create_secret(Name=name, SecretString="http://127.0.0.1:9/services/closed")
     deliver, _ = sender(attempts=2)
     [result] = deliver.deliver(client_with(("slack", name)), REPORT)
@@ -229,17 +230,20 @@ def test_nothing_listening_is_unreachable(hook, secrets):
 
 def test_bad_or_missing_secrets_fail_that_webhook_only(hook, secrets):
     good, _, endpoint = hook(OK)
-    plain_http = f"cost-reporting/webhooks/{uuid.uuid4().hex}"
+    plain_http = f"cost-reporting-local/clients/acme/webhook-{uuid.uuid4().hex}"
     secrets.create_secret(Name=plain_http, SecretString="http://hooks.example.com/services/x")
-    as_json = f"cost-reporting/webhooks/{uuid.uuid4().hex}"
+    as_json = f"cost-reporting-local/clients/acme/webhook-{uuid.uuid4().hex}"
     secrets.create_secret(Name=as_json, SecretString=json.dumps({"url": endpoint_url(good, secrets)}))
     deliver, _ = sender()
     results = deliver.deliver(
-        client_with(("slack", "cost-reporting/webhooks/missing"), ("slack", plain_http), ("teams", as_json)), REPORT
+        client_with(
+            ("slack", "cost-reporting-local/clients/acme/webhook-missing"), ("slack", plain_http), ("teams", as_json)
+        ),
+        REPORT,
     )
     assert [(r["ok"], r["error"], r["attempts"]) for r in results] == [
         (False, "secret_unavailable", 0),
-        (False, "secret_invalid", 0),  # plain http is only for loopback: never sent
+        (False, "host_not_allowed", 0),  # plain http is only for loopback: never sent
         (True, None, 1),
     ]
     assert len(endpoint.requests) == 1
@@ -276,3 +280,151 @@ def test_the_url_never_reaches_a_result_or_a_log(hook, caplog, monkeypatch):
 
 def test_no_webhooks_no_work():
     assert WebhookSender(secrets=object()).deliver(make_client(), REPORT) == []
+
+
+# -- where a summary may go, and how long an endpoint may hold the worker ------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "url"),
+    [
+        ("slack", "https://10.0.0.5/services/T/B/x"),  # a private address
+        ("slack", "https://169.254.169.254/latest/meta-data/"),  # the instance metadata service
+        ("slack", "http://127.0.0.1:9001/2018-06-01/runtime/invocation/next"),  # Lambda's Runtime API
+        ("slack", "https://example.com/services/T/B/x"),  # any other host
+        ("slack", "https://hooks.slack.com.evil.example/services/T/B/x"),
+        ("slack", "https://hooks.slack.com@evil.example/services/T/B/x"),
+        ("slack", "http://hooks.slack.com/services/T/B/x"),  # not https
+        ("slack", "https://hooks.slack.com:8443/services/T/B/x"),
+        ("teams", "https://hooks.slack.com/services/T/B/x"),  # Slack's host for a Teams webhook
+        ("teams", "https://webhook.office.com.evil.example/webhookb2/x"),
+        ("teams", "https://logic.azure.com/workflows/x"),  # no subdomain: not a workflow host
+    ],
+)
+def test_a_webhook_outside_the_slack_and_teams_hosts_is_never_posted_to(hook, secrets, kind, url):
+    name = f"cost-reporting-local/clients/acme/webhook-{uuid.uuid4().hex}"
+    secrets.create_secret(Name=name, SecretString=url)
+    deliver, _ = sender(allow_loopback=False)  # as in every deployed environment
+    [result] = deliver.deliver(client_with((kind, name)), REPORT)
+    assert (result["ok"], result["error"], result["attempts"]) == (False, "host_not_allowed", 0)
+
+
+@pytest.mark.parametrize(
+    ("kind", "url"),
+    [
+        ("slack", "https://hooks.slack.com/services/T000/B000/XXXX"),
+        ("teams", "https://contoso.webhook.office.com/webhookb2/abc@def/IncomingWebhook/123/456"),
+        ("teams", "https://prod-12.westeurope.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?sig=x"),
+        ("teams", "https://default1a2b.03.environment.api.powerplatform.com:443/powerautomate/automations/direct/x"),
+    ],
+)
+def test_the_official_hosts_are_allowed(kind, url):
+    from lambdas.logic.webhook_hosts import webhook_url_problem
+
+    assert webhook_url_problem(kind, url) is None
+    assert webhook_url_problem(kind, url.replace("https://", "http://")) is not None
+
+
+def test_loopback_is_allowed_only_where_the_sender_says_local(hook):
+    name, _, endpoint = hook(OK)
+    [refused] = sender(allow_loopback=False)[0].deliver(client_with(("slack", name)), REPORT)
+    [posted] = sender(allow_loopback=True)[0].deliver(client_with(("slack", name)), REPORT)
+    assert (refused["ok"], refused["error"]) == (False, "host_not_allowed")
+    assert posted["ok"] is True and len(endpoint.requests) == 1
+
+
+def test_another_clients_webhook_secret_is_never_read(hook, secrets):
+    """A record that somehow names another client's webhook (written around the model) posts nothing."""
+    from lambdas.dal.client_secrets import ClientSecrets
+    from lambdas.models.client import Webhook
+
+    name, _, endpoint = hook(OK)
+    other = f"cost-reporting-local/clients/globex/webhook-{uuid.uuid4().hex}"
+    secrets.create_secret(Name=other, SecretString=endpoint_url(name, secrets))
+    client = make_client().model_copy(update={"webhooks": [Webhook(kind="slack", secret_name=other)]})
+    deliver, _ = sender()
+    [result] = deliver.deliver(client, REPORT, ClientSecrets("acme", prefix="cost-reporting-local/clients/"))
+    assert (result["ok"], result["error"], result["attempts"]) == (False, "secret_not_the_clients", 0)
+    assert endpoint.requests == []
+
+
+class _Trickle(BaseHTTPRequestHandler):
+    """Answers 200 with a body of TRICKLE_BYTES, one byte every TRICKLE_PAUSE seconds (or a huge body
+    at once), recording how many bytes it got out before the client hung up."""
+
+    sent: ClassVar[list[int]] = []
+    huge: ClassVar[bool] = False
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        size = 64 * 1024 * 1024 if self.huge else TRICKLE_BYTES
+        self.send_response(200)
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        sent = 0
+        try:
+            if self.huge:
+                chunk = b"x" * 65536
+                while sent < size:
+                    self.wfile.write(chunk)
+                    sent += len(chunk)
+            else:
+                for _ in range(size):
+                    self.wfile.write(b"o")
+                    self.wfile.flush()
+                    sent += 1
+                    threading.Event().wait(TRICKLE_PAUSE)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        finally:
+            self.sent.append(sent)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+TRICKLE_BYTES, TRICKLE_PAUSE = 200, 0.1  # 20 s for the whole answer, each byte well within a 1 s timeout
+
+
+@pytest.fixture
+def trickle(secrets):
+    _Trickle.sent.clear()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    name = f"cost-reporting-local/clients/acme/webhook-{uuid.uuid4().hex}"
+    secrets.create_secret(Name=name, SecretString=f"http://127.0.0.1:{httpd.server_address[1]}/services/T/B/slow")
+    yield name
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_an_endpoint_trickling_its_answer_is_cut_off_at_the_wall_clock_limit(trickle):
+    """Each byte arrives within the socket timeout, so a per-read timeout never fires; the attempt's
+    wall-clock limit does: the answer is abandoned long before its 200 bytes are out."""
+    deliver, _ = sender(timeout=1.0, attempts=1, deadline=2.0)
+    [result] = deliver.deliver(client_with(("slack", trickle)), REPORT)
+    assert (result["ok"], result["error"], result["attempts"]) == (False, "timeout", 1)
+    for _ in range(100):  # the server notices the hang-up at its next write
+        if _Trickle.sent:
+            break
+        threading.Event().wait(0.1)
+    assert _Trickle.sent and _Trickle.sent[0] < TRICKLE_BYTES
+
+
+def test_a_huge_answer_is_read_only_up_to_the_cap(trickle):
+    from lambdas.dal.webhooks import MAX_RESPONSE_BYTES
+
+    _Trickle.huge = True
+    try:
+        deliver, _ = sender(timeout=10.0, attempts=1)
+        [result] = deliver.deliver(client_with(("slack", trickle)), REPORT)
+    finally:
+        _Trickle.huge = False
+    assert (result["ok"], result["status"]) == (True, 200)
+    for _ in range(100):
+        if _Trickle.sent:
+            break
+        threading.Event().wait(0.1)
+    assert _Trickle.sent and _Trickle.sent[0] < 64 * 1024 * 1024  # the rest was never read
+    assert MAX_RESPONSE_BYTES == 64 * 1024

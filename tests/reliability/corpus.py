@@ -18,7 +18,12 @@ EVERYWHERE = (ADD, IMPORT, TABLE)
 FILES = (ADD, IMPORT)
 MISSING = object()  # the field is absent from the record
 
-ROLE = {"type": "role", "role_arn": "arn:aws:iam::111111111110:role/CostReportingReadOnly", "external_id": "acme-7f3a"}
+# A role the embedded AWS does not hold (assumed as moto does): the demo payer's role wants its clients' own ids.
+ROLE = {
+    "type": "role",
+    "role_arn": "arn:aws:iam::111111111110:role/CostReportingReadOnlyCorpus",
+    "external_id": "acme-7f3a",
+}
 VALID: dict[str, Any] = {
     "client_id": "corpus-client",
     "name": "Corpus Client",
@@ -69,6 +74,9 @@ RECORDS: list[Case] = [
     Case("name-right-to-left-override", "name", {"name": "Corpus \u202eeciovni"}),
     Case("name-zero-width-space", "name", {"name": "Corpus\u200bClient"}),
     Case("name-control-character", "name", {"name": "Corpus\x07Client"}),
+    Case("name-line-separator", "name", {"name": "Corpus\u2028Client"}),  # would end the Subject header
+    Case("name-paragraph-separator", "name", {"name": "Corpus\u2029Client"}),
+    Case("name-no-break-space", "name", {"name": "Corpus\u00a0Client"}),
     # account_ids
     Case("account_ids-empty", "account_ids", {"account_ids": []}),
     Case("account_ids-not-a-list", "account_ids", {"account_ids": "111111111111"}),
@@ -108,6 +116,16 @@ RECORDS: list[Case] = [
         "secret_name",
         {"credentials": {"type": "stored_keys", "secret_name": "cost reporting/keys"}},
     ),
+    Case(
+        "secret_name-another-clients-keys",
+        "credentials",
+        {"credentials": {"type": "stored_keys", "secret_name": "cost-reporting-local/clients/other-client"}},
+    ),
+    Case(
+        "secret_name-a-client-id-that-extends-this-one",
+        "credentials",
+        {"credentials": {"type": "stored_keys", "secret_name": "cost-reporting-local/clients/corpus-client-2"}},
+    ),
     # the other fields
     Case("schedule-unknown", "schedule", {"schedule": "hourly"}),
     Case("schedule-wrong-type", "schedule", {"schedule": 1}),
@@ -122,6 +140,11 @@ RECORDS: list[Case] = [
     Case("include_credits-not-a-boolean", "include_credits", {"include_credits": "maybe"}),
     Case("webhooks-unknown-kind", "webhooks.0.kind", {"webhooks": [{"kind": "discord", "secret_name": "corpus"}]}),
     Case("webhooks-url-in-the-record", "webhooks.0", {"webhooks": [{"kind": "slack", "url": "https://x"}]}),
+    Case(
+        "webhooks-another-clients-secret",
+        "webhooks",
+        {"webhooks": [{"kind": "slack", "secret_name": "cost-reporting-local/clients/other-client/slack"}]},
+    ),
     Case("status-unknown", "status", {"status": "deleted"}),
     Case("created_at-not-a-date", "created_at", {"created_at": "yesterday"}),
     Case("unknown-field", "budgett", {"budgett": "100"}),

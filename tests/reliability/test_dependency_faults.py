@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 from lambdas.dal.aws import SES_ATTEMPTS, platform_client
+from lambdas.dal.clients_table import ClientsTable
 from lambdas.dal.mailer import Mailer
+from lambdas.models.client import parse_client
 from lambdas.models.events import ReportJob
 from lambdas.models.settings import get_settings
 from tests.integration.conftest import AS_OF
@@ -370,3 +372,30 @@ def _form_value(value: str) -> str:
     from urllib.parse import quote
 
     return quote(value, safe="")
+
+
+def test_report_run_all_goes_on_past_a_client_whose_run_fails_and_ends_with_exit_1_and_a_summary(
+    platform, demo_records, faults, quick_backoff, embedded_aws
+):
+    """A transient failure (STS 503 outliving botocore's retries) for one client used to stop
+    `report run --all` there, with a traceback: the clients after it got no report."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    table = ClientsTable(platform.clients_table)
+    for demo in demo_records[:3]:
+        table.put(parse_client(demo))
+    globex = parse_client(demo_records[1])
+    faults.fail("sts", "AssumeRole", "ServiceUnavailable", status=503, when=lambda r: "globex" in r.body)
+
+    result = CliRunner().invoke(app, ["report", "run", "--all", "--as-of", AS_OF.isoformat(), "--format", "json"])
+
+    assert result.exit_code == 1, result.output
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+    runs = {run["client_id"]: run for run in json.loads(result.stdout)["runs"]}
+    assert list(runs) == ["acme-retail", "globex-health", "initech-labs"]  # the one after the failure ran
+    assert runs[globex.client_id]["status"] == "failed" and runs[globex.client_id]["error_kind"] == "dependency"
+    assert runs["acme-retail"]["status"] == runs["initech-labs"]["status"] == "succeeded"
+    assert "3 run(s): 1 failed, 2 succeeded" in result.stderr
+    assert len(sent_messages(embedded_aws.endpoint_url)) == 2

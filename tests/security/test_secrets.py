@@ -77,8 +77,12 @@ def keyed_client(stored_key_client, webhook, platform):
     """The stored-keys client, with a Slack webhook whose URL is in Secrets Manager."""
     client, _ = stored_key_client
     url, _ = webhook
-    secret_name = f"{client.credentials.secret_name}-slack"
-    platform_client("secretsmanager").create_secret(Name=secret_name, SecretString=json.dumps({"url": url}))
+    secret_name = f"{client.credentials.secret_name}/slack"
+    platform_client("secretsmanager").create_secret(
+        Name=secret_name,
+        SecretString=json.dumps({"url": url}),
+        Tags=[{"Key": "client_id", "Value": client.client_id}],  # as onboarding tags it
+    )
     client = parse_client(
         dict(client.model_dump(mode="json"), webhooks=[{"kind": "slack", "secret_name": secret_name}])
     )

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from emulator.client_roles import ensure_client_roles
 from emulator.dataset import demo_clients, generate_demo_dataset
 from emulator.lambda_runtime import LocalContext, drain_queue
 from lambdas.dal.archive import ReportArchive
@@ -74,7 +75,9 @@ def twenty(platform, embedded_aws):
     original = embedded_aws.dataset
     embedded_aws.set_dataset(generate_demo_dataset(AS_OF, extra_clients=9))
     try:
-        clients = [register(record) for record in tenants(demo_clients(embedded_aws.dataset))]
+        records = tenants(demo_clients(embedded_aws.dataset))
+        ensure_client_roles(records)  # each payer's role trusts its tenants' external ids (docs/deploy.md)
+        clients = [register(record) for record in records]
         assert len(clients) == 20
         yield clients
     finally:

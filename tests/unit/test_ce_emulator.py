@@ -406,7 +406,12 @@ def test_estimated_flags_follow_the_finalisation_horizon(ce: Any, dataset: CostD
 def _assumed(aws: EmbeddedAWS, account_id: str) -> Any:
     sts = _client(aws, "sts")
     role = f"arn:aws:iam::{account_id}:role/CostReportingReadOnly"
-    credentials = sts.assume_role(RoleArn=role, RoleSessionName="cost-report", ExternalId="x-1")["Credentials"]
+    # A payer's role exists (emulator/client_roles.py) and wants a client's external id; others are made up.
+    external_id = next(
+        (c["credentials"]["external_id"] for c in demo_clients(aws.dataset) if c["credentials"]["role_arn"] == role),
+        "x-1",
+    )
+    credentials = sts.assume_role(RoleArn=role, RoleSessionName="cost-report", ExternalId=external_id)["Credentials"]
     keys = {
         "aws_access_key_id": credentials["AccessKeyId"],
         "aws_secret_access_key": credentials["SecretAccessKey"],

@@ -34,6 +34,10 @@ def test_stored_key_credentials_name_a_secret_only():
         ({"name": ""}, "name"),
         ({"name": "x" * 121}, "name"),
         ({"name": "Acme\u202eevil"}, "name"),  # right-to-left override
+        ({"name": "Acme\u2028Bcc: x@evil.example"}, "name"),  # line separator: ends a header line
+        ({"name": "Acme\u2029Retail"}, "name"),  # paragraph separator
+        ({"name": "Acme\u00a0Retail"}, "name"),  # no-break space: a look-alike of "Acme Retail"
+        ({"name": "Acme\u3000Retail"}, "name"),  # ideographic space
         ({"metric": "BlendedCost"}, "metric"),
         ({"budget": "-5"}, "budget"),
         ({"status": "deleted"}, "status"),
@@ -52,9 +56,75 @@ def test_bad_fields_are_named_in_one_line(overrides, field):
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u00a0", "\u2003", "\u3000"])
+def test_a_name_holding_a_separator_other_than_a_plain_space_is_refused_naming_the_character(separator):
+    with pytest.raises(InvalidInputError, match=f"U\\+{ord(separator):04X}"):
+        parse_client(client_record(name=f"Acme{separator}Retail"))
+    assert parse_client(client_record(name="Acme Retail")).name == "Acme Retail"
+
+
 def test_a_record_that_is_not_an_object():
     with pytest.raises(InvalidInputError, match="record: must be a JSON object"):
         parse_client(["acme"])
+
+
+@pytest.mark.parametrize(
+    "secret_name",
+    [
+        "cost-reporting/clients/globex",  # another client's keys
+        "cost-reporting/clients/acme-retail",  # an id that merely starts with this one's
+        "cost-reporting/clients/globex/acme",
+        "cost-reporting/clients/",
+        "cost-reporting/system/link-signer",  # the platform's own
+        "acme",
+        "clients/acme",  # no environment prefix before clients/
+    ],
+)
+def test_stored_keys_must_be_the_clients_own_secret(secret_name):
+    with pytest.raises(InvalidInputError) as caught:
+        parse_client(client_record(credentials={"type": "stored_keys", "secret_name": secret_name}))
+    assert caught.value.field == "credentials"
+    assert secret_name in str(caught.value) and "client's own" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "secret_name", ["cost-reporting-dev/clients/globex/slack", "cost-reporting/clients/acmex/slack", "acme/slack"]
+)
+def test_a_webhook_must_be_the_clients_own_secret(secret_name):
+    webhooks = [
+        {"kind": "teams", "secret_name": "cost-reporting/clients/acme/teams"},
+        {"kind": "slack", "secret_name": secret_name},
+    ]
+    with pytest.raises(InvalidInputError) as caught:
+        parse_client(client_record(webhooks=webhooks))
+    assert caught.value.field == "webhooks"
+    assert f"entry 1: secret_name {secret_name}" in str(caught.value)
+
+
+def test_the_clients_own_secrets_are_accepted_in_any_environment():
+    client = parse_client(
+        client_record(
+            credentials={"type": "stored_keys", "secret_name": "cost-reporting-staging/clients/acme"},
+            webhooks=[{"kind": "slack", "secret_name": "cost-reporting-staging/clients/acme/slack"}],
+        )
+    )
+    assert client.credentials.secret_name == "cost-reporting-staging/clients/acme"
+
+
+@pytest.mark.parametrize(
+    ("name", "prefix", "owned"),
+    [
+        ("cost-reporting/clients/acme", "cost-reporting/clients/", True),
+        ("cost-reporting/clients/acme/slack", "cost-reporting/clients/", True),
+        ("cost-reporting-dev/clients/acme", "cost-reporting/clients/", False),  # another environment's
+        ("cost-reporting/clients/acme-2", "cost-reporting/clients/", False),
+        ("cost-reporting/clients/acme/", "cost-reporting/clients/", False),
+    ],
+)
+def test_with_the_environments_prefix_the_check_is_exact(name, prefix, owned):
+    from lambdas.models.client import secret_belongs_to
+
+    assert secret_belongs_to("acme", name, prefix) is owned
 
 
 # -- recipients: the full check at onboarding, the address's shape on every run ----------------------
