@@ -184,9 +184,7 @@ def trends_document(config: EnvironmentConfig, last: date, months: int, at: date
                 "by_service": {name: costing.line_amount(v) for name, v in sorted(month.by_service.items())},
                 "runs": runs.get(month.start, 0),
                 "usd_per_run": per_run(month.total, runs.get(month.start, 0)),
-                "cost_explorer_account_usd": costing.cents(account_ce[index].total)
-                if account_ce[index].total is not None
-                else None,
+                "cost_explorer_account_usd": _cents_or_none(account_ce[index].total),
                 "cost_explorer_platform_recorded_usd": costing.cents(fees.get(month.start, Decimal(0))),
             }
         )
@@ -261,3 +259,7 @@ def trends(
         table.add_row(styled("over the period", "bold"), "", f"{item['change_usd']:+}", item["service"], "", "", "")
     emit(document, table, fmt, output)
     finish(_trends_shortfall(document))
+
+
+def _cents_or_none(amount: Decimal | None) -> Decimal | None:
+    return None if amount is None else costing.cents(amount)

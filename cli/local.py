@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import typer
@@ -101,7 +102,7 @@ def aws_cli_prefix(endpoint_url: str) -> str:
     return " ".join(f"{name}={variables[name]}" for name in names) + f" aws --endpoint-url {endpoint_url}"
 
 
-def _conflicts(state: dict[str, object], asked: dict[str, object]) -> list[str]:
+def _conflicts(state: Mapping[str, object], asked: Mapping[str, object]) -> list[str]:
     """The options given to `local up` (`asked`, None where not given) that the running
     environment was not started with."""
     running = {flag: state.get(flag.removeprefix("--").replace("-", "_")) for flag in asked}

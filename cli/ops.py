@@ -35,7 +35,7 @@ from rich.text import Text
 from cli import analytics as an
 from cli import audit, costing, sources
 from cli.checks import is_stale
-from cli.clients import clients_table
+from cli.clients import clients_table, cost_explorer_estimate
 from cli.context import (
     EnvironmentOption,
     FormatOption,
@@ -68,7 +68,7 @@ from lambdas.logic.periods import previous_month_start
 from lambdas.models.client import Client, RoleCredentials, parse_client
 from lambdas.models.exceptions import InvalidInputError
 from lambdas.models.execution import ExecutionRecord
-from lambdas.models.settings import get_settings
+from lambdas.models.settings import DEFAULT_CE_REQUEST_CAP, get_settings
 
 app = typer.Typer(help="Operations analytics: reviews, audits, capacity, optimisation.", no_args_is_help=True)
 
@@ -449,10 +449,34 @@ def capacity_document(
                 "detail": "the daily burst at the projected volume",
             }
         )
+    cost_explorer = _cost_explorer_plans(config, records)
+    over = [entry for entry in cost_explorer["clients"] if entry["over_budget"]]
+    checks.append(
+        {
+            "check": "cost explorer requests",
+            "status": "WARNING" if over else "OK",
+            "used": cost_explorer["usd_per_month"],
+            "limit": None,
+            "unit": "USD a month",
+            "detail": f"expected, cold cache, {len(cost_explorer['clients'])} active client(s); "
+            + (
+                f"above their budget: {', '.join(e['client_id'] for e in over[:10])}"
+                if over
+                else "each within its budget"
+            ),
+        }
+    )
+    for entry in over[:10]:
+        advice.append(
+            f"{entry['client_id']} expects {entry['requests_per_report']} Cost Explorer requests a report, above its "
+            f"budget of {entry['budget']}: raise max_ce_requests (client update) or CE_REQUEST_CAP, or move it to a "
+            "Data Export; until then its reports leave sections out or are not sent."
+        )
     if not advice:
         advice.append("Nothing to change: every threshold holds now and at the projected volume.")
     return {
         **_meta(config, at, "capacity"),
+        "cost_explorer": cost_explorer,
         "history_months": history_months,
         "forecast_months": forecast_months,
         "growth": {
@@ -471,6 +495,56 @@ def capacity_document(
         "recommendations": advice,
         "thresholds": {"memory": an.MEMORY_THRESHOLD, "duration_of_timeout": an.DURATION_THRESHOLD, "throttles": 0},
     }
+
+
+def _cost_explorer_table(plans: dict[str, Any], shown: int = 10) -> Table:
+    table = Table(
+        "client", "schedule", "accounts", "requests a report", "budget", "USD a month", "basis",
+        title=f"Cost Explorer, expected (cold cache): USD {plans['usd_per_month']:.2f} a month in all",
+    )  # fmt: skip
+    for entry in plans["clients"][:shown]:
+        table.add_row(
+            entry["client_id"],
+            entry["schedule"],
+            str(entry["accounts"]),
+            str(entry["requests_per_report"]),
+            styled(str(entry["budget"]), "red") if entry["over_budget"] else str(entry["budget"]),
+            f"{entry['usd_per_month']:.2f}",
+            "its answers" if entry["learned"] else "assumed",
+        )
+    if len(plans["clients"]) > shown:
+        table.add_row(f"{len(plans['clients']) - shown} more", "", "", "", "", "", "")
+    return table
+
+
+def _cost_explorer_plans(config: EnvironmentConfig, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each active client's expected Cost Explorer requests per report and USD a month (from what its
+    credentials' answers showed, kept with the cost cache), biggest first."""
+    entries = []
+    for record in records:
+        try:
+            client = parse_client(record)
+        except InvalidInputError:
+            continue
+        if not client.active:
+            continue
+        expected = cost_explorer_estimate(config, client)
+        budget = client.max_ce_requests or DEFAULT_CE_REQUEST_CAP
+        entries.append(
+            {
+                "client_id": client.client_id,
+                "schedule": client.schedule,
+                "accounts": len(client.account_ids),
+                "requests_per_report": expected.per_report,
+                "usd_per_month": expected.usd_per_month,
+                "learned": expected.learned,
+                "budget": budget,
+                "over_budget": expected.per_report > budget,
+            }
+        )
+    entries.sort(key=lambda entry: (-entry["usd_per_month"], entry["client_id"]))
+    total = sum((entry["usd_per_month"] for entry in entries), Decimal(0))
+    return {"clients": entries, "usd_per_month": total}
 
 
 def _scaled_months(runs: list[ExecutionRecord], months: list[date], until: date) -> list[dict[str, Any]]:
@@ -525,7 +599,10 @@ def capacity(
         for c in document["checks"]
         if c["status"] not in ("OK", "UNKNOWN")
     ]
-    _finish(document, table, fmt, output, f"threshold crossed: {', '.join(crossed)}" if crossed else "")
+    emit(document, table, fmt, output)
+    if fmt is OutputFormat.table:
+        console.print(_cost_explorer_table(document["cost_explorer"]))
+    finish(f"threshold crossed: {', '.join(crossed)}" if crossed else "")
 
 
 # -- security audit ------------------------------------------------------------------------------

@@ -117,7 +117,9 @@ def candidate(
     cost = gb_seconds * price("lambda_gb_second").per_unit + invocations * price("lambda_request").per_unit
     peak = max((run.max_memory_mb for run in runs if run.max_memory_mb is not None), default=None)
     p95 = an.percentile(durations, 95)
-    longest = (p95 * per_invocation if per_invocation > 1 else max(durations)) if durations else None
+    longest: Decimal | None = None
+    if p95 is not None and durations:
+        longest = p95 * per_invocation if per_invocation > 1 else Decimal(max(durations))
     use = Decimal(peak) / mb if peak is not None else None
     if use is None:
         verdict = "no peak memory measured"

@@ -1,7 +1,7 @@
 """A Cost Explorer emulator: ``GetCostAndUsage`` (and ``GetDimensionValues``) over a ``CostDataset``.
 
 It speaks the JSON 1.1 protocol body of the real service (target prefix ``AWSInsightsIndexService``)
-and honours the behaviours the platform depends on (see ``/work/shared/COST_EXPLORER.md``):
+and honours the behaviours the platform depends on (docs/cost-explorer.md):
 
 - ``TimePeriod.End`` is exclusive; ``MONTHLY`` periods are calendar months clipped to the range.
 - At most two ``GroupBy`` entries, no duplicates; with ``GroupBy``, ``Total`` is an empty object.

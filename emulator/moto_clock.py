@@ -40,7 +40,7 @@ def install() -> None:
     moto_utils.utcnow = utcnow  # unix_time() and every later `from moto.core.utils import utcnow`
     for name, module in list(sys.modules.items()):
         if name.startswith("moto.") and getattr(module, "utcnow", None) is original:
-            module.utcnow = utcnow  # modules that imported it by name already
+            module.utcnow = utcnow  # type: ignore[attr-defined]  # modules that imported it by name already
     # Secrets Manager dates versions with time.time(): the same clock, everything else of `time` as is.
     functions = {key: getattr(system_time, key) for key in dir(system_time) if not key.startswith("__")}
     functions["time"] = lambda: clock.now().timestamp()

@@ -170,15 +170,15 @@ class _Router:
                 return answer
         except Exception:  # an emulator bug must show as a 500, never a dropped connection
             logger.exception("embedded AWS failed on %s %s", environ.get("REQUEST_METHOD"), path)
-            body = {"__type": "InternalErrorException", "message": "emulator error; see the server log"}
-            return _respond(start_response, 500, body, "application/x-amz-json-1.1")
-        answer = self._moto(environ, start_response)
+            error = {"__type": "InternalErrorException", "message": "emulator error; see the server log"}
+            return _respond(start_response, 500, error, "application/x-amz-json-1.1")
+        served: Iterable[bytes] = self._moto(environ, start_response)
         if path.rstrip("/") == "/moto-api/reset":
             # moto forgot every account: the platform's is provisioned again by its owner, the clients'
             # roles were never the platform's to lose.
             iam_enforcement.reset()
             self._aws.ensure_client_roles()
-        return answer
+        return served
 
     # -- Cost Explorer ---------------------------------------------------------------------------
 

@@ -180,8 +180,12 @@ def _v2_recipients(body: bytes) -> int:
 
 
 def _v1_recipients(form: dict[str, list[str]]) -> int:
-    prefixes = ("Destinations.member.", "Destination.ToAddresses.member.", "Destination.CcAddresses.member.")
-    prefixes += ("Destination.BccAddresses.member.",)
+    prefixes = (
+        "Destinations.member.",
+        "Destination.ToAddresses.member.",
+        "Destination.CcAddresses.member.",
+        "Destination.BccAddresses.member.",
+    )
     return sum(1 for key in form if key.startswith(prefixes))
 
 

@@ -61,8 +61,8 @@ class CostReportingStack(Stack):
             description=f"Cost reporting platform ({config.environment})",
             termination_protection=config.environment == "prod",
         )
-        for key, value in config.cost_allocation_tags.items():
-            Tags.of(self).add(key, value)
+        for tag, value in config.cost_allocation_tags.items():
+            Tags.of(self).add(tag, value)
         self.config = config
         # Data outlives the stack except in dev, which is meant to be torn down and rebuilt.
         retain = config.environment != "dev"

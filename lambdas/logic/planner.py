@@ -135,6 +135,7 @@ def needs_for(client: Client, window: ReportWindow) -> list[Need]:
     current, previous = window.current, window.previous
     monthly = bool(window.trend_months)
     core_granularity = "MONTHLY" if monthly else "DAILY"
+    core: tuple[date, ...]
     if monthly:
         core = (previous.start, current.start)
     else:

@@ -269,6 +269,17 @@ def test_capacity_reads_memory_duration_and_growth(history, frozen_clock, tmp_pa
     )["Datapoints"]
     assert Decimal(str(checks["worker duration"]["used"])) == Decimal(str(max(p["Maximum"] for p in durations)))
     assert checks["worker throttling"]["status"] == "OK" and checks["worker throttling"]["used"] == 0
+    # Each active client's expected Cost Explorer requests, learned from the seeded runs' answers.
+    plans = {entry["client_id"]: entry for entry in document["cost_explorer"]["clients"]}
+    assert set(plans) == {"acme-retail", "globex-health", "initech-labs", "umbrella-media"}
+    assert all(entry["learned"] and 2 <= entry["requests_per_report"] <= 3 for entry in plans.values())
+    assert plans["globex-health"]["requests_per_report"] == 3  # its tag breakdown is a request more
+    assert Decimal(document["cost_explorer"]["usd_per_month"]) == sum(
+        Decimal(entry["usd_per_month"]) for entry in plans.values()
+    )
+    assert checks["cost explorer requests"]["status"] == "OK"
+    shown = invoke("ops", "capacity").stdout
+    assert "Cost Explorer, expected (cold cache)" in shown and "its answers" in shown
     growth = document["growth"]
     assert growth["clients"]["history"][-1] == {"month": "2026-11", "value": "4.00"}
     # 21 runs on 10 of November's 26 recorded days, scaled to 30 days
