@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,9 +27,10 @@ from cli.context import (
     to_json,
     write_atomically,
 )
+from emulator.client_roles import CE_READ_ACTIONS, trust_policy
 from emulator.dataset import demo_clients
 from infrastructure.config import EnvironmentConfig
-from lambdas.dal.aws import platform_client
+from lambdas.dal.aws import AwsCredentials, client_with, platform_client
 from lambdas.dal.credentials import CredentialProvider
 from lambdas.dal.executions_table import ExecutionsTable
 from lambdas.dal.suppressions import SuppressionsTable
@@ -71,12 +73,15 @@ def _record(client_id: str, **changes: Any) -> dict[str, Any]:
         "recipients": [f"finance@{client_id}.example", f"cto@{client_id}.example"],
         "budget": None,
         "attach_xlsx": False,
+        "credentials": {"type": "role", "role_arn": ROLE["role_arn"], "external_id": external_id(client_id)},
     }
     return {key: value for key, value in {**record, **changes}.items() if value is not None}
 
 
 def _fresh(config: EnvironmentConfig, record: dict[str, Any]) -> None:
-    """The exercise's client as new: its record, no runs, no suppressions."""
+    """The exercise's client as new: its record, no runs, no suppressions (and the training clients'
+    role in the base client's payer account, trusting each of their external ids)."""
+    _client_role(ROLE["role_arn"], [external_id(client_id) for client_id in TRAINING_CLIENTS])
     table = clients_table(config)
     client_id = record["client_id"]
     executions = ExecutionsTable(config.executions_table)
@@ -116,11 +121,41 @@ def _last_run(config: EnvironmentConfig, client_id: str) -> Check:
 
 # -- 1. a refused credential ---------------------------------------------------------------------
 
-ROLE = next(c for c in demo_clients() if c["client_id"] == BASE)["credentials"]
+# The role the client moves the trainee back to: in the base client's payer account, trusting its own
+# external id (each client's external id is its own: the base client's cannot be reused).
+_BASE_ROLE = next(c for c in demo_clients() if c["client_id"] == BASE)["credentials"]["role_arn"]
+TRAINING_CLIENTS = ("training-refused", "training-bounce", "training-stale", "training-schedule")
+
+
+def external_id(client_id: str) -> str:
+    return f"{client_id}-external-id"
+
+
+ROLE = {"role_arn": f"{_BASE_ROLE}Training", "external_id": external_id("training-refused")}
+
+
+def _client_role(role_arn: str, external_ids: list[str]) -> None:
+    """What the client does when it moves the platform back to a role: deploys the read-only role in
+    its payer account, trusting the platform with its external id (the embedded AWS enforces it)."""
+    account, name = role_arn.split(":")[4], role_arn.rsplit("/", 1)[-1]
+    admin = platform_client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="training-client"
+    )["Credentials"]
+    iam = client_with("iam", AwsCredentials(admin["AccessKeyId"], admin["SecretAccessKey"], admin["SessionToken"]))
+    with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust_policy(external_ids)))
+    iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(trust_policy(external_ids)))
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName="CostExplorerReadOnly",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": CE_READ_ACTIONS, "Resource": "*"}]}
+        ),
+    )
 
 
 def _setup_refused(config: EnvironmentConfig, at: datetime) -> str:
-    revoked = {"type": "stored_keys", "secret_name": f"{config.secrets_prefix}training-refused-revoked"}
+    revoked = {"type": "stored_keys", "secret_name": f"{config.secrets_prefix}training-refused/revoked"}
     _fresh(config, _record("training-refused", credentials=revoked))
     return "training-refused now reads its costs with stored keys that no longer exist: every run is refused"
 

@@ -397,5 +397,5 @@ def test_report_run_all_goes_on_past_a_client_whose_run_fails_and_ends_with_exit
     assert list(runs) == ["acme-retail", "globex-health", "initech-labs"]  # the one after the failure ran
     assert runs[globex.client_id]["status"] == "failed" and runs[globex.client_id]["error_kind"] == "dependency"
     assert runs["acme-retail"]["status"] == runs["initech-labs"]["status"] == "succeeded"
-    assert "3 run(s): 1 failed, 2 succeeded" in result.stderr
+    assert "3 run(s): 2 succeeded, 1 failed; 2 report(s) sent" in result.stderr
     assert len(sent_messages(embedded_aws.endpoint_url)) == 2
