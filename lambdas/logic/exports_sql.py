@@ -1,0 +1,436 @@
+"""The SQL a report's cells are read with from a Data Export (FOCUS 1.2 or CUR 2.0), and its rows
+back into the cells Cost Explorer's answers fill (lambdas/logic/planner.py). Pure: builds text and
+reads tuples; DuckDB (lambdas/dal/duckdb_engine.py) or Athena (lambdas/dal/athena.py) runs it.
+
+The report's needs (`needs_for`) are grouped by dataset and granularity: one query each, over the
+billing periods they touch only, naming only the columns it reads. Every query answers
+(period start, group key, account, amount) for the client's accounts, as Cost Explorer's
+[dataset key, LINKED_ACCOUNT] answers do, so the same `cost_data_from_cells` builds the report's
+data from either source. A period the export does not hold (a partition missing, still being
+written, or days after the newest the export has delivered) gets no cell: missing, never zero.
+
+Metric -> column (docs/data-exports.md):
+
+| client metric                   | FOCUS 1.2       | CUR 2.0                                                  |
+| ------------------------------- | --------------- | -------------------------------------------------------- |
+| UnblendedCost                   | BilledCost      | line_item_unblended_cost                                 |
+| AmortizedCost, NetAmortizedCost | EffectiveCost   | the covered rows' Savings Plan / RI effective cost,      |
+|                                 |                 | 0 for a Savings Plan negation, else the unblended cost   |
+
+Record types (Cost Explorer's RECORD_TYPE, of which Credit and Refund are the credits):
+FOCUS ChargeCategory Credit -> Credit; ChargeCategory Adjustment or ChargeClass Correction ->
+Refund; Tax -> Tax; Purchase -> Purchase; anything else -> Usage. CUR 2.0: line_item_line_item_type
+Credit, Refund, Tax and Fee as they are; anything else -> Usage.
+
+Amounts are cast to DECIMAL(38,10) row by row before they are added (AWS writes DOUBLE; Cost
+Explorer prints 10 decimals), so sums are exact and agree with Cost Explorer's to the cent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from lambdas.logic.planner import Cell, CellKey, Dataset, Need, period_end
+from lambdas.logic.queries import CREDIT_RECORD_TYPES
+from lambdas.models.exceptions import ExportDataError
+
+RELATION = "export"
+AMOUNT_TYPE = "DECIMAL(38,10)"
+
+
+@dataclass(frozen=True)
+class ExportSchema:
+    """How one export format names what a report reads."""
+
+    format: str
+    account: str
+    account_name: str
+    start: str  # the charge's start (a timestamp)
+    billed: str
+    effective: str
+    service: str
+    record_type: str
+    invoice: str
+    currency: str
+    resource: str
+    commitment_status: str | None
+    tags: str  # the map column of resource tags
+    tag_prefix: str  # CUR 2.0 names user tags "user_<key>"
+    columns: Mapping[str, tuple[str, ...]]  # column -> accepted type prefixes
+    marks: tuple[str, ...]  # columns only this format (and version) has
+
+    def tag(self, key: str) -> str:
+        return f"COALESCE({self.tags}[{literal(self.tag_prefix + key)}], '')"
+
+    def amount(self, metric: str) -> str:
+        column = self.billed if metric == "UnblendedCost" else self.effective
+        return f"CAST({column} AS {AMOUNT_TYPE})"
+
+    def day(self) -> str:
+        return f"CAST({self.start} AS DATE)"
+
+
+_COST = ("DOUBLE", "DECIMAL", "FLOAT")
+_TEXT = ("VARCHAR",)
+_TIME = ("TIMESTAMP",)
+_MAP = ("MAP(VARCHAR, VARCHAR)",)
+
+FOCUS_1_2 = ExportSchema(
+    format="focus_1_2",
+    account="SubAccountId",
+    account_name="SubAccountName",
+    start="ChargePeriodStart",
+    billed="BilledCost",
+    effective="EffectiveCost",
+    service="ServiceName",
+    record_type=(
+        "CASE WHEN ChargeCategory = 'Credit' THEN 'Credit' "
+        "WHEN ChargeCategory = 'Adjustment' OR ChargeClass = 'Correction' THEN 'Refund' "
+        "WHEN ChargeCategory = 'Tax' THEN 'Tax' WHEN ChargeCategory = 'Purchase' THEN 'Purchase' "
+        "ELSE 'Usage' END"
+    ),
+    invoice="InvoiceId",
+    currency="BillingCurrency",
+    resource="ResourceId",
+    commitment_status="CommitmentDiscountStatus",
+    tags="Tags",
+    tag_prefix="",
+    columns={
+        "BilledCost": _COST,
+        "EffectiveCost": _COST,
+        "ChargePeriodStart": _TIME,
+        "BillingPeriodStart": _TIME,
+        "SubAccountId": _TEXT,
+        "SubAccountName": _TEXT,
+        "ServiceName": _TEXT,
+        "ChargeCategory": _TEXT,
+        "ChargeClass": _TEXT,
+        "InvoiceId": _TEXT,
+        "BillingCurrency": _TEXT,
+        "ResourceId": _TEXT,
+        "CommitmentDiscountStatus": _TEXT,
+        "CommitmentDiscountType": _TEXT,
+        "Tags": _MAP,
+    },
+    # Added by FOCUS 1.2 (with InvoiceId above): a 1.0 file lacks them.
+    marks=("ServiceSubcategory", "CapacityReservationStatus", "BillingAccountType", "SubAccountType"),
+)
+CUR_2_0 = ExportSchema(
+    format="cur_2_0",
+    account="line_item_usage_account_id",
+    account_name="line_item_usage_account_name",
+    start="line_item_usage_start_date",
+    billed="line_item_unblended_cost",
+    effective=(
+        "CASE line_item_line_item_type "
+        "WHEN 'SavingsPlanCoveredUsage' THEN savings_plan_savings_plan_effective_cost "
+        "WHEN 'SavingsPlanNegation' THEN 0 "
+        "WHEN 'DiscountedUsage' THEN reservation_effective_cost "
+        "ELSE line_item_unblended_cost END"
+    ),
+    service="COALESCE(product['product_name'], line_item_product_code)",
+    record_type=(
+        "CASE WHEN line_item_line_item_type IN ('Credit', 'Refund', 'Tax', 'Fee') "
+        "THEN line_item_line_item_type ELSE 'Usage' END"
+    ),
+    invoice="bill_invoice_id",
+    currency="line_item_currency_code",
+    resource="line_item_resource_id",
+    commitment_status=None,
+    tags="resource_tags",
+    tag_prefix="user_",
+    columns={
+        "line_item_unblended_cost": _COST,
+        "savings_plan_savings_plan_effective_cost": _COST,
+        "reservation_effective_cost": _COST,
+        "line_item_usage_start_date": _TIME,
+        "bill_billing_period_start_date": _TIME,
+        "line_item_usage_account_id": _TEXT,
+        "line_item_usage_account_name": _TEXT,
+        "line_item_line_item_type": _TEXT,
+        "line_item_product_code": _TEXT,
+        "line_item_resource_id": _TEXT,
+        "line_item_currency_code": _TEXT,
+        "bill_invoice_id": _TEXT,
+        "product": _MAP,
+        "resource_tags": _MAP,
+    },
+    marks=("identity_line_item_id", "bill_payer_account_id"),
+)
+SCHEMAS = {"focus_1_2": FOCUS_1_2, "cur_2_0": CUR_2_0}
+FORMAT_NAMES = {"focus_1_2": "FOCUS 1.2", "focus_1_0": "FOCUS 1.0", "cur_2_0": "CUR 2.0"}
+# Manifest table names (AWS Data Exports' SQL table names) and the format each means.
+TABLE_FORMATS = {"FOCUS_1_2_AWS": "focus_1_2", "FOCUS_1_0_AWS": "focus_1_0", "COST_AND_USAGE_REPORT": "cur_2_0"}
+
+
+def literal(value: str) -> str:
+    """A SQL string literal (quotes doubled): the values come from validated records, still quoted."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _date(value: date) -> str:
+    return f"DATE '{value.isoformat()}'"
+
+
+def billing_period(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+# -- which partitions, which files -------------------------------------------------------------------
+
+
+def partitions_for(needs: Iterable[Need]) -> list[str]:
+    """The billing periods (YYYY-MM) the needs' periods fall in: the only partitions read."""
+    return sorted({billing_period(start) for need in needs for start in need.periods()})
+
+
+def identify_format(columns: Mapping[str, str]) -> str | None:
+    """Which export a file's columns are of: focus_1_2, focus_1_0, cur_2_0, or None."""
+    if "line_item_unblended_cost" in columns and "identity_line_item_id" in columns:
+        return "cur_2_0"
+    if "BilledCost" in columns and "ChargeCategory" in columns:
+        added = ("InvoiceId", *FOCUS_1_2.marks)
+        if all(name in columns for name in added):
+            return "focus_1_2"
+        return "focus_1_0"
+    return None
+
+
+def check_columns(export_format: str, columns: Mapping[str, str], where: str) -> None:
+    """The file is of the client's export format and version, with every column the SQL reads of
+    an accepted type; else ExportDataError naming the file and the column."""
+    schema = SCHEMAS[export_format]
+    found = identify_format(columns)
+    if found != export_format:
+        what = FORMAT_NAMES.get(found or "", "not a FOCUS or CUR 2.0 file")
+        raise ExportDataError(f"{where}: a {what} file in a {FORMAT_NAMES[export_format]} export")
+    for name, accepted in schema.columns.items():
+        kind = columns.get(name)
+        if kind is None:
+            raise ExportDataError(f"{where}: column {name} missing")
+        if not kind.upper().startswith(accepted):
+            raise ExportDataError(f"{where}: column {name} is {kind}, expected {' or '.join(accepted)}")
+
+
+# -- the report's queries ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CellQuery:
+    """One query: a dataset at a granularity over the union of its needs' periods."""
+
+    granularity: str
+    dataset: Dataset
+    starts: tuple[date, ...]
+    sql: str
+
+
+def _group_key(schema: ExportSchema, dataset: Dataset) -> str:
+    if dataset.group_key == "SERVICE":
+        return schema.service
+    if dataset.group_key == "RECORD_TYPE":
+        return schema.record_type
+    if dataset.group_type == "TAG":
+        return schema.tag(dataset.group_key)
+    raise ExportDataError(f"a breakdown by {dataset.group_type} {dataset.group_key} is not read from Data Exports")
+
+
+def cell_sql(
+    schema: ExportSchema,
+    dataset: Dataset,
+    granularity: str,
+    starts: Sequence[date],
+    *,
+    metric: str,
+    accounts: Sequence[str],
+    relation: str = RELATION,
+    partition_column: str | None = None,
+) -> str:
+    """(period start, group key, account, amount) of the client's accounts over `starts`.
+    `partition_column`: Athena's partition column (billing_period), to prune partitions."""
+    first, last = min(starts), max(starts)
+    end = period_end(granularity, last)
+    period = schema.day() if granularity == "DAILY" else f"CAST(date_trunc('month', {schema.start}) AS DATE)"
+    where = [
+        f"{schema.day()} >= {_date(first)}",
+        f"{schema.day()} < {_date(end)}",
+        f"{schema.account} IN ({', '.join(literal(a) for a in sorted(accounts))})",
+    ]
+    if dataset.exclude_credits:
+        where.append(f"({schema.record_type}) NOT IN ({', '.join(literal(t) for t in CREDIT_RECORD_TYPES)})")
+    if partition_column:
+        periods = sorted({billing_period(start) for start in starts} | {billing_period(end)})
+        where.append(f"{partition_column} IN ({', '.join(literal(p) for p in periods)})")
+    return (
+        f"SELECT {period} AS period_start, {_group_key(schema, dataset)} AS group_key, "  # noqa: S608
+        f"{schema.account} AS account_id, SUM({schema.amount(metric)}) AS amount "
+        f"FROM {relation} WHERE {' AND '.join(where)} GROUP BY 1, 2, 3 ORDER BY 1, 3, 2"
+    )
+
+
+def cell_queries(
+    export_format: str, needs: Iterable[Need], *, metric: str, accounts: Sequence[str], relation: str = RELATION
+) -> list[CellQuery]:
+    """One query per dataset and granularity the needs name, over all their periods."""
+    schema = SCHEMAS[export_format]
+    grouped: dict[tuple[str, Dataset], set[date]] = {}
+    for need in needs:
+        grouped.setdefault((need.granularity, need.dataset), set()).update(need.periods())
+    return [
+        CellQuery(
+            granularity,
+            dataset,
+            tuple(sorted(starts)),
+            cell_sql(schema, dataset, granularity, sorted(starts), metric=metric, accounts=accounts, relation=relation),
+        )
+        for (granularity, dataset), starts in grouped.items()
+        if starts
+    ]
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _as_amount(value: Any, where: str) -> Decimal:
+    if value is None:
+        return Decimal(0)
+    amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    if not amount.is_finite():
+        raise ExportDataError(f"{where}: amount is not finite")
+    return amount
+
+
+def cells_from_rows(
+    query: CellQuery,
+    rows: Iterable[Sequence[Any]],
+    *,
+    accounts: Sequence[str],
+    covered: Mapping[date, bool],
+    fetched_at: datetime,
+) -> dict[CellKey, Cell]:
+    """The query's rows as cells, for every account, of the periods the export covers only.
+    `covered`: period start -> whether the export's billing period is final (estimated otherwise);
+    a start absent from it was not read and gets no cell."""
+    allowed = set(accounts)
+    sums: dict[tuple[str, date], dict[str, Decimal]] = {}
+    for row in rows:
+        start, key, account, amount = row[0], row[1], row[2], row[3]
+        day = _as_date(start)
+        if str(account) not in allowed:
+            raise ExportDataError(f"the export answered for account {account}, outside the client's accounts")
+        slot = sums.setdefault((str(account), day), {})
+        label = "" if key is None else str(key)
+        slot[label] = slot.get(label, Decimal(0)) + _as_amount(amount, f"{day} {label}")
+    cells: dict[CellKey, Cell] = {}
+    for start in query.starts:
+        if start not in covered:
+            continue
+        for account in accounts:
+            cells[(query.granularity, query.dataset.name, account, start)] = Cell(
+                groups=dict(sorted(sums.get((account, start), {}).items())),
+                estimated=not covered[start],
+                fetched_at=fetched_at,
+            )
+    return cells
+
+
+# -- what the export says about itself ----------------------------------------------------------------
+
+
+def coverage_sql(export_format: str, relation: str = RELATION) -> str:
+    """Of one billing period's files: the newest charge day, the rows, the rows without an invoice
+    id (a period is final when every row has one), and the currencies."""
+    schema = SCHEMAS[export_format]
+    return (
+        f"SELECT max({schema.day()}) AS last_day, count(*) AS line_items, "  # noqa: S608
+        f"count(*) FILTER (WHERE {schema.invoice} IS NULL OR {schema.invoice} = '') AS uninvoiced, "
+        f"list(DISTINCT {schema.currency}) AS currencies FROM {relation}"
+    )
+
+
+def foreign_accounts_sql(export_format: str, accounts: Sequence[str], relation: str = RELATION) -> str:
+    """Accounts in the export that are not the client's (the export is refused if there is any)."""
+    schema = SCHEMAS[export_format]
+    listed = ", ".join(literal(a) for a in sorted(accounts))
+    return (
+        f"SELECT DISTINCT {schema.account} FROM {relation} "  # noqa: S608
+        f"WHERE {schema.account} IS NULL OR {schema.account} NOT IN ({listed}) ORDER BY 1 LIMIT 5"
+    )
+
+
+def account_names_sql(export_format: str, relation: str = RELATION) -> str:
+    schema = SCHEMAS[export_format]
+    return (
+        f"SELECT DISTINCT {schema.account}, {schema.account_name} FROM {relation} "  # noqa: S608
+        f"WHERE {schema.account_name} IS NOT NULL ORDER BY 1"
+    )
+
+
+# -- what Cost Explorer cannot give -------------------------------------------------------------------
+
+
+def top_resources_sql(
+    export_format: str,
+    first: date,
+    end_exclusive: date,
+    *,
+    metric: str,
+    accounts: Sequence[str],
+    limit: int = 10,
+    relation: str = RELATION,
+) -> str:
+    """The resources (ResourceId) that cost most over the days, with their service and account."""
+    schema = SCHEMAS[export_format]
+    listed = ", ".join(literal(a) for a in sorted(accounts))
+    return (
+        f"SELECT {schema.resource} AS resource_id, {schema.service} AS service, {schema.account} AS account_id, "  # noqa: S608
+        f"SUM({schema.amount(metric)}) AS amount FROM {relation} "
+        f"WHERE {schema.resource} IS NOT NULL AND {schema.resource} <> '' "
+        f"AND {schema.day()} >= {_date(first)} AND {schema.day()} < {_date(end_exclusive)} "
+        f"AND {schema.account} IN ({listed}) GROUP BY 1, 2, 3 ORDER BY amount DESC, 1 LIMIT {int(limit)}"
+    )
+
+
+def commitment_sql(first: date, end_exclusive: date, *, accounts: Sequence[str], relation: str = RELATION) -> str:
+    """FOCUS: effective cost by commitment status (Used / Unused) and type, for coverage and
+    utilisation: utilisation = used / (used + unused)."""
+    schema = FOCUS_1_2
+    listed = ", ".join(literal(a) for a in sorted(accounts))
+    return (
+        f"SELECT CommitmentDiscountType AS type, CommitmentDiscountStatus AS status, "  # noqa: S608
+        f"SUM(CAST(EffectiveCost AS {AMOUNT_TYPE})) AS amount FROM {relation} "
+        f"WHERE CommitmentDiscountStatus IS NOT NULL AND {schema.day()} >= {_date(first)} "
+        f"AND {schema.day()} < {_date(end_exclusive)} AND {schema.account} IN ({listed}) "
+        f"GROUP BY 1, 2 ORDER BY 1, 2"
+    )
+
+
+@dataclass(frozen=True)
+class CommitmentUse:
+    type: str
+    used: Decimal
+    unused: Decimal
+
+    @property
+    def utilisation(self) -> Decimal | None:
+        total = self.used + self.unused
+        return None if total == 0 else (self.used / total).quantize(Decimal("0.0001"))
+
+
+def commitments_from_rows(rows: Iterable[Sequence[Any]]) -> list[CommitmentUse]:
+    found: dict[str, dict[str, Decimal]] = {}
+    for kind, status, amount in rows:
+        found.setdefault(str(kind), {})[str(status)] = _as_amount(amount, f"commitment {kind}")
+    return [
+        CommitmentUse(kind, by.get("Used", Decimal(0)), by.get("Unused", Decimal(0)))
+        for kind, by in sorted(found.items())
+    ]
