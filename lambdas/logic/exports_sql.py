@@ -63,8 +63,13 @@ class ExportSchema:
     columns: Mapping[str, tuple[str, ...]]  # column -> accepted type prefixes
     marks: tuple[str, ...]  # columns only this format (and version) has
 
-    def tag(self, key: str) -> str:
-        return f"COALESCE({self.tags}[{literal(self.tag_prefix + key)}], '')"
+    def tag(self, key: str, dialect: str = "duckdb") -> str:
+        # DuckDB's map[key] is the value (NULL when absent); Athena (Trino) fails on an absent key
+        # there, and its element_at is the NULL-safe form (DuckDB's element_at answers a list).
+        name = literal(self.tag_prefix + key)
+        if dialect == "athena":
+            return f"COALESCE(element_at({self.tags}, {name}), '')"
+        return f"COALESCE({self.tags}[{name}], '')"
 
     def amount(self, metric: str) -> str:
         column = self.billed if metric == "UnblendedCost" else self.effective
@@ -229,13 +234,13 @@ class CellQuery:
     sql: str
 
 
-def _group_key(schema: ExportSchema, dataset: Dataset) -> str:
+def _group_key(schema: ExportSchema, dataset: Dataset, dialect: str) -> str:
     if dataset.group_key == "SERVICE":
-        return schema.service
+        return schema.service.replace("product['product_name']", _product_name(dialect))
     if dataset.group_key == "RECORD_TYPE":
         return schema.record_type
     if dataset.group_type == "TAG":
-        return schema.tag(dataset.group_key)
+        return schema.tag(dataset.group_key, dialect)
     raise ExportDataError(f"a breakdown by {dataset.group_type} {dataset.group_key} is not read from Data Exports")
 
 
@@ -249,9 +254,11 @@ def cell_sql(
     accounts: Sequence[str],
     relation: str = RELATION,
     partition_column: str | None = None,
+    dialect: str = "duckdb",
 ) -> str:
     """(period start, group key, account, amount) of the client's accounts over `starts`.
-    `partition_column`: Athena's partition column (billing_period), to prune partitions."""
+    `partition_column`: Athena's partition column (billing_period), to prune partitions;
+    `dialect`: duckdb or athena (they differ only in reading a map by key)."""
     first, last = min(starts), max(starts)
     end = period_end(granularity, last)
     period = schema.day() if granularity == "DAILY" else f"CAST(date_trunc('month', {schema.start}) AS DATE)"
@@ -266,14 +273,21 @@ def cell_sql(
         periods = sorted({billing_period(start) for start in starts} | {billing_period(end)})
         where.append(f"{partition_column} IN ({', '.join(literal(p) for p in periods)})")
     return (
-        f"SELECT {period} AS period_start, {_group_key(schema, dataset)} AS group_key, "  # noqa: S608
+        f"SELECT {period} AS period_start, {_group_key(schema, dataset, dialect)} AS group_key, "  # noqa: S608
         f"{schema.account} AS account_id, SUM({schema.amount(metric)}) AS amount "
         f"FROM {relation} WHERE {' AND '.join(where)} GROUP BY 1, 2, 3 ORDER BY 1, 3, 2"
     )
 
 
 def cell_queries(
-    export_format: str, needs: Iterable[Need], *, metric: str, accounts: Sequence[str], relation: str = RELATION
+    export_format: str,
+    needs: Iterable[Need],
+    *,
+    metric: str,
+    accounts: Sequence[str],
+    relation: str = RELATION,
+    partition_column: str | None = None,
+    dialect: str = "duckdb",
 ) -> list[CellQuery]:
     """One query per dataset and granularity the needs name, over all their periods."""
     schema = SCHEMAS[export_format]
@@ -285,11 +299,25 @@ def cell_queries(
             granularity,
             dataset,
             tuple(sorted(starts)),
-            cell_sql(schema, dataset, granularity, sorted(starts), metric=metric, accounts=accounts, relation=relation),
+            cell_sql(
+                schema,
+                dataset,
+                granularity,
+                sorted(starts),
+                metric=metric,
+                accounts=accounts,
+                relation=relation,
+                partition_column=partition_column,
+                dialect=dialect,
+            ),
         )
         for (granularity, dataset), starts in grouped.items()
         if starts
     ]
+
+
+def _product_name(dialect: str) -> str:
+    return "element_at(product, 'product_name')" if dialect == "athena" else "product['product_name']"
 
 
 def _as_date(value: Any) -> date:
