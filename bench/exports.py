@@ -1,0 +1,269 @@
+"""The Data Exports rows of the bench: a daily report read from a payer's FOCUS 1.2 export with
+DuckDB in process, for 10, 100 and 1,000 accounts (emulator/payer.py's payer, 20 services each),
+beside what the same client costs in Cost Explorer requests.
+
+Each size runs in its own process (so its peak memory is its own): moto's S3 in process holds the
+export the emulator writes (emulator/exports.py); the peak is reset (/proc/self/clear_refs) just
+before `read_export_costs`, so `peak_rss_mb` is the process at its highest while reading, moto's
+copy of the objects included, and `read_rss_mb` what the read added to it.
+
+Figures per size: wall of the read, peak memory, bytes fetched from S3 (= /tmp used by the Parquet;
+DuckDB spilled nothing at these sizes), rows in the partitions and rows per second, S3 requests,
+USD per report (Lambda GB-seconds at the memory the read needs + S3 GET/LIST requests), and for the
+same client Cost Explorer's planned requests and USD per report (lambdas/logic/planner.py,
+`expected_pages`: the assumed density, and the density this payer's answers show at the
+emulator's page size). Then the threshold: bytes of Parquet per row, seconds and MB of memory per
+GB of Parquet, extrapolated to one Lambda's limits (10,240 MB memory, 10,240 MB /tmp, 900 s).
+
+`python -m bench.exports [--sizes 10,100,1000] [--services 20]` prints the figures and writes
+bench/exports.json. (Not wired into bench/run.py.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+AS_OF = date(2026, 11, 27)
+AT = datetime(AS_OF.year, AS_OF.month, AS_OF.day, 6, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[1]
+OUTPUT = ROOT / "bench" / "exports.json"
+BUCKET = "payer-billing-exports"
+S3_GET_USD_PER_1000 = Decimal("0.0004")  # S3 Standard GET (https://aws.amazon.com/s3/pricing/)
+LAMBDA_MAX_MB = 10_240
+LAMBDA_MAX_TMP_MB = 10_240
+LAMBDA_MAX_SECONDS = 900
+MEMORY_STEP_MB = 64
+
+
+def _rss_kb(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def _reset_peak() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def one_size(accounts: int, services: int) -> dict[str, Any]:
+    """In this process: write the payer's export into moto's S3, then read a daily report of it."""
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    import boto3
+    from moto import mock_aws
+
+    from emulator.exports import ExportOptions, write_export
+    from emulator.payer import PAYER_ACCOUNT, payer_client, payer_dataset
+    from lambdas.export_costs import read_export_costs
+    from lambdas.logic.periods import window_for
+    from lambdas.logic.planner import needs_for
+    from lambdas.models.client import parse_client
+
+    dataset = payer_dataset(AS_OF, accounts=accounts, services=services)
+    record = payer_client(dataset)
+    record["cost_source"] = "data_exports"
+    record["data_export"] = {"bucket": BUCKET, "prefix": "exports", "export_name": "payer-focus", "format": "focus_1_2"}
+    client = parse_client(record)
+    window = window_for("daily", AS_OF)
+    first = min(p for need in needs_for(client, window) for p in need.periods()).replace(day=1)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket=BUCKET)
+        started = time.perf_counter()
+        written = write_export(
+            s3,
+            dataset,
+            bucket=BUCKET,
+            prefix="exports",
+            export_name="payer-focus",
+            accounts=list(client.account_ids),
+            payer=PAYER_ACCOUNT,
+            start=first,
+            end_exclusive=AS_OF,
+            options=ExportOptions(),
+            now=AT,
+        )
+        write_s = time.perf_counter() - started
+        before_kb = _rss_kb("VmRSS")
+        reset = _reset_peak()
+        cpu = time.process_time()
+        started = time.perf_counter()
+        read = read_export_costs(client, window, s3=s3, now=AT)
+        wall = time.perf_counter() - started
+        cpu = time.process_time() - cpu
+        peak_kb = _rss_kb("VmHWM")
+    data = read.data
+    return {
+        "accounts": accounts,
+        "services": services,
+        "partitions": sorted(read.periods),
+        "rows": written.rows,
+        "parquet_bytes": written.bytes,
+        "bytes_read": read.bytes_read,
+        "files": read.files,
+        "s3_requests": read.s3_requests,
+        "queries": read.queries,
+        "write_s": round(write_s, 2),
+        "wall_s": round(wall, 3),
+        "cpu_s": round(cpu, 3),
+        "rows_per_s": int(written.rows / wall) if wall else None,
+        "rss_before_mb": round(before_kb / 1024, 1),
+        "peak_rss_mb": round(peak_kb / 1024, 1),
+        "read_rss_mb": round((peak_kb - before_kb) / 1024, 1) if reset else None,
+        "peak_reset": reset,
+        "days_read": len(data.daily),
+        "missing": data.missing,
+        "total_current": str(sum((r.amount for r in data.rows if r.day == window.current.start), Decimal(0))),
+    }
+
+
+def import_cost_ms() -> dict[str, float]:
+    """What `import duckdb` costs a cold process (the reason it stays out of the worker's imports)."""
+    probe = (
+        "import time; t = time.perf_counter(); import duckdb; d = time.perf_counter() - t;"
+        "t = time.perf_counter(); import lambdas.export_costs; e = time.perf_counter() - t;"
+        "print(round(d * 1000, 1), round(e * 1000, 1))"
+    )
+    result = subprocess.run(  # noqa: S603 - this interpreter, a fixed probe
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    duckdb_ms, reader_ms = (float(x) for x in result.stdout.split())
+    return {"import_duckdb_ms": duckdb_ms, "import_reader_without_duckdb_ms": reader_ms}
+
+
+def cost_explorer_side(accounts: int, services: int) -> dict[str, Any]:
+    """The same client's Cost Explorer requests a report (cold cache) and USD."""
+    from emulator.cost_explorer import DEFAULT_PAGE_GROUPS
+    from emulator.payer import payer_client, payer_dataset
+    from lambdas.logic.periods import window_for
+    from lambdas.logic.planner import RECORD_TYPES, SERVICES, Density, expected_pages
+    from lambdas.logic.queries import requests_cost_usd
+    from lambdas.models.client import parse_client
+
+    client = parse_client(payer_client(payer_dataset(AS_OF, accounts=accounts, services=services)))
+    window = window_for("daily", AS_OF)
+    assumed = expected_pages(client, window)
+    shown = Density(
+        page_groups=DEFAULT_PAGE_GROUPS,
+        groups_per_cell={f"DAILY|{SERVICES.name}": float(services), f"DAILY|{RECORD_TYPES.name}": 1.1},
+    )
+    learned = expected_pages(client, window, shown)
+    return {
+        "requests_assumed_density": assumed,
+        "requests_at_emulator_page_size": learned,
+        "usd_per_report": str(requests_cost_usd(learned)),
+        "usd_per_month_daily": str(requests_cost_usd(learned) * 30),
+    }
+
+
+def lambda_usd(row: dict[str, Any]) -> dict[str, Any]:
+    """USD per report in Lambda: GB-seconds at the memory the read needs (its peak with half again
+    as margin, at least 512 MB) plus S3 requests (the LISTs and GETs the read made)."""
+    from cli.pricing import price
+
+    memory_mb = max(512, math.ceil(row["peak_rss_mb"] * 1.5 / MEMORY_STEP_MB) * MEMORY_STEP_MB)
+    gb_seconds = Decimal(str(row["wall_s"])) * memory_mb / 1024
+    compute = gb_seconds * price("lambda_gb_second").usd
+    requests = Decimal(row["s3_requests"]) * max(S3_GET_USD_PER_1000, price("s3_put_request").usd) / 1000
+    return {
+        "lambda_memory_mb": memory_mb,
+        "gb_seconds": str(gb_seconds.quantize(Decimal("0.0001"))),
+        "usd_per_report": str(
+            (compute + requests + price("lambda_request").usd / 1_000_000).quantize(Decimal("0.000001"))
+        ),
+    }
+
+
+def threshold(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """From the largest size: per GB of Parquet, the seconds, memory and /tmp a read takes, and the
+    GB at which each of one Lambda's limits is reached (linear: the query reads every row once)."""
+    big = max(rows, key=lambda r: r["bytes_read"])
+    gb = big["bytes_read"] / 1024**3
+    seconds_per_gb = big["wall_s"] / gb
+    read_mb = big["read_rss_mb"] if big["read_rss_mb"] is not None else big["peak_rss_mb"]
+    memory_mb_per_gb = read_mb / gb
+    limits = {
+        "time_gb": LAMBDA_MAX_SECONDS / seconds_per_gb,
+        "memory_gb": LAMBDA_MAX_MB / memory_mb_per_gb,
+        "tmp_gb": LAMBDA_MAX_TMP_MB / 1024,
+    }
+    return {
+        "basis_accounts": big["accounts"],
+        "parquet_bytes_per_row": round(big["parquet_bytes"] / big["rows"], 1),
+        "seconds_per_gb": round(seconds_per_gb, 1),
+        "read_memory_mb_per_gb": round(memory_mb_per_gb, 1),
+        "lambda_limit_gb": {name: round(value, 1) for name, value in limits.items()},
+        "fits_one_lambda_up_to_gb": round(min(limits.values()), 1),
+        "limit_reached_first": min(limits, key=lambda k: limits[k]),
+        "platform_threshold_bytes": _platform_threshold(),
+        "note": (
+            "Extrapolated linearly from the largest size measured on this machine (2 shared cores); "
+            "the platform's threshold (lambdas/dal/data_exports.py MAX_IN_PROCESS_BYTES) is set well under it."
+        ),
+    }
+
+
+def _platform_threshold() -> int:
+    from lambdas.dal.data_exports import MAX_IN_PROCESS_BYTES
+
+    return MAX_IN_PROCESS_BYTES
+
+
+def measure(sizes: list[int], services: int) -> dict[str, Any]:
+    rows = []
+    for accounts in sizes:
+        result = subprocess.run(  # noqa: S603 - our own module, fixed arguments
+            [sys.executable, "-m", "bench.exports", "one", str(accounts), str(services)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"bench.exports {accounts} failed:\n{result.stderr[-4000:]}")
+        row = json.loads(result.stdout.strip().splitlines()[-1])
+        row.update(lambda_usd(row))
+        row["cost_explorer"] = cost_explorer_side(accounts, services)
+        rows.append(row)
+    return {
+        "as_of": AS_OF.isoformat(),
+        "schedule": "daily",
+        "rows": rows,
+        "imports": import_cost_ms(),
+        "threshold": threshold(rows),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "one":
+        print(json.dumps(one_size(int(argv[1]), int(argv[2]))))
+        return 0
+    parser = argparse.ArgumentParser(prog="python -m bench.exports", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10,100,1000")
+    parser.add_argument("--services", type=int, default=20)
+    args = parser.parse_args(argv)
+    figures = measure([int(s) for s in args.sizes.split(",")], args.services)
+    text = json.dumps(figures, indent=2)
+    print(text)
+    OUTPUT.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
