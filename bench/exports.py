@@ -2,10 +2,11 @@
 DuckDB in process, for 10, 100 and 1,000 accounts (emulator/payer.py's payer, 20 services each),
 beside what the same client costs in Cost Explorer requests.
 
-Each size runs in its own process (so its peak memory is its own): moto's S3 in process holds the
-export the emulator writes (emulator/exports.py); the peak is reset (/proc/self/clear_refs) just
-before `read_export_costs`, so `peak_rss_mb` is the process at its highest while reading, moto's
-copy of the objects included, and `read_rss_mb` what the read added to it.
+Each size is written by one process (emulator/exports.py, into a scratch folder) and read by
+another (so the peak memory is the reader's own): moto's S3 in that process holds the objects; the
+peak is reset (/proc/self/clear_refs) just before `read_export_costs`, so `peak_rss_mb` is the
+process at its highest while reading, moto's copy of the objects included, and `read_rss_mb`
+what the read added to it.
 
 Figures per size: wall of the read, peak memory, bytes fetched from S3 (= /tmp used by the Parquet;
 DuckDB spilled nothing at these sizes), rows in the partitions and rows per second, S3 requests,
@@ -27,6 +28,7 @@ import math
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -60,45 +62,78 @@ def _reset_peak() -> bool:
         return False
 
 
-def one_size(accounts: int, services: int) -> dict[str, Any]:
-    """In this process: write the payer's export into moto's S3, then read a daily report of it."""
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    import boto3
-    from moto import mock_aws
+class _DiskS3:
+    """Where the writing step puts the export: files under a folder, keyed as in S3."""
 
-    from emulator.exports import ExportOptions, write_export
-    from emulator.payer import PAYER_ACCOUNT, payer_client, payer_dataset
-    from lambdas.export_costs import read_export_costs
-    from lambdas.logic.periods import window_for
-    from lambdas.logic.planner import needs_for
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def put_object(self, *, Bucket: str, Key: str, Body: bytes, **_: Any) -> dict[str, Any]:
+        path = self.folder / Key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(Body)
+        return {}
+
+
+def _client(accounts: int, services: int) -> Any:
+    from emulator.payer import payer_client, payer_dataset
     from lambdas.models.client import parse_client
 
     dataset = payer_dataset(AS_OF, accounts=accounts, services=services)
     record = payer_client(dataset)
     record["cost_source"] = "data_exports"
     record["data_export"] = {"bucket": BUCKET, "prefix": "exports", "export_name": "payer-focus", "format": "focus_1_2"}
-    client = parse_client(record)
+    return dataset, parse_client(record)
+
+
+def write_size(accounts: int, services: int, folder: str) -> dict[str, Any]:
+    """In this process: the payer's FOCUS export (the report's billing periods) into `folder`."""
+    from emulator.exports import ExportOptions, write_export
+    from emulator.payer import PAYER_ACCOUNT
+    from lambdas.logic.periods import window_for
+    from lambdas.logic.planner import needs_for
+
+    dataset, client = _client(accounts, services)
     window = window_for("daily", AS_OF)
     first = min(p for need in needs_for(client, window) for p in need.periods()).replace(day=1)
+    started = time.perf_counter()
+    written = write_export(
+        _DiskS3(Path(folder)),
+        dataset,
+        bucket=BUCKET,
+        prefix="exports",
+        export_name="payer-focus",
+        accounts=list(client.account_ids),
+        payer=PAYER_ACCOUNT,
+        start=first,
+        end_exclusive=AS_OF,
+        options=ExportOptions(),
+        now=AT,
+    )
+    return {"rows": written.rows, "parquet_bytes": written.bytes, "write_s": round(time.perf_counter() - started, 2)}
+
+
+def read_size(accounts: int, services: int, folder: str) -> dict[str, Any]:
+    """In a fresh process: the export into moto's S3, then a daily report read from it."""
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    import gc
+
+    import boto3
+    from moto import mock_aws
+
+    from lambdas.export_costs import read_export_costs
+    from lambdas.logic.periods import window_for
+
+    _, client = _client(accounts, services)
+    window = window_for("daily", AS_OF)
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket=BUCKET)
-        started = time.perf_counter()
-        written = write_export(
-            s3,
-            dataset,
-            bucket=BUCKET,
-            prefix="exports",
-            export_name="payer-focus",
-            accounts=list(client.account_ids),
-            payer=PAYER_ACCOUNT,
-            start=first,
-            end_exclusive=AS_OF,
-            options=ExportOptions(),
-            now=AT,
-        )
-        write_s = time.perf_counter() - started
+        for path in sorted(Path(folder).rglob("*")):
+            if path.is_file():
+                s3.put_object(Bucket=BUCKET, Key=str(path.relative_to(folder)), Body=path.read_bytes())
+        gc.collect()
         before_kb = _rss_kb("VmRSS")
         reset = _reset_peak()
         cpu = time.process_time()
@@ -112,20 +147,17 @@ def one_size(accounts: int, services: int) -> dict[str, Any]:
         "accounts": accounts,
         "services": services,
         "partitions": sorted(read.periods),
-        "rows": written.rows,
-        "parquet_bytes": written.bytes,
         "bytes_read": read.bytes_read,
         "files": read.files,
         "s3_requests": read.s3_requests,
         "queries": read.queries,
-        "write_s": round(write_s, 2),
         "wall_s": round(wall, 3),
         "cpu_s": round(cpu, 3),
-        "rows_per_s": int(written.rows / wall) if wall else None,
         "rss_before_mb": round(before_kb / 1024, 1),
         "peak_rss_mb": round(peak_kb / 1024, 1),
         "read_rss_mb": round((peak_kb - before_kb) / 1024, 1) if reset else None,
         "peak_reset": reset,
+        "tmp_mb": round(read.bytes_read / 1024**2, 2),
         "days_read": len(data.daily),
         "missing": data.missing,
         "total_current": str(sum((r.amount for r in data.rows if r.day == window.current.start), Decimal(0))),
@@ -190,30 +222,39 @@ def lambda_usd(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def threshold(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """From the largest size: per GB of Parquet, the seconds, memory and /tmp a read takes, and the
-    GB at which each of one Lambda's limits is reached (linear: the query reads every row once)."""
-    big = max(rows, key=lambda r: r["bytes_read"])
-    gb = big["bytes_read"] / 1024**3
-    seconds_per_gb = big["wall_s"] / gb
-    read_mb = big["read_rss_mb"] if big["read_rss_mb"] is not None else big["peak_rss_mb"]
-    memory_mb_per_gb = read_mb / gb
+    """Seconds and memory of a read against GB of Parquet, fitted through the smallest and the
+    largest size (a fixed part, DuckDB and the process, plus a part per GB), and the GB at which
+    each of one Lambda's limits is reached: time (900 s), memory (10,240 MB), /tmp (10,240 MB,
+    which holds the fetched Parquet)."""
+    small, big = min(rows, key=lambda r: r["bytes_read"]), max(rows, key=lambda r: r["bytes_read"])
+    span_gb = (big["bytes_read"] - small["bytes_read"]) / 1024**3
+    if span_gb <= 0:
+        return {"note": "one size only: no threshold"}
+    seconds_per_gb = (big["wall_s"] - small["wall_s"]) / span_gb
+    # What the read added to the process (moto's in-process copies of the objects it serves
+    # included: an upper bound of a Lambda streaming them from S3 to /tmp).
+    memory_per_gb = (big["read_rss_mb"] - small["read_rss_mb"]) / span_gb
+    fixed_s = small["wall_s"] - seconds_per_gb * small["bytes_read"] / 1024**3
+    fixed_mb = small["peak_rss_mb"] - memory_per_gb * small["bytes_read"] / 1024**3  # the process and DuckDB
     limits = {
-        "time_gb": LAMBDA_MAX_SECONDS / seconds_per_gb,
-        "memory_gb": LAMBDA_MAX_MB / memory_mb_per_gb,
+        "time_gb": (LAMBDA_MAX_SECONDS - fixed_s) / seconds_per_gb,
+        "memory_gb": (LAMBDA_MAX_MB - fixed_mb) / memory_per_gb if memory_per_gb > 0 else float("inf"),
         "tmp_gb": LAMBDA_MAX_TMP_MB / 1024,
     }
     return {
-        "basis_accounts": big["accounts"],
+        "basis": f"{small['accounts']} and {big['accounts']} accounts x {big['services']} services",
         "parquet_bytes_per_row": round(big["parquet_bytes"] / big["rows"], 1),
         "seconds_per_gb": round(seconds_per_gb, 1),
-        "read_memory_mb_per_gb": round(memory_mb_per_gb, 1),
+        "fixed_seconds": round(fixed_s, 2),
+        "peak_memory_mb_per_gb": round(memory_per_gb, 1),
+        "fixed_memory_mb": round(fixed_mb, 1),
         "lambda_limit_gb": {name: round(value, 1) for name, value in limits.items()},
         "fits_one_lambda_up_to_gb": round(min(limits.values()), 1),
         "limit_reached_first": min(limits, key=lambda k: limits[k]),
         "platform_threshold_bytes": _platform_threshold(),
         "note": (
-            "Extrapolated linearly from the largest size measured on this machine (2 shared cores); "
-            "the platform's threshold (lambdas/dal/data_exports.py MAX_IN_PROCESS_BYTES) is set well under it."
+            "Extrapolated linearly from the sizes measured on this machine (2 shared cores); the platform's "
+            "threshold (lambdas/dal/data_exports.py MAX_IN_PROCESS_BYTES) is set well under it."
         ),
     }
 
@@ -225,18 +266,26 @@ def _platform_threshold() -> int:
 
 
 def measure(sizes: list[int], services: int) -> dict[str, Any]:
-    rows = []
-    for accounts in sizes:
+    def step(*argv: str) -> dict[str, Any]:
         result = subprocess.run(  # noqa: S603 - our own module, fixed arguments
-            [sys.executable, "-m", "bench.exports", "one", str(accounts), str(services)],
+            [sys.executable, "-m", "bench.exports", *argv],
             cwd=ROOT,
             capture_output=True,
             text=True,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
         if result.returncode != 0:
-            raise RuntimeError(f"bench.exports {accounts} failed:\n{result.stderr[-4000:]}")
-        row = json.loads(result.stdout.strip().splitlines()[-1])
+            raise RuntimeError(f"bench.exports {argv} failed:\n{result.stderr[-4000:]}")
+        loaded: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+        return loaded
+
+    rows = []
+    for accounts in sizes:
+        with tempfile.TemporaryDirectory(prefix="bench-exports-") as folder:
+            written = step("write", str(accounts), str(services), folder)
+            row = step("read", str(accounts), str(services), folder)
+        row.update(written)
+        row["rows_per_s"] = int(row["rows"] / row["wall_s"]) if row["wall_s"] else None
         row.update(lambda_usd(row))
         row["cost_explorer"] = cost_explorer_side(accounts, services)
         rows.append(row)
@@ -251,17 +300,19 @@ def measure(sizes: list[int], services: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "one":
-        print(json.dumps(one_size(int(argv[1]), int(argv[2]))))
+    if argv and argv[0] in ("write", "read"):
+        step = write_size if argv[0] == "write" else read_size
+        print(json.dumps(step(int(argv[1]), int(argv[2]), argv[3])))
         return 0
     parser = argparse.ArgumentParser(prog="python -m bench.exports", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10,100,1000")
     parser.add_argument("--services", type=int, default=20)
+    parser.add_argument("--output", default=str(OUTPUT))
     args = parser.parse_args(argv)
     figures = measure([int(s) for s in args.sizes.split(",")], args.services)
     text = json.dumps(figures, indent=2)
     print(text)
-    OUTPUT.write_text(text + "\n")
+    Path(args.output).write_text(text + "\n")
     return 0
 
 
