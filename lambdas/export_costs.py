@@ -29,7 +29,7 @@ from lambdas.logic.periods import ONE_DAY, ReportWindow, month_last_day
 from lambdas.logic.planner import Cell, CellKey, Need, attribution_need, needs_for
 from lambdas.logic.report import anomaly_days
 from lambdas.models.client import Client
-from lambdas.models.exceptions import ExportDataError, InvalidInputError
+from lambdas.models.exceptions import ExportAccessError, ExportDataError, InvalidInputError
 from lambdas.models.export_source import ExportSource
 
 
@@ -241,3 +241,40 @@ def export_is_final(
     finally:
         engine.close()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+@dataclass
+class ExportProbe:
+    """What `credentials validate` and `client add` can say about an export without reading it."""
+
+    partitions: list[str] = field(default_factory=list)
+    newest: str | None = None
+    newest_has_manifest: bool = False
+    findings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+def probe_export(client: Client, *, s3: Any) -> ExportProbe:
+    """List the export's partitions and read its newest manifest (its files' sizes, not their data).
+    An export the role cannot read, an empty export, or one of another format is a finding."""
+    export = _export_of(client)
+    exports = DataExports(s3, export)
+    probe = ExportProbe()
+    try:
+        probe.partitions = sorted(exports.partitions())
+        if not probe.partitions:
+            probe.findings.append(
+                f"data_export: no BILLING_PERIOD= partition under s3://{export.bucket}/{export.root}data/"
+            )
+            return probe
+        probe.newest = probe.partitions[-1]
+        manifest = exports.manifest(probe.newest)
+        probe.newest_has_manifest = manifest is not None
+        if manifest is not None:
+            exports.partition(probe.newest, manifest)
+    except (ExportAccessError, ExportDataError) as error:
+        probe.findings.append(str(error))
+    return probe

@@ -316,3 +316,25 @@ def test_estimated_days_follow_the_export_finality(s3, embedded_aws, demo_record
     assert data.estimated_days == {day for day in data.daily if day.month == 11}
     assert all(day.month == 10 for day in set(data.daily) - data.estimated_days)
     assert AS_OF - ONE_DAY in data.provisional_days
+
+
+def test_a_probe_finds_an_export_the_role_cannot_read_or_that_is_empty(s3, embedded_aws, demo_records):
+    from lambdas.export_costs import probe_export
+
+    record = _record(demo_records, "acme-retail")
+    client = parse_client(record)
+    assert probe_export(client, s3=s3).findings == [
+        f"data_export: no BILLING_PERIOD= partition under s3://{BUCKET}/exports/acme-retail-focus-1-2/data/"
+    ]
+
+    _write(s3, embedded_aws, record)
+    probe = probe_export(client, s3=s3)
+    assert probe.ok and probe.newest == "2026-11" and probe.newest_has_manifest
+
+    class Denied:
+        def list_objects_v2(self, **_: Any) -> Any:
+            from botocore.exceptions import ClientError
+
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "ListObjectsV2")
+
+    assert probe_export(client, s3=Denied()).findings[0].startswith("data_export: S3 refused list_objects_v2")
