@@ -26,6 +26,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -68,10 +69,14 @@ class _DiskS3:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def put_object(self, *, Bucket: str, Key: str, Body: bytes, **_: Any) -> dict[str, Any]:
+    def put_object(self, *, Bucket: str, Key: str, Body: Any, **_: Any) -> dict[str, Any]:
         path = self.folder / Key
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(Body)
+        if isinstance(Body, bytes):
+            path.write_bytes(Body)
+        else:
+            with path.open("wb") as handle:
+                shutil.copyfileobj(Body, handle)
         return {}
 
 

@@ -40,7 +40,7 @@ import csv
 import hashlib
 import json
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -407,28 +407,43 @@ def _csv_columns(columns: Sequence[tuple[str, str]]) -> list[str]:
     return names
 
 
-def write_parquet(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]], path: Path, **kw: Any) -> None:
+def write_parquet(rows: Iterable[Mapping[str, Any]], columns: Sequence[tuple[str, str]], path: Path, **kw: Any) -> int:
     """Rows (text values, "" for null) into one Parquet file with the columns' types (DuckDB)."""
+    return write_parquet_parts(rows, columns, [path], **kw)
+
+
+def write_parquet_parts(
+    rows: Iterable[Mapping[str, Any]], columns: Sequence[tuple[str, str]], paths: Sequence[Path], **kw: Any
+) -> int:
+    """Rows dealt in turn to `paths` (one Parquet file each), streamed through CSV: a large export
+    never sits in memory. Returns the rows written."""
     import duckdb
 
     wrong_types: Mapping[str, str] = kw.get("wrong_types", {})
     names = _csv_columns(columns)
+    count = 0
     with tempfile.TemporaryDirectory(prefix="export-") as scratch:
-        source = Path(scratch) / "rows.csv"
-        with source.open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(names)
-            for row in rows:
-                writer.writerow([row.get(name, "") for name in names])
+        sources = [Path(scratch) / f"rows-{number}.csv" for number in range(len(paths))]
+        handles = [source.open("w", newline="") for source in sources]
+        try:
+            writers = [csv.writer(handle) for handle in handles]
+            for writer in writers:
+                writer.writerow(names)
+            for count, row in enumerate(rows, start=1):
+                writers[(count - 1) % len(writers)].writerow([row.get(name, "") for name in names])
+        finally:
+            for handle in handles:
+                handle.close()
         spec = ", ".join(f"'{name}': 'VARCHAR'" for name in names)
         con = duckdb.connect()
         try:
-            con.execute(
-                f"COPY (SELECT {_select(columns, wrong_types)} FROM read_csv('{source}', header = true, "  # noqa: S608
-                f"columns = {{{spec}}}, quote = '\"', escape = '\"')) TO '{path}' (FORMAT parquet, COMPRESSION snappy)"
-            )
+            for source, path in zip(sources, paths, strict=True):
+                reader = f"read_csv('{source}', header = true, columns = {{{spec}}}, quote = '\"', escape = '\"')"
+                target = f"'{path}' (FORMAT parquet, COMPRESSION snappy)"
+                con.execute(f"COPY (SELECT {_select(columns, wrong_types)} FROM {reader}) TO {target}")  # noqa: S608
         finally:
             con.close()
+    return count
 
 
 def write_export(
@@ -457,7 +472,7 @@ def write_export(
         following = _next_month(first)
         period = billing_period(first)
         if period not in options.skip_periods:
-            records = list(dataset.records_between(max(first, start), min(following, end_exclusive), accounts))
+            records = dataset.records_between(max(first, start), min(following, end_exclusive), accounts)
             final = following - ONE_DAY <= dataset.finalised_through
             _write_period(s3, dataset, written, root, period, records, payer, final, options, moment)
             written.periods.append(period)
@@ -471,45 +486,47 @@ def _write_period(
     written: WrittenExport,
     root: str,
     period: str,
-    records: list[CostRecord],
+    records: Iterable[CostRecord],
     payer: str,
     final: bool,
     options: ExportOptions,
     now: datetime,
 ) -> None:
     version = "focus_1_0" if period in options.old_version_periods else options.format
-    rows: list[dict[str, Any]] = []
-    for number, record in enumerate(records):
+    days: set[date] = set()
+
+    def row_of(record: CostRecord, number: int) -> dict[str, Any]:
         if version == "cur_2_0":
-            rows.append(_cur_row(record, dataset, payer, final, number))
-        else:
-            rows.append(_focus_row(record, dataset, payer, final, version))
-    days = sorted({record.day for record in records})
-    if options.foreign_account:
-        for day in days:
+            return _cur_row(record, dataset, payer, final, number)
+        return _focus_row(record, dataset, payer, final, version)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        number = 0
+        for number, record in enumerate(records):
+            days.add(record.day)
+            yield row_of(record, number)
+        if options.foreign_account:
             cost = Decimal("1.25")
-            foreign = CostRecord(day, options.foreign_account, EC2, "Usage", cost, cost, "us-east-1")
-            if version == "cur_2_0":
-                rows.append(_cur_row(foreign, dataset, payer, final, len(rows)))
-            else:
-                rows.append(_focus_row(foreign, dataset, payer, final, version))
-    if options.unused_commitment is not None and version != "cur_2_0":
-        for day in days:
-            rows.append(_unused_row(day, payer, payer, options.unused_commitment, dataset, final))
+            for day in sorted(days):
+                number += 1
+                yield row_of(CostRecord(day, options.foreign_account, EC2, "Usage", cost, cost, "us-east-1"), number)
+        if options.unused_commitment is not None and version != "cur_2_0":
+            for day in sorted(days):
+                yield _unused_row(day, payer, payer, options.unused_commitment, dataset, final)
+
     columns = {"focus_1_2": FOCUS_1_2_COLUMNS, "focus_1_0": FOCUS_1_0_COLUMNS, "cur_2_0": CUR_2_0_COLUMNS}[version]
     name = root.rsplit("/", 1)[-1]
     keys: list[str] = []
     parts = max(1, options.files_per_period)
     with tempfile.TemporaryDirectory(prefix="export-") as scratch:
-        for part in range(parts):
-            path = Path(scratch) / f"{name}-{part + 1:05d}.snappy.parquet"
-            write_parquet(rows[part::parts], columns, path, wrong_types=options.wrong_types)
+        paths = [Path(scratch) / f"{name}-{part + 1:05d}.snappy.parquet" for part in range(parts)]
+        written.rows += write_parquet_parts(rows(), columns, paths, wrong_types=options.wrong_types)
+        for path in paths:
             key = f"{root}/data/BILLING_PERIOD={period}/{path.name}"
-            body = path.read_bytes()
-            s3.put_object(Bucket=written.bucket, Key=key, Body=body)
-            written.objects[key] = len(body)
+            with path.open("rb") as body:
+                s3.put_object(Bucket=written.bucket, Key=key, Body=body)
+            written.objects[key] = path.stat().st_size
             keys.append(key)
-    written.rows += len(rows)
     if period in options.no_manifest:
         return
     manifest = {
@@ -523,9 +540,9 @@ def _write_period(
         "columns": [{"name": column, "type": kind} for column, kind in columns],
     }
     manifest_key = f"{root}/metadata/BILLING_PERIOD={period}/{name}-Manifest.json"
-    body = json.dumps(manifest, indent=2).encode()
-    s3.put_object(Bucket=written.bucket, Key=manifest_key, Body=body, ContentType="application/json")
-    written.objects[manifest_key] = len(body)
+    document = json.dumps(manifest, indent=2).encode()
+    s3.put_object(Bucket=written.bucket, Key=manifest_key, Body=document, ContentType="application/json")
+    written.objects[manifest_key] = len(document)
 
 
 def write_client_export(

@@ -31,6 +31,7 @@ from lambdas.logic.report import anomaly_days
 from lambdas.models.client import Client
 from lambdas.models.exceptions import ExportAccessError, ExportDataError, InvalidInputError
 from lambdas.models.export_source import ExportSource
+from lambdas.observability import logger
 
 
 @dataclass
@@ -207,6 +208,19 @@ def read_export_costs(
         read.s3_requests = run.exports.requests
         read.files = len(run.files)
         read.queries = run.queries
+        logger.info(
+            "data export read",
+            extra={
+                "format": run.export.format,
+                "periods": {
+                    p: ("final" if s.final else "estimated") if s.read else s.reason for p, s in run.states.items()
+                },
+                "bytes_read": read.bytes_read,
+                "s3_requests": read.s3_requests,
+                "queries": read.queries,
+                "missing": data.missing,
+            },
+        )
         return read
     finally:
         engine.close()
