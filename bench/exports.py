@@ -2,11 +2,12 @@
 DuckDB in process, for 10, 100 and 1,000 accounts (emulator/payer.py's payer, 20 services each),
 beside what the same client costs in Cost Explorer requests.
 
-Each size is written by one process (emulator/exports.py, into a scratch folder) and read by
-another (so the peak memory is the reader's own): moto's S3 in that process holds the objects; the
-peak is reset (/proc/self/clear_refs) just before `read_export_costs`, so `peak_rss_mb` is the
-process at its highest while reading, moto's copy of the objects included, and `read_rss_mb`
-what the read added to it.
+Each size is written by one process (emulator/exports.py, into a scratch folder served as the
+bucket) and read by another, so the peak memory is the reader's own: the peak is reset
+(/proc/self/clear_refs) just before `read_export_costs`, so `peak_rss_mb` is the process at its
+highest while reading and `read_rss_mb` what the read added to it. (The S3 side is a folder, not
+moto, whose in-process objects and per-GET copies would count as the reader's memory; the
+adapter's S3 calls are the same and tested against moto in tests/integration/test_data_exports.py.)
 
 Figures per size: wall of the read, peak memory, bytes fetched from S3 (= /tmp used by the Parquet;
 DuckDB spilled nothing at these sizes), rows in the partitions and rows per second, S3 requests,
@@ -64,10 +65,14 @@ def _reset_peak() -> bool:
 
 
 class _DiskS3:
-    """Where the writing step puts the export: files under a folder, keyed as in S3."""
+    """The bucket as files under a folder, keyed as in S3: where the writing step puts the export
+    and what the reading step lists and gets (moto's S3 in process would hold every object in
+    memory, and copy it again for each GET: its memory is not a Lambda's)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.gets = 0
+        self.lists = 0
 
     def put_object(self, *, Bucket: str, Key: str, Body: Any, **_: Any) -> dict[str, Any]:
         path = self.folder / Key
@@ -78,6 +83,30 @@ class _DiskS3:
             with path.open("wb") as handle:
                 shutil.copyfileobj(Body, handle)
         return {}
+
+    def get_object(self, *, Bucket: str, Key: str, **_: Any) -> dict[str, Any]:
+        path = self.folder / Key
+        if not path.is_file():
+            from botocore.exceptions import ClientError
+
+            raise ClientError({"Error": {"Code": "NoSuchKey", "Message": Key}}, "GetObject")
+        self.gets += 1
+        return {"Body": path.open("rb"), "ContentLength": path.stat().st_size}
+
+    def list_objects_v2(self, *, Bucket: str, Prefix: str, Delimiter: str | None = None, **_: Any) -> dict[str, Any]:
+        self.lists += 1
+        keys = sorted(str(p.relative_to(self.folder)) for p in self.folder.rglob("*") if p.is_file())
+        keys = [key for key in keys if key.startswith(Prefix)]
+        if Delimiter:
+            prefixes = sorted(
+                {
+                    Prefix + key[len(Prefix) :].split(Delimiter, 1)[0] + Delimiter
+                    for key in keys
+                    if Delimiter in key[len(Prefix) :]
+                }
+            )
+            return {"CommonPrefixes": [{"Prefix": prefix} for prefix in prefixes]}
+        return {"Contents": [{"Key": key, "Size": (self.folder / key).stat().st_size} for key in keys]}
 
 
 def _client(accounts: int, services: int) -> Any:
@@ -119,34 +148,25 @@ def write_size(accounts: int, services: int, folder: str) -> dict[str, Any]:
 
 
 def read_size(accounts: int, services: int, folder: str) -> dict[str, Any]:
-    """In a fresh process: the export into moto's S3, then a daily report read from it."""
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    """In a fresh process: a daily report read from the export in `folder` (served as S3 objects)."""
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     import gc
-
-    import boto3
-    from moto import mock_aws
 
     from lambdas.export_costs import read_export_costs
     from lambdas.logic.periods import window_for
 
     _, client = _client(accounts, services)
     window = window_for("daily", AS_OF)
-    with mock_aws():
-        s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket=BUCKET)
-        for path in sorted(Path(folder).rglob("*")):
-            if path.is_file():
-                s3.put_object(Bucket=BUCKET, Key=str(path.relative_to(folder)), Body=path.read_bytes())
-        gc.collect()
-        before_kb = _rss_kb("VmRSS")
-        reset = _reset_peak()
-        cpu = time.process_time()
-        started = time.perf_counter()
-        read = read_export_costs(client, window, s3=s3, now=AT)
-        wall = time.perf_counter() - started
-        cpu = time.process_time() - cpu
-        peak_kb = _rss_kb("VmHWM")
+    s3 = _DiskS3(Path(folder))
+    gc.collect()
+    before_kb = _rss_kb("VmRSS")
+    reset = _reset_peak()
+    cpu = time.process_time()
+    started = time.perf_counter()
+    read = read_export_costs(client, window, s3=s3, now=AT)
+    wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    peak_kb = _rss_kb("VmHWM")
     data = read.data
     return {
         "accounts": accounts,
@@ -155,6 +175,8 @@ def read_size(accounts: int, services: int, folder: str) -> dict[str, Any]:
         "bytes_read": read.bytes_read,
         "files": read.files,
         "s3_requests": read.s3_requests,
+        "s3_gets": s3.gets,
+        "s3_lists": s3.lists,
         "queries": read.queries,
         "wall_s": round(wall, 3),
         "cpu_s": round(cpu, 3),
@@ -216,7 +238,7 @@ def lambda_usd(row: dict[str, Any]) -> dict[str, Any]:
     memory_mb = max(512, math.ceil(row["peak_rss_mb"] * 1.5 / MEMORY_STEP_MB) * MEMORY_STEP_MB)
     gb_seconds = Decimal(str(row["wall_s"])) * memory_mb / 1024
     compute = gb_seconds * price("lambda_gb_second").usd
-    requests = Decimal(row["s3_requests"]) * max(S3_GET_USD_PER_1000, price("s3_put_request").usd) / 1000
+    requests = (row["s3_gets"] * S3_GET_USD_PER_1000 + row["s3_lists"] * price("s3_put_request").usd) / 1000
     return {
         "lambda_memory_mb": memory_mb,
         "gb_seconds": str(gb_seconds.quantize(Decimal("0.0001"))),
@@ -236,8 +258,7 @@ def threshold(rows: list[dict[str, Any]]) -> dict[str, Any]:
     if span_gb <= 0:
         return {"note": "one size only: no threshold"}
     seconds_per_gb = (big["wall_s"] - small["wall_s"]) / span_gb
-    # What the read added to the process (moto's in-process copies of the objects it serves
-    # included: an upper bound of a Lambda streaming them from S3 to /tmp).
+    # What the read added to the process (the objects streamed to /tmp, as from S3).
     memory_per_gb = (big["read_rss_mb"] - small["read_rss_mb"]) / span_gb
     fixed_s = small["wall_s"] - seconds_per_gb * small["bytes_read"] / 1024**3
     fixed_mb = small["peak_rss_mb"] - memory_per_gb * small["bytes_read"] / 1024**3  # the process and DuckDB
