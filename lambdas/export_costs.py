@@ -171,12 +171,14 @@ def read_export_costs(
     scratch_root: str | None = None,
     max_bytes: int = MAX_IN_PROCESS_BYTES,
     extras: bool = True,
+    memory_limit: str | None = None,
 ) -> ExportRead:
     """The client's cost data for the window, from its Data Export. `s3`: a boto3 S3 client that can
     read the export (the client's role, or the platform's for a replicated export). `extras`: also
-    the top resources of the current period and commitment use (FOCUS)."""
+    the top resources of the current period and commitment use (FOCUS). `memory_limit`: DuckDB's
+    (for example "1GB": past it DuckDB spills to the scratch directory instead of failing)."""
     scratch = Path(tempfile.mkdtemp(prefix="data-export-", dir=scratch_root))
-    engine = DuckDBEngine(temp_directory=str(scratch / "duckdb"))
+    engine = DuckDBEngine(temp_directory=str(scratch / "duckdb"), memory_limit=memory_limit)
     try:
         run = _Run(client, s3, scratch, max_bytes, engine)
         needs = needs_for(client, window)
