@@ -87,6 +87,7 @@ class _Run:
         self.states: dict[str, PeriodState] = {}
         self.partitions: list[Partition] = []
         self.queries = 0
+        self.unreadable: set[str] = set()
 
     def load(self, periods: list[str]) -> None:
         """Find, check and fetch the partitions of `periods`; say why any is not read."""
@@ -150,6 +151,10 @@ class _Run:
         cells: dict[CellKey, Cell] = {}
         if not self.partitions:
             return cells
+        for need in needs:
+            if not exports_sql.readable(need.dataset):
+                self.unreadable.add(f"{need.dataset.group_type} {need.dataset.group_key}")
+        needs = [need for need in needs if exports_sql.readable(need.dataset)]
         queries = exports_sql.cell_queries(self.export.format, needs, metric=self.client.metric, accounts=self.accounts)
         for query in queries:
             covered = self.covered(set(query.starts), query.granularity)
@@ -205,6 +210,9 @@ def read_export_costs(
             f"Data Export BILLING_PERIOD={state.period}: {state.reason}; its days are missing from this report."
             for state in run.states.values()
             if not state.read
+        ] + [
+            f"A breakdown by {what} is not read from Data Exports: it is missing from this report."
+            for what in sorted(run.unreadable)
         ]
         read.bytes_read = run.exports.bytes_read
         read.s3_requests = run.exports.requests

@@ -234,6 +234,12 @@ class CellQuery:
     sql: str
 
 
+def readable(dataset: Dataset) -> bool:
+    """Whether an export answers this dataset: services, record types and tags; not cost
+    categories (FOCUS 1.2 with AWS columns has none; CUR 2.0's map is not read yet)."""
+    return dataset.group_key in ("SERVICE", "RECORD_TYPE") or dataset.group_type == "TAG"
+
+
 def _group_key(schema: ExportSchema, dataset: Dataset, dialect: str) -> str:
     if dataset.group_key == "SERVICE":
         return schema.service.replace("product['product_name']", _product_name(dialect))

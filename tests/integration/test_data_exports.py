@@ -338,3 +338,17 @@ def test_a_probe_finds_an_export_the_role_cannot_read_or_that_is_empty(s3, embed
             raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "ListObjectsV2")
 
     assert probe_export(client, s3=Denied()).findings[0].startswith("data_export: S3 refused list_objects_v2")
+
+
+def test_a_cost_category_breakdown_is_missing_with_a_note_not_a_failed_run(s3, embedded_aws, demo_records):
+    record = _record(demo_records, "acme-retail")
+    record["breakdown"] = {"type": "cost_category", "key": "BusinessUnit"}
+    client, window, _ = _write(s3, embedded_aws, record)
+
+    read = read_export_costs(client, window, s3=s3, now=NOW)
+
+    assert read.notes == [
+        "A breakdown by COST_CATEGORY BusinessUnit is not read from Data Exports: it is missing from this report."
+    ]
+    assert read.data.missing["breakdown"] > 0 and read.data.breakdown_rows == []
+    assert read.data.missing.get("core") is None
