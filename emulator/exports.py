@@ -440,7 +440,7 @@ def write_parquet_parts(
             for source, path in zip(sources, paths, strict=True):
                 reader = f"read_csv('{source}', header = true, columns = {{{spec}}}, quote = '\"', escape = '\"')"
                 target = f"'{path}' (FORMAT parquet, COMPRESSION snappy)"
-                con.execute(f"COPY (SELECT {_select(columns, wrong_types)} FROM {reader}) TO {target}")  # noqa: S608
+                con.execute(f"COPY (SELECT {_select(columns, wrong_types)} FROM {reader}) TO {target}")  # noqa: S608 - paths of our own scratch files, quoted
         finally:
             con.close()
     return count

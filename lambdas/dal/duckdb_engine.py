@@ -56,7 +56,7 @@ class DuckDBEngine:
         import duckdb
 
         try:
-            sql = f"DESCRIBE SELECT * FROM read_parquet({literal(str(path))}, hive_partitioning = false)"  # noqa: S608
+            sql = f"DESCRIBE SELECT * FROM read_parquet({literal(str(path))}, hive_partitioning = false)"  # noqa: S608 - paths of our own scratch files, quoted
             rows = self._connection().execute(sql).fetchall()
         except duckdb.Error as error:
             raise ExportDataError(f"{path.name}: not a readable Parquet file ({type(error).__name__})") from None
@@ -74,7 +74,7 @@ class DuckDBEngine:
             # The paths are the scratch directory's own files (quoted): no outside input in the view.
             # The scratch folders are named BILLING_PERIOD=YYYY-MM: not a column of the export's files.
             source = f"read_parquet([{listed}], union_by_name = true, hive_partitioning = false)"
-            view = f"CREATE OR REPLACE TEMP VIEW {RELATION} AS SELECT * FROM {source}"  # noqa: S608
+            view = f"CREATE OR REPLACE TEMP VIEW {RELATION} AS SELECT * FROM {source}"  # noqa: S608 - paths of our own scratch files, quoted
             con.execute(view)
             return [tuple(row) for row in con.execute(sql).fetchall()]
         except duckdb.Error as error:
