@@ -44,6 +44,7 @@ class PeriodState:
     last_day: date | None = None
     final: bool = False
     line_items: int = 0
+    currency: str | None = None
 
 
 @dataclass
@@ -120,11 +121,19 @@ class _Run:
         state = self.states[partition.period]
         state.read = True
         state.line_items = int(line_items or 0)
-        state.last_day = exports_sql._as_date(last_day) if last_day is not None else None
+        state.last_day = exports_sql.as_date(last_day) if last_day is not None else None
         state.final = state.line_items > 0 and int(uninvoiced or 0) == 0
-        known = [c for c in (currencies or []) if c]
-        if len(set(known)) > 1:
-            raise ExportDataError(f"BILLING_PERIOD={partition.period}: more than one billing currency {sorted(known)}")
+        known = sorted({str(c) for c in (currencies or []) if c})
+        if len(known) > 1:
+            raise ExportDataError(f"BILLING_PERIOD={partition.period}: more than one billing currency {known}")
+        state.currency = known[0] if known else None
+
+    def currency(self) -> str | None:
+        """The export's billing currency (the report's unit): one for every period read."""
+        found = sorted({state.currency for state in self.states.values() if state.currency})
+        if len(found) > 1:
+            raise ExportDataError(f"the export bills in more than one currency over the report's periods: {found}")
+        return found[0] if found else None
 
     def run(self, sql: str, files: list[Path] | None = None) -> list[tuple[Any, ...]]:
         self.queries += 1
@@ -202,7 +211,7 @@ def read_export_costs(
                 needs = [*needs, need]
                 cells.update(run.cells([need], now))
                 data = cost_data_from_cells(needs, cells, run.accounts, names)
-        data.unit = "USD" if run.partitions else None
+        data.unit = run.currency()
         read = ExportRead(data=data, periods=run.states)
         if extras and run.partitions:
             _extras(run, window, read)

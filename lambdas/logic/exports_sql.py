@@ -326,7 +326,7 @@ def _product_name(dialect: str) -> str:
     return "element_at(product, 'product_name')" if dialect == "athena" else "product['product_name']"
 
 
-def _as_date(value: Any) -> date:
+def as_date(value: Any) -> date:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -358,7 +358,7 @@ def cells_from_rows(
     sums: dict[tuple[str, date], dict[str, Decimal]] = {}
     for row in rows:
         start, key, account, amount = row[0], row[1], row[2], row[3]
-        day = _as_date(start)
+        day = as_date(start)
         if str(account) not in allowed:
             raise ExportDataError(f"the export answered for account {account}, outside the client's accounts")
         slot = sums.setdefault((str(account), day), {})
