@@ -27,7 +27,6 @@ import argparse
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -64,51 +63,6 @@ def _reset_peak() -> bool:
         return False
 
 
-class _DiskS3:
-    """The bucket as files under a folder, keyed as in S3: where the writing step puts the export
-    and what the reading step lists and gets (moto's S3 in process would hold every object in
-    memory, and copy it again for each GET: its memory is not a Lambda's)."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.gets = 0
-        self.lists = 0
-
-    def put_object(self, *, Bucket: str, Key: str, Body: Any, **_: Any) -> dict[str, Any]:
-        path = self.folder / Key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(Body, bytes):
-            path.write_bytes(Body)
-        else:
-            with path.open("wb") as handle:
-                shutil.copyfileobj(Body, handle)
-        return {}
-
-    def get_object(self, *, Bucket: str, Key: str, **_: Any) -> dict[str, Any]:
-        path = self.folder / Key
-        if not path.is_file():
-            from botocore.exceptions import ClientError
-
-            raise ClientError({"Error": {"Code": "NoSuchKey", "Message": Key}}, "GetObject")
-        self.gets += 1
-        return {"Body": path.open("rb"), "ContentLength": path.stat().st_size}
-
-    def list_objects_v2(self, *, Bucket: str, Prefix: str, Delimiter: str | None = None, **_: Any) -> dict[str, Any]:
-        self.lists += 1
-        keys = sorted(str(p.relative_to(self.folder)) for p in self.folder.rglob("*") if p.is_file())
-        keys = [key for key in keys if key.startswith(Prefix)]
-        if Delimiter:
-            prefixes = sorted(
-                {
-                    Prefix + key[len(Prefix) :].split(Delimiter, 1)[0] + Delimiter
-                    for key in keys
-                    if Delimiter in key[len(Prefix) :]
-                }
-            )
-            return {"CommonPrefixes": [{"Prefix": prefix} for prefix in prefixes]}
-        return {"Contents": [{"Key": key, "Size": (self.folder / key).stat().st_size} for key in keys]}
-
-
 def _client(accounts: int, services: int) -> Any:
     from emulator.payer import payer_client, payer_dataset
     from lambdas.models.client import parse_client
@@ -122,7 +76,7 @@ def _client(accounts: int, services: int) -> Any:
 
 def write_size(accounts: int, services: int, folder: str) -> dict[str, Any]:
     """In this process: the payer's FOCUS export (the report's billing periods) into `folder`."""
-    from emulator.exports import ExportOptions, write_export
+    from emulator.exports import ExportOptions, FolderS3, write_export
     from emulator.payer import PAYER_ACCOUNT
     from lambdas.logic.periods import window_for
     from lambdas.logic.planner import needs_for
@@ -132,7 +86,7 @@ def write_size(accounts: int, services: int, folder: str) -> dict[str, Any]:
     first = min(p for need in needs_for(client, window) for p in need.periods()).replace(day=1)
     started = time.perf_counter()
     written = write_export(
-        _DiskS3(Path(folder)),
+        FolderS3(Path(folder)),
         dataset,
         bucket=BUCKET,
         prefix="exports",
@@ -152,12 +106,13 @@ def read_size(accounts: int, services: int, folder: str) -> dict[str, Any]:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     import gc
 
+    from emulator.exports import FolderS3
     from lambdas.export_costs import read_export_costs
     from lambdas.logic.periods import window_for
 
     _, client = _client(accounts, services)
     window = window_for("daily", AS_OF)
-    s3 = _DiskS3(Path(folder))
+    s3 = FolderS3(Path(folder))
     gc.collect()
     before_kb = _rss_kb("VmRSS")
     reset = _reset_peak()

@@ -39,6 +39,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -206,6 +207,53 @@ class WrittenExport:
     @property
     def bytes(self) -> int:
         return sum(self.objects.values())
+
+
+class FolderS3:
+    """The bucket as files under a folder, keyed as in S3: where the writing step puts the export
+    and what the reading step lists and gets (moto's S3 in process would hold every object in
+    memory, and copy it again for each GET: its memory is not a Lambda's)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.gets = 0
+        self.lists = 0
+        self.order: list[str] = []  # keys in the order they were written
+
+    def put_object(self, *, Bucket: str, Key: str, Body: Any, **_: Any) -> dict[str, Any]:
+        path = self.folder / Key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.order.append(Key)
+        if isinstance(Body, bytes):
+            path.write_bytes(Body)
+        else:
+            with path.open("wb") as handle:
+                shutil.copyfileobj(Body, handle)
+        return {}
+
+    def get_object(self, *, Bucket: str, Key: str, **_: Any) -> dict[str, Any]:
+        path = self.folder / Key
+        if not path.is_file():
+            from botocore.exceptions import ClientError
+
+            raise ClientError({"Error": {"Code": "NoSuchKey", "Message": Key}}, "GetObject")
+        self.gets += 1
+        return {"Body": path.open("rb"), "ContentLength": path.stat().st_size}
+
+    def list_objects_v2(self, *, Bucket: str, Prefix: str, Delimiter: str | None = None, **_: Any) -> dict[str, Any]:
+        self.lists += 1
+        keys = sorted(str(p.relative_to(self.folder)) for p in self.folder.rglob("*") if p.is_file())
+        keys = [key for key in keys if key.startswith(Prefix)]
+        if Delimiter:
+            prefixes = sorted(
+                {
+                    Prefix + key[len(Prefix) :].split(Delimiter, 1)[0] + Delimiter
+                    for key in keys
+                    if Delimiter in key[len(Prefix) :]
+                }
+            )
+            return {"CommonPrefixes": [{"Prefix": prefix} for prefix in prefixes]}
+        return {"Contents": [{"Key": key, "Size": (self.folder / key).stat().st_size} for key in keys]}
 
 
 def billing_period(day: date) -> str:

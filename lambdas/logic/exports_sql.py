@@ -401,11 +401,13 @@ def foreign_accounts_sql(export_format: str, accounts: Sequence[str], relation: 
     )
 
 
-def account_names_sql(export_format: str, relation: str = RELATION) -> str:
+def account_names_sql(export_format: str, relation: str = RELATION, *, within: str = "") -> str:
+    """The accounts' names; `within`: a further condition (Athena: the partitions read)."""
     schema = SCHEMAS[export_format]
+    also = f" AND {within}" if within else ""
     return (
         f"SELECT DISTINCT {schema.account}, {schema.account_name} FROM {relation} "  # noqa: S608 - column names are the schema's own; values are quoted by literal()
-        f"WHERE {schema.account_name} IS NOT NULL ORDER BY 1"
+        f"WHERE {schema.account_name} IS NOT NULL{also} ORDER BY 1"
     )
 
 
@@ -468,3 +470,31 @@ def commitments_from_rows(rows: Iterable[Sequence[Any]]) -> list[CommitmentUse]:
         CommitmentUse(kind, by.get("Used", Decimal(0)), by.get("Unused", Decimal(0)))
         for kind, by in sorted(found.items())
     ]
+
+
+# -- the same questions on Athena (one table over every billing period) --------------------------------
+
+
+def athena_coverage_sql(export_format: str, table: str, periods: Sequence[str], partition_column: str) -> str:
+    """Per billing period: the newest charge day, the rows, the rows without an invoice id, the
+    number of currencies and one of them (Athena answers arrays as text: none here)."""
+    schema = SCHEMAS[export_format]
+    listed = ", ".join(literal(p) for p in sorted(periods))
+    return (
+        f"SELECT {partition_column} AS billing_period, max({schema.day()}) AS last_day, "  # noqa: S608 - column names are the schema's own; values are quoted by literal()
+        f"count(*) AS line_items, count_if({schema.invoice} IS NULL OR {schema.invoice} = '') AS uninvoiced, "
+        f"count(DISTINCT {schema.currency}) AS currencies, min({schema.currency}) AS currency "
+        f"FROM {table} WHERE {partition_column} IN ({listed}) GROUP BY 1 ORDER BY 1"
+    )
+
+
+def athena_foreign_accounts_sql(
+    export_format: str, table: str, periods: Sequence[str], accounts: Sequence[str], partition_column: str
+) -> str:
+    schema = SCHEMAS[export_format]
+    listed = ", ".join(literal(a) for a in sorted(accounts))
+    within = ", ".join(literal(p) for p in sorted(periods))
+    return (
+        f"SELECT DISTINCT {schema.account} FROM {table} WHERE {partition_column} IN ({within}) "  # noqa: S608 - column names are the schema's own; values are quoted by literal()
+        f"AND ({schema.account} IS NULL OR {schema.account} NOT IN ({listed})) ORDER BY 1 LIMIT 5"
+    )

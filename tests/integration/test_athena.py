@@ -12,16 +12,20 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import duckdb
 import pytest
 
 from emulator.admin import reset
-from emulator.dataset import generate_demo_dataset
-from emulator.exports import FOCUS_1_2_COLUMNS, write_parquet
+from emulator.dataset import demo_clients, generate_demo_dataset
+from emulator.exports import FOCUS_1_2_COLUMNS, FolderS3, write_export, write_parquet
 from lambdas.dal.athena import Athena, athena_cost_usd
 from lambdas.dal.duckdb_engine import DuckDBEngine
+from lambdas.export_costs import read_export_costs, read_export_costs_on_athena
 from lambdas.logic import exports_sql
 from lambdas.logic.exports_sql import CellQuery, cell_sql, cells_from_rows
+from lambdas.logic.periods import window_for
 from lambdas.logic.planner import SERVICES
+from lambdas.models.client import parse_client
 from lambdas.models.exceptions import DependencyError, ExportAccessError, ExportDataError
 
 ACCOUNTS = ["111111111111", "111111111112"]
@@ -226,3 +230,75 @@ def test_athena_answers_the_same_cells_as_duckdb_for_the_same_query(athena_clien
         athena_sql.replace('"exports"."acme_focus"', "export").split(" AND billing_period")[0]
         == duck_sql.split(" GROUP BY")[0]
     )
+
+
+# -- the whole read on Athena: the same CostData as in process ---------------------------------------
+
+
+class DuckDBAthena:
+    """An Athena client that runs each query on DuckDB over the export's files (the partition
+    folders give the `billing_period` column, as the Glue table's partitions do) and answers in
+    Athena's shapes: every value a string, a header row, column types."""
+
+    def __init__(self, files: str) -> None:
+        self.types = {
+            "DATE": "date",
+            "VARCHAR": "varchar",
+            "BIGINT": "bigint",
+            "INTEGER": "integer",
+            "DOUBLE": "double",
+        }
+        self.con = duckdb.connect()
+        self.con.execute("CREATE SCHEMA exports")
+        source = f"read_parquet('{files}', hive_partitioning = true)"
+        self.con.execute(f"CREATE VIEW exports.acme AS SELECT * FROM {source}")  # noqa: S608 - the test's own folder
+        self.answers: dict[str, tuple[list[tuple[str, str]], list[tuple[Any, ...]]]] = {}
+
+    def start_query_execution(self, *, QueryString: str, **_: Any) -> dict[str, Any]:
+        cursor = self.con.execute(QueryString)
+        rows = cursor.fetchall()
+        columns = [(d[0], self.types.get(str(d[1]), str(d[1]).lower())) for d in cursor.description]
+        execution_id = f"q-{len(self.answers)}"
+        self.answers[execution_id] = (columns, rows)
+        return {"QueryExecutionId": execution_id}
+
+    def get_query_execution(self, *, QueryExecutionId: str) -> dict[str, Any]:
+        return {"QueryExecution": {"Status": {"State": "SUCCEEDED"}, "Statistics": {"DataScannedInBytes": 4096}}}
+
+    def get_query_results(self, *, QueryExecutionId: str, **_: Any) -> dict[str, Any]:
+        columns, rows = self.answers[QueryExecutionId]
+        header = _row([name for name, _ in columns])
+        return {
+            "ResultSet": {
+                "Rows": [header] + [_row([None if v is None else str(v) for v in row]) for row in rows],
+                "ResultSetMetadata": {"ColumnInfo": _info(columns)},
+            }
+        }
+
+
+def test_the_read_on_athena_gives_the_same_data_as_in_process(tmp_path: Path):
+    dataset = generate_demo_dataset(date(2026, 11, 27))
+    record = next(c for c in demo_clients(dataset) if c["client_id"] == "acme-retail")
+    record = {**record, "cost_source": "data_exports"}
+    record["data_export"] = {
+        "bucket": "exports-bucket",
+        "prefix": "exports",
+        "export_name": "acme",
+        "format": "focus_1_2",
+    }
+    client = parse_client(record)
+    window = window_for(client.schedule, date(2026, 11, 27))
+    s3 = FolderS3(tmp_path)
+    write_export(
+        s3, dataset, bucket="exports-bucket", prefix="exports", export_name="acme", accounts=client.account_ids,
+        payer="111111111110", start=date(2026, 10, 1), end_exclusive=date(2026, 11, 27), now=NOW,
+    )  # fmt: skip
+    in_process = read_export_costs(client, window, s3=s3, now=NOW)
+    athena = Athena(DuckDBAthena(f"{tmp_path}/exports/acme/data/*/*.parquet"), workgroup="wg", database="exports")
+
+    on_athena = read_export_costs_on_athena(client, window, athena=athena, table="exports.acme", now=NOW)
+
+    assert on_athena.data == in_process.data
+    assert on_athena.notes == [] and on_athena.data.rows
+    assert all("billing_period IN (" in sql for sql in athena.queries)  # every query prunes partitions
+    assert {p: s.final for p, s in on_athena.periods.items()} == {"2026-10": True, "2026-11": False}

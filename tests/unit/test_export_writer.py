@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from emulator.dataset import demo_clients, generate_demo_dataset
-from emulator.exports import CUR_2_0_COLUMNS, FOCUS_1_2_COLUMNS, ExportOptions, write_export
+from emulator.exports import CUR_2_0_COLUMNS, FOCUS_1_2_COLUMNS, ExportOptions, FolderS3, write_export
 
 AS_OF = date(2026, 11, 27)
 NOW = datetime(2026, 11, 27, 9, tzinfo=UTC)
@@ -33,19 +33,6 @@ CUR_LINE_ITEM_TYPES = {
     "SavingsPlanUpfrontFee", "RIFee", "Fee", "Credit", "Refund", "Tax", "BundledDiscount", "EdpDiscount",
     "PrivateRateDiscount",
 }  # fmt: skip
-
-
-class FolderS3:
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.order: list[str] = []
-
-    def put_object(self, *, Bucket: str, Key: str, Body: Any, **_: Any) -> dict[str, Any]:
-        path = self.folder / Key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(Body if isinstance(Body, bytes) else Body.read())
-        self.order.append(Key)
-        return {}
 
 
 @pytest.fixture(scope="module")
