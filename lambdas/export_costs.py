@@ -24,7 +24,8 @@ from lambdas.dal.data_exports import MAX_IN_PROCESS_BYTES, DataExports, Partitio
 from lambdas.dal.duckdb_engine import DuckDBEngine
 from lambdas.logic import exports_sql
 from lambdas.logic.cost_data import CostData, cost_data_from_cells
-from lambdas.logic.exports_sql import CommitmentUse, billing_period
+from lambdas.logic.exports_extras import CommitmentUse, commitment_sql, commitments_from_rows, top_resources_sql
+from lambdas.logic.exports_sql import billing_period
 from lambdas.logic.periods import ONE_DAY, ReportWindow, month_last_day
 from lambdas.logic.planner import Cell, CellKey, Need, attribution_need, needs_for
 from lambdas.logic.report import anomaly_days
@@ -68,7 +69,22 @@ class ExportRead:
     commitments: list[CommitmentUse] = field(default_factory=list)
 
 
-def _export_of(client: Client) -> ExportSource:
+def covered(states: dict[str, PeriodState], starts: set[date], granularity: str) -> dict[date, bool]:
+    """Period start -> final, for the periods the export holds: a final billing period's every
+    day; else its days up to the newest it holds (a month: estimated). The others get no cell."""
+    found: dict[date, bool] = {}
+    for start in starts:
+        state = states.get(billing_period(start))
+        if state is None or not state.read:
+            continue
+        if state.final:
+            found[start] = True
+        elif granularity == "MONTHLY" or (state.last_day is not None and start <= state.last_day):
+            found[start] = False
+    return found
+
+
+def export_of(client: Client) -> ExportSource:
     if client.data_export is None:
         raise InvalidInputError("data_export", "the client names no Data Export")
     return client.data_export
@@ -79,7 +95,7 @@ class _Run:
 
     def __init__(self, client: Client, s3: Any, scratch: Path, max_bytes: int, engine: DuckDBEngine) -> None:
         self.client = client
-        self.export = _export_of(client)
+        self.export = export_of(client)
         self.exports = DataExports(s3, self.export)
         self.scratch = scratch
         self.max_bytes = max_bytes
@@ -144,17 +160,7 @@ class _Run:
         return [path for partition in self.partitions for path in partition.files]
 
     def covered(self, starts: set[date], granularity: str) -> dict[date, bool]:
-        """Period start -> final, for the periods the export holds (the others get no cell)."""
-        found: dict[date, bool] = {}
-        for start in starts:
-            state = self.states.get(billing_period(start))
-            if state is None or not state.read:
-                continue
-            if state.final:
-                found[start] = True
-            elif granularity == "MONTHLY" or (state.last_day is not None and start <= state.last_day):
-                found[start] = False
-        return found
+        return covered(self.states, starts, granularity)
 
     def cells(self, needs: list[Need], now: datetime) -> dict[CellKey, Cell]:
         cells: dict[CellKey, Cell] = {}
@@ -250,11 +256,11 @@ def _extras(run: _Run, window: ReportWindow, read: ExportRead) -> None:
     """What Cost Explorer cannot give: the top resources of the period, commitment use (FOCUS)."""
     first, end = window.current.start, window.current.end + ONE_DAY
     fmt = run.export.format
-    sql = exports_sql.top_resources_sql(fmt, first, end, metric=run.client.metric, accounts=run.accounts)
+    sql = top_resources_sql(fmt, first, end, metric=run.client.metric, accounts=run.accounts)
     read.top_resources = [TopResource(str(r), str(s), str(a), amount) for r, s, a, amount in run.run(sql)]
     if fmt == "focus_1_2":
-        rows = run.run(exports_sql.commitment_sql(first, end, accounts=run.accounts))
-        read.commitments = exports_sql.commitments_from_rows(rows)
+        rows = run.run(commitment_sql(first, end, accounts=run.accounts))
+        read.commitments = commitments_from_rows(rows)
 
 
 def export_is_final(
@@ -293,7 +299,7 @@ class ExportProbe:
 def probe_export(client: Client, *, s3: Any) -> ExportProbe:
     """List the export's partitions and read its newest manifest (its files' sizes, not their data).
     An export the role cannot read, an empty export, or one of another format is a finding."""
-    export = _export_of(client)
+    export = export_of(client)
     exports = DataExports(s3, export)
     probe = ExportProbe()
     try:
@@ -311,92 +317,3 @@ def probe_export(client: Client, *, s3: Any) -> ExportProbe:
     except (ExportAccessError, ExportDataError) as error:
         probe.findings.append(str(error))
     return probe
-
-
-def read_export_costs_on_athena(
-    client: Client,
-    window: ReportWindow,
-    *,
-    athena: Any,
-    table: str,
-    now: datetime,
-    partition_column: str = "billing_period",
-) -> ExportRead:
-    """The same read on Athena, for an export past the in-process threshold: `table` is the
-    export's Glue table (partitioned by billing period), `athena` a lambdas.dal.athena.Athena.
-    Athena sees the partitions Glue knows (not the manifests): a period without rows is missing."""
-    export = _export_of(client)
-    fmt = export.format
-    accounts = list(client.account_ids)
-    needs = needs_for(client, window)
-    periods = exports_sql.partitions_for(needs)
-    states = {period: PeriodState(period, reason="no rows in the export's table") for period in periods}
-    foreign = athena.query(exports_sql.athena_foreign_accounts_sql(fmt, table, periods, accounts, partition_column))
-    if foreign.rows:
-        listed = ", ".join(str(row[0]) for row in foreign.rows)
-        raise ExportDataError(f"the export holds account {listed}, not in the client's account_ids")
-    coverage = athena.query(exports_sql.athena_coverage_sql(fmt, table, periods, partition_column))
-    for period, last_day, line_items, uninvoiced, currencies, currency in coverage.rows:
-        if int(currencies or 0) > 1:
-            raise ExportDataError(f"BILLING_PERIOD={period}: more than one billing currency")
-        state = states[str(period)] = PeriodState(str(period), read=True, currency=currency)
-        state.line_items = int(line_items or 0)
-        state.last_day = exports_sql.as_date(last_day) if last_day is not None else None
-        state.final = state.line_items > 0 and int(uninvoiced or 0) == 0
-
-    def covered(starts: set[date], granularity: str) -> dict[date, bool]:
-        found: dict[date, bool] = {}
-        for start in starts:
-            state = states[billing_period(start)]
-            if not state.read:
-                continue
-            if state.final:
-                found[start] = True
-            elif granularity == "MONTHLY" or (state.last_day is not None and start <= state.last_day):
-                found[start] = False
-        return found
-
-    def cells_for(wanted: list[Need]) -> dict[CellKey, Cell]:
-        readable = [need for need in wanted if exports_sql.readable(need.dataset)]
-        found: dict[CellKey, Cell] = {}
-        for query in exports_sql.cell_queries(
-            fmt,
-            readable,
-            metric=client.metric,
-            accounts=accounts,
-            relation=table,
-            partition_column=partition_column,
-            dialect="athena",
-        ):
-            covering = covered(set(query.starts), query.granularity)
-            if covering:
-                rows = athena.query(query.sql).rows
-                found.update(
-                    exports_sql.cells_from_rows(query, rows, accounts=accounts, covered=covering, fetched_at=now)
-                )
-        return found
-
-    cells = cells_for(needs)
-    days = anomaly_days(window, cost_data_from_cells(needs, cells, accounts, {}))
-    if days:
-        need = attribution_need(days)
-        if all(billing_period(day) in states for day in need.periods()):
-            needs = [*needs, need]
-            cells.update(cells_for([need]))
-    names: dict[str, str] = {}
-    if any(state.read for state in states.values()):
-        read_periods = ", ".join(exports_sql.literal(p) for p, state in sorted(states.items()) if state.read)
-        names_sql = exports_sql.account_names_sql(fmt, table, within=f"{partition_column} IN ({read_periods})")
-        names = {str(a): str(n) for a, n in athena.query(names_sql).rows if str(a) in accounts}
-    data = cost_data_from_cells(needs, cells, accounts, names)
-    currencies = sorted({state.currency for state in states.values() if state.currency})
-    if len(currencies) > 1:
-        raise ExportDataError(f"the export bills in more than one currency over the report's periods: {currencies}")
-    data.unit = currencies[0] if currencies else None
-    read = ExportRead(data=data, periods=states, queries=len(athena.queries))
-    read.notes = [
-        f"Data Export BILLING_PERIOD={state.period}: {state.reason}; its days are missing from this report."
-        for state in states.values()
-        if not state.read
-    ]
-    return read

@@ -177,7 +177,7 @@ def literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _date(value: date) -> str:
+def sql_date(value: date) -> str:
     return f"DATE '{value.isoformat()}'"
 
 
@@ -269,8 +269,8 @@ def cell_sql(
     end = period_end(granularity, last)
     period = schema.day() if granularity == "DAILY" else f"CAST(date_trunc('month', {schema.start}) AS DATE)"
     where = [
-        f"{schema.day()} >= {_date(first)}",
-        f"{schema.day()} < {_date(end)}",
+        f"{schema.day()} >= {sql_date(first)}",
+        f"{schema.day()} < {sql_date(end)}",
         f"{schema.account} IN ({', '.join(literal(a) for a in sorted(accounts))})",
     ]
     if dataset.exclude_credits:
@@ -334,7 +334,7 @@ def as_date(value: Any) -> date:
     return date.fromisoformat(str(value)[:10])
 
 
-def _as_amount(value: Any, where: str) -> Decimal:
+def as_amount(value: Any, where: str) -> Decimal:
     if value is None:
         return Decimal(0)
     amount = value if isinstance(value, Decimal) else Decimal(str(value))
@@ -363,7 +363,7 @@ def cells_from_rows(
             raise ExportDataError(f"the export answered for account {account}, outside the client's accounts")
         slot = sums.setdefault((str(account), day), {})
         label = "" if key is None else str(key)
-        slot[label] = slot.get(label, Decimal(0)) + _as_amount(amount, f"{day} {label}")
+        slot[label] = slot.get(label, Decimal(0)) + as_amount(amount, f"{day} {label}")
     cells: dict[CellKey, Cell] = {}
     for start in query.starts:
         if start not in covered:
@@ -409,67 +409,6 @@ def account_names_sql(export_format: str, relation: str = RELATION, *, within: s
         f"SELECT DISTINCT {schema.account}, {schema.account_name} FROM {relation} "  # noqa: S608 - column names are the schema's own; values are quoted by literal()
         f"WHERE {schema.account_name} IS NOT NULL{also} ORDER BY 1"
     )
-
-
-# -- what Cost Explorer cannot give -------------------------------------------------------------------
-
-
-def top_resources_sql(
-    export_format: str,
-    first: date,
-    end_exclusive: date,
-    *,
-    metric: str,
-    accounts: Sequence[str],
-    limit: int = 10,
-    relation: str = RELATION,
-) -> str:
-    """The resources (ResourceId) that cost most over the days, with their service and account."""
-    schema = SCHEMAS[export_format]
-    listed = ", ".join(literal(a) for a in sorted(accounts))
-    return (
-        f"SELECT {schema.resource} AS resource_id, {schema.service} AS service, {schema.account} AS account_id, "  # noqa: S608 - column names are the schema's own; values are quoted by literal()
-        f"SUM({schema.amount(metric)}) AS amount FROM {relation} "
-        f"WHERE {schema.resource} IS NOT NULL AND {schema.resource} <> '' "
-        f"AND {schema.day()} >= {_date(first)} AND {schema.day()} < {_date(end_exclusive)} "
-        f"AND {schema.account} IN ({listed}) GROUP BY 1, 2, 3 ORDER BY amount DESC, 1 LIMIT {int(limit)}"
-    )
-
-
-def commitment_sql(first: date, end_exclusive: date, *, accounts: Sequence[str], relation: str = RELATION) -> str:
-    """FOCUS: effective cost by commitment status (Used / Unused) and type, for coverage and
-    utilisation: utilisation = used / (used + unused)."""
-    schema = FOCUS_1_2
-    listed = ", ".join(literal(a) for a in sorted(accounts))
-    return (
-        f"SELECT CommitmentDiscountType AS type, CommitmentDiscountStatus AS status, "  # noqa: S608 - column names are the schema's own; values are quoted by literal()
-        f"SUM(CAST(EffectiveCost AS {AMOUNT_TYPE})) AS amount FROM {relation} "
-        f"WHERE CommitmentDiscountStatus IS NOT NULL AND {schema.day()} >= {_date(first)} "
-        f"AND {schema.day()} < {_date(end_exclusive)} AND {schema.account} IN ({listed}) "
-        f"GROUP BY 1, 2 ORDER BY 1, 2"
-    )
-
-
-@dataclass(frozen=True)
-class CommitmentUse:
-    type: str
-    used: Decimal
-    unused: Decimal
-
-    @property
-    def utilisation(self) -> Decimal | None:
-        total = self.used + self.unused
-        return None if total == 0 else (self.used / total).quantize(Decimal("0.0001"))
-
-
-def commitments_from_rows(rows: Iterable[Sequence[Any]]) -> list[CommitmentUse]:
-    found: dict[str, dict[str, Decimal]] = {}
-    for kind, status, amount in rows:
-        found.setdefault(str(kind), {})[str(status)] = _as_amount(amount, f"commitment {kind}")
-    return [
-        CommitmentUse(kind, by.get("Used", Decimal(0)), by.get("Unused", Decimal(0)))
-        for kind, by in sorted(found.items())
-    ]
 
 
 # -- the same questions on Athena (one table over every billing period) --------------------------------

@@ -20,7 +20,8 @@ from emulator.dataset import demo_clients, generate_demo_dataset
 from emulator.exports import FOCUS_1_2_COLUMNS, FolderS3, write_export, write_parquet
 from lambdas.dal.athena import Athena, athena_cost_usd
 from lambdas.dal.duckdb_engine import DuckDBEngine
-from lambdas.export_costs import read_export_costs, read_export_costs_on_athena
+from lambdas.export_costs import read_export_costs
+from lambdas.export_costs_athena import read_export_costs_on_athena
 from lambdas.logic import exports_sql
 from lambdas.logic.exports_sql import CellQuery, cell_sql, cells_from_rows
 from lambdas.logic.periods import window_for

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from emulator.exports import CUR_2_0_COLUMNS, FOCUS_1_0_COLUMNS, FOCUS_1_2_COLUMNS, write_parquet
 from lambdas.dal.duckdb_engine import DuckDBEngine
 from lambdas.logic import exports_sql
-from lambdas.logic.exports_sql import CellQuery, CommitmentUse, cell_queries, cell_sql, cells_from_rows
+from lambdas.logic.exports_extras import CommitmentUse
+from lambdas.logic.exports_sql import CellQuery, cell_queries, cell_sql, cells_from_rows
 from lambdas.logic.planner import RECORD_TYPES, SERVICES, Dataset, Need
 from lambdas.models.exceptions import ExportDataError
 
