@@ -24,7 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from cli import analytics
+from cli.reviews import analytics
 from emulator.provision import settings_for
 from infrastructure.config import ENVIRONMENTS, EnvironmentConfig, for_environment
 from lambdas import clock as platform_clock

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
-import cli.credentials
+import cli.commands.credentials
 from cli.main import app
 from lambdas.dal.access_keys import AccessKeys
 from lambdas.dal.aws import AwsCredentials
@@ -192,9 +192,9 @@ def test_a_failure_between_create_and_delete_leaves_the_old_key_working(
     client, old_key = stored_key_client
     monkeypatch.setattr(cli.credentials, "sleep", lambda seconds: None)
     if step == "store":
-        monkeypatch.setattr(cli.credentials.SecretsStore, "put_keys", _fail_store)
+        monkeypatch.setattr(cli.commands.credentials.SecretsStore, "put_keys", _fail_store)
     else:
-        visible, first = _new_key_sees_nothing(cli.credentials.visible_accounts)
+        visible, first = _new_key_sees_nothing(cli.commands.credentials.visible_accounts)
         first.append(old_key)
         monkeypatch.setattr(cli.credentials, "visible_accounts", visible)
 

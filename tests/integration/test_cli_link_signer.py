@@ -13,9 +13,9 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
-import cli.credentials
-from cli.audit import events_between
+import cli.commands.credentials
 from cli.main import app
+from cli.workflows.audit_trail import events_between
 from infrastructure.config import for_environment
 from lambdas.dal.archive import ReportArchive
 from lambdas.dal.aws import AwsCredentials
@@ -59,10 +59,10 @@ def created_at(access_key_id: str):
 
 
 def signs_and_is_served(credentials: AwsCredentials) -> bool:
-    """What a recipient's browser does with a link signed by this key (cli.credentials.probe_link)."""
+    """What a recipient's browser does with a link signed by this key (cli.commands.credentials.probe_link)."""
     try:
-        cli.credentials.probe_link(CONFIG, credentials)
-    except cli.credentials.RotationStopped:
+        cli.commands.credentials.probe_link(CONFIG, credentials)
+    except cli.commands.credentials.RotationStopped:
         return False
     return True
 

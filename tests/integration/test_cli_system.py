@@ -9,10 +9,10 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
+import cli.commands.deploy
 import cli.context
-import cli.deploy
 from cli.main import app
-from cli.probes import resource_checks
+from cli.probes.resources import resource_checks
 from infrastructure.config import for_environment
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.dal.executions_table import ExecutionsTable

@@ -14,7 +14,7 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
-import cli.credentials
+import cli.commands.credentials
 from cli.main import app
 from lambdas.dal.archive import ReportArchive
 from lambdas.dal.aws import platform_client

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cli import analytics as an
-from cli import costing
-from cli.sources import StoredObject
+from cli.readers.sources import StoredObject
+from cli.reviews import analytics as an
+from cli.reviews import costing
 from lambdas.models.execution import ExecutionRecord
 from lambdas.models.ses_events import Suppression
 

@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cli.checks import (
+from cli.context import jsonable, mask_key, to_json
+from cli.main import main
+from cli.reviews.checks import (
     STALE_AFTER,
     Check,
     Status,
@@ -21,8 +23,6 @@ from cli.checks import (
     shortfall,
     worst,
 )
-from cli.context import jsonable, mask_key, to_json
-from cli.main import main
 
 NOW = datetime(2026, 11, 27, 9, tzinfo=UTC)
 

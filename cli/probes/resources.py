@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cli.checks import Check, Status
+from cli.reviews.checks import Check, Status
 from infrastructure.config import TABLES, EnvironmentConfig, TableSpec
 from lambdas.dal.aws import error_code, platform_client
 

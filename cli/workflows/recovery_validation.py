@@ -20,8 +20,7 @@ from typing import Any
 
 import typer
 
-from cli import audit
-from cli.backup import (
+from cli.commands.backup import (
     CLIENTS,
     EXECUTIONS,
     SUPPRESSIONS,
@@ -32,8 +31,8 @@ from cli.backup import (
     suppression_items,
     suppression_key,
 )
-from cli.checks import Check, Status, report_checks
-from cli.clients import canonical, clients_table
+from cli.commands.client import canonical, clients_table
+from cli.commands.system import stale_clients_check
 from cli.context import (
     EnvironmentOption,
     FormatOption,
@@ -44,9 +43,10 @@ from cli.context import (
     now,
     writable,
 )
-from cli.probes import bucket_name, resource_checks
-from cli.recovery import client_secrets
-from cli.system import stale_clients_check
+from cli.probes.recovery import client_secrets
+from cli.probes.resources import bucket_name, resource_checks
+from cli.reviews.checks import Check, Status, report_checks
+from cli.workflows import audit_trail as audit
 from infrastructure.config import EnvironmentConfig
 from lambdas.dal.aws import platform_client
 from lambdas.dal.executions_table import ExecutionsTable

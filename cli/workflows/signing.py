@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cli.checks import Check, Status
+from cli.reviews.checks import Check, Status
 from infrastructure.config import EnvironmentConfig
 from lambdas.dal.aws import error_code, platform_client
 

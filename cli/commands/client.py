@@ -21,8 +21,6 @@ from typing import Any
 import typer
 from rich.text import Text
 
-from cli import audit as audit_trail
-from cli import onboarding
 from cli.context import (
     EXIT_FINDINGS,
     EnvironmentOption,
@@ -45,6 +43,7 @@ from cli.context import (
     writable,
     write_atomically,
 )
+from cli.workflows import audit_trail, onboarding
 from infrastructure.config import EnvironmentConfig
 from lambdas.dal.aws import error_code
 from lambdas.dal.clients_table import ClientsTable

@@ -35,10 +35,7 @@ from typing import Any
 
 import typer
 
-from cli import audit as audit_trail
-from cli import signing
-from cli.checks import Check, Status, report_checks
-from cli.clients import (
+from cli.commands.client import (
     canonical,
     clients_table,
     export_document,
@@ -63,7 +60,9 @@ from cli.context import (
     writable,
     write_atomically,
 )
-from cli.probes import problem, table_check
+from cli.probes.resources import problem, table_check
+from cli.reviews.checks import Check, Status, report_checks
+from cli.workflows import audit_trail, signing
 from infrastructure.config import TABLES, EnvironmentConfig
 from lambdas.dal.aws import platform_client
 from lambdas.dal.dynamo import batch_write, from_item

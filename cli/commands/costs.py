@@ -11,8 +11,7 @@ from typing import Any
 
 import typer
 
-from cli import analytics as an
-from cli import costing
+from cli.commands.ops import MonthOption
 from cli.context import (
     EnvironmentOption,
     FormatOption,
@@ -28,8 +27,9 @@ from cli.context import (
     styled,
     writable,
 )
-from cli.ops import MonthOption
-from cli.platform_costs import (
+from cli.reviews import analytics as an
+from cli.reviews import costing
+from cli.reviews.platform_costs import (
     CE_SERVICE,
     COST_PER_RUN_RISE,
     METRIC,
@@ -53,7 +53,7 @@ class ReportPeriod(StrEnum):
 
 
 def report_document(config: EnvironmentConfig, month: date, at: datetime) -> dict[str, Any]:
-    from cli.ops import cost_statement
+    from cli.commands.ops import cost_statement
 
     previous = an.add_months(month, -1)
     end = an.add_months(month, 1)

@@ -30,8 +30,6 @@ from typing import Any
 
 import typer
 
-from cli import analytics as an
-from cli import sources
 from cli.context import (
     REPOSITORY,
     EnvironmentOption,
@@ -47,7 +45,9 @@ from cli.context import (
     now,
     writable,
 )
-from cli.pricing import price
+from cli.readers import sources
+from cli.reviews import analytics as an
+from cli.reviews.pricing import price
 from infrastructure.config import EnvironmentConfig, for_environment
 from lambdas.dal.aws import platform_client
 

@@ -25,8 +25,7 @@ from typing import Any
 
 import typer
 
-from cli.checks import Status
-from cli.clients import clients_table
+from cli.commands.client import clients_table
 from cli.context import (
     EnvironmentOption,
     FormatOption,
@@ -40,7 +39,8 @@ from cli.context import (
     styled,
     writable,
 )
-from cli.probes import alarms, bucket_name, identity_check, missing, problem, topic_arn
+from cli.probes.resources import alarms, bucket_name, identity_check, missing, problem, topic_arn
+from cli.reviews.checks import Status
 from infrastructure.config import EnvironmentConfig
 from lambdas.dal.aws import platform_client
 from lambdas.models.client import StoredKeyCredentials, parse_client

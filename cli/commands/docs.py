@@ -16,10 +16,10 @@ from typing import Any
 
 import typer
 
-from cli.clients import clients_table
+from cli.commands.client import clients_table
 from cli.context import EnvironmentOption, console, environment_config, now, writable, write_atomically
-from cli.probes import alarms, bucket_name, problem, queue_depth, queue_url, topic_arn
-from cli.sources import function_limits, table_sizes
+from cli.probes.resources import alarms, bucket_name, problem, queue_depth, queue_url, topic_arn
+from cli.readers.sources import function_limits, table_sizes
 from infrastructure.config import EnvironmentConfig
 from lambdas.dal.aws import platform_client
 from lambdas.models.client import SCHEDULES, parse_client

@@ -25,8 +25,6 @@ from typing import Any
 
 import typer
 
-from cli import query_patterns
-from cli import sources as src
 from cli.context import (
     EnvironmentOption,
     FormatOption,
@@ -42,8 +40,10 @@ from cli.context import (
     styled,
     writable,
 )
-from cli.pricing import price
-from cli.probes import metric_points, problem
+from cli.probes.resources import metric_points, problem
+from cli.readers import sources as src
+from cli.reviews import query_patterns
+from cli.reviews.pricing import price
 from infrastructure.config import TABLES, EnvironmentConfig, for_environment
 from lambdas.dal.aws import platform_client
 

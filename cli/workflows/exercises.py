@@ -19,14 +19,14 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cli.backup import MANIFEST, BackupType, backup_checks, build_manifest, read_backup, snapshot, tar_bytes
-from cli.checks import Check, Status, is_stale
-from cli.clients import clients_table
+from cli.commands.backup import MANIFEST, BackupType, backup_checks, build_manifest, read_backup, snapshot, tar_bytes
+from cli.commands.client import clients_table
 from cli.context import (
     settings,
     to_json,
     write_atomically,
 )
+from cli.reviews.checks import Check, Status, is_stale
 from emulator.client_roles import CE_READ_ACTIONS, trust_policy
 from emulator.dataset import demo_clients
 from infrastructure.config import EnvironmentConfig

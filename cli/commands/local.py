@@ -26,7 +26,7 @@ from pathlib import Path
 
 import typer
 
-from cli.clients import clients_table, register
+from cli.commands.client import clients_table, register
 from cli.context import (
     EXIT_FINDINGS,
     LOCAL_PORT,

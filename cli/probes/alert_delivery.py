@@ -20,8 +20,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cli.checks import Check, Status
-from cli.probes import problem, topic_arn
+from cli.probes.resources import problem, topic_arn
+from cli.reviews.checks import Check, Status
 from infrastructure.config import PREFIX, EnvironmentConfig
 from lambdas.dal.aws import platform_client
 

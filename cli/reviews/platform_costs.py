@@ -27,10 +27,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from cli import analytics as an
-from cli import costing, sources
 from cli.context import fail
-from cli.pricing import price
+from cli.readers import sources
+from cli.reviews import analytics as an
+from cli.reviews import costing
+from cli.reviews.pricing import price
 from infrastructure.config import EnvironmentConfig
 from lambdas.dal.aws import platform_client
 from lambdas.models.execution import ExecutionRecord

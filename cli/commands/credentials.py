@@ -38,9 +38,7 @@ import typer
 from aws_lambda_powertools.metrics import MetricUnit
 from rich.text import Text
 
-from cli import audit as audit_trail
-from cli.checks import Check, Status, age_in_days, key_age_status, report_checks, worst
-from cli.clients import clients_table, cost_explorer_estimate, require_client
+from cli.commands.client import clients_table, cost_explorer_estimate, require_client
 from cli.context import (
     EXIT_FINDINGS,
     EnvironmentOption,
@@ -61,7 +59,9 @@ from cli.context import (
     tracked,
     writable,
 )
-from cli.probes import bucket_name
+from cli.probes.resources import bucket_name
+from cli.reviews.checks import Check, Status, age_in_days, key_age_status, report_checks, worst
+from cli.workflows import audit_trail
 from infrastructure.config import EnvironmentConfig
 from lambdas.dal.access_keys import AccessKeyInfo, AccessKeys, Identity
 from lambdas.dal.archive import LINK_EXPIRY_SECONDS, ReportArchive

@@ -19,19 +19,8 @@ from pathlib import Path
 
 import typer
 
-from cli.checks import (
-    BOUNCE_CRITICAL,
-    BOUNCE_WARNING,
-    COMPLAINT_CRITICAL,
-    COMPLAINT_WARNING,
-    QUOTA_WARNING,
-    Check,
-    Status,
-    is_stale,
-    rate_status,
-    report_checks,
-)
-from cli.clients import clients_table
+from cli.commands.client import clients_table
+from cli.commands.credentials import CRITICAL_DAYS, WARN_DAYS, key_ages, link_signer_check, refused
 from cli.context import (
     EnvironmentOption,
     FormatOption,
@@ -42,8 +31,7 @@ from cli.context import (
     tracked,
     writable,
 )
-from cli.credentials import CRITICAL_DAYS, WARN_DAYS, key_ages, link_signer_check, refused
-from cli.probes import (
+from cli.probes.resources import (
     alarms,
     bucket_check,
     metric_sum,
@@ -53,6 +41,18 @@ from cli.probes import (
     resource_checks,
     table_check,
     topic_arn,
+)
+from cli.reviews.checks import (
+    BOUNCE_CRITICAL,
+    BOUNCE_WARNING,
+    COMPLAINT_CRITICAL,
+    COMPLAINT_WARNING,
+    QUOTA_WARNING,
+    Check,
+    Status,
+    is_stale,
+    rate_status,
+    report_checks,
 )
 from infrastructure.config import METRICS_NAMESPACE, EnvironmentConfig
 from lambdas.dal.aws import platform_client

@@ -25,8 +25,7 @@ from pathlib import Path
 
 import typer
 
-from cli.alert_probe import alert_delivery_check
-from cli.checks import report_checks
+from cli.commands.credentials import link_signer_check
 from cli.context import (
     EXIT_FINDINGS,
     EnvironmentOption,
@@ -39,8 +38,9 @@ from cli.context import (
     now,
     writable,
 )
-from cli.credentials import link_signer_check
-from cli.probes import alarms, metric_sum, queue_depth, queue_url, resource_checks, topic_arn
+from cli.probes.alert_delivery import alert_delivery_check
+from cli.probes.resources import alarms, metric_sum, queue_depth, queue_url, resource_checks, topic_arn
+from cli.reviews.checks import report_checks
 from infrastructure.config import METRICS_NAMESPACE, EnvironmentConfig
 
 app = typer.Typer(help="Validate and watch a deployment.", no_args_is_help=True)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import typer
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from cli import analytics as an
+from cli.commands.ops import cost_statement
 from cli.context import (
     EnvironmentOption,
     FormatOption,
@@ -34,8 +34,8 @@ from cli.context import (
     writable,
     write_atomically,
 )
-from cli.costing import verify_statement
-from cli.ops import cost_statement
+from cli.reviews import analytics as an
+from cli.reviews.costing import verify_statement
 from lambdas.logic.periods import previous_month_start
 from lambdas.models.client import describe_validation_error
 
@@ -170,7 +170,7 @@ def report(
     output: Path = typer.Option(..., "--output", help="The PDF to write."),
 ) -> None:
     """A billing statement as a PDF: a summary page, then one page a client, totals as in the JSON."""
-    from cli.pdf import billing_pdf
+    from cli.render.pdf import billing_pdf
 
     writable(output)
     document = read_statement(input_file)

@@ -15,7 +15,6 @@ from typing import Any
 
 import typer
 
-from cli.checks import report_checks
 from cli.context import (
     EnvironmentOption,
     FormatOption,
@@ -30,7 +29,8 @@ from cli.context import (
     writable,
     write_atomically,
 )
-from cli.exercises import EXERCISES, Exercise
+from cli.reviews.checks import report_checks
+from cli.workflows.exercises import EXERCISES, Exercise
 from infrastructure.config import EnvironmentConfig
 
 app = typer.Typer(help="Hands-on exercises for new operators (local only).", no_args_is_help=True)

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from cli.context import tracked
-from cli.probes import bucket_name, metric_points, missing, problem
+from cli.probes.resources import bucket_name, metric_points, missing, problem
 from emulator.lambda_runtime import LocalContext
 from infrastructure.config import TABLES, EnvironmentConfig
 from lambdas.dal.aws import platform_client

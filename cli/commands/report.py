@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 from pydantic import ValidationError
 
-from cli.clients import clients_table, require_record
+from cli.commands.client import clients_table, require_record
 from cli.context import (
     EXIT_BAD_INPUT,
     EnvironmentOption,

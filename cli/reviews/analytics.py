@@ -18,13 +18,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from cli.pricing import GB
+from cli.reviews.pricing import GB
 from lambdas.logic.periods import add_months, previous_month_start
 from lambdas.models.execution import ExecutionRecord
 from lambdas.models.ses_events import Suppression
 
 if TYPE_CHECKING:  # the listing's record only: this module reads no AWS
-    from cli.sources import StoredObject
+    from cli.readers.sources import StoredObject
 
 SUCCESS_TARGET = Decimal("0.995")
 DURATION_TARGET_MS = 5 * 60 * 1000  # average execution time per client

@@ -32,10 +32,8 @@ from typing import Any
 import typer
 from rich.text import Text
 
-from cli import analytics as an
-from cli import audit, costing, sources
-from cli.checks import is_stale
-from cli.clients import clients_table, cost_explorer_estimate
+from cli.commands.client import clients_table, cost_explorer_estimate
+from cli.commands.credentials import CRITICAL_DAYS, WARN_DAYS, key_age, key_ages, link_signer_ages
 from cli.context import (
     EnvironmentOption,
     FormatOption,
@@ -58,9 +56,13 @@ from cli.context import (
     writable,
     write_atomically,
 )
-from cli.credentials import CRITICAL_DAYS, WARN_DAYS, key_age, key_ages, link_signer_ages
-from cli.pricing import price, pricing_document
-from cli.probes import alarms, bucket_name, missing, problem, topic_arn
+from cli.probes.resources import alarms, bucket_name, missing, problem, topic_arn
+from cli.readers import sources
+from cli.reviews import analytics as an
+from cli.reviews import costing
+from cli.reviews.checks import is_stale
+from cli.reviews.pricing import price, pricing_document
+from cli.workflows import audit_trail as audit
 from infrastructure.config import TABLES, EnvironmentConfig
 from lambdas.dal.aws import platform_client
 from lambdas.dal.executions_table import ExecutionsTable
@@ -1304,7 +1306,7 @@ def performance_report(
     output: Path = typer.Option(..., "--output", help="The HTML page to write."),
 ) -> None:
     """The performance figures as an HTML page with charts (inline SVG, no script, no external asset)."""
-    from cli.performance_html import render_performance
+    from cli.render.performance_html import render_performance
 
     writable(output)
     document = read_output_of("ops performance", PERFORMANCE_FORMAT, input_file)
@@ -1447,7 +1449,7 @@ def monthly_report(
 
     The month's KPIs with charts, capacity, the security audit's summary, cost optimisation.
     """
-    from cli.pdf import monthly_review_pdf
+    from cli.render.pdf import monthly_review_pdf
 
     writable(output)
     window = an.month_window(month_start(month) or previous_month_start(as_of_day(as_of)))
