@@ -127,6 +127,8 @@ class OutputFormat(StrEnum):
 
 FormatOption = typer.Option(OutputFormat.table, "--format", help="table (for people) or json (for machines).")
 OutputOption = typer.Option(None, "--output", help="Also write the result as JSON to FILE.")
+AsOfOption = typer.Option("", "--as-of", help="Reports end before this day (YYYY-MM-DD); default today (UTC).")
+MonthOption = typer.Option("", "--month", help="The month (YYYY-MM) of a monthly period; default the previous one.")
 
 
 def clock() -> datetime:

@@ -35,13 +35,6 @@ from typing import Any
 
 import typer
 
-from cli.commands.client import (
-    canonical,
-    clients_table,
-    export_document,
-    export_records,
-    validate_records,
-)
 from cli.context import (
     EXIT_FINDINGS,
     EnvironmentOption,
@@ -61,12 +54,14 @@ from cli.context import (
     write_atomically,
 )
 from cli.probes.resources import problem, table_check
+from cli.readers.clients import clients_table
 from cli.reviews.checks import Check, Status, report_checks
 from cli.workflows import audit_trail, signing
+from cli.workflows.client_records import canonical, export_document, export_records, validate_records
 from infrastructure.config import TABLES, EnvironmentConfig
-from lambdas.dal.aws import platform_client
-from lambdas.dal.dynamo import batch_write, from_item
+from lambdas.dal.dynamo import from_item
 from lambdas.dal.executions_table import ExecutionsTable
+from lambdas.dal.suppressions import SuppressionsTable
 from lambdas.models.client import parse_client
 from lambdas.models.exceptions import InvalidInputError
 from lambdas.models.execution import ExecutionRecord
@@ -118,9 +113,7 @@ def executions_jsonl(items: list[dict[str, Any]]) -> str:
 
 def suppression_items(config: EnvironmentConfig) -> list[dict[str, Any]]:
     """Every item of the suppressions table as DynamoDB holds it, cleared ones included."""
-    paginator = platform_client("dynamodb").get_paginator("scan")
-    pages = paginator.paginate(TableName=config.suppressions_table, ConsistentRead=True)
-    return [item for page in pages for item in page.get("Items", [])]
+    return list(SuppressionsTable(config.suppressions_table).items())
 
 
 def snapshot(config: EnvironmentConfig, kind: BackupType) -> tuple[dict[str, bytes], dict[str, int], list[str]]:
@@ -395,8 +388,7 @@ def restore(
         return
     table.put_all(changed)
     if suppressed:  # before any run could mail an address that bounced
-        requests = [{"PutRequest": {"Item": item}} for item in suppressed]
-        batch_write(platform_client("dynamodb"), config.suppressions_table, requests)
+        SuppressionsTable(config.suppressions_table).put_items(suppressed)
     executions = ExecutionsTable(config.executions_table)
     for start in tracked(range(0, len(items), 500), "Restoring execution history", total=-(-len(items) // 500)):
         executions.put_items(items[start : start + 500])

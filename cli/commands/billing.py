@@ -15,7 +15,6 @@ from typing import Any, Literal
 import typer
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from cli.commands.ops import cost_statement
 from cli.context import (
     EnvironmentOption,
     FormatOption,
@@ -34,6 +33,7 @@ from cli.context import (
     writable,
     write_atomically,
 )
+from cli.documents.platform_cost import cost_statement
 from cli.reviews import analytics as an
 from cli.reviews.costing import verify_statement
 from lambdas.logic.periods import previous_month_start

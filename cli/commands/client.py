@@ -22,7 +22,6 @@ import typer
 from rich.text import Text
 
 from cli.context import (
-    EXIT_FINDINGS,
     EnvironmentOption,
     FormatOption,
     OutputFormat,
@@ -36,34 +35,34 @@ from cli.context import (
     fail,
     findings,
     now,
-    readable,
     styled,
     to_json,
     tracked,
     writable,
     write_atomically,
 )
+from cli.readers.clients import clients_table, cost_explorer_estimate, require_record, stored_records
 from cli.workflows import audit_trail, onboarding
+from cli.workflows.client_records import (
+    canonical,
+    export_document,
+    export_records,
+    read_json,
+    records_from_file,
+    validate_records,
+)
+from cli.workflows.registration import onboard, register, write_all_or_nothing
 from infrastructure.config import EnvironmentConfig
-from lambdas.dal.aws import error_code
-from lambdas.dal.clients_table import ClientsTable
-from lambdas.dal.cost_cache import CostCache, credential_scope
 from lambdas.dal.executions_table import ExecutionsTable
 from lambdas.dal.suppressions import SuppressionsTable
-from lambdas.logic.periods import window_for
-from lambdas.logic.planner import ExpectedCost, expected_cost
 from lambdas.models.client import Client, parse_client
-from lambdas.models.exceptions import ClientNotFoundError, InvalidInputError
+from lambdas.models.exceptions import InvalidInputError
 
 app = typer.Typer(help="Register and manage clients.", no_args_is_help=True)
 
-EXPORT_FORMAT = "cost-reporting-clients"
-EXPORT_VERSION = 1
-BATCH = 25  # one BatchWriteItem per batch
 # Input files are read whole: a bound keeps a wrong file from exhausting memory. One client record
 # is a few KB (DynamoDB holds at most 400 KB per item); an import of 100,000 clients is about 100 MB.
 MAX_RECORD_BYTES = 1024**2
-MAX_IMPORT_BYTES = 128 * 1024**2
 
 
 class ListFormat(StrEnum):
@@ -73,127 +72,6 @@ class ListFormat(StrEnum):
 
 
 # -- shared with the other command groups ---------------------------------------------------------
-
-
-def clients_table(config: EnvironmentConfig) -> ClientsTable:
-    return ClientsTable(config.clients_table)
-
-
-def require_record(table: ClientsTable, client_id: str) -> dict[str, Any]:
-    try:
-        return table.get_record(client_id)
-    except ClientNotFoundError as error:
-        fail(str(error))
-
-
-def require_client(table: ClientsTable, client_id: str) -> Client:
-    """The client, validated; an unknown id is bad input, a broken stored record a finding."""
-    record = require_record(table, client_id)
-    try:
-        return parse_client(record)
-    except InvalidInputError as error:
-        fail(f"stored record of {client_id} is invalid: {error}", EXIT_FINDINGS)
-
-
-def canonical(client: Client) -> dict[str, Any]:
-    """The one JSON form of a client: what the table stores and what exports hold."""
-    return client.model_dump(mode="json", exclude_none=True)
-
-
-def export_document(records: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "format": EXPORT_FORMAT,
-        "version": EXPORT_VERSION,
-        "clients": sorted(records, key=lambda record: str(record.get("client_id", ""))),
-    }
-
-
-def export_records(table: ClientsTable) -> tuple[list[dict[str, Any]], list[str]]:
-    """Every stored record in canonical form, and a line per record that does not validate
-    (exported as stored: an export must never drop data)."""
-    records: list[dict[str, Any]] = []
-    problems: list[str] = []
-    for record in tracked(table.records(), "Reading clients"):
-        try:
-            records.append(canonical(parse_client(record)))
-        except InvalidInputError as error:
-            problems.append(f"{record.get('client_id', '?')}: {error}")
-            records.append(record)
-    return records, problems
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in data:  # json.loads would silently keep the last one
-            raise ValueError(f"key {key!r} appears twice in one object")
-        data[key] = value
-    return data
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def read_json(path: Path, flag: str, max_bytes: int) -> Any:
-    """A JSON file's data, or one line naming what is wrong with the file (nothing changed)."""
-    size = readable(path, flag).stat().st_size
-    if size > max_bytes:
-        fail(f"{flag}: {path} is {size / 1024**2:.1f} MB, larger than the {max_bytes // 1024**2} MB limit")
-    try:
-        text = path.read_bytes().decode("utf-8-sig")  # a byte order mark from a Windows editor is harmless
-    except UnicodeDecodeError:
-        fail(f"{flag}: {path} is not UTF-8 text")
-    try:
-        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
-    except RecursionError:
-        fail(f"{flag}: {path} is nested too deeply to hold client records")
-    except ValueError as error:
-        fail(f"{flag}: {path} is not valid JSON ({error})")
-
-
-def records_from_file(path: Path, flag: str = "--input") -> list[Any]:
-    """The records of an export document or of a plain JSON list."""
-    data = read_json(path, flag, MAX_IMPORT_BYTES)
-    if isinstance(data, dict) and data.get("format") == EXPORT_FORMAT:
-        if data.get("version") != EXPORT_VERSION:
-            fail(f"{flag}: export version {data.get('version')!r} is not supported (expected {EXPORT_VERSION})")
-        data = data.get("clients")
-    if not isinstance(data, list):
-        fail(f"{flag}: expected a list of client records or a `client export-all` file")
-    return data
-
-
-def validate_records(records: list[Any], flag: str = "--input") -> list[Client]:
-    """Every record valid and every id unique, or one line naming the first bad record."""
-    clients: list[Client] = []
-    seen: set[str] = set()
-    for number, record in enumerate(records, start=1):
-        label = f"record {number}"
-        if isinstance(record, dict) and isinstance(record.get("client_id"), str):
-            label += f" (client_id {record['client_id']!r})"
-        try:
-            client = parse_client(record, onboarding=True)
-        except InvalidInputError as error:
-            fail(f"{flag}: {label}: {error}")
-        if client.client_id in seen:
-            fail(f"{flag}: {label}: client_id appears more than once in the file")
-        seen.add(client.client_id)
-        clients.append(client)
-    return clients
-
-
-def onboard(config: EnvironmentConfig, clients: list[Client], stored: dict[str, dict[str, Any]]) -> None:
-    """Every onboarding check of every client (cli/onboarding.py) first, then the tags: a refusal
-    changes nothing. `stored`: the table's records by client id (for external ids)."""
-    onboarding.check_external_ids(clients, stored)
-    to_tag = [(client.client_id, onboarding.check_secrets(config, client)) for client in clients]
-    for client_id, names in to_tag:
-        onboarding.tag_secrets(client_id, names)
-
-
-def stored_records(table: ClientsTable) -> dict[str, dict[str, Any]]:
-    return {str(record.get("client_id")): record for record in table.records()}
 
 
 # -- list and show -------------------------------------------------------------------------------
@@ -308,14 +186,6 @@ def show(
     console.print(history)
 
 
-def cost_explorer_estimate(config: EnvironmentConfig, client: Client) -> ExpectedCost:
-    """The client's expected Cost Explorer requests per report and USD a month, from what its
-    credentials' answers showed (kept with the cost cache), else the planner's assumptions."""
-    density = CostCache(config.cost_cache_table).density_of(credential_scope(client))
-    as_of = now().date()
-    return expected_cost(client, window_for(client.schedule, as_of, settled=as_of), density)
-
-
 # -- add, update, pause, resume, remove ----------------------------------------------------------
 
 
@@ -368,19 +238,6 @@ LocaleOption = typer.Option(None, "--locale", help="e.g. en_US, de_DE.")
 RoleOption = typer.Option(None, "--role-arn", help="Read-only role in the client's payer account.")
 ExternalIdOption = typer.Option(None, "--external-id", help="External id the role's trust policy requires.")
 SecretOption = typer.Option(None, "--secret-name", help="Secrets Manager secret holding stored access keys.")
-
-
-def register(table: ClientsTable, client: Client) -> Client:
-    """Write a new client, stamped with its registration time; refuse an existing id."""
-    stamp = now()
-    client = client.model_copy(update={"created_at": client.created_at or stamp, "updated_at": stamp})
-    try:
-        table.put(client, must_exist=False)
-    except Exception as error:
-        if error_code(error) == "ConditionalCheckFailedException":
-            fail(f"client_id: client {client.client_id!r} already exists (use `client update`)")
-        raise
-    return client
 
 
 @app.command("add")
@@ -586,25 +443,6 @@ def import_clients(
     imported = [c.client_id for c in clients]
     detail = f"{new} added, {len(clashes)} replaced"
     audit_trail.record(config, "client.import", "*", clients=imported, detail=detail)
-
-
-def write_all_or_nothing(table: ClientsTable, clients: list[Client], replaced: dict[str, dict[str, Any]]) -> None:
-    """Write in batches; if a batch fails, put back what was there before, so the table ends as
-    it started. The records were all validated before this is called."""
-    attempted: list[Client] = []
-    try:
-        for start in tracked(range(0, len(clients), BATCH), "Importing", total=-(-len(clients) // BATCH)):
-            batch = clients[start : start + BATCH]
-            attempted.extend(batch)  # a failed batch may be partly written: undo it too
-            table.put_all(batch)
-    except Exception as error:
-        try:
-            table.delete_all([c.client_id for c in attempted if c.client_id not in replaced])
-            table.put_all([parse_client(replaced[c.client_id]) for c in attempted if c.client_id in replaced])
-        except Exception:
-            ids = ", ".join(c.client_id for c in attempted[:10])
-            fail(f"import failed ({type(error).__name__}) and so did its undo: check {ids}", EXIT_FINDINGS)
-        fail(f"import failed ({type(error).__name__}: {error}); nothing was kept", EXIT_FINDINGS)
 
 
 # -- recipient suppressions ----------------------------------------------------------------------

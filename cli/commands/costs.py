@@ -11,10 +11,10 @@ from typing import Any
 
 import typer
 
-from cli.commands.ops import MonthOption
 from cli.context import (
     EnvironmentOption,
     FormatOption,
+    MonthOption,
     OutputFormat,
     OutputOption,
     Table,
@@ -27,6 +27,7 @@ from cli.context import (
     styled,
     writable,
 )
+from cli.documents.platform_cost import cost_statement
 from cli.reviews import analytics as an
 from cli.reviews import costing
 from cli.reviews.platform_costs import (
@@ -53,7 +54,6 @@ class ReportPeriod(StrEnum):
 
 
 def report_document(config: EnvironmentConfig, month: date, at: datetime) -> dict[str, Any]:
-    from cli.commands.ops import cost_statement
 
     previous = an.add_months(month, -1)
     end = an.add_months(month, 1)

@@ -25,7 +25,6 @@ from pathlib import Path
 
 import typer
 
-from cli.commands.credentials import link_signer_check
 from cli.context import (
     EXIT_FINDINGS,
     EnvironmentOption,
@@ -41,6 +40,7 @@ from cli.context import (
 from cli.probes.alert_delivery import alert_delivery_check
 from cli.probes.resources import alarms, metric_sum, queue_depth, queue_url, resource_checks, topic_arn
 from cli.reviews.checks import report_checks
+from cli.workflows.link_signer import link_signer_check
 from infrastructure.config import METRICS_NAMESPACE, EnvironmentConfig
 
 app = typer.Typer(help="Validate and watch a deployment.", no_args_is_help=True)

@@ -21,18 +21,19 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import typer
 
-from cli.commands.client import clients_table, register
 from cli.context import (
     EXIT_FINDINGS,
     LOCAL_PORT,
     REPOSITORY,
     EnvironmentOption,
     Table,
+    as_of_day,
     console,
     environment_config,
     fail,
@@ -42,17 +43,22 @@ from cli.context import (
     local_state_file,
     now,
     parse_day,
+    progress,
     read_local_state,
+    settings,
     styled,
     use_local_aws,
     write_atomically,
 )
+from cli.readers.clients import clients_table
+from cli.workflows.registration import register
 from emulator.admin import admin
 from emulator.cost_explorer import DEFAULT_PAGE_GROUPS
 from emulator.provision import provision
 from infrastructure.config import EnvironmentConfig, for_environment
 from lambdas.models.client import parse_client
 from lambdas.models.exceptions import ClientNotFoundError
+from lambdas.models.settings import get_settings
 
 app = typer.Typer(help="The local environment: an embedded AWS on loopback.", no_args_is_help=True)
 
@@ -283,3 +289,63 @@ def bootstrap(
         except OSError:
             fail(f"{endpoint} has no demo clients: it is not the embedded AWS", EXIT_FINDINGS)
         console.print(f"Demo clients: {added} registered, {kept} already there.")
+
+
+@app.command("seed-history")
+def seed_history(
+    days: int = typer.Option(30, "--days", min=1, max=120, help="How many days of scheduled runs."),
+    as_of: str = typer.Option(
+        "",
+        "--as-of",
+        help="Seed the days before this day (YYYY-MM-DD); default up to today's 06:00 UTC run once it is due.",
+    ),
+    incidents: bool = typer.Option(
+        True,
+        "--incidents/--no-incidents",
+        help="A refused credential, a record broken by a hand edit, a bounced recipient.",
+    ),
+    environment: str = EnvironmentOption,
+) -> None:
+    """Local only: the latest days of scheduled runs, as the deployed platform would have made them.
+
+    The dispatcher's logic and the worker's pipeline for each day, with the logs and metrics
+    Lambda would leave: a history for the reports above.
+    """
+    from emulator.history import seed_history as seed
+    from emulator.provision import settings_environment
+
+    config = environment_config(environment)
+    if config.deployed_by_stack:
+        fail("--environment: seed-history writes simulated history: only the local environment")
+    dates = _seeded_days(days, as_of, now())
+    platform = settings(config)
+    os.environ.update(settings_environment(platform))  # the handlers read their settings from the environment
+    get_settings.cache_clear()
+    with _day_progress(len(dates)) as advance:
+        result = seed(config, platform, dates, incidents=incidents, on_day=advance)
+    console.print(
+        f"Seeded {result.days} day(s) of {config.environment}: {result.runs} run(s), {result.failed} failed, "
+        f"{result.invocations} invocation(s), {result.log_events} log event(s) kept by CloudWatch Logs."
+    )
+    for line in result.incidents:
+        console.print(f"  incident {line}")
+
+
+def _seeded_days(days: int, as_of: str, at: datetime) -> list[date]:
+    """The `days` scheduled days to seed, oldest first: those before --as-of; without it, up to
+    the latest 06:00 UTC run due by `at` (today's once the clock is past it), so that a fresh
+    history leaves every client within its schedule."""
+    from emulator.history import FIRE_HOUR
+
+    if as_of:
+        return [as_of_day(as_of) - timedelta(days=offset) for offset in range(days, 0, -1)]
+    latest = at.date() if at.hour >= FIRE_HOUR else at.date() - timedelta(days=1)
+    return [latest - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
+
+
+@contextlib.contextmanager
+def _day_progress(total: int) -> Iterator[Callable[[date, int], None]]:
+    """A progress bar over days; the callable advances it by one day, naming the day and its runs."""
+    with progress() as bar:
+        task = bar.add_task("Running past days", total=total)
+        yield lambda day, runs: bar.update(task, advance=1, description=f"{day} ({runs} runs)")

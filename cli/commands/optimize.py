@@ -45,7 +45,8 @@ from cli.context import (
     now,
     writable,
 )
-from cli.readers import sources
+from cli.probes import sources
+from cli.readers import tables
 from cli.reviews import analytics as an
 from cli.reviews.pricing import price
 from infrastructure.config import EnvironmentConfig, for_environment
@@ -163,7 +164,7 @@ def measurements(
 ) -> tuple[list[Measured], str, int]:
     """(runs or invocations, where they come from, how many runs one invocation carries)."""
     if function == config.worker_function:
-        runs = [r for r in sources.runs_between(config, start, end) if r.kind != "manual" and r.duration_ms is not None]
+        runs = [r for r in tables.runs_between(config, start, end) if r.kind != "manual" and r.duration_ms is not None]
         if runs:
             measured = [Measured(Decimal(r.duration_ms or 0), r.max_memory_mb) for r in runs]
             return measured, f"{len(runs)} recorded run(s) of the worker", an.WORKER_BATCH_SIZE

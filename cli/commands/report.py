@@ -11,7 +11,6 @@ from pathlib import Path
 import typer
 from pydantic import ValidationError
 
-from cli.commands.client import clients_table, require_record
 from cli.context import (
     EXIT_BAD_INPUT,
     EnvironmentOption,
@@ -33,6 +32,7 @@ from cli.context import (
     writable,
     write_atomically,
 )
+from cli.readers.clients import clients_table, require_record
 from lambdas.dal.aws import platform_error
 from lambdas.dal.executions_table import ExecutionsTable
 from lambdas.logic.render import money

@@ -19,8 +19,6 @@ from pathlib import Path
 
 import typer
 
-from cli.commands.client import clients_table
-from cli.commands.credentials import CRITICAL_DAYS, WARN_DAYS, key_ages, link_signer_check, refused
 from cli.context import (
     EnvironmentOption,
     FormatOption,
@@ -42,6 +40,7 @@ from cli.probes.resources import (
     table_check,
     topic_arn,
 )
+from cli.readers.clients import clients_table, key_ages
 from cli.reviews.checks import (
     BOUNCE_CRITICAL,
     BOUNCE_WARNING,
@@ -54,6 +53,9 @@ from cli.reviews.checks import (
     rate_status,
     report_checks,
 )
+from cli.reviews.key_ages import CRITICAL_DAYS, WARN_DAYS
+from cli.workflows.credential_validation import refused
+from cli.workflows.link_signer import link_signer_check
 from infrastructure.config import METRICS_NAMESPACE, EnvironmentConfig
 from lambdas.dal.aws import platform_client
 from lambdas.dal.credentials import CredentialProvider

@@ -25,7 +25,6 @@ from typing import Any
 
 import typer
 
-from cli.commands.client import clients_table
 from cli.context import (
     EnvironmentOption,
     FormatOption,
@@ -40,6 +39,8 @@ from cli.context import (
     writable,
 )
 from cli.probes.resources import alarms, bucket_name, identity_check, missing, problem, topic_arn
+from cli.readers import tables
+from cli.readers.clients import clients_table
 from cli.reviews.checks import Status
 from infrastructure.config import EnvironmentConfig
 from lambdas.dal.aws import platform_client
@@ -145,11 +146,11 @@ def table_item(config: EnvironmentConfig, attribute: str, exact: bool) -> Item:
     )
 
     def look() -> Item:
-        dynamodb = platform_client("dynamodb")
-        description = dynamodb.describe_table(TableName=table)["Table"]
-        count = _count(table) if exact else int(description.get("ItemCount", 0))
+        adapter = tables.table(config, attribute)
+        description = adapter.describe()
+        count = adapter.count() if exact else int(description.get("ItemCount", 0))
         holds = f"{count} {what}" + ("" if exact else " (DynamoDB's count, updated about every 6 hours)")
-        recovery = dynamodb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
+        recovery = adapter.continuous_backups()
         pitr = recovery.get("PointInTimeRecoveryDescription", {})
         if attribute in REFILLED:
             source = REFILLED[attribute]
@@ -164,11 +165,6 @@ def table_item(config: EnvironmentConfig, attribute: str, exact: bool) -> Item:
         return Item(f"table {table}", tier, status, state, holds, source)
 
     return _probe(f"table {table}", tier, deleted, look)
-
-
-def _count(table: str) -> int:
-    pages = platform_client("dynamodb").get_paginator("scan").paginate(TableName=table, Select="COUNT")
-    return sum(int(page.get("Count", 0)) for page in pages)
 
 
 def bucket_item(config: EnvironmentConfig, exact: bool) -> Item:

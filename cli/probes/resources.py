@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from cli.reviews.checks import Check, Status
 from infrastructure.config import TABLES, EnvironmentConfig, TableSpec
 from lambdas.dal.aws import error_code, platform_client
+from lambdas.dal.dynamo import PlatformTable
 
 _MISSING = {
     "ResourceNotFoundException",
@@ -137,7 +138,7 @@ def metric_sum(namespace: str, metric: str, dimensions: dict[str, str], start: d
 
 def table_check(name: str, spec: TableSpec | None = None) -> Check:
     try:
-        table = platform_client("dynamodb").describe_table(TableName=name)["Table"]
+        table = PlatformTable(name).describe()
     except Exception as error:
         return Check(f"table {name}", Status.CRITICAL, "missing" if missing(error) else problem(error))
     status = table.get("TableStatus", "?")
@@ -154,10 +155,10 @@ def table_check(name: str, spec: TableSpec | None = None) -> Check:
 def recovery_check(name: str) -> Check:
     """Point-in-time recovery on the client table: the runbook's one-hour RPO rests on it."""
     try:
-        answer = platform_client("dynamodb").describe_continuous_backups(TableName=name)
+        answer = PlatformTable(name).continuous_backups()
     except Exception as error:
         return Check(f"point-in-time recovery {name}", Status.CRITICAL, problem(error))
-    description = answer["ContinuousBackupsDescription"].get("PointInTimeRecoveryDescription", {})
+    description = answer.get("PointInTimeRecoveryDescription", {})
     enabled = description.get("PointInTimeRecoveryStatus") == "ENABLED"
     return Check(
         f"point-in-time recovery {name}",

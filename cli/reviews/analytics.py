@@ -24,7 +24,7 @@ from lambdas.models.execution import ExecutionRecord
 from lambdas.models.ses_events import Suppression
 
 if TYPE_CHECKING:  # the listing's record only: this module reads no AWS
-    from cli.readers.sources import StoredObject
+    from cli.probes.sources import StoredObject
 
 SUCCESS_TARGET = Decimal("0.995")
 DURATION_TARGET_MS = 5 * 60 * 1000  # average execution time per client

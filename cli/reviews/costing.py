@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
-from cli.readers.sources import StoredObject
+from cli.probes.sources import StoredObject
 from cli.reviews.analytics import Window
 from cli.reviews.pricing import GB, S3_STORAGE_PRICE, price
 from lambdas.models.execution import ExecutionRecord

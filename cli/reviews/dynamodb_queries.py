@@ -40,8 +40,8 @@ from cli.context import (
     styled,
     writable,
 )
+from cli.probes import sources
 from cli.probes.resources import metric_points, problem
-from cli.readers import sources as src
 from cli.reviews import query_patterns
 from cli.reviews.pricing import price
 from infrastructure.config import TABLES, EnvironmentConfig, for_environment
@@ -98,14 +98,14 @@ def measured(name: str, start: datetime, end: datetime) -> dict[str, Any]:
             operations[operation] = int(sum(value for _, value in points))
             hourly.update({at: int(value) for at, value in points})
         if operation in ("Query", "Scan") and points:
-            total = src.metric_total("AWS/DynamoDB", "ReturnedItemCount", dims, start, end)
+            total = sources.metric_total("AWS/DynamoDB", "ReturnedItemCount", dims, start, end)
             returned[operation] = int(total.value) if total.available else 0
     if not operations:
         return {"available": False, "reason": "no AWS/DynamoDB SuccessfulRequestLatency data points in the period"}
     reads = sum(count for op, count in operations.items() if op in query_patterns.READS)
     busiest = max(hourly.items(), key=lambda item: item[1]) if hourly else None
     throttles = {
-        metric: src.metric_total("AWS/DynamoDB", metric, {"TableName": name}, start, end).as_dict()
+        metric: sources.metric_total("AWS/DynamoDB", metric, {"TableName": name}, start, end).as_dict()
         for metric in ("ReadThrottleEvents", "WriteThrottleEvents")
     }
     return {

@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from cli.context import fail
-from cli.readers import sources
+from cli.readers import tables
 from cli.reviews import analytics as an
 from cli.reviews import costing
 from cli.reviews.pricing import price
@@ -199,4 +199,4 @@ def month_label(start: date) -> str:
 
 def recorded_runs(config: EnvironmentConfig, months: list[date]) -> list[ExecutionRecord]:
     """The runs that started in `months` (a month in progress: up to now)."""
-    return sources.runs_between(config, an.month_window(months[0]).start_at, an.month_window(months[-1]).end_at)
+    return tables.runs_between(config, an.month_window(months[0]).start_at, an.month_window(months[-1]).end_at)

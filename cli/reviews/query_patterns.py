@@ -42,7 +42,10 @@ ADAPTERS = {
     "ExecutionsTable": "executions_table",
     "SuppressionsTable": "suppressions_table",
     "CostCache": "cost_cache_table",
+    "IdempotencyTable": "idempotency_table",
 }
+# Their shared base (lambdas/dal/dynamo.py): each of its calls is a call every adapter above can make.
+SHARED_BASE = "PlatformTable"
 SCANNED = ("lambdas", "cli")
 _NAME = re.compile(r"#(\w+)|(?<![:#\w])([A-Za-z_]\w*)")  # a #placeholder, or a name (not a :value)
 _KEYWORDS = frozenset({"AND", "OR", "NOT", "BETWEEN", "IN", "attribute_exists", "attribute_not_exists", "begins_with"})
@@ -148,24 +151,29 @@ class _Finder(ast.NodeVisitor):
 
     def _dynamodb(self, receiver: ast.expr) -> bool:
         text = ast.unparse(receiver)
-        return "dynamodb" in text or (text == "self.client" and bool(self.classes) and self.classes[-1] in ADAPTERS)
+        adapters = (*ADAPTERS, SHARED_BASE)
+        return "dynamodb" in text or (text == "self.client" and bool(self.classes) and self.classes[-1] in adapters)
 
     def _record(self, node: ast.Call, operation: str, table_expression: ast.expr | None = None) -> None:
         keywords = {k.arg: k.value for k in node.keywords if k.arg}
         expression = table_expression or keywords.get("TableName")
-        self.found.append(
-            Pattern(
-                table=self._table(expression),
-                operation=operation,
-                where=f"{self.path}:{node.lineno}",
-                function=".".join([*self.classes[-1:], *self.functions[-1:]]) or "<module>",
-                index=self._text(keywords.get("IndexName")),
-                key_condition=self._text(keywords.get("KeyConditionExpression")),
-                filter=self._text(keywords.get("FilterExpression")),
-                count_only=self._text(keywords.get("Select")) == "COUNT",
-                names=_literal_names(keywords.get("ExpressionAttributeNames")),
+        inherited = bool(self.classes) and self.classes[-1] == SHARED_BASE
+        # A call of the shared base is one pattern per adapter, as each adapter inherits it.
+        for adapter in ADAPTERS if inherited else [None]:
+            self.found.append(
+                Pattern(
+                    table=ADAPTERS[adapter] if adapter else self._table(expression),
+                    operation=operation,
+                    where=f"{self.path}:{node.lineno}",
+                    function=".".join([*([adapter] if adapter else self.classes[-1:]), *self.functions[-1:]])
+                    or "<module>",
+                    index=self._text(keywords.get("IndexName")),
+                    key_condition=self._text(keywords.get("KeyConditionExpression")),
+                    filter=self._text(keywords.get("FilterExpression")),
+                    count_only=self._text(keywords.get("Select")) == "COUNT",
+                    names=_literal_names(keywords.get("ExpressionAttributeNames")),
+                )
             )
-        )
 
     def _table(self, expression: ast.expr | None) -> str | None:
         text = ast.unparse(expression) if expression is not None else ""

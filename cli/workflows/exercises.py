@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from cli.commands.backup import MANIFEST, BackupType, backup_checks, build_manifest, read_backup, snapshot, tar_bytes
-from cli.commands.client import clients_table
 from cli.context import (
     settings,
     to_json,
     write_atomically,
 )
+from cli.readers.clients import clients_table
 from cli.reviews.checks import Check, Status, is_stale
 from emulator.client_roles import CE_READ_ACTIONS, trust_policy
 from emulator.dataset import demo_clients
@@ -85,16 +85,10 @@ def _fresh(config: EnvironmentConfig, record: dict[str, Any]) -> None:
     table = clients_table(config)
     client_id = record["client_id"]
     executions = ExecutionsTable(config.executions_table)
-    items = [
-        {"client_id": {"S": client_id}, "run_id": {"S": r.run_id}} for r in executions.history(client_id, limit=500)
-    ]
-    dynamodb = platform_client("dynamodb")
-    for key in items:
-        dynamodb.delete_item(TableName=config.executions_table, Key=key)
-    for suppression in SuppressionsTable(config.suppressions_table).list(client_id):
-        dynamodb.delete_item(
-            TableName=config.suppressions_table, Key={"client_id": {"S": client_id}, "email": {"S": suppression.email}}
-        )
+    executions.delete(client_id, [run.run_id for run in executions.history(client_id, limit=500)])
+    suppressions = SuppressionsTable(config.suppressions_table)
+    for suppression in suppressions.list(client_id):
+        suppressions.forget(client_id, suppression.email)
     table.put(parse_client(record))
 
 
@@ -258,12 +252,7 @@ def _check_backup(config: EnvironmentConfig, at: datetime) -> list[Check]:
 
 def _setup_schedule(config: EnvironmentConfig, at: datetime) -> str:
     _fresh(config, _record("training-schedule", budget="12000.00"))
-    platform_client("dynamodb").update_item(  # a console edit: what `client update` never writes
-        TableName=config.clients_table,
-        Key={"client_id": {"S": "training-schedule"}},
-        UpdateExpression="SET budget = :text",
-        ExpressionAttributeValues={":text": {"S": "twelve thousand"}},
-    )
+    clients_table(config).edit_by_hand("training-schedule", "budget", "twelve thousand")  # `client update` refuses it
     job = ReportJob.scheduled("training-schedule", "daily", at.date())
     with logs_to(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):  # the worker's logs, not the trainee's
         ReportRun(dependencies_from(settings(config)), requester="worker").run(job)

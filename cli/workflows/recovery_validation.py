@@ -31,7 +31,6 @@ from cli.commands.backup import (
     suppression_items,
     suppression_key,
 )
-from cli.commands.client import canonical, clients_table
 from cli.commands.system import stale_clients_check
 from cli.context import (
     EnvironmentOption,
@@ -45,11 +44,15 @@ from cli.context import (
 )
 from cli.probes.recovery import client_secrets
 from cli.probes.resources import bucket_name, resource_checks
+from cli.readers.clients import clients_table
 from cli.reviews.checks import Check, Status, report_checks
 from cli.workflows import audit_trail as audit
+from cli.workflows.client_records import canonical
 from infrastructure.config import EnvironmentConfig
 from lambdas.dal.aws import platform_client
+from lambdas.dal.dynamo import PlatformTable
 from lambdas.dal.executions_table import ExecutionsTable
+from lambdas.dal.suppressions import SuppressionsTable
 from lambdas.models.client import parse_client
 from lambdas.models.exceptions import InvalidInputError
 
@@ -122,11 +125,8 @@ def archived_clients(config: EnvironmentConfig) -> set[str]:
     return {p["Prefix"].split("/")[1] for page in pages for p in page.get("CommonPrefixes", [])}
 
 
-def _partition_keys(table: str) -> set[str]:
-    pages = (
-        platform_client("dynamodb").get_paginator("scan").paginate(TableName=table, ProjectionExpression="client_id")
-    )
-    return {item["client_id"]["S"] for page in pages for item in page.get("Items", [])}
+def _partition_keys(table: PlatformTable) -> set[str]:
+    return {item["client_id"]["S"] for item in table.key_values(["client_id"])}
 
 
 def removed_clients(config: EnvironmentConfig, at: datetime) -> tuple[set[str], list[str]]:
@@ -144,8 +144,8 @@ def known_clients_check(config: EnvironmentConfig, at: datetime, live: set[str])
     """No client the archive, the run history or the suppressions know of is missing from the
     client table, unless the audit trail says it was removed."""
     archived = archived_clients(config)
-    ran = _partition_keys(config.executions_table)
-    suppressed = _partition_keys(config.suppressions_table)
+    ran = _partition_keys(ExecutionsTable(config.executions_table))
+    suppressed = _partition_keys(SuppressionsTable(config.suppressions_table))
     removed, unreadable = removed_clients(config, at)
     lost = sorted((archived | ran | suppressed) - live - removed)
     data = {"archived": len(archived), "with_runs": len(ran), "removed": sorted(removed), "missing": lost}

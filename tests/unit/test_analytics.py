@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cli.readers.sources import StoredObject
+from cli.probes.sources import StoredObject
 from cli.reviews import analytics as an
 from cli.reviews import costing
 from lambdas.models.execution import ExecutionRecord

@@ -59,7 +59,7 @@ def test_the_dispatchers_query_and_the_reviews_filtered_scan_are_found():
     found = _found()
     due = found[("lambdas/dal/clients_table.py", "ClientsTable.due", "Query")]
     assert (due.table, due.index, due.key_condition) == ("clients_table", "by-schedule", "due_schedule = :s")
-    scan = found[("cli/readers/sources.py", "runs_between", "Scan")]
+    scan = found[("lambdas/dal/executions_table.py", "ExecutionsTable.started_between", "Scan")]
     assert scan.table == "executions_table" and scan.filtered_scan and scan.filter_attributes() == ["started_at"]
     last = found[("lambdas/dal/executions_table.py", "ExecutionsTable.last_succeeded", "Query")]
     assert last.filter_attributes() == ["status"] and not last.filtered_scan  # `#s`, resolved

@@ -1,5 +1,5 @@
-"""What the operations reports read from AWS: run records, suppressions, function configuration,
-CloudWatch metrics and logs, table and bucket sizes, IAM statements.
+"""What the operations reports read from AWS besides the tables (cli/readers has those): function
+configuration, CloudWatch metrics and logs, the bucket's objects and size, IAM statements.
 
 Each reader answers what is there, or says plainly that it is not (`Reading.available` and
 `reason`): a metric AWS has no data for, a log group the local environment does not have. The
@@ -9,9 +9,8 @@ reports then show the gap instead of inventing a figure.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
@@ -19,56 +18,8 @@ from urllib.parse import unquote
 from cli.context import tracked
 from cli.probes.resources import bucket_name, metric_points, missing, problem
 from emulator.lambda_runtime import LocalContext
-from infrastructure.config import TABLES, EnvironmentConfig
+from infrastructure.config import EnvironmentConfig
 from lambdas.dal.aws import platform_client
-from lambdas.dal.dynamo import from_item
-from lambdas.models.execution import ExecutionRecord
-from lambdas.models.ses_events import Suppression
-
-# -- run records ---------------------------------------------------------------------------------
-
-
-def runs_between(config: EnvironmentConfig, start: datetime, end: datetime) -> list[ExecutionRecord]:
-    """Every recorded run that started in [start, end): one filtered scan, every page."""
-    paginator = platform_client("dynamodb").get_paginator("scan")
-    pages = paginator.paginate(
-        TableName=config.executions_table,
-        FilterExpression="started_at >= :start AND started_at < :end",
-        ExpressionAttributeValues={":start": {"S": start.isoformat()}, ":end": {"S": end.isoformat()}},
-    )
-    records = []
-    for page in tracked(pages, "Reading execution history"):
-        for item in page.get("Items", []):
-            records.append(ExecutionRecord.model_validate(from_item(item)))
-    return records
-
-
-def client_runs_since(config: EnvironmentConfig, client_id: str, since: date) -> list[ExecutionRecord]:
-    """One client's runs for days from `since` on (run ids start with the as-of day), newest first."""
-    paginator = platform_client("dynamodb").get_paginator("query")
-    pages = paginator.paginate(
-        TableName=config.executions_table,
-        KeyConditionExpression="client_id = :c AND run_id >= :since",
-        ExpressionAttributeValues={":c": {"S": client_id}, ":since": {"S": since.isoformat()}},
-        ScanIndexForward=False,
-    )
-    return [ExecutionRecord.model_validate(from_item(item)) for page in pages for item in page.get("Items", [])]
-
-
-def executions_items(config: EnvironmentConfig) -> Iterator[dict[str, Any]]:
-    """Every execution item as DynamoDB holds it (typed): item sizes for billing."""
-    for page in platform_client("dynamodb").get_paginator("scan").paginate(TableName=config.executions_table):
-        yield from page.get("Items", [])
-
-
-def suppressions(config: EnvironmentConfig) -> list[Suppression]:
-    paginator = platform_client("dynamodb").get_paginator("scan")
-    return [
-        Suppression.model_validate(from_item(item))
-        for page in paginator.paginate(TableName=config.suppressions_table)
-        for item in page.get("Items", [])
-    ]
-
 
 # -- functions -----------------------------------------------------------------------------------
 
@@ -200,33 +151,6 @@ def _parse_log_line(message: str) -> dict[str, Any]:
 
 
 # -- storage -------------------------------------------------------------------------------------
-
-
-def table_sizes(config: EnvironmentConfig) -> list[dict[str, Any]]:
-    """Each table of the configuration as DynamoDB describes it (sizes are updated by AWS about
-    every six hours)."""
-    dynamodb = platform_client("dynamodb")
-    tables = []
-    for attribute in TABLES:
-        name = getattr(config, attribute)
-        try:
-            table = dynamodb.describe_table(TableName=name)["Table"]
-        except Exception as error:
-            tables.append({"table": name, "available": False, "reason": problem(error)})
-            continue
-        billing = (table.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED")
-        sse = table.get("SSEDescription") or {}
-        tables.append(
-            {
-                "table": name,
-                "available": True,
-                "items": int(table.get("ItemCount", 0)),
-                "bytes": int(table.get("TableSizeBytes", 0)),
-                "billing_mode": billing,
-                "encryption": sse.get("SSEType") or ("AWS owned key" if not sse else sse.get("Status")),
-            }
-        )
-    return tables
 
 
 @dataclass(frozen=True)

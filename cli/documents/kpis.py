@@ -1,0 +1,21 @@
+"""`ops report`'s document: the period's KPIs against the runbook's targets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from cli.readers import tables
+from cli.reviews import analytics as an
+from infrastructure.config import EnvironmentConfig
+from lambdas.dal.suppressions import SuppressionsTable
+
+
+def _meta(config: EnvironmentConfig, at: datetime, kind: str) -> dict[str, Any]:
+    return {"report": kind, "environment": config.environment, "generated_at": at}
+
+
+def ops_report_document(config: EnvironmentConfig, window: an.Window, at: datetime) -> dict[str, Any]:
+    runs = tables.runs_between(config, window.start_at, window.end_at)
+    summary = an.ops_summary(runs, SuppressionsTable(config.suppressions_table).every_client(cleared=True), window, at)
+    return {**_meta(config, at, "operations"), **summary}
