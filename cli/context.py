@@ -24,7 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from cli.reviews import analytics
+from cli.reviews.periods import parse_month
 from emulator.provision import settings_for
 from infrastructure.config import ENVIRONMENTS, EnvironmentConfig, for_environment
 from lambdas import clock as platform_clock
@@ -258,7 +258,7 @@ def month_start(value: str, flag: str = "--month") -> date | None:
     if not value:
         return None
     try:
-        return analytics.parse_month(value)
+        return parse_month(value)
     except ValueError:
         fail(f"{flag}: not a month (YYYY-MM): {value!r}")
 

@@ -19,6 +19,9 @@ PREFIX = "cost-reporting"
 AUDIT_RETENTION_DAYS = 400
 SERVICE_NAME = "cost-reporting"
 METRICS_NAMESPACE = "CostReporting"
+# Runs per worker invocation (the SQS event source's batch size, infrastructure/constructs/fanout.py);
+# the operations reviews size a batch's duration with it.
+WORKER_BATCH = 10
 
 
 @dataclass(frozen=True)

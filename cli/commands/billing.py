@@ -34,8 +34,8 @@ from cli.context import (
     write_atomically,
 )
 from cli.documents.platform_cost import cost_statement
-from cli.reviews import analytics as an
 from cli.reviews.costing import verify_statement
+from cli.reviews.periods import month_window
 from lambdas.logic.periods import previous_month_start
 from lambdas.models.client import describe_validation_error
 
@@ -54,7 +54,7 @@ def track(
 ) -> None:
     """The platform's cost attributed to each client for the month (the input of `billing report`)."""
     writable(output)
-    window = an.month_window(month_start(month) or previous_month_start(as_of_day(as_of)))
+    window = month_window(month_start(month) or previous_month_start(as_of_day(as_of)))
     config = environment_config(environment)
     at = now()
     statement = cost_statement(config, window, at)

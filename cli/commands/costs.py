@@ -28,8 +28,8 @@ from cli.context import (
     writable,
 )
 from cli.documents.platform_cost import cost_statement
-from cli.reviews import analytics as an
 from cli.reviews import costing
+from cli.reviews.periods import linear_fit, mean, month_window, rounded
 from cli.reviews.platform_costs import (
     CE_SERVICE,
     COST_PER_RUN_RISE,
@@ -45,6 +45,7 @@ from cli.reviews.platform_costs import (
     tag_filter,
 )
 from infrastructure.config import EnvironmentConfig
+from lambdas.logic.periods import add_months
 
 app = typer.Typer(help="The platform's own AWS bill, from Cost Explorer (cost allocation tags).", no_args_is_help=True)
 
@@ -55,12 +56,12 @@ class ReportPeriod(StrEnum):
 
 def report_document(config: EnvironmentConfig, month: date, at: datetime) -> dict[str, Any]:
 
-    previous = an.add_months(month, -1)
-    end = an.add_months(month, 1)
+    previous = add_months(month, -1)
+    end = add_months(month, 1)
     bill = Bill()
     before, current = bill.months(previous, end, tag_filter(config), by_service=True)
     account_ce = bill.months(month, end, account_ce_filter(), by_service=False)[0]
-    window = an.month_window(month)
+    window = month_window(month)
     runs, fees = runs_by_month(recorded_runs(config, [previous, month]))
     clients, unallocated = allocation(current, cost_statement(config, window, at))
     rows = [
@@ -122,7 +123,7 @@ def report(
     """The platform's own AWS bill for a month, by service and by client (exit 1 when the month
     has no tagged cost, or the bill per run rose over 10%). Two or three Cost Explorer requests."""
     writable(output)
-    first = month_start(month) or an.add_months(as_of_day(as_of).replace(day=1), -1)
+    first = month_start(month) or add_months(as_of_day(as_of).replace(day=1), -1)
     config = environment_config(environment)
     document = report_document(config, first, now())
     table = Table("service", "USD", "month before", "detail", title=_report_title(document, config))
@@ -164,8 +165,8 @@ def _report_title(document: dict[str, Any], config: EnvironmentConfig) -> str:
 
 
 def trends_document(config: EnvironmentConfig, last: date, months: int, at: datetime) -> dict[str, Any]:
-    first = an.add_months(last, 1 - months)
-    end = an.add_months(last, 1)
+    first = add_months(last, 1 - months)
+    end = add_months(last, 1)
     bill = Bill()
     tagged = bill.months(first, end, tag_filter(config), by_service=True)
     account_ce = bill.months(first, end, account_ce_filter(), by_service=False)
@@ -189,8 +190,8 @@ def trends_document(config: EnvironmentConfig, last: date, months: int, at: date
             }
         )
     seen = [(i, m) for i, m in enumerate(tagged) if m.total is not None]
-    slope, _ = an.linear_fit([(i, m.total) for i, m in seen if m.total is not None]) if seen else (None, None)
-    mean = an.mean([m.total for _, m in seen if m.total is not None])
+    slope, _ = linear_fit([(i, m.total) for i, m in seen if m.total is not None]) if seen else (None, None)
+    average = mean([m.total for _, m in seen if m.total is not None])
     whole = drivers(seen[0][1], seen[-1][1], top=5) if len(seen) > 1 else []
     return {
         "format": "cost-reporting-platform-bill-trends",
@@ -200,7 +201,7 @@ def trends_document(config: EnvironmentConfig, last: date, months: int, at: date
         "missing_months": [row["month"] for row in rows if row["total_usd"] is None],
         "trend": {
             "usd_per_month": costing.cents(slope) if slope is not None else None,
-            "share_of_mean_per_month": an.rounded(slope / mean) if slope is not None and mean else None,
+            "share_of_mean_per_month": rounded(slope / average) if slope is not None and average else None,
             "method": "least squares over the months with tagged costs",
         },
         "drivers_over_the_period": whole,
@@ -235,7 +236,7 @@ def trends(
     each change and the bill per run (exit 1 when a month has no tagged cost, or the bill per run
     rose over 10%). Two Cost Explorer requests (more with pages)."""
     writable(output)
-    last = an.add_months(as_of_day(as_of).replace(day=1), -1)
+    last = add_months(as_of_day(as_of).replace(day=1), -1)
     config = environment_config(environment)
     document = trends_document(config, last, period, now())
     trend = document["trend"]

@@ -65,7 +65,7 @@ from cli.render.ops import (
     when,
     with_unit,
 )
-from cli.reviews import analytics as an
+from cli.reviews.periods import Window, month_window, period_window
 from lambdas.logic.periods import previous_month_start
 
 app = typer.Typer(help="Operations analytics: reviews, audits, capacity, optimisation.", no_args_is_help=True)
@@ -77,10 +77,10 @@ class Period(StrEnum):
     monthly = "monthly"
 
 
-def _window(period: Period, as_of: str, month: str) -> an.Window:
+def _window(period: Period, as_of: str, month: str) -> Window:
     if month and period is not Period.monthly:
         fail("--month: only with --period monthly")
-    return an.period_window(period.value, as_of_day(as_of), month_start(month))
+    return period_window(period.value, as_of_day(as_of), month_start(month))
 
 
 def _finish(
@@ -132,7 +132,7 @@ def client_health(
     """
     writable(output)
     end = as_of_day(as_of)
-    window = an.Window("days", end - timedelta(days=days), end)
+    window = Window("days", end - timedelta(days=days), end)
     config = environment_config(environment)
     document = client_health_document(config, window, now())
     style = {"CRITICAL": "bold red", "WARNING": "yellow", "OK": "green"}
@@ -272,7 +272,7 @@ def cost_optimization(
     """The platform's own running cost and concrete savings (exit 1 if one saves a cent or more)."""
     writable(recommendations_output, "--recommendations-output")
     end = as_of_day(as_of)
-    window = an.Window("days", end - timedelta(days=analyze_period), end)
+    window = Window("days", end - timedelta(days=analyze_period), end)
     config = environment_config(environment)
     document = cost_optimization_document(config, window, now())
     table = Table("", "USD", "detail", title=f"running cost of {config.environment}, {window.label}")
@@ -418,7 +418,7 @@ def monthly_report(
     from cli.render.pdf import monthly_review_pdf
 
     writable(output)
-    window = an.month_window(month_start(month) or previous_month_start(as_of_day(as_of)))
+    window = month_window(month_start(month) or previous_month_start(as_of_day(as_of)))
     config = environment_config(environment)
     at = now()
     operations = ops_report_document(config, window, at)

@@ -47,7 +47,9 @@ from cli.context import (
 )
 from cli.probes import sources
 from cli.readers import tables
-from cli.reviews import analytics as an
+from cli.reviews.capacity import DURATION_THRESHOLD, MEMORY_THRESHOLD, WORKER_BATCH_SIZE
+from cli.reviews.cost_advice import RIGHT_SIZE_THRESHOLD
+from cli.reviews.periods import percentile, rounded
 from cli.reviews.pricing import price
 from infrastructure.config import EnvironmentConfig, for_environment
 from lambdas.dal.aws import platform_client
@@ -117,26 +119,26 @@ def candidate(
     invocations = math.ceil(len(runs) / per_invocation)
     cost = gb_seconds * price("lambda_gb_second").per_unit + invocations * price("lambda_request").per_unit
     peak = max((run.max_memory_mb for run in runs if run.max_memory_mb is not None), default=None)
-    p95 = an.percentile(durations, 95)
+    p95 = percentile(durations, 95)
     longest: Decimal | None = None
     if p95 is not None and durations:
         longest = p95 * per_invocation if per_invocation > 1 else Decimal(max(durations))
     use = Decimal(peak) / mb if peak is not None else None
     if use is None:
         verdict = "no peak memory measured"
-    elif use > an.MEMORY_THRESHOLD:
+    elif use > MEMORY_THRESHOLD:
         verdict = "too small: peak above 80% of the size"
-    elif longest is not None and longest > an.DURATION_THRESHOLD * timeout_ms:
+    elif longest is not None and longest > DURATION_THRESHOLD * timeout_ms:
         verdict = "too slow: longest invocation above 80% of the timeout"
-    elif use > an.RIGHT_SIZE_THRESHOLD:
+    elif use > RIGHT_SIZE_THRESHOLD:
         verdict = "no headroom: peak above half the size"
     else:
         verdict = "fits"
     return {
         "memory_mb": mb,
-        "peak_use": an.rounded(use),
-        "p95_ms": an.rounded(p95, "1"),
-        "longest_invocation_ms": an.rounded(longest, "1"),
+        "peak_use": rounded(use),
+        "p95_ms": rounded(p95, "1"),
+        "longest_invocation_ms": rounded(longest, "1"),
         "gb_seconds": gb_seconds.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP),
         "cost_usd": _usd(cost),
         "cost_per_1000_runs_usd": _usd(cost * 1000 / len(runs)) if runs else None,
@@ -167,7 +169,7 @@ def measurements(
         runs = [r for r in tables.runs_between(config, start, end) if r.kind != "manual" and r.duration_ms is not None]
         if runs:
             measured = [Measured(Decimal(r.duration_ms or 0), r.max_memory_mb) for r in runs]
-            return measured, f"{len(runs)} recorded run(s) of the worker", an.WORKER_BATCH_SIZE
+            return measured, f"{len(runs)} recorded run(s) of the worker", WORKER_BATCH_SIZE
     return report_lines(function, start, end), f"REPORT lines of /aws/lambda/{function}", 1
 
 
@@ -224,8 +226,8 @@ def memory_document(config: EnvironmentConfig, function: str, days: int, end: da
         "measured": {
             "runs": len(runs),
             "peak_memory_mb": max((r.max_memory_mb for r in runs if r.max_memory_mb is not None), default=None),
-            "p95_ms": an.rounded(an.percentile([r.duration_ms for r in runs], 95), "1"),
-            "max_ms": an.rounded(max((r.duration_ms for r in runs), default=None), "1"),
+            "p95_ms": rounded(percentile([r.duration_ms for r in runs], 95), "1"),
+            "max_ms": rounded(max((r.duration_ms for r in runs), default=None), "1"),
         },
         "configured": limits.as_dict(),
         "cpu_share": {"value": share, "source": share_source},

@@ -10,12 +10,13 @@ from cli.documents.kpis import _meta
 from cli.documents.security_audit import REFUSED_KINDS
 from cli.probes import sources
 from cli.readers import tables
-from cli.reviews import analytics as an
+from cli.reviews.access import readers, requester
+from cli.reviews.periods import Window
 from cli.workflows import audit_trail as audit
 from infrastructure.config import EnvironmentConfig
 
 
-def audit_document(config: EnvironmentConfig, window: an.Window, at: datetime) -> dict[str, Any]:
+def audit_document(config: EnvironmentConfig, window: Window, at: datetime) -> dict[str, Any]:
     start, end = window.start_at, window.end_at
     events, unreadable = audit.events_between(config, start, end)
     changes = [e.model_dump(mode="json") for e in events if e.action.startswith(("client.", "backup."))]
@@ -29,7 +30,7 @@ def audit_document(config: EnvironmentConfig, window: an.Window, at: datetime) -
     runs = tables.runs_between(config, start, end)
     runs_by: dict[str, Counter[str]] = defaultdict(Counter)
     for run in runs:
-        runs_by[run.client_id][an.requester(run)] += 1
+        runs_by[run.client_id][requester(run)] += 1
     unauthorized = [
         {
             "at": e["timestamp"],
@@ -57,7 +58,7 @@ def audit_document(config: EnvironmentConfig, window: an.Window, at: datetime) -
             "log_events": access.counted(),
             "by_client": {client: dict(sorted(c.items())) for client, c in sorted(access_by.items())},
             "runs_by_client": {client: dict(sorted(c.items())) for client, c in sorted(runs_by.items())},
-            "readers": an.readers(runs, access.value or []),
+            "readers": readers(runs, access.value or []),
             "note": "every run reads its client's cost data: runs are recorded for the whole period; worker log "
             "lines are kept by CloudWatch Logs (events older than 14 days are not accepted, and the CLI's "
             "manual runs log to the operator's terminal, not to CloudWatch)",

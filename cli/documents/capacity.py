@@ -10,8 +10,20 @@ from cli.documents.kpis import _meta
 from cli.probes import sources
 from cli.readers import tables
 from cli.readers.clients import clients_table, cost_explorer_estimate
-from cli.reviews import analytics as an
+from cli.reviews.capacity import (
+    DURATION_THRESHOLD,
+    MEMORY_THRESHOLD,
+    WORKER_BATCH_SIZE,
+    Series,
+    clients_by_month,
+    next_memory_size,
+    runs_by_month,
+    runs_following_clients,
+    threshold_status,
+)
+from cli.reviews.periods import mean, percentile, rounded
 from infrastructure.config import EnvironmentConfig
+from lambdas.logic.periods import add_months
 from lambdas.models.client import parse_client
 from lambdas.models.exceptions import InvalidInputError
 from lambdas.models.execution import ExecutionRecord
@@ -26,7 +38,7 @@ def capacity_document(
     config: EnvironmentConfig, at: datetime, *, history_months: int, forecast_months: int
 ) -> dict[str, Any]:
     this_month = at.date().replace(day=1)
-    months = [an.add_months(this_month, -offset) for offset in range(history_months - 1, -1, -1)]
+    months = [add_months(this_month, -offset) for offset in range(history_months - 1, -1, -1)]
     start = datetime(months[0].year, months[0].month, 1, tzinfo=UTC)
     runs = tables.runs_between(config, start, at)
     records = list(clients_table(config).records())
@@ -36,11 +48,11 @@ def capacity_document(
             registrations.append(parse_client(record).created_at)
         except InvalidInputError:
             registrations.append(None)
-    clients = an.Series("clients", months, an.clients_by_month(registrations, months)).project(forecast_months)
+    clients = Series("clients", months, clients_by_month(registrations, months)).project(forecast_months)
     # Today counts as recorded once it has runs (the 06:00 dispatch has fired): its runs are counted.
     recorded_until = max([at.date(), *(r.started_at.astimezone(UTC).date() + timedelta(days=1) for r in runs)])
-    executions = an.Series("executions", months, an.runs_by_month(runs, months, recorded_until))
-    executions.projected, runs_basis = an.runs_following_clients(runs, months, recorded_until, clients)
+    executions = Series("executions", months, runs_by_month(runs, months, recorded_until))
+    executions.projected, runs_basis = runs_following_clients(runs, months, recorded_until, clients)
     recent = [r for r in runs if r.started_at >= at - timedelta(days=30)]
     worker = _worker(config)
     checks: list[dict[str, Any]] = []
@@ -48,7 +60,7 @@ def capacity_document(
     memory = [r.max_memory_mb for r in recent if r.max_memory_mb is not None]
     peak = max(memory) if memory else None
     limit = Decimal(worker.memory_mb) if worker else None
-    memory_status = an.threshold_status(Decimal(peak) if peak is not None else None, limit, an.MEMORY_THRESHOLD)
+    memory_status = threshold_status(Decimal(peak) if peak is not None else None, limit, MEMORY_THRESHOLD)
     checks.append(
         {
             "check": "worker memory",
@@ -63,18 +75,18 @@ def capacity_document(
     if memory_status == "WARNING" and peak is not None:
         advice.append(
             f"Raise the worker's memory from {worker.memory_mb if worker else '?'} MB to "
-            f"{an.next_memory_size(peak)} MB (WORKER in infrastructure/constructs/functions.py, then cdk deploy)."
+            f"{next_memory_size(peak)} MB (WORKER in infrastructure/constructs/functions.py, then cdk deploy)."
         )
     window_30 = (at - timedelta(days=30), at)
     duration = sources.metric_total(
         "AWS/Lambda", "Duration", {"FunctionName": config.worker_function}, *window_30, "Maximum"
     )
     durations = [r.duration_ms for r in recent if r.duration_ms is not None and r.status != "running"]
-    p95 = an.percentile(durations, 95)
+    p95 = percentile(durations, 95)
     timeout_ms = Decimal(worker.timeout_s * 1000) if worker else None
     longest = duration.value if duration.available else None
-    batch = p95 * an.WORKER_BATCH_SIZE if p95 is not None else None
-    duration_status = an.threshold_status(longest if longest is not None else batch, timeout_ms, an.DURATION_THRESHOLD)
+    batch = p95 * WORKER_BATCH_SIZE if p95 is not None else None
+    duration_status = threshold_status(longest if longest is not None else batch, timeout_ms, DURATION_THRESHOLD)
     checks.append(
         {
             "check": "worker duration",
@@ -85,7 +97,7 @@ def capacity_document(
             "detail": (
                 f"longest invocation in 30 days ({duration.source})"
                 if longest is not None
-                else f"a batch of {an.WORKER_BATCH_SIZE} runs at the p95 run duration ({duration.reason}: "
+                else f"a batch of {WORKER_BATCH_SIZE} runs at the p95 run duration ({duration.reason}: "
                 "CloudWatch has no invocation durations)"
             ),
         }
@@ -113,7 +125,7 @@ def capacity_document(
             "the event source's maximum concurrency (MAX_CONCURRENCY in infrastructure/constructs/fanout.py)."
         )
     concurrency = worker.max_concurrency if worker and worker.max_concurrency else None
-    mean_ms = an.mean(durations)
+    mean_ms = mean(durations)
     projected_daily = (executions.projected[-1][1] / 30) if executions.projected else None
     drain = None
     if projected_daily is not None and mean_ms is not None:
@@ -121,10 +133,10 @@ def capacity_document(
     projection = {
         "horizon": executions.projected[-1][0] if executions.projected else None,
         "clients": clients.projected[-1][1] if clients.projected else None,
-        "runs_per_day": an.rounded(projected_daily, "0.1"),
-        "mean_run_ms": an.rounded(mean_ms, "1"),
+        "runs_per_day": rounded(projected_daily, "0.1"),
+        "mean_run_ms": rounded(mean_ms, "1"),
         "max_concurrency": concurrency or 5,
-        "daily_burst_drain_ms": an.rounded(drain, "1"),
+        "daily_burst_drain_ms": rounded(drain, "1"),
         "note": "memory and invocation duration do not grow with the number of clients (one client per run; "
         "docs/architecture.md measured 145-155 MB from 4 to 104 clients): the projection is of load, "
         "the time the daily dispatch takes to drain at the event source's concurrency",
@@ -188,7 +200,7 @@ def capacity_document(
         "bucket": sources.bucket_size(config, at).as_dict(),
         "projection": projection,
         "recommendations": advice,
-        "thresholds": {"memory": an.MEMORY_THRESHOLD, "duration_of_timeout": an.DURATION_THRESHOLD, "throttles": 0},
+        "thresholds": {"memory": MEMORY_THRESHOLD, "duration_of_timeout": DURATION_THRESHOLD, "throttles": 0},
     }
 
 
@@ -223,13 +235,13 @@ def _cost_explorer_plans(config: EnvironmentConfig, records: list[dict[str, Any]
 
 
 def _scaled_months(runs: list[ExecutionRecord], months: list[date], until: date) -> list[dict[str, Any]]:
-    """The months of `an.runs_by_month` recorded only in part, whose count is scaled to the whole month."""
+    """The months of `runs_by_month` recorded only in part, whose count is scaled to the whole month."""
     first_day = min((r.started_at.astimezone(UTC).date() for r in runs), default=until)
     counted = {r.started_at.astimezone(UTC).date().replace(day=1) for r in runs}
     scaled = []
     for month in months:
-        length = (an.add_months(month, 1) - month).days
-        recorded = (min(an.add_months(month, 1), until) - max(month, first_day)).days
+        length = (add_months(month, 1) - month).days
+        recorded = (min(add_months(month, 1), until) - max(month, first_day)).days
         if month in counted and 0 < recorded < length:
             scaled.append({"month": f"{month:%Y-%m}", "recorded_days": recorded, "month_days": length})
     return scaled

@@ -12,9 +12,10 @@ from cli.context import (
 from cli.documents.kpis import _meta
 from cli.readers import tables
 from cli.readers.clients import clients_table
-from cli.reviews import analytics as an
 from cli.reviews.checks import is_stale
+from cli.reviews.client_health import attention_order, client_health
 from cli.reviews.key_ages import CRITICAL_DAYS, WARN_DAYS, key_age
+from cli.reviews.periods import Window
 from infrastructure.config import EnvironmentConfig
 from lambdas.dal.executions_table import ExecutionsTable
 from lambdas.dal.suppressions import SuppressionsTable
@@ -29,7 +30,7 @@ def _credential(client: Client, at: datetime) -> dict[str, Any]:
     return {"type": "stored_keys", "status": age.status.name, "age_days": age.age_days, "detail": age.detail}
 
 
-def client_health_document(config: EnvironmentConfig, window: an.Window, at: datetime) -> dict[str, Any]:
+def client_health_document(config: EnvironmentConfig, window: Window, at: datetime) -> dict[str, Any]:
     suppressed = defaultdict(list)
     for suppression in SuppressionsTable(config.suppressions_table).every_client(cleared=True):
         suppressed[suppression.client_id].append(suppression)
@@ -48,7 +49,7 @@ def client_health_document(config: EnvironmentConfig, window: an.Window, at: dat
             client.schedule, (last.finished_at or last.started_at) if last else None, client.created_at, at
         )
         entries.append(
-            an.client_health(
+            client_health(
                 client_id=client.client_id,
                 name=client.name,
                 schedule=client.schedule,
@@ -64,7 +65,7 @@ def client_health_document(config: EnvironmentConfig, window: an.Window, at: dat
                 last_success=last,
             )
         )
-    entries.sort(key=an.attention_order)
+    entries.sort(key=attention_order)
     counts = Counter(entry["health"] for entry in entries)
     return {
         **_meta(config, at, "client-health"),

@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from cli.readers import tables
-from cli.reviews import analytics as an
+from cli.reviews.kpis import ops_summary
+from cli.reviews.periods import Window
 from infrastructure.config import EnvironmentConfig
 from lambdas.dal.suppressions import SuppressionsTable
 
@@ -15,7 +16,7 @@ def _meta(config: EnvironmentConfig, at: datetime, kind: str) -> dict[str, Any]:
     return {"report": kind, "environment": config.environment, "generated_at": at}
 
 
-def ops_report_document(config: EnvironmentConfig, window: an.Window, at: datetime) -> dict[str, Any]:
+def ops_report_document(config: EnvironmentConfig, window: Window, at: datetime) -> dict[str, Any]:
     runs = tables.runs_between(config, window.start_at, window.end_at)
-    summary = an.ops_summary(runs, SuppressionsTable(config.suppressions_table).every_client(cleared=True), window, at)
+    summary = ops_summary(runs, SuppressionsTable(config.suppressions_table).every_client(cleared=True), window, at)
     return {**_meta(config, at, "operations"), **summary}

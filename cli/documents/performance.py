@@ -10,13 +10,15 @@ from cli.documents.capacity import _worker
 from cli.documents.kpis import _meta
 from cli.probes import sources
 from cli.readers import tables
-from cli.reviews import analytics as an
+from cli.reviews.capacity import DURATION_THRESHOLD, MEMORY_THRESHOLD, threshold_status
+from cli.reviews.kpis import DURATION_TARGET_MS, performance
+from cli.reviews.periods import Window
 from infrastructure.config import EnvironmentConfig
 
 
-def performance_document(config: EnvironmentConfig, window: an.Window, at: datetime) -> dict[str, Any]:
+def performance_document(config: EnvironmentConfig, window: Window, at: datetime) -> dict[str, Any]:
     runs = tables.runs_between(config, window.start_at, window.end_at)
-    figures = an.performance(runs, window, at)
+    figures = performance(runs, window, at)
     worker = _worker(config)
     dims = {"FunctionName": config.worker_function}
     start, end = window.start_at, min(window.end_at, at) if window.start_at < at else window.end_at
@@ -33,8 +35,8 @@ def performance_document(config: EnvironmentConfig, window: an.Window, at: datet
             "check": "average execution time",
             "unit": "ms",
             "value": mean_ms,
-            "limit": an.DURATION_TARGET_MS,
-            "status": "UNKNOWN" if mean_ms is None else ("OK" if mean_ms < an.DURATION_TARGET_MS else "WARNING"),
+            "limit": DURATION_TARGET_MS,
+            "status": "UNKNOWN" if mean_ms is None else ("OK" if mean_ms < DURATION_TARGET_MS else "WARNING"),
         }
     )
     peak = figures["memory"]["peak_mb"]
@@ -44,10 +46,10 @@ def performance_document(config: EnvironmentConfig, window: an.Window, at: datet
             "unit": "MB",
             "value": peak,
             "limit": worker.memory_mb if worker else None,
-            "status": an.threshold_status(
+            "status": threshold_status(
                 Decimal(peak) if peak is not None else None,
                 Decimal(worker.memory_mb) if worker else None,
-                an.MEMORY_THRESHOLD,
+                MEMORY_THRESHOLD,
             ),
         }
     )
@@ -58,10 +60,10 @@ def performance_document(config: EnvironmentConfig, window: an.Window, at: datet
             "unit": "ms",
             "value": longest,
             "limit": worker.timeout_s * 1000 if worker else None,
-            "status": an.threshold_status(
+            "status": threshold_status(
                 Decimal(str(longest)) if longest is not None else None,
                 Decimal(worker.timeout_s * 1000) if worker else None,
-                an.DURATION_THRESHOLD,
+                DURATION_THRESHOLD,
             ),
         }
     )

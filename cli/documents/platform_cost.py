@@ -14,8 +14,9 @@ from cli.probes import sources
 from cli.probes.resources import bucket_name, problem
 from cli.readers import tables
 from cli.readers.clients import clients_table
-from cli.reviews import analytics as an
 from cli.reviews import costing
+from cli.reviews.cost_advice import REPORTS_PREFIX, cache_advice, lifecycle_advice, memory_advice, schedule_advice
+from cli.reviews.periods import Window, ratio, rounded
 from cli.reviews.pricing import price, pricing_document
 from infrastructure.config import TABLES, EnvironmentConfig
 from lambdas.dal.aws import platform_client
@@ -25,7 +26,7 @@ from lambdas.dal.suppressions import SuppressionsTable
 from lambdas.models.execution import ExecutionRecord
 
 
-def shared_usage(config: EnvironmentConfig, window: an.Window, at: datetime) -> costing.SharedUsage:
+def shared_usage(config: EnvironmentConfig, window: Window, at: datetime) -> costing.SharedUsage:
     """Costs recorded per function or table, not per client: CloudWatch metrics and table sizes."""
     shared = costing.SharedUsage()
     start, end = window.start_at, min(window.end_at, at)
@@ -64,7 +65,7 @@ def shared_usage(config: EnvironmentConfig, window: an.Window, at: datetime) -> 
 
 
 def client_usages(
-    config: EnvironmentConfig, window: an.Window, runs: list[ExecutionRecord]
+    config: EnvironmentConfig, window: Window, runs: list[ExecutionRecord]
 ) -> list[costing.ClientUsage]:
     """Each client's usage in the window: runs, archived objects, item bytes. Clients removed
     since are billed under their id."""
@@ -102,7 +103,7 @@ def client_usages(
     ]
 
 
-def cost_statement(config: EnvironmentConfig, window: an.Window, at: datetime) -> dict[str, Any]:
+def cost_statement(config: EnvironmentConfig, window: Window, at: datetime) -> dict[str, Any]:
     """What running the platform cost in the window, per client (`billing track`)."""
     runs = tables.runs_between(config, window.start_at, window.end_at)
     return _cost_statement(config, window, at, runs, _worker(config))
@@ -110,7 +111,7 @@ def cost_statement(config: EnvironmentConfig, window: an.Window, at: datetime) -
 
 def _cost_statement(
     config: EnvironmentConfig,
-    window: an.Window,
+    window: Window,
     at: datetime,
     runs: list[ExecutionRecord],
     worker: sources.FunctionLimits | None,
@@ -137,7 +138,7 @@ def _lifecycle(config: EnvironmentConfig) -> list[dict[str, Any]] | None:
 
 def recommendations(
     config: EnvironmentConfig,
-    window: an.Window,
+    window: Window,
     at: datetime,
     costs: dict[str, Any],
     runs: list[ExecutionRecord],
@@ -156,15 +157,15 @@ def recommendations(
             ),
             Decimal(0),
         )
-        found.append(an.memory_advice(runs, worker.memory_mb, lambda_cost))
-    found.extend(an.schedule_advice(runs))
-    found.append(an.cache_advice(runs))
+        found.append(memory_advice(runs, worker.memory_mb, lambda_cost))
+    found.extend(schedule_advice(runs))
+    found.append(cache_advice(runs))
     rules = _lifecycle(config)
     if rules is not None:
         found.append(
-            an.lifecycle_advice(
+            lifecycle_advice(
                 rules,
-                sources.bucket_objects(config, an.REPORTS_PREFIX).objects,
+                sources.bucket_objects(config, REPORTS_PREFIX).objects,
                 at,
                 costing.month_fraction(window.start_at, min(window.end_at, at)),
                 price("s3_standard_gb_month").per_unit,
@@ -177,7 +178,7 @@ def recommendations(
     return advice
 
 
-def cost_optimization_document(config: EnvironmentConfig, window: an.Window, at: datetime) -> dict[str, Any]:
+def cost_optimization_document(config: EnvironmentConfig, window: Window, at: datetime) -> dict[str, Any]:
     runs = tables.runs_between(config, window.start_at, window.end_at)
     worker = _worker(config)
     costs = _cost_statement(config, window, at, runs, worker)
@@ -192,7 +193,7 @@ def cost_optimization_document(config: EnvironmentConfig, window: an.Window, at:
         "running_cost_usd": costs["total_usd"],
         "by_service_usd": costs["by_service_usd"],
         "per_client_usd": {c["client_id"]: c["total_usd"] for c in costs["clients"]},
-        "cache_hit_rate": an.rounded(an.ratio(hits, hits + requests)),
+        "cache_hit_rate": rounded(ratio(hits, hits + requests)),
         "worker": worker.as_dict() if worker else None,
         "shared_notes": costs["shared"]["notes"],
         "recommendations": found,

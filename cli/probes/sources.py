@@ -17,6 +17,7 @@ from urllib.parse import unquote
 
 from cli.context import tracked
 from cli.probes.resources import bucket_name, metric_points, missing, problem
+from cli.reviews.cost_advice import StoredObject
 from emulator.lambda_runtime import LocalContext
 from infrastructure.config import EnvironmentConfig
 from lambdas.dal.aws import platform_client
@@ -151,14 +152,6 @@ def _parse_log_line(message: str) -> dict[str, Any]:
 
 
 # -- storage -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StoredObject:
-    key: str
-    size: int
-    storage_class: str
-    last_modified: datetime
 
 
 @dataclass

@@ -18,7 +18,7 @@ from typing import Any, cast
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from cli.reviews.analytics import Window
+from cli.reviews.periods import Window
 
 FONT_CANDIDATES = (
     ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),

@@ -32,7 +32,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from cli.probes.sources import StoredObject
-from cli.reviews.analytics import Window
+from cli.reviews.periods import Window
 from cli.reviews.pricing import GB, S3_STORAGE_PRICE, price
 from lambdas.models.execution import ExecutionRecord
 

@@ -29,11 +29,12 @@ from typing import Any
 
 from cli.context import fail
 from cli.readers import tables
-from cli.reviews import analytics as an
 from cli.reviews import costing
+from cli.reviews.periods import month_window
 from cli.reviews.pricing import price
 from infrastructure.config import EnvironmentConfig
 from lambdas.dal.aws import platform_client
+from lambdas.logic.periods import add_months
 from lambdas.models.execution import ExecutionRecord
 
 METRIC = "UnblendedCost"
@@ -118,7 +119,7 @@ def _month_starts(start: date, end: date) -> list[date]:
     months, month = [], start
     while month < end:
         months.append(month)
-        month = an.add_months(month, 1)
+        month = add_months(month, 1)
     return months
 
 
@@ -199,4 +200,4 @@ def month_label(start: date) -> str:
 
 def recorded_runs(config: EnvironmentConfig, months: list[date]) -> list[ExecutionRecord]:
     """The runs that started in `months` (a month in progress: up to now)."""
-    return tables.runs_between(config, an.month_window(months[0]).start_at, an.month_window(months[-1]).end_at)
+    return tables.runs_between(config, month_window(months[0]).start_at, month_window(months[-1]).end_at)

@@ -10,7 +10,7 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infrastructure.config import EnvironmentConfig
+from infrastructure.config import WORKER_BATCH, EnvironmentConfig
 
 # A run that failed this many receives (throttling or 5xx outliving boto3's retries each time)
 # goes to the dead-letter queue and raises the DLQ alarm. Same as the local bootstrap.
@@ -20,7 +20,7 @@ RETENTION = Duration.days(14)
 # Up to 10 runs per invocation (SQS's largest receive): the dispatcher queues the clients that share
 # a payer next to each other (lambdas/dispatch.py), so they share a batch and, run in order by one
 # worker, the first run's Cost Explorer answer is in the cache for the others.
-BATCH_SIZE = 10
+BATCH_SIZE = WORKER_BATCH
 # Cost Explorer's request rate is per calling account. Clients that share a payer share its
 # quota, so the worst case is every client behind one payer: 5 concurrent workers, each running
 # its batch one client at a time with about one request (plus pages) per run, stay at a few

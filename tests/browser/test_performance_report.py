@@ -10,7 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from cli.render.performance_html import render_performance
-from cli.reviews.analytics import Window, performance
+from cli.reviews.kpis import performance
+from cli.reviews.periods import Window
 from lambdas.models.execution import ExecutionRecord
 from tests.browser.chromium import Chromium, contrast_ratio
 

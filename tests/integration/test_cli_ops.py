@@ -25,7 +25,8 @@ import cli.commands.local
 import cli.context
 import cli.render.ops
 from cli.main import app, main
-from cli.reviews.analytics import RIGHT_SIZE_THRESHOLD, next_memory_size
+from cli.reviews.capacity import next_memory_size
+from cli.reviews.cost_advice import RIGHT_SIZE_THRESHOLD
 from emulator.admin import reset
 from emulator.dataset import demo_clients
 from emulator.history import SeedResult, seed_history

@@ -260,7 +260,7 @@ def test_deploy_validate_of_a_stack_environment_checks_functions_and_alarms(plat
 
 def test_deploy_monitor_prints_a_line_per_poll_and_passes(platform, monkeypatch):
     slept: list[float] = []
-    monkeypatch.setattr(cli.deploy, "sleep", slept.append)
+    monkeypatch.setattr(cli.commands.deploy, "sleep", slept.append)
 
     result = runner.invoke(app, ["deploy", "monitor", "--duration", "3", "--interval", "60"])
 
@@ -277,7 +277,7 @@ def test_deploy_monitor_stops_at_the_first_trouble(platform, monkeypatch):
         polls.append(seconds)
         boto3.client("sqs").send_message(QueueUrl=url, MessageBody="{}")
 
-    monkeypatch.setattr(cli.deploy, "sleep", dead_letter_arrives)
+    monkeypatch.setattr(cli.commands.deploy, "sleep", dead_letter_arrives)
 
     result = runner.invoke(app, ["deploy", "monitor", "--duration", "10", "--interval", "60"])
 
