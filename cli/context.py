@@ -25,8 +25,8 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from cli.reviews.periods import parse_month
-from emulator.provision import settings_for
 from infrastructure.config import ENVIRONMENTS, EnvironmentConfig, for_environment
+from infrastructure.worker_settings import worker_settings
 from lambdas import clock as platform_clock
 from lambdas.dal.aws import platform_client, reset_clients
 from lambdas.models.settings import Settings
@@ -235,7 +235,8 @@ def settings(config: EnvironmentConfig) -> Settings:
         queue_url = platform_client("sqs").get_queue_url(QueueName=config.jobs_queue)["QueueUrl"]
     except Exception:  # no queue readable: only dispatching needs it; `report run` runs jobs directly
         queue_url = ""
-    return settings_for(config, queue_url=queue_url)
+    account = str(platform_client("sts").get_caller_identity()["Account"])
+    return worker_settings(config, account=account, queue_url=queue_url)
 
 
 # -- input and output -----------------------------------------------------------------------------

@@ -22,6 +22,9 @@ METRICS_NAMESPACE = "CostReporting"
 # Runs per worker invocation (the SQS event source's batch size, infrastructure/constructs/fanout.py);
 # the operations reviews size a batch's duration with it.
 WORKER_BATCH = 10
+# The embedded AWS runs the handlers in process, in a context of these limits (emulator/lambda_runtime.py):
+# the local environment's stand-in for a function's memory and timeout.
+LOCAL_FUNCTION_MEMORY_MB, LOCAL_FUNCTION_TIMEOUT_S = 1024, 300
 
 
 @dataclass(frozen=True)

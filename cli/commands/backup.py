@@ -55,7 +55,8 @@ from cli.context import (
 )
 from cli.probes.resources import problem, table_check
 from cli.readers.clients import clients_table
-from cli.reviews.checks import Check, Status, report_checks
+from cli.render.checks import report_checks
+from cli.reviews.checks import Check, Status
 from cli.workflows import audit_trail, signing
 from cli.workflows.client_records import canonical, export_document, export_records, validate_records
 from infrastructure.config import TABLES, EnvironmentConfig

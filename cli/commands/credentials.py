@@ -47,7 +47,8 @@ from cli.context import (
     writable,
 )
 from cli.readers.clients import clients_table, cost_explorer_estimate, key_ages, require_client
-from cli.reviews.checks import Status, report_checks
+from cli.render.checks import report_checks
+from cli.reviews.checks import Status
 from cli.reviews.key_ages import CRITICAL_DAYS, SYSTEM_CRITICAL_DAYS, SYSTEM_WARN_DAYS, WARN_DAYS
 from cli.workflows import audit_trail
 from cli.workflows.credential_validation import validate

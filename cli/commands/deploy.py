@@ -39,7 +39,7 @@ from cli.context import (
 )
 from cli.probes.alert_delivery import alert_delivery_check
 from cli.probes.resources import alarms, metric_sum, queue_depth, queue_url, resource_checks, topic_arn
-from cli.reviews.checks import report_checks
+from cli.render.checks import report_checks
 from cli.workflows.link_signer import link_signer_check
 from infrastructure.config import METRICS_NAMESPACE, EnvironmentConfig
 

@@ -41,6 +41,7 @@ from cli.probes.resources import (
     topic_arn,
 )
 from cli.readers.clients import clients_table, key_ages
+from cli.render.checks import report_checks
 from cli.reviews.checks import (
     BOUNCE_CRITICAL,
     BOUNCE_WARNING,
@@ -51,7 +52,6 @@ from cli.reviews.checks import (
     Status,
     is_stale,
     rate_status,
-    report_checks,
 )
 from cli.reviews.key_ages import CRITICAL_DAYS, WARN_DAYS
 from cli.workflows.credential_validation import refused

@@ -29,8 +29,8 @@ from cli.context import (
     writable,
     write_atomically,
 )
-from cli.reviews.checks import report_checks
-from cli.workflows.exercises import EXERCISES, Exercise
+from cli.local.exercises import EXERCISES, Exercise
+from cli.render.checks import report_checks
 from infrastructure.config import EnvironmentConfig
 
 app = typer.Typer(help="Hands-on exercises for new operators (local only).", no_args_is_help=True)

@@ -64,9 +64,7 @@ def shared_usage(config: EnvironmentConfig, window: Window, at: datetime) -> cos
     return shared
 
 
-def client_usages(
-    config: EnvironmentConfig, window: Window, runs: list[ExecutionRecord]
-) -> list[costing.ClientUsage]:
+def client_usages(config: EnvironmentConfig, window: Window, runs: list[ExecutionRecord]) -> list[costing.ClientUsage]:
     """Each client's usage in the window: runs, archived objects, item bytes. Clients removed
     since are billed under their id."""
     names: dict[str, str] = {}

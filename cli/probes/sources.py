@@ -18,8 +18,7 @@ from urllib.parse import unquote
 from cli.context import tracked
 from cli.probes.resources import bucket_name, metric_points, missing, problem
 from cli.reviews.cost_advice import StoredObject
-from emulator.lambda_runtime import LocalContext
-from infrastructure.config import EnvironmentConfig
+from infrastructure.config import LOCAL_FUNCTION_MEMORY_MB, LOCAL_FUNCTION_TIMEOUT_S, EnvironmentConfig
 from lambdas.dal.aws import platform_client
 
 # -- functions -----------------------------------------------------------------------------------
@@ -51,9 +50,8 @@ def function_limits(config: EnvironmentConfig, name: str) -> FunctionLimits | No
         answer = client.get_function_configuration(FunctionName=name)
     except Exception as error:
         if not config.deployed_by_stack:
-            context = LocalContext(name)
             return FunctionLimits(
-                name, context.memory_limit_in_mb, context.timeout_seconds, "emulator LocalContext (local)"
+                name, LOCAL_FUNCTION_MEMORY_MB, LOCAL_FUNCTION_TIMEOUT_S, "emulator LocalContext (local)"
             )
         if missing(error):
             return None

@@ -14,19 +14,14 @@ The thresholds the runbook relies on are here, in one place, as pure functions:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from enum import IntEnum
-from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-from cli.context import EXIT_FINDINGS, EXIT_OK, OutputFormat, Table, emit, finish, styled
+from cli.context import EXIT_FINDINGS, EXIT_OK
+from lambdas.logic.calendar import STALE_AFTER
 
-STALE_AFTER: dict[str, timedelta] = {
-    "daily": timedelta(hours=26),
-    "weekly": timedelta(days=8),
-    "monthly": timedelta(days=32),
-}
 BOUNCE_WARNING, BOUNCE_CRITICAL = Decimal("0.05"), Decimal("0.10")
 COMPLAINT_WARNING, COMPLAINT_CRITICAL = Decimal("0.001"), Decimal("0.005")
 QUOTA_WARNING = Decimal("0.80")
@@ -91,24 +86,6 @@ def rate_status(rate: Decimal, warning: Decimal, critical: Decimal) -> Status:
     if rate >= warning:
         return Status.WARNING
     return Status.OK
-
-
-def checks_table(checks: list[Check], title: str) -> Table:
-    table = Table("check", "status", "detail", title=title, title_justify="left")
-    for check in checks:
-        table.add_row(check.name, styled(check.status.name, check.status.style), check.detail)
-    return table
-
-
-def report_checks(
-    checks: list[Check], *, title: str, fmt: OutputFormat, output: Path | None, meta: dict[str, Any]
-) -> NoReturn:
-    """Print the checks (table or JSON), write --output, exit with the worst verdict's code."""
-    overall = worst(checks)
-    document = {**meta, "status": overall.name, "checks": [check.as_dict() for check in checks]}
-    table = checks_table(checks, f"{title}: {overall.name}")
-    emit(document, table, fmt, output)
-    finish(shortfall(checks))
 
 
 def shortfall(checks: list[Check]) -> str:

@@ -45,7 +45,8 @@ from cli.context import (
 from cli.probes.recovery import client_secrets
 from cli.probes.resources import bucket_name, resource_checks
 from cli.readers.clients import clients_table
-from cli.reviews.checks import Check, Status, report_checks
+from cli.render.checks import report_checks
+from cli.reviews.checks import Check, Status
 from cli.workflows import audit_trail as audit
 from cli.workflows.client_records import canonical
 from infrastructure.config import EnvironmentConfig

@@ -9,8 +9,8 @@ import shlex
 import pytest
 from typer.testing import CliRunner
 
+from cli.local.exercises import EXERCISES
 from cli.main import app
-from cli.workflows.exercises import EXERCISES
 from lambdas import clock
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.models.client import parse_client
