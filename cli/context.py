@@ -415,8 +415,3 @@ def confirm(question: str, assume_yes: bool) -> None:
         return
     if not typer.confirm(question, default=False):
         fail("cancelled: nothing changed", EXIT_FINDINGS)
-
-
-def mask_key(access_key_id: str) -> str:
-    """Enough of a key id to tell keys apart in a table; never the whole id."""
-    return f"{access_key_id[:4]}…{access_key_id[-4:]}" if len(access_key_id) > 8 else "…"

@@ -29,7 +29,6 @@ from cli.commands import (
 )
 from cli.context import EXIT_BAD_INPUT, EXIT_FINDINGS, errors
 from cli.probes import recovery
-from cli.reviews import dynamodb_queries
 from cli.workflows import recovery_validation
 from lambdas.dal.aws import error_code
 from lambdas.models.exceptions import PlatformError
@@ -50,7 +49,6 @@ app.add_typer(backup.app, name="backup")
 app.add_typer(deploy.app, name="deploy")
 app.add_typer(local.app, name="local")
 app.add_typer(ops.app, name="ops")
-optimize.app.command("dynamodb-queries")(dynamodb_queries.dynamodb_queries)
 app.add_typer(optimize.app, name="optimize")
 app.add_typer(billing.app, name="billing")
 app.add_typer(costs.app, name="costs")

@@ -28,21 +28,18 @@ from cli.context import (
     writable,
 )
 from cli.documents.platform_cost import cost_statement
+from cli.probes.platform_bill import METRIC, Bill, account_ce_filter, tag_filter
+from cli.readers.tables import recorded_runs
 from cli.reviews import costing
 from cli.reviews.periods import linear_fit, mean, month_window, rounded
 from cli.reviews.platform_costs import (
     CE_SERVICE,
     COST_PER_RUN_RISE,
-    METRIC,
-    Bill,
-    account_ce_filter,
     allocation,
     drivers,
     month_label,
     per_run,
-    recorded_runs,
     runs_by_month,
-    tag_filter,
 )
 from infrastructure.config import EnvironmentConfig
 from lambdas.logic.periods import add_months

@@ -45,13 +45,16 @@ from cli.context import (
     now,
     writable,
 )
+from cli.documents.dynamodb_queries import review
 from cli.probes import sources
 from cli.readers import tables
+from cli.render.dynamodb_queries import dynamodb_table
 from cli.reviews.capacity import DURATION_THRESHOLD, MEMORY_THRESHOLD, WORKER_BATCH_SIZE
 from cli.reviews.cost_advice import RIGHT_SIZE_THRESHOLD
+from cli.reviews.dynamodb_queries import table_names
 from cli.reviews.periods import percentile, rounded
 from cli.reviews.pricing import price
-from infrastructure.config import EnvironmentConfig, for_environment
+from infrastructure.config import TABLES, EnvironmentConfig, for_environment
 from lambdas.dal.aws import platform_client
 
 app = typer.Typer(help="Right-size functions and tables from what they measurably do.", no_args_is_help=True)
@@ -304,3 +307,41 @@ def lambda_memory(
         )
     emit(document, table, fmt, output)
     finish(_shortfall(document))
+
+
+@app.command("dynamodb-queries")
+def dynamodb_queries(
+    table_name: str | None = typer.Option(
+        None, "--table-name", help="One table (cost-reporting-clients: the client table); default all."
+    ),
+    analyze_period: int = typer.Option(30, "--analyze-period", min=1, max=400, help="Days of CloudWatch metrics."),
+    as_of: str = typer.Option("", "--as-of", help="The period ends before this day (YYYY-MM-DD); default now."),
+    fmt: OutputFormat = FormatOption,
+    output: Path | None = OutputOption,
+    environment: str = EnvironmentOption,
+) -> None:
+    """How each table is read and written: the code's access patterns, the operations measured and
+    their share, the busiest hour, throttles, items per key, and the change to make (exit 1 when
+    there is one)."""
+    writable(output)
+    config = environment_config(environment)
+    names = table_names(config)
+    if table_name is not None and table_name not in names:
+        fail(f"--table-name: {table_name!r} is not a table of the platform ({', '.join(sorted(names))})")
+    at = now()
+    end = datetime.combine(as_of_day(as_of), datetime.min.time(), tzinfo=at.tzinfo) if as_of else at
+    start = end - timedelta(days=analyze_period)
+    attributes = [names[table_name]] if table_name else list(TABLES)
+    reviews = [review(config, attribute, start, end) for attribute in attributes]
+    document = {
+        "environment": config.environment,
+        "generated_at": at,
+        "period": {"start": start, "end": end, "days": analyze_period},
+        "tables": reviews,
+    }
+    if fmt is OutputFormat.table:
+        for entry in reviews[:-1]:
+            emit(document, dynamodb_table(entry), fmt, None)
+    emit(document, dynamodb_table(reviews[-1]), fmt, output)
+    found = [change["what"] for entry in reviews for change in entry["changes"]]
+    finish(f"{len(found)} change(s) to make: {'; '.join(found)}" if found else "")

@@ -3,12 +3,14 @@ lambdas/dal: runs in a period, a client's recent runs, typed items for sizes, ea
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
 from cli.context import tracked
 from cli.probes.resources import problem
+from cli.reviews.periods import month_window
 from infrastructure.config import TABLES, EnvironmentConfig
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.dal.cost_cache import CostCache
@@ -73,3 +75,18 @@ def table_sizes(config: EnvironmentConfig) -> list[dict[str, Any]]:
             }
         )
     return tables
+
+
+def recorded_runs(config: EnvironmentConfig, months: list[date]) -> list[ExecutionRecord]:
+    """The runs that started in `months` (a month in progress: up to now)."""
+    return runs_between(config, month_window(months[0]).start_at, month_window(months[-1]).end_at)
+
+
+def key_counts(config: EnvironmentConfig, attribute: str, keys: list[str]) -> dict[str, Counter[str]]:
+    """Items per value of each of `keys` in the table (a keys-only scan of the whole table)."""
+    counts: dict[str, Counter[str]] = {key: Counter() for key in keys}
+    for item in table(config, attribute).key_values(keys):
+        for key in keys:
+            if key in item:
+                counts[key][next(iter(item[key].values()))] += 1
+    return counts

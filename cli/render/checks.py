@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, NoReturn
 
-from cli.context import OutputFormat, Table, emit, finish, styled
-from cli.reviews.checks import Check, shortfall, worst
+from cli.context import EXIT_FINDINGS, EXIT_OK, OutputFormat, Table, emit, finish, styled
+from cli.reviews.checks import Check, Status, shortfall, worst
 
 
 def checks_table(checks: list[Check], title: str) -> Table:
@@ -25,3 +25,7 @@ def report_checks(
     table = checks_table(checks, f"{title}: {overall.name}")
     emit(document, table, fmt, output)
     finish(shortfall(checks))
+
+
+def exit_code(status: Status) -> int:
+    return EXIT_OK if status is Status.OK else EXIT_FINDINGS

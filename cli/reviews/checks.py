@@ -19,7 +19,6 @@ from decimal import Decimal
 from enum import IntEnum
 from typing import Any
 
-from cli.context import EXIT_FINDINGS, EXIT_OK
 from lambdas.logic.calendar import STALE_AFTER
 
 BOUNCE_WARNING, BOUNCE_CRITICAL = Decimal("0.05"), Decimal("0.10")
@@ -50,10 +49,6 @@ class Check:
 
 def worst(checks: list[Check]) -> Status:
     return max((check.status for check in checks), default=Status.OK)
-
-
-def exit_code(status: Status) -> int:
-    return EXIT_OK if status is Status.OK else EXIT_FINDINGS
 
 
 def key_age_status(age_days: int, warn_days: int, critical_days: int) -> Status:

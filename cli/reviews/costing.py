@@ -1,6 +1,6 @@
 """The platform's own running cost, per client: usage from the records, priced with cli/pricing.py.
 
-Pure: the callers read the records (cli/sources.py) and pass them in. Per client, from what the
+Pure: the callers read the records (cli/readers, cli/probes) and pass them in. Per client, from what the
 platform recorded for it:
 
 - Lambda compute: GB-seconds, each run's duration times the worker's memory (runs of kind
@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
-from cli.probes.sources import StoredObject
+from cli.reviews.cost_advice import StoredObject
 from cli.reviews.periods import Window
 from cli.reviews.pricing import GB, S3_STORAGE_PRICE, price
 from lambdas.models.execution import ExecutionRecord

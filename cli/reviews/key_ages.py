@@ -6,9 +6,6 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from cli.context import (
-    mask_key,
-)
 from cli.reviews.checks import Status, age_in_days, key_age_status
 from lambdas.dal.access_keys import AccessKeys
 from lambdas.dal.archive import LINK_EXPIRY_SECONDS
@@ -94,3 +91,8 @@ class SystemKeyAge(AgeRow):
     access_key: str = ""  # masked
     created: datetime | None = None
     age_days: int | None = None
+
+
+def mask_key(access_key_id: str) -> str:
+    """Enough of a key id to tell keys apart in a table; never the whole id."""
+    return f"{access_key_id[:4]}…{access_key_id[-4:]}" if len(access_key_id) > 8 else "…"

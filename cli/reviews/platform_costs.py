@@ -27,19 +27,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from cli.context import fail
-from cli.readers import tables
 from cli.reviews import costing
-from cli.reviews.periods import month_window
-from cli.reviews.pricing import price
-from infrastructure.config import EnvironmentConfig
-from lambdas.dal.aws import platform_client
-from lambdas.logic.periods import add_months
 from lambdas.models.execution import ExecutionRecord
 
-METRIC = "UnblendedCost"
 CE_SERVICE = "AWS Cost Explorer"
-MAX_PAGES = 40
 # Cost Explorer's service names -> the services `billing track` measures per client.
 MEASURED_PER_CLIENT = {
     "AWS Lambda": "Lambda",
@@ -48,14 +39,6 @@ MEASURED_PER_CLIENT = {
     "Amazon Simple Email Service": "SES",
 }
 COST_PER_RUN_RISE = Decimal("0.10")  # the bill grew faster than the runs it paid for: a finding
-
-
-def tag_filter(config: EnvironmentConfig) -> dict[str, Any]:
-    tags = [
-        {"Tags": {"Key": key, "Values": [value], "MatchOptions": ["EQUALS"]}}
-        for key, value in sorted(config.cost_allocation_tags.items())
-    ]
-    return {"And": tags}
 
 
 @dataclass
@@ -68,63 +51,6 @@ class Month:
     def total(self) -> Decimal | None:
         """None when Cost Explorer had no tagged cost at all: missing, not zero."""
         return sum(self.by_service.values(), Decimal(0)) if self.by_service else None
-
-
-class Bill:
-    """GetCostAndUsage with every page followed (the Filter resent with each page), counted."""
-
-    def __init__(self) -> None:
-        self.client = platform_client("ce")
-        self.requests = 0
-
-    def months(self, start: date, end: date, query_filter: dict[str, Any], *, by_service: bool) -> list[Month]:
-        request: dict[str, Any] = {
-            "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
-            "Granularity": "MONTHLY",
-            "Metrics": [METRIC],
-            "Filter": query_filter,
-        }
-        if by_service:
-            request["GroupBy"] = [{"Type": "DIMENSION", "Key": "SERVICE"}]
-        found: dict[date, Month] = {}
-        token = None
-        while True:
-            if self.requests >= MAX_PAGES:
-                fail("Cost Explorer: more than 40 pages for one bill; nothing was written", 1)
-            answer = self.client.get_cost_and_usage(**request, **({"NextPageToken": token} if token else {}))
-            self.requests += 1
-            for period in answer.get("ResultsByTime", []):
-                start_day = date.fromisoformat(period["TimePeriod"]["Start"])
-                month = found.setdefault(start_day, Month(start_day))
-                month.estimated = month.estimated or bool(period.get("Estimated"))
-                for group in period.get("Groups", []):
-                    name = group["Keys"][0]
-                    month.by_service[name] = month.by_service.get(name, Decimal(0)) + _amount(group["Metrics"])
-                if not by_service and period.get("Total"):
-                    month.by_service[CE_SERVICE] = _amount(period["Total"])
-            token = answer.get("NextPageToken")
-            if not token:
-                return [found.get(m, Month(m)) for m in _month_starts(start, end)]
-
-    @property
-    def cost_usd(self) -> Decimal:
-        return price("ce_request").per_unit * self.requests
-
-
-def _amount(metrics: dict[str, Any]) -> Decimal:
-    return Decimal(str(metrics[METRIC]["Amount"]))
-
-
-def _month_starts(start: date, end: date) -> list[date]:
-    months, month = [], start
-    while month < end:
-        months.append(month)
-        month = add_months(month, 1)
-    return months
-
-
-def account_ce_filter() -> dict[str, Any]:
-    return {"Dimensions": {"Key": "SERVICE", "Values": [CE_SERVICE], "MatchOptions": ["EQUALS"]}}
 
 
 def runs_by_month(runs: list[ExecutionRecord]) -> tuple[Counter[date], dict[date, Decimal]]:
@@ -196,8 +122,3 @@ def drivers(before: Month, after: Month, top: int = 3) -> list[dict[str, Any]]:
 
 def month_label(start: date) -> str:
     return f"{start:%Y-%m}"
-
-
-def recorded_runs(config: EnvironmentConfig, months: list[date]) -> list[ExecutionRecord]:
-    """The runs that started in `months` (a month in progress: up to now)."""
-    return tables.runs_between(config, month_window(months[0]).start_at, month_window(months[-1]).end_at)

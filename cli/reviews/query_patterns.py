@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cli.context import REPOSITORY
 from infrastructure.config import TABLES
 
 OPERATIONS = {
@@ -47,6 +46,7 @@ ADAPTERS = {
 # Their shared base (lambdas/dal/dynamo.py): each of its calls is a call every adapter above can make.
 SHARED_BASE = "PlatformTable"
 SCANNED = ("lambdas", "cli")
+REPOSITORY = Path(__file__).resolve().parents[2]
 _NAME = re.compile(r"#(\w+)|(?<![:#\w])([A-Za-z_]\w*)")  # a #placeholder, or a name (not a :value)
 _KEYWORDS = frozenset({"AND", "OR", "NOT", "BETWEEN", "IN", "attribute_exists", "attribute_not_exists", "begins_with"})
 _KEYWORDS |= frozenset({"contains", "size", "attribute_type"})

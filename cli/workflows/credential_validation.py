@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 from aws_lambda_powertools.metrics import MetricUnit
 
 from cli.context import (
-    mask_key,
     pipeline_logs,
 )
 from cli.reviews.checks import Check, Status
+from cli.reviews.key_ages import mask_key
 from lambdas.dal.access_keys import AccessKeys, Identity
 from lambdas.dal.aws import AwsCredentials, client_with
 from lambdas.dal.cost_explorer import CostExplorer

@@ -10,9 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from cli.context import (
-    mask_key,
-)
 from cli.probes.resources import bucket_name
 from cli.reviews.checks import Check, Status, age_in_days, key_age_status
 from cli.reviews.key_ages import (
@@ -20,6 +17,7 @@ from cli.reviews.key_ages import (
     SYSTEM_ROTATION_DAYS,
     SYSTEM_WARN_DAYS,
     SystemKeyAge,
+    mask_key,
     retired_links_until,
 )
 from infrastructure.config import EnvironmentConfig

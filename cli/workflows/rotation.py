@@ -8,11 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from cli.context import (
-    mask_key,
-)
 from cli.reviews.checks import Status, worst
-from cli.reviews.key_ages import retired_links_until
+from cli.reviews.key_ages import mask_key, retired_links_until
 from cli.workflows.credential_validation import (
     VALIDATION_ATTEMPTS,
     VALIDATION_PAUSE_SECONDS,
