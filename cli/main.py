@@ -28,8 +28,6 @@ from cli.commands import (
     training,
 )
 from cli.context import EXIT_BAD_INPUT, EXIT_FINDINGS, errors
-from cli.probes import recovery
-from cli.workflows import recovery_validation
 from lambdas.dal.aws import error_code
 from lambdas.models.exceptions import PlatformError
 
@@ -39,8 +37,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-system.app.command("assess-damage")(recovery.assess_damage)
-system.app.command("validate-recovery")(recovery_validation.validate_recovery)
 app.add_typer(system.app, name="system")
 app.add_typer(client.app, name="client")
 app.add_typer(credentials.app, name="credentials")

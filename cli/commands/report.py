@@ -33,6 +33,7 @@ from cli.context import (
     write_atomically,
 )
 from cli.readers.clients import clients_table, require_record
+from cli.reviews.checks import listed
 from lambdas.dal.aws import platform_error
 from lambdas.dal.executions_table import ExecutionsTable
 from lambdas.logic.render import money
@@ -127,16 +128,9 @@ def run(
     if all_clients:
         errors.print(run_summary(documents), highlight=False, soft_wrap=True)
     incomplete = [str(document["client_id"]) for document in documents if document["status"] == "incomplete"]
-    shortfalls = [f"{len(failed)} run(s) failed: {_ids(failed)}"] if failed else []
-    shortfalls += [f"{len(incomplete)} report(s) incomplete, not sent: {_ids(incomplete)}"] if incomplete else []
+    shortfalls = [f"{len(failed)} run(s) failed: {listed(failed)}"] if failed else []
+    shortfalls += [f"{len(incomplete)} report(s) incomplete, not sent: {listed(incomplete)}"] if incomplete else []
     finish("; ".join(shortfalls))
-
-
-SHOWN = 10  # client ids named in a summary line; the table and the JSON have them all
-
-
-def _ids(ids: list[str]) -> str:
-    return ", ".join(ids[:SHOWN]) + (f" and {len(ids) - SHOWN} more" if len(ids) > SHOWN else "")
 
 
 def run_summary(documents: list[dict[str, object]]) -> str:

@@ -19,7 +19,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cli.commands.backup import MANIFEST, BackupType, backup_checks, build_manifest, read_backup, snapshot, tar_bytes
 from cli.context import (
     settings,
     to_json,
@@ -27,6 +26,7 @@ from cli.context import (
 )
 from cli.readers.clients import clients_table
 from cli.reviews.checks import Check, Status, is_stale
+from cli.workflows.backup import MANIFEST, BackupType, backup_checks, build_manifest, read_backup, snapshot, tar_bytes
 from emulator.client_roles import CE_READ_ACTIONS, trust_policy
 from emulator.dataset import demo_clients
 from infrastructure.config import EnvironmentConfig

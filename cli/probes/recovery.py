@@ -20,28 +20,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-import typer
-
-from cli.context import (
-    EnvironmentOption,
-    FormatOption,
-    OutputFormat,
-    OutputOption,
-    Table,
-    emit,
-    environment_config,
-    finish,
-    now,
-    styled,
-    writable,
-)
 from cli.probes.resources import alarms, bucket_name, identity_check, missing, problem, topic_arn
 from cli.readers import tables
 from cli.readers.clients import clients_table
-from cli.reviews.checks import Status
+from cli.reviews.checks import Status, listed
 from infrastructure.config import EnvironmentConfig
 from lambdas.dal.aws import platform_client
 from lambdas.models.client import StoredKeyCredentials, parse_client
@@ -51,7 +35,6 @@ from lambdas.models.exceptions import InvalidInputError
 # The users' runbook, Recovery Time Objectives.
 RTO = {"critical": "1 hour", "standard": "4 hours", "non-critical": "24 hours"}
 SCHEDULES: tuple[str, ...] = Trigger.__args__  # type: ignore[attr-defined]
-SHOWN = 10
 
 
 @dataclass
@@ -76,10 +59,6 @@ class Item:
             "holds": self.holds,
             "restore_from": self.restore_from,
         }
-
-
-def _ids(ids: list[str]) -> str:
-    return ", ".join(ids[:SHOWN]) + (f" and {len(ids) - SHOWN} more" if len(ids) > SHOWN else "")
 
 
 def _probe(name: str, tier: str, restore_from: str, look: Callable[[], Item]) -> Item:
@@ -315,7 +294,7 @@ def assessment(config: EnvironmentConfig, *, comprehensive: bool) -> list[Item]:
         secrets, invalid = client_secrets(config)
         items += secrets
         if invalid:
-            detail = f"{len(invalid)} invalid record(s): {_ids(invalid)}"
+            detail = f"{len(invalid)} invalid record(s): {listed(invalid)}"
             items.append(Item("client records", "critical", Status.CRITICAL, detail, restore_from="backup restore"))
     items.append(topic_item(config))
     return items
@@ -328,48 +307,3 @@ class Assessed:
     @property
     def damaged(self) -> list[Item]:
         return [item for item in self.items if item.status is not Status.OK]
-
-
-def assess_damage(
-    comprehensive: bool = typer.Option(
-        False, "--comprehensive", help="Exact item counts (a paid scan), every client record and secret."
-    ),
-    fmt: OutputFormat = FormatOption,
-    output: Path | None = OutputOption,
-    environment: str = EnvironmentOption,
-) -> None:
-    """Disaster recovery, the first 15 minutes: what exists, what is missing or damaged, what holds
-    data and where it is restorable from, in the order to restore, with the runbook's RTO (exit 1
-    when anything is missing or damaged)."""
-    writable(output)
-    config = environment_config(environment)
-    at = now()
-    assessed = Assessed(assessment(config, comprehensive=comprehensive))
-    rows = [item.as_dict(order) for order, item in enumerate(assessed.items, start=1)]
-    document = {
-        "environment": config.environment,
-        "assessed_at": at,
-        "scope": "comprehensive" if comprehensive else "quick",
-        "rto": RTO,
-        "items": rows,
-        "damaged": [item.name for item in assessed.damaged],
-    }
-    table = Table("#", "item", "status", "state", "holds", "restore from", "RTO", title=_title(config, assessed))
-    for row, item in zip(rows, assessed.items, strict=True):
-        table.add_row(
-            str(row["order"]),
-            item.name,
-            styled(item.status.name, item.status.style),
-            item.state,
-            item.holds,
-            item.restore_from,
-            f"{RTO[item.tier]} ({item.tier})",
-        )
-    emit(document, table, fmt, output)
-    damaged = [f"{item.name} ({item.state})" for item in assessed.damaged]
-    finish(f"{len(damaged)} of {len(rows)} part(s) missing or damaged: {_ids(damaged)}" if damaged else "")
-
-
-def _title(config: EnvironmentConfig, assessed: Assessed) -> str:
-    worst = max((item.status for item in assessed.items), default=Status.OK)
-    return f"damage assessment of {config.environment}: {worst.name}, in the order to restore"

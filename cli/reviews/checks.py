@@ -89,3 +89,11 @@ def shortfall(checks: list[Check]) -> str:
     if not flagged:
         return ""
     return f"{len(flagged)} check(s) not OK: " + ", ".join(f"{c.name} ({c.status.name})" for c in flagged)
+
+
+SHOWN = 10  # ids named in a detail or summary line; the table and the JSON have them all
+
+
+def listed(ids: list[str]) -> str:
+    """The first ids, and how many more: `a, b, c and 12 more`."""
+    return ", ".join(ids[:SHOWN]) + (f" and {len(ids) - SHOWN} more" if len(ids) > SHOWN else "")

@@ -15,39 +15,24 @@ its schedule (the days lost are re-run with `report run --as-of DAY`). Both toge
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import typer
-
-from cli.commands.backup import (
+from cli.documents.health import stale_clients_check
+from cli.probes.recovery import client_secrets
+from cli.probes.resources import bucket_name, resource_checks
+from cli.readers.clients import clients_table
+from cli.reviews.checks import Check, Status, listed
+from cli.workflows import audit_trail as audit
+from cli.workflows.backup import (
     CLIENTS,
     EXECUTIONS,
     SUPPRESSIONS,
     Backup,
     backup_checks,
     execution_key,
-    read_backup,
     suppression_items,
     suppression_key,
 )
-from cli.commands.system import stale_clients_check
-from cli.context import (
-    EnvironmentOption,
-    FormatOption,
-    OutputFormat,
-    OutputOption,
-    environment_config,
-    fail,
-    now,
-    writable,
-)
-from cli.probes.recovery import client_secrets
-from cli.probes.resources import bucket_name, resource_checks
-from cli.readers.clients import clients_table
-from cli.render.checks import report_checks
-from cli.reviews.checks import Check, Status
-from cli.workflows import audit_trail as audit
 from cli.workflows.client_records import canonical
 from infrastructure.config import EnvironmentConfig
 from lambdas.dal.aws import platform_client
@@ -57,12 +42,7 @@ from lambdas.dal.suppressions import SuppressionsTable
 from lambdas.models.client import parse_client
 from lambdas.models.exceptions import InvalidInputError
 
-SHOWN = 10
 AUDIT_MONTHS = 13  # how far back the audit trail is read for removed clients
-
-
-def _ids(ids: list[str]) -> str:
-    return ", ".join(ids[:SHOWN]) + (f" and {len(ids) - SHOWN} more" if len(ids) > SHOWN else "")
 
 
 def recovery_checks(config: EnvironmentConfig, backup: Backup) -> list[Check]:
@@ -95,7 +75,7 @@ def _suppressions_restored(config: EnvironmentConfig, backup: Backup) -> Check:
     lost = sorted(f"{client_id}: {email}" for client_id, email in expected - live)
     data = {"missing": lost, "not_in_backup": len(live - expected)}
     if lost:
-        detail = f"{len(lost)} missing (their addresses bounced or complained and would be mailed): {_ids(lost)}"
+        detail = f"{len(lost)} missing (their addresses bounced or complained and would be mailed): {listed(lost)}"
         return Check(f"restored {SUPPRESSIONS}", Status.CRITICAL, detail, data)
     return Check(f"restored {SUPPRESSIONS}", Status.OK, f"all {len(expected)} present", data)
 
@@ -106,7 +86,7 @@ def _compare(name: str, expected: dict[Any, Any], live: dict[Any, Any], *, extra
     extra = sorted(str(key) for key in live.keys() - expected.keys())
     data = {"missing": lost, "different": changed, "not_in_backup": extra}
     if lost or changed:
-        detail = f"{len(lost)} missing, {len(changed)} different: {_ids(lost + changed)}"
+        detail = f"{len(lost)} missing, {len(changed)} different: {listed(lost + changed)}"
         return Check(f"restored {name}", Status.CRITICAL, detail, data)
     note = f"; {len(extra)} not in the backup (newer)" if extra else ""
     return Check(f"restored {name}", extra_status if extra else Status.OK, f"all {len(expected)} match{note}", data)
@@ -154,7 +134,7 @@ def known_clients_check(config: EnvironmentConfig, at: datetime, live: set[str])
     if lost:
         detail = (
             f"{len(lost)} client(s) the archive or history know of, not removed, missing from the table: "
-            f"{_ids(lost)} (point-in-time recovery, or backup restore)"
+            f"{listed(lost)} (point-in-time recovery, or backup restore)"
         )
         checks.append(Check("client records known", Status.CRITICAL, detail, data))
     else:
@@ -165,7 +145,7 @@ def known_clients_check(config: EnvironmentConfig, at: datetime, live: set[str])
         checks.append(Check(f"run history {config.executions_table}", Status.CRITICAL, detail))
     if unreadable:
         checks.append(
-            Check("audit trail", Status.WARNING, f"{len(unreadable)} unreadable object(s): {_ids(unreadable)}")
+            Check("audit trail", Status.WARNING, f"{len(unreadable)} unreadable object(s): {listed(unreadable)}")
         )
     return checks
 
@@ -176,45 +156,13 @@ def evidence_checks(config: EnvironmentConfig, at: datetime) -> list[Check]:
     live: set[str] = {str(record.get("client_id")) for record in clients_table(config).records()}
     secrets, invalid = client_secrets(config)
     if invalid:
-        checks.append(Check("client records valid", Status.CRITICAL, f"{len(invalid)} invalid: {_ids(invalid)}"))
+        checks.append(Check("client records valid", Status.CRITICAL, f"{len(invalid)} invalid: {listed(invalid)}"))
     else:
         checks.append(Check("client records valid", Status.OK, f"all {len(live)} parse"))
     lost = [f"{item.name} ({item.state})" for item in secrets if item.status is not Status.OK]
     status = Status.CRITICAL if lost else Status.OK
-    detail = f"{len(lost)} missing: {_ids(lost)}" if lost else f"all {len(secrets)} there"
+    detail = f"{len(lost)} missing: {listed(lost)}" if lost else f"all {len(secrets)} there"
     checks.append(Check("secrets clients name", status, detail))
     checks += known_clients_check(config, at, live)
     checks.append(stale_clients_check(config, at))
     return checks
-
-
-def validate_recovery(
-    input_file: Path | None = typer.Option(None, "--input", help="The backup that was restored."),
-    comprehensive: bool = typer.Option(
-        False, "--comprehensive", help="Check against the environment's own evidence; no backup file needed."
-    ),
-    fmt: OutputFormat = FormatOption,
-    output: Path | None = OutputOption,
-    environment: str = EnvironmentOption,
-) -> None:
-    """After a restore: every resource is healthy and every record is there (exit 1 if not).
-
-    With --input, against the backup restored; with --comprehensive, against the archive, the run
-    history, the suppressions and the audit trail, with no backup file at hand; or both."""
-    if input_file is None and not comprehensive:
-        fail("--input: give the backup that was restored, or --comprehensive to check without one")
-    writable(output)
-    backup = read_backup(input_file) if input_file is not None else None
-    config = environment_config(environment)
-    at = now()
-    checks = recovery_checks(config, backup) if backup is not None else []
-    if comprehensive:
-        seen = {check.name for check in checks}
-        checks += [check for check in evidence_checks(config, at) if check.name not in seen]
-    meta: dict[str, Any] = {
-        "environment": config.environment,
-        "backup": str(input_file) if input_file else None,
-        "comprehensive": comprehensive,
-        "checked_at": at.isoformat(),
-    }
-    report_checks(checks, title=f"recovery of {config.environment}", fmt=fmt, output=output, meta=meta)
