@@ -11,7 +11,7 @@ A backup is a gzip tar holding:
 - `configuration.json`: the environment's resource names and table keys;
 - `manifest.json`: format, type, source environment, time, and per file its sha256, size and
   record count;
-- `manifest.sig`: the manifest's HMAC by the environment's KMS backup key (cli/signing.py): a
+- `manifest.sig`: the manifest's HMAC by the environment's KMS backup key (cli/workflows/signing.py): a
   backup is restored only if KMS verifies it, so a rewritten file (and its rewritten checksum) is
   refused.
 

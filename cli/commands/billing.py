@@ -1,6 +1,6 @@
 """`billing ...`: what running the platform cost for each client in a month, and its statement.
 
-`track` computes it from the records (cli/costing.py; prices in cli/pricing.py) and writes JSON;
+`track` computes it from the records (cli/reviews/costing.py; prices in cli/reviews/pricing.py) and writes JSON;
 `report` turns that JSON into a PDF, one page a client, after checking that every total is the
 sum of its lines to the cent (a hand-edited file that does not add up is refused, exit 2).
 """

@@ -1,5 +1,5 @@
 """`costs report` and `costs trends`: the platform's own AWS bill from Cost Explorer, by service,
-by client and over the months (what is read and how: cli/platform_costs.py)."""
+by client and over the months (what is read and how: cli/reviews/platform_costs.py)."""
 
 from __future__ import annotations
 

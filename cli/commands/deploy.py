@@ -5,7 +5,7 @@ ACTIVE with the stack's keys, point-in-time recovery, the bucket (versioned, pub
 blocked), both queues and the redrive between them, the alert topic, the SES identity and
 configuration set; where the stack deploys them, the functions (Active, last update
 Successful), the alarms on the alert topic and the dashboard. Then it proves that an alarm's
-notification reaches a subscriber of the alert topic (cli/alert_probe.py).
+notification reaches a subscriber of the alert topic (cli/probes/alert_delivery.py).
 
 `monitor` polls once an interval (a minute by default) for `--duration` minutes and prints a
 line per poll: alarms in ALARM, function errors and throttles and failed runs since the monitor

@@ -80,7 +80,7 @@ def _schedules(config: EnvironmentConfig) -> list[list[Any]] | str:
                 detail.get("Target", {}).get("Input"),
             ]
         )
-    return rows or "none in this environment (local: `ops seed-history` or `report run` play the schedules)"
+    return rows or "none in this environment (local: `local seed-history` or `report run` play the schedules)"
 
 
 def overview_markdown(config: EnvironmentConfig, at: datetime) -> str:

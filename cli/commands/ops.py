@@ -7,13 +7,15 @@
   metrics, table and bucket sizes;
 - `security-audit`: key ages, IAM statements of the platform's roles, bucket and table encryption
   and public access, alarms, UNAUTHORIZED log lines and refused runs;
-- `cost-optimization`: the costs of cli/costing.py, function configuration, bucket listing and lifecycle;
+- `cost-optimization`: the costs of cli/reviews/costing.py, function configuration, bucket listing and
+  lifecycle;
 - `performance` / `performance-report`: run durations, memory, Lambda metrics; an HTML page of charts;
-- `audit-report`: the audit trail (cli/audit.py), ACCESS and UNAUTHORIZED log lines, runs by requester;
-- `seed-history`: writes the latest days of scheduled runs into the local environment (emulator/history.py).
+- `audit-report`: the audit trail (cli/workflows/audit_trail.py), ACCESS and UNAUTHORIZED log lines, runs by
+  requester;
 
-Targets and thresholds: cli/analytics.py (the runbook's). Exit codes: 0 all targets met / no
-finding, 1 a target missed or a finding, 2 bad input.
+What each review reads: cli/documents; its arithmetic, with the runbook's targets and thresholds:
+cli/reviews (kpis.py, capacity.py, cost_advice.py); its tables: cli/render/ops.py. Exit codes: 0 all
+targets met / no finding, 1 a target missed or a finding, 2 bad input.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 What is measured: for the worker, its recorded runs (duration and peak memory of every run in
 the period, the figures `ops capacity` reads); for any function, the REPORT line Lambda writes
 after each invocation (duration, billed duration, memory size, max memory used). Each candidate
-size is priced over the period with the Lambda prices of cli/pricing.py.
+size is priced over the period with the Lambda prices of cli/reviews/pricing.py.
 
 What is estimated, and said so: a run's duration at another size. Lambda gives a function CPU in
 proportion to its memory, one vCPU at 1,769 MB; the CPU-bound share of a run takes longer at a

@@ -1,5 +1,5 @@
-"""`system ...`: the daily health check (`assess-damage` and `validate-recovery`: cli/recovery.py,
-cli/recovery_validation.py).
+"""`system ...`: the daily health check (`assess-damage` and `validate-recovery`: cli/probes/recovery.py,
+cli/documents/recovery_validation.py).
 
 `health-check` runs, in this order: the tables and the bucket; SES sending status, quota and
 reputation; alarms of the environment in ALARM; the dead-letter queue and the jobs queue;
@@ -8,7 +8,7 @@ their age limits; recipients SES reported bouncing or complaining. `--post-deplo
 every resource of `deploy validate` and the Lambda errors, throttles and failed runs of the last
 hour; `--comprehensive` adds those and obtains every active client's credentials (no Cost
 Explorer request: those are paid).
-Thresholds: cli/checks.py.
+Thresholds: cli/reviews/checks.py.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """`training ...`: hands-on exercises for new operators, on the local environment only.
 
 `create --output DIR` writes the exercises as Markdown, one file each and an index, with
-`exercises.json`; `setup NAME` breaks one thing (cli/exercises.py); the trainee follows the
+`exercises.json`; `setup NAME` breaks one thing (cli/local/exercises.py); the trainee follows the
 runbook section the exercise names; `check NAME` says whether it is fixed (exit 0) or what is
 still wrong (exit 1). The exercises' texts, setups, checks and solutions are one definition: the
 tests run each solution between a failing and a passing check.

@@ -142,7 +142,7 @@ def recommendations(
     runs: list[ExecutionRecord],
     worker: sources.FunctionLimits | None,
 ) -> list[dict[str, Any]]:
-    """The rules of cli/analytics.py on the period's records, the worker's size and the bucket's
+    """The rules of cli/reviews/cost_advice.py on the period's records, the worker's size and the bucket's
     lifecycle and objects; savings priced to the line (over the analysed period)."""
     found: list[dict[str, Any] | None] = []
     if worker:

@@ -1,4 +1,4 @@
-"""The training exercises (`training ...`, cli/training.py): what each one breaks, how it is
+"""The training exercises (`training ...`, cli/commands/training.py): what each one breaks, how it is
 checked, and the runbook's commands that fix it.
 
 Each breaks one thing the way it breaks in production, through the platform's own code, on a

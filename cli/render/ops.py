@@ -40,7 +40,7 @@ def kpi_value(kpi: dict[str, Any]) -> str:
 
 
 def kpi_target(kpi: dict[str, Any]) -> str:
-    sign = "≥" if kpi["name"] != "average execution time" else "<"
+    sign = "<" if kpi["unit"] == "ms" else "≥"  # durations are better lower, ratios higher
     return f"{sign} {percent(kpi['target']) if kpi['unit'] == 'ratio' else seconds(kpi['target'])}"
 
 

@@ -401,7 +401,8 @@ def monthly_review_pdf(sections: dict[str, Any], environment: str, window: Windo
         pdf.paragraph("No recommendation: nothing to save that the records show.")
     pricing = costs["pricing"]
     pdf.paragraph(
-        f"Prices: {pricing['basis']}, {pricing['region']}, as of {pricing['as_of']} (cli/pricing.py).", color=MUTED
+        f"Prices: {pricing['basis']}, {pricing['region']}, as of {pricing['as_of']} (cli/reviews/pricing.py).",
+        color=MUTED,
     )
     return bytes(pdf.output())
 

@@ -1,4 +1,4 @@
-"""The platform's own running cost, per client: usage from the records, priced with cli/pricing.py.
+"""The platform's own running cost, per client: usage from the records, priced with cli/reviews/pricing.py.
 
 Pure: the callers read the records (cli/readers, cli/probes) and pass them in. Per client, from what the
 platform recorded for it:

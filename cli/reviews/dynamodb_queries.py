@@ -1,7 +1,7 @@
 """`optimize dynamodb-queries`: how each table is read and written, and the change to make.
 
 Per table: its keys, indexes and size (DescribeTable); the code's access patterns
-(cli/query_patterns.py: every call, where it is, what it asks); the operations measured in the
+(cli/reviews/query_patterns.py: every call, where it is, what it asks); the operations measured in the
 period and their share (CloudWatch AWS/DynamoDB `SuccessfulRequestLatency`, sample count per
 `Operation`; items returned by queries and scans); the busiest hour; throttle events; how the
 items spread over the partition keys of the table and of each index (a keys-only scan: the

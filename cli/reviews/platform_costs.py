@@ -1,4 +1,4 @@
-"""The platform's own AWS bill, as AWS bills it (the commands: cli/costs.py).
+"""The platform's own AWS bill, as AWS bills it (the commands: cli/commands/costs.py).
 
 Read from Cost Explorer with the platform's own credentials (the operator's, in the platform's
 account; locally the embedded Cost Explorer, whose dataset holds a generated bill for the

@@ -18,7 +18,7 @@ from lambdas.models.client import Client, parse_client
 
 
 def onboard(config: EnvironmentConfig, clients: list[Client], stored: dict[str, dict[str, Any]]) -> None:
-    """Every onboarding check of every client (cli/onboarding.py) first, then the tags: a refusal
+    """Every onboarding check of every client (cli/workflows/onboarding.py) first, then the tags: a refusal
     changes nothing. `stored`: the table's records by client id (for external ids)."""
     onboarding.check_external_ids(clients, stored)
     to_tag = [(client.client_id, onboarding.check_secrets(config, client)) for client in clients]

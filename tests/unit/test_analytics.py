@@ -1,4 +1,5 @@
-"""The operations reports' arithmetic (cli/analytics.py) and the cost statement (cli/costing.py)."""
+"""The operations reports' arithmetic (cli/reviews: kpis.py, capacity.py, cost_advice.py, ...) and the
+cost statement (cli/reviews/costing.py)."""
 
 from __future__ import annotations
 

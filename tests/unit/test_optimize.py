@@ -1,5 +1,5 @@
-"""Right-sizing arithmetic (cli/optimize.py) and the code's DynamoDB access patterns
-(cli/query_patterns.py), found in the source as it is."""
+"""Right-sizing arithmetic (cli/commands/optimize.py) and the code's DynamoDB access patterns
+(cli/reviews/query_patterns.py), found in the source as it is."""
 
 from __future__ import annotations
 
