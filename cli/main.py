@@ -27,7 +27,8 @@ from cli.commands import (
     system,
     training,
 )
-from cli.context import EXIT_BAD_INPUT, EXIT_FINDINGS, errors
+from cli.context import EXIT_BAD_INPUT, EXIT_FINDINGS
+from cli.render.console import errors
 from lambdas.dal.aws import error_code
 from lambdas.models.exceptions import PlatformError
 

@@ -32,9 +32,7 @@ from cli.context import (
     FormatOption,
     OutputFormat,
     OutputOption,
-    console,
     environment_config,
-    errors,
     fail,
     finish,
     now,
@@ -46,6 +44,7 @@ from cli.context import (
 from cli.probes.resources import problem, table_check
 from cli.readers.clients import clients_table
 from cli.render.checks import report_checks
+from cli.render.console import console, errors
 from cli.reviews.checks import Status
 from cli.workflows import audit_trail, signing
 from cli.workflows.backup import (

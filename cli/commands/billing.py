@@ -20,20 +20,18 @@ from cli.context import (
     FormatOption,
     OutputFormat,
     OutputOption,
-    Table,
     as_of_day,
-    console,
     emit,
     environment_config,
     fail,
     month_start,
     now,
     read_output_of,
-    styled,
     writable,
     write_atomically,
 )
 from cli.documents.platform_cost import cost_statement
+from cli.render.console import Table, console, styled
 from cli.reviews.costing import verify_statement
 from cli.reviews.periods import month_window
 from lambdas.logic.periods import previous_month_start

@@ -26,22 +26,19 @@ from cli.context import (
     FormatOption,
     OutputFormat,
     OutputOption,
-    Table,
     confirm,
-    console,
     emit,
     environment_config,
-    errors,
     fail,
     findings,
     now,
-    styled,
     to_json,
     tracked,
     writable,
     write_atomically,
 )
 from cli.readers.clients import clients_table, cost_explorer_estimate, require_record, stored_records
+from cli.render.console import Table, console, errors, styled
 from cli.workflows import audit_trail, onboarding
 from cli.workflows.client_records import (
     canonical,

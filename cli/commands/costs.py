@@ -17,19 +17,18 @@ from cli.context import (
     MonthOption,
     OutputFormat,
     OutputOption,
-    Table,
     as_of_day,
     emit,
     environment_config,
     finish,
     month_start,
     now,
-    styled,
     writable,
 )
 from cli.documents.platform_cost import cost_statement
 from cli.probes.platform_bill import METRIC, Bill, account_ce_filter, tag_filter
 from cli.readers.tables import recorded_runs
+from cli.render.console import Table, styled
 from cli.reviews import costing
 from cli.reviews.periods import linear_fit, mean, month_window, rounded
 from cli.reviews.platform_costs import (

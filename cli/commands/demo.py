@@ -20,7 +20,8 @@ from typing import Any
 
 import typer
 
-from cli.context import EXIT_FINDINGS, Table, as_of_day, console, fail, local_aws_environment, styled, write_atomically
+from cli.context import EXIT_FINDINGS, as_of_day, fail, local_aws_environment, write_atomically
+from cli.render.console import Table, console, styled
 from emulator.admin import admin
 from emulator.dataset import demo_clients, generate_demo_dataset
 from emulator.lambda_runtime import drain_queue, invoke

@@ -16,11 +16,12 @@ from typing import Any
 
 import typer
 
-from cli.context import EnvironmentOption, console, environment_config, now, writable, write_atomically
+from cli.context import EnvironmentOption, environment_config, now, writable, write_atomically
 from cli.probes.resources import alarms, bucket_name, problem, queue_depth, queue_url, topic_arn
 from cli.probes.sources import function_limits
 from cli.readers.clients import clients_table
 from cli.readers.tables import table_sizes
+from cli.render.console import console
 from infrastructure.config import EnvironmentConfig
 from lambdas.dal.aws import platform_client
 from lambdas.models.client import SCHEDULES, parse_client

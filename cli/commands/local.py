@@ -32,9 +32,7 @@ from cli.context import (
     LOCAL_PORT,
     REPOSITORY,
     EnvironmentOption,
-    Table,
     as_of_day,
-    console,
     environment_config,
     fail,
     finish,
@@ -46,11 +44,11 @@ from cli.context import (
     progress,
     read_local_state,
     settings,
-    styled,
     use_local_aws,
     write_atomically,
 )
 from cli.readers.clients import clients_table
+from cli.render.console import Table, console, styled
 from cli.workflows.registration import register
 from emulator.admin import admin
 from emulator.cost_explorer import DEFAULT_PAGE_GROUPS

@@ -35,9 +35,7 @@ from cli.context import (
     MonthOption,
     OutputFormat,
     OutputOption,
-    Table,
     as_of_day,
-    console,
     emit,
     environment_config,
     fail,
@@ -45,7 +43,6 @@ from cli.context import (
     month_start,
     now,
     read_output_of,
-    styled,
     writable,
     write_atomically,
 )
@@ -56,6 +53,7 @@ from cli.documents.kpis import ops_report_document
 from cli.documents.performance import FORMAT_VERSION, PERFORMANCE_FORMAT, performance_document
 from cli.documents.platform_cost import cost_optimization_document
 from cli.documents.security_audit import security_audit_document
+from cli.render.console import Table, console, styled
 from cli.render.ops import (
     cost_explorer_table,
     count,

@@ -36,7 +36,6 @@ from cli.context import (
     FormatOption,
     OutputFormat,
     OutputOption,
-    Table,
     as_of_day,
     emit,
     environment_config,
@@ -48,6 +47,7 @@ from cli.context import (
 from cli.documents.dynamodb_queries import review
 from cli.probes import sources
 from cli.readers import tables
+from cli.render.console import Table
 from cli.render.dynamodb_queries import dynamodb_table
 from cli.reviews.capacity import DURATION_THRESHOLD, MEMORY_THRESHOLD, WORKER_BATCH_SIZE
 from cli.reviews.cost_advice import RIGHT_SIZE_THRESHOLD

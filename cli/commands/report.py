@@ -17,12 +17,9 @@ from cli.context import (
     FormatOption,
     OutputFormat,
     OutputOption,
-    Table,
     as_of_day,
-    console,
     emit,
     environment_config,
-    errors,
     fail,
     finish,
     now,
@@ -33,6 +30,7 @@ from cli.context import (
     write_atomically,
 )
 from cli.readers.clients import clients_table, require_record
+from cli.render.console import Table, console, errors
 from cli.reviews.checks import listed
 from lambdas.dal.aws import platform_error
 from lambdas.dal.executions_table import ExecutionsTable

@@ -20,8 +20,6 @@ from cli.context import (
     FormatOption,
     OutputFormat,
     OutputOption,
-    Table,
-    console,
     environment_config,
     fail,
     now,
@@ -31,6 +29,7 @@ from cli.context import (
 )
 from cli.local.exercises import EXERCISES, Exercise
 from cli.render.checks import report_checks
+from cli.render.console import Table, console
 from infrastructure.config import EnvironmentConfig
 
 app = typer.Typer(help="Hands-on exercises for new operators (local only).", no_args_is_help=True)

@@ -6,9 +6,7 @@ from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from cli.context import (
-    tracked,
-)
+from cli.context import tracked
 from cli.documents.kpis import _meta
 from cli.readers import tables
 from cli.readers.clients import clients_table

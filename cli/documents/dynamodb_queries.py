@@ -6,9 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from cli.context import (
-    fail,
-)
+from cli.context import fail
 from cli.probes.resources import problem
 from cli.probes.table_metrics import measured
 from cli.readers import tables

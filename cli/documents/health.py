@@ -6,9 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from cli.context import (
-    tracked,
-)
+from cli.context import tracked
 from cli.probes.resources import (
     alarms,
     bucket_check,

@@ -19,11 +19,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cli.context import (
-    settings,
-    to_json,
-    write_atomically,
-)
+from cli.context import settings, to_json, write_atomically
 from cli.readers.clients import clients_table
 from cli.reviews.checks import Check, Status, is_stale
 from cli.workflows.backup import MANIFEST, BackupType, backup_checks, build_manifest, read_backup, snapshot, tar_bytes

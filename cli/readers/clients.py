@@ -6,12 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from cli.context import (
-    EXIT_FINDINGS,
-    fail,
-    now,
-    tracked,
-)
+from cli.context import EXIT_FINDINGS, fail, now, tracked
 from cli.reviews.key_ages import KeyAge, key_age
 from infrastructure.config import EnvironmentConfig
 from lambdas.dal.clients_table import ClientsTable

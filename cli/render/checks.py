@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, NoReturn
 
-from cli.context import EXIT_FINDINGS, EXIT_OK, OutputFormat, Table, emit, finish, styled
+from cli.context import EXIT_FINDINGS, EXIT_OK, OutputFormat, emit, finish
+from cli.render.console import Table, styled
 from cli.reviews.checks import Check, Status, shortfall, worst
 
 

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cli.context import (
-    Table,
-    styled,
-)
+from cli.render.console import Table, styled
 from cli.reviews.dynamodb_queries import PARTITION_READS, PARTITION_WRITES
 
 

@@ -8,10 +8,7 @@ from typing import Any
 
 from rich.text import Text
 
-from cli.context import (
-    Table,
-    styled,
-)
+from cli.render.console import Table, styled
 
 
 def percent(value: Any) -> str:

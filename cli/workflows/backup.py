@@ -14,12 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from cli.context import (
-    fail,
-    readable,
-    to_json,
-    tracked,
-)
+from cli.context import fail, readable, to_json, tracked
 from cli.readers.clients import clients_table
 from cli.reviews.checks import Check, Status
 from cli.workflows import signing

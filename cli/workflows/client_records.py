@@ -7,11 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cli.context import (
-    fail,
-    readable,
-    tracked,
-)
+from cli.context import fail, readable, tracked
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.models.client import Client, parse_client
 from lambdas.models.exceptions import InvalidInputError

@@ -9,9 +9,7 @@ from datetime import datetime, timedelta
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from cli.context import (
-    pipeline_logs,
-)
+from cli.context import pipeline_logs
 from cli.reviews.checks import Check, Status
 from cli.reviews.key_ages import mask_key
 from lambdas.dal.access_keys import AccessKeys, Identity

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cli.context import (
-    EXIT_FINDINGS,
-    fail,
-    now,
-    tracked,
-)
+from cli.context import EXIT_FINDINGS, fail, now, tracked
 from cli.workflows import onboarding
 from infrastructure.config import EnvironmentConfig
 from lambdas.dal.aws import error_code
