@@ -180,7 +180,7 @@ def suppressions_check(config: EnvironmentConfig) -> Check:
     when an active client has no recipient left at all (its reports are archived, sent to nobody)."""
     try:
         clients, _ = active_clients(config)
-        suppressed = SuppressionsTable(config.suppressions_table).every_client()
+        suppressed = SuppressionsTable(config.suppressions_table).every_client(cleared=False)
     except Exception as error:
         return Check("suppressed recipients", Status.WARNING, f"unknown: {problem(error)}")
     by_client: dict[str, dict[str, str]] = {}

@@ -34,7 +34,7 @@ def bounced(platform, demo_records, frozen_clock):
     for record in demo_records:
         clients.put(parse_client(record))
     seed_history(CONFIG, platform, DAYS, incidents=True)
-    [suppression] = SuppressionsTable(platform.suppressions_table).every_client()
+    [suppression] = SuppressionsTable(platform.suppressions_table).every_client(cleared=False)
     frozen_clock(CLEARED_AT)
     return suppression
 
