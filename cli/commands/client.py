@@ -12,14 +12,12 @@ bouncing or complaining (the feedback handler records them; the worker leaves th
 
 from __future__ import annotations
 
-import json
 from datetime import UTC
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.text import Text
 
 from cli.context import (
     EnvironmentOption,
@@ -38,28 +36,26 @@ from cli.context import (
     write_atomically,
 )
 from cli.readers.clients import clients_table, cost_explorer_estimate, require_record, stored_records
-from cli.render.console import Table, console, errors, styled
+from cli.render.clients import details_table, runs_table, summary_row
+from cli.render.console import Table, console, errors
 from cli.workflows import audit_trail, onboarding
 from cli.workflows.client_records import (
     canonical,
+    credentials_from_flags,
     export_document,
     export_records,
-    read_json,
+    fields_from_flags,
+    record_from_file,
     records_from_file,
     validate_records,
 )
-from cli.workflows.registration import onboard, register, write_all_or_nothing
-from infrastructure.config import EnvironmentConfig
+from cli.workflows.registration import change, onboard, register, write_all_or_nothing
 from lambdas.dal.executions_table import ExecutionsTable
 from lambdas.dal.suppressions import SuppressionsTable
-from lambdas.models.client import Client, parse_client
+from lambdas.models.client import parse_client
 from lambdas.models.exceptions import InvalidInputError
 
 app = typer.Typer(help="Register and manage clients.", no_args_is_help=True)
-
-# Input files are read whole: a bound keeps a wrong file from exhausting memory. One client record
-# is a few KB (DynamoDB holds at most 400 KB per item); an import of 100,000 clients is about 100 MB.
-MAX_RECORD_BYTES = 1024**2
 
 
 class ListFormat(StrEnum):
@@ -68,23 +64,7 @@ class ListFormat(StrEnum):
     detailed = "detailed"
 
 
-# -- shared with the other command groups ---------------------------------------------------------
-
-
 # -- list and show -------------------------------------------------------------------------------
-
-
-def _summary_row(record: dict[str, Any], problem: str | None) -> list[str | Text]:
-    credentials = record.get("credentials") or {}
-    return [
-        str(record.get("client_id", "?")),
-        str(record.get("name", "")),
-        str(record.get("schedule", "")),
-        styled(f"invalid: {problem}", "red") if problem else str(record.get("status", "")),
-        str(len(record.get("account_ids") or [])),
-        str(credentials.get("type", "")) if isinstance(credentials, dict) else "",
-        str(len(record.get("recipients") or [])),
-    ]
 
 
 @app.command("list")
@@ -120,7 +100,7 @@ def list_clients(
     executions = ExecutionsTable(config.executions_table) if detailed else None
     for record, problem in tracked(entries, "Reading run history", total=len(entries)) if detailed else entries:
         document = dict(record, **({"invalid": problem} if problem else {}))
-        row = _summary_row(record, problem)
+        row = summary_row(record, problem)
         if executions is not None:
             client_id = str(record.get("client_id", ""))
             history = executions.history(client_id, limit=1)
@@ -167,61 +147,11 @@ def show(
             }
         emit({"client": record, "invalid": problem, "cost_explorer": estimate, "runs": runs_json}, None, fmt, None)
         return
-    details = Table("field", "value", title=f"client {client_id}", show_header=False)
-    for key, value in record.items():
-        details.add_row(key, value if isinstance(value, str) else json.dumps(value, default=str))
-    if expected is not None:
-        details.add_row("Cost Explorer requests", expected.describe())
-    if problem:
-        details.add_row(styled("invalid", "red"), problem)
-    console.print(details)
-    history = Table("run", "status", "delivery", "finished", "total", "error", title="latest runs")
-    for run in runs:
-        total = f"{run.total} {run.currency}" if run.total is not None else "-"
-        finished = run.finished_at.isoformat(timespec="seconds") if run.finished_at else "-"
-        history.add_row(run.run_id, run.status, run.delivery or "-", finished, total, run.error or "")
-    console.print(history)
+    console.print(details_table(client_id, record, expected, problem))
+    console.print(runs_table(runs))
 
 
 # -- add, update, pause, resume, remove ----------------------------------------------------------
-
-
-def _from_file(path: Path) -> dict[str, Any]:
-    data = read_json(path, "--from-file", MAX_RECORD_BYTES)
-    if not isinstance(data, dict):
-        fail("--from-file: expected one client record (a JSON object)")
-    return data
-
-
-def _flags(
-    name: str | None,
-    account_ids: list[str] | None,
-    recipients: list[str] | None,
-    schedule: str | None,
-    currency: str | None,
-    metric: str | None,
-    budget: str | None,
-    locale: str | None,
-) -> dict[str, Any]:
-    values = {
-        "name": name,
-        "account_ids": account_ids or None,
-        "recipients": recipients or None,
-        "schedule": schedule,
-        "currency": currency,
-        "metric": metric,
-        "budget": budget,
-        "locale": locale,
-    }
-    return {key: value for key, value in values.items() if value is not None}
-
-
-def _credentials_flags(role_arn: str | None, external_id: str | None, secret_name: str | None) -> dict[str, Any]:
-    if secret_name and (role_arn or external_id):
-        fail("--secret-name: give either a role (--role-arn, --external-id) or stored keys (--secret-name)")
-    if secret_name:
-        return {"type": "stored_keys", "secret_name": secret_name}
-    return {k: v for k, v in {"role_arn": role_arn, "external_id": external_id}.items() if v}
 
 
 NameOption = typer.Option(None, "--name", help="Display name shown in the report.")
@@ -255,11 +185,11 @@ def add(
     environment: str = EnvironmentOption,
 ) -> None:
     """Register a new client (from flags, or a JSON record with --from-file)."""
-    record = _from_file(from_file) if from_file else {}
-    record.update(_flags(name, account_ids, recipients, schedule, currency, metric, budget, locale))
+    record = record_from_file(from_file) if from_file else {}
+    record.update(fields_from_flags(name, account_ids, recipients, schedule, currency, metric, budget, locale))
     if client_id:
         record["client_id"] = client_id
-    credentials = _credentials_flags(role_arn, external_id, secret_name)
+    credentials = credentials_from_flags(role_arn, external_id, secret_name)
     if credentials:
         record["credentials"] = {"type": "role", **credentials} if "type" not in credentials else credentials
     record, generated = onboarding.with_external_id(record)
@@ -276,29 +206,6 @@ def add(
     if generated:
         console.print(f"External id (give it to the client for its role's trust policy): {generated}", highlight=False)
     audit_trail.record(config, "client.add", client.client_id)
-
-
-def _change(
-    config: EnvironmentConfig,
-    client_id: str,
-    changes: dict[str, Any],
-    record: dict[str, Any] | None = None,
-    *,
-    onboarding_checks: bool = True,
-) -> Client:
-    """Merge `changes` into the stored record (`record`, when the caller has just read it), validate,
-    check what onboarding checks (not for a pause or resume: those must always work), write."""
-    table = clients_table(config)
-    record = record if record is not None else require_record(table, client_id)
-    merged = {**record, **changes, "updated_at": now().isoformat()}
-    try:
-        client = parse_client(merged, onboarding=True)
-    except InvalidInputError as error:
-        fail(str(error))
-    if onboarding_checks:
-        onboard(config, [client], stored_records(table))
-    table.put(client, must_exist=True)
-    return client
 
 
 @app.command("update")
@@ -319,11 +226,11 @@ def update(
     environment: str = EnvironmentOption,
 ) -> None:
     """Change some fields of a client; the rest stay as they are. Lists are replaced whole."""
-    changes = _from_file(from_file) if from_file else {}
+    changes = record_from_file(from_file) if from_file else {}
     if changes.get("client_id", client_id) != client_id:
         fail("client_id: cannot be changed; add a new client and remove the old one")
-    changes.update(_flags(name, account_ids, recipients, schedule, currency, metric, budget, locale))
-    credentials = _credentials_flags(role_arn, external_id, secret_name)
+    changes.update(fields_from_flags(name, account_ids, recipients, schedule, currency, metric, budget, locale))
+    credentials = credentials_from_flags(role_arn, external_id, secret_name)
     config = environment_config(environment)
     record = None
     if credentials.get("type") == "stored_keys":
@@ -335,7 +242,7 @@ def update(
     if not changes:
         fail("nothing to change: give at least one field flag or --from-file")
     changes, generated = onboarding.with_external_id(changes)
-    client = _change(config, client_id, changes, record)
+    client = change(config, client_id, changes, record)
     console.print(f"Updated client [bold]{client.client_id}[/]: {', '.join(sorted(changes))}.")
     if generated:
         console.print(f"External id (give it to the client for its role's trust policy): {generated}", highlight=False)
@@ -344,7 +251,7 @@ def update(
 
 def _set_status(environment: str, client_id: str, status: str, action: audit_trail.Action, done: str) -> None:
     config = environment_config(environment)
-    _change(config, client_id, {"status": status}, onboarding_checks=False)
+    change(config, client_id, {"status": status}, onboarding_checks=False)
     console.print(done)
     audit_trail.record(config, action, client_id, fields=["status"])
 

@@ -55,14 +55,14 @@ from cli.documents.platform_cost import cost_optimization_document
 from cli.documents.security_audit import security_audit_document
 from cli.render.console import Table, console, styled
 from cli.render.ops import (
+    audit_table,
+    capacity_table,
+    client_health_table,
     cost_explorer_table,
-    count,
-    gap_days,
     kpi_table,
     missed_kpis,
-    scaled_note,
     seconds,
-    when,
+    security_audit_table,
     with_unit,
 )
 from cli.reviews.periods import Window, month_window, period_window
@@ -135,29 +135,7 @@ def client_health(
     window = Window("days", end - timedelta(days=days), end)
     config = environment_config(environment)
     document = client_health_document(config, window, now())
-    style = {"CRITICAL": "bold red", "WARNING": "yellow", "OK": "green"}
-    table = Table(
-        "client",
-        "schedule",
-        "health",
-        "last success (UTC)",
-        "failed in a row",
-        "days without a report",
-        "why",
-        title=f"client health, {window.label}",
-        title_justify="left",
-    )
-    for entry in document["clients"]:
-        success = entry["last_success"]
-        table.add_row(
-            entry["client_id"],
-            entry["schedule"] + ("" if entry["status"] == "active" else f" ({entry['status']})"),
-            styled(entry["health"], style[entry["health"]]),
-            f"{success:%Y-%m-%d %H:%M}" if success else "never",
-            str(entry["failures_in_a_row"]),
-            gap_days(entry["coverage_gaps"]),
-            "; ".join(entry["reasons"]),
-        )
+    table = client_health_table(document, window)
     attention = [f"{e['client_id']} ({e['health']})" for e in document["clients"] if e["health"] != "OK"]
     invalid = [str(entry["client_id"]) for entry in document["invalid_records"]]
     shortfall = "; ".join(
@@ -195,19 +173,7 @@ def capacity(
     writable(output)
     config = environment_config(environment)
     document = capacity_document(config, now(), history_months=history_months, forecast_months=forecast_months)
-    table = Table("check", "status", "used", "limit", "detail", title=f"capacity of {config.environment}")
-    for check in document["checks"]:
-        used, limit = with_unit(check["used"], check["unit"]), with_unit(check["limit"], check["unit"])
-        table.add_row(check["check"], check["status"], used, limit, check["detail"])
-    for series in document["growth"].values():
-        scaled = {entry["month"]: entry for entry in series.get("scaled", [])}
-        history = ", ".join(
-            f"{p['month']} {count(p['value'])}{scaled_note(scaled.get(p['month']))}" for p in series["history"]
-        )
-        projected = ", ".join(f"{p['month']} {count(p['value'])}" for p in series["projection"])
-        table.add_row(f"{series['name']} per month", "", "", "", f"{history} → projected {projected}")
-    for line in document["recommendations"]:
-        table.add_row("change", "", "", "", line)
+    table = capacity_table(document, config)
     crossed = [
         f"{c['check']} {with_unit(c['used'], c['unit'])} of {with_unit(c['limit'], c['unit'])}"
         for c in document["checks"]
@@ -236,23 +202,7 @@ def security_audit(
     writable(output)
     config = environment_config(environment)
     document = security_audit_document(config, now(), comprehensive=comprehensive)
-    style = {"CRITICAL": "bold red", "HIGH": "red", "MEDIUM": "yellow", "LOW": "cyan", "INFO": "dim"}
-    table = Table(
-        "severity",
-        "area",
-        "resource",
-        "finding",
-        "fix",
-        title=f"security audit ({document['scope']}) of {config.environment}",
-    )
-    for finding in document["findings"]:
-        table.add_row(
-            styled(finding["severity"], style[finding["severity"]]),
-            finding["area"],
-            finding["resource"],
-            finding["finding"],
-            finding["fix"],
-        )
+    table = security_audit_table(document, config)
     above = {level: count for level, count in document["summary"].items() if count and level != "INFO"}
     listed = ", ".join(f"{count} {level}" for level, count in above.items())
     _finish(document, table, fmt, output, f"{sum(above.values())} finding(s) above INFO: {listed}" if above else "")
@@ -362,36 +312,7 @@ def audit_report(
     window = _window(period, as_of, month)
     config = environment_config(environment)
     document = audit_document(config, window, now())
-    table = Table(
-        "when (UTC)", "who", "what", "client", "fields / detail", title=f"audit of {config.environment}, {window.label}"
-    )
-    for event in sorted(document["changes"] + document["rotations"], key=lambda e: str(e["at"])):
-        table.add_row(
-            when(event["at"]),
-            f"{event['actor']} ({event['operator']})",
-            event["action"] + ("" if event["outcome"] == "done" else f" ({event['outcome']})"),
-            event["client_id"],
-            ", ".join(event["fields"]) or event["detail"],
-        )
-    for event in document["unauthorized"]["events"] or document["unauthorized"]["refused_runs"]:
-        table.add_row(
-            when(event["at"]),
-            styled("UNAUTHORIZED", "red"),
-            "refused",
-            str(event["client_id"]),
-            str(event.get("run_id")),
-        )
-    if document["access"]["readers"]:
-        table.add_section()
-        table.add_row(styled("who read which client's data", "bold"), "", "", "", "runs recorded, ACCESS log lines")
-    for reader in document["access"]["readers"]:
-        table.add_row(
-            "",
-            reader["requester"],
-            "read cost data",
-            reader["client_id"],
-            f"{reader['runs']} run(s), {reader['log_lines']} ACCESS line(s)",
-        )
+    table = audit_table(document, config, window)
     unauthorized = document["unauthorized"]
     counts = (
         (len(unauthorized["events"]), "UNAUTHORIZED log line(s)"),

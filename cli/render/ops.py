@@ -9,6 +9,8 @@ from typing import Any
 from rich.text import Text
 
 from cli.render.console import Table, styled
+from cli.reviews.periods import Window
+from infrastructure.config import EnvironmentConfig
 
 
 def percent(value: Any) -> str:
@@ -107,3 +109,102 @@ def cost_explorer_table(plans: dict[str, Any], shown: int = 10) -> Table:
 
 def when(value: Any) -> str:
     return str(value)[:19].replace("T", " ")
+
+
+def client_health_table(document: dict[str, Any], window: Window) -> Table:
+    style = {"CRITICAL": "bold red", "WARNING": "yellow", "OK": "green"}
+    table = Table(
+        "client",
+        "schedule",
+        "health",
+        "last success (UTC)",
+        "failed in a row",
+        "days without a report",
+        "why",
+        title=f"client health, {window.label}",
+        title_justify="left",
+    )
+    for entry in document["clients"]:
+        success = entry["last_success"]
+        table.add_row(
+            entry["client_id"],
+            entry["schedule"] + ("" if entry["status"] == "active" else f" ({entry['status']})"),
+            styled(entry["health"], style[entry["health"]]),
+            f"{success:%Y-%m-%d %H:%M}" if success else "never",
+            str(entry["failures_in_a_row"]),
+            gap_days(entry["coverage_gaps"]),
+            "; ".join(entry["reasons"]),
+        )
+    return table
+
+
+def capacity_table(document: dict[str, Any], config: EnvironmentConfig) -> Table:
+    table = Table("check", "status", "used", "limit", "detail", title=f"capacity of {config.environment}")
+    for check in document["checks"]:
+        used, limit = with_unit(check["used"], check["unit"]), with_unit(check["limit"], check["unit"])
+        table.add_row(check["check"], check["status"], used, limit, check["detail"])
+    for series in document["growth"].values():
+        scaled = {entry["month"]: entry for entry in series.get("scaled", [])}
+        history = ", ".join(
+            f"{p['month']} {count(p['value'])}{scaled_note(scaled.get(p['month']))}" for p in series["history"]
+        )
+        projected = ", ".join(f"{p['month']} {count(p['value'])}" for p in series["projection"])
+        table.add_row(f"{series['name']} per month", "", "", "", f"{history} → projected {projected}")
+    for line in document["recommendations"]:
+        table.add_row("change", "", "", "", line)
+    return table
+
+
+def security_audit_table(document: dict[str, Any], config: EnvironmentConfig) -> Table:
+    style = {"CRITICAL": "bold red", "HIGH": "red", "MEDIUM": "yellow", "LOW": "cyan", "INFO": "dim"}
+    table = Table(
+        "severity",
+        "area",
+        "resource",
+        "finding",
+        "fix",
+        title=f"security audit ({document['scope']}) of {config.environment}",
+    )
+    for finding in document["findings"]:
+        table.add_row(
+            styled(finding["severity"], style[finding["severity"]]),
+            finding["area"],
+            finding["resource"],
+            finding["finding"],
+            finding["fix"],
+        )
+    return table
+
+
+def audit_table(document: dict[str, Any], config: EnvironmentConfig, window: Window) -> Table:
+    table = Table(
+        "when (UTC)", "who", "what", "client", "fields / detail", title=f"audit of {config.environment}, {window.label}"
+    )
+    for event in sorted(document["changes"] + document["rotations"], key=lambda e: str(e["at"])):
+        table.add_row(
+            when(event["at"]),
+            f"{event['actor']} ({event['operator']})",
+            event["action"] + ("" if event["outcome"] == "done" else f" ({event['outcome']})"),
+            event["client_id"],
+            ", ".join(event["fields"]) or event["detail"],
+        )
+    for event in document["unauthorized"]["events"] or document["unauthorized"]["refused_runs"]:
+        table.add_row(
+            when(event["at"]),
+            styled("UNAUTHORIZED", "red"),
+            "refused",
+            str(event["client_id"]),
+            str(event.get("run_id")),
+        )
+    if document["access"]["readers"]:
+        table.add_section()
+        table.add_row(styled("who read which client's data", "bold"), "", "", "", "runs recorded, ACCESS log lines")
+    for reader in document["access"]["readers"]:
+        table.add_row(
+            "",
+            reader["requester"],
+            "read cost data",
+            reader["client_id"],
+            f"{reader['runs']} run(s), {reader['log_lines']} ACCESS line(s)",
+        )
+    return table

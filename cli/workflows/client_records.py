@@ -108,3 +108,46 @@ def export_records(table: ClientsTable) -> tuple[list[dict[str, Any]], list[str]
             problems.append(f"{record.get('client_id', '?')}: {error}")
             records.append(record)
     return records, problems
+
+
+# Input files are read whole: a bound keeps a wrong file from exhausting memory. One client record
+# is a few KB (DynamoDB holds at most 400 KB per item); an import of 100,000 clients is about 100 MB.
+MAX_RECORD_BYTES = 1024**2
+
+
+def record_from_file(path: Path) -> dict[str, Any]:
+    data = read_json(path, "--from-file", MAX_RECORD_BYTES)
+    if not isinstance(data, dict):
+        fail("--from-file: expected one client record (a JSON object)")
+    return data
+
+
+def fields_from_flags(
+    name: str | None,
+    account_ids: list[str] | None,
+    recipients: list[str] | None,
+    schedule: str | None,
+    currency: str | None,
+    metric: str | None,
+    budget: str | None,
+    locale: str | None,
+) -> dict[str, Any]:
+    values = {
+        "name": name,
+        "account_ids": account_ids or None,
+        "recipients": recipients or None,
+        "schedule": schedule,
+        "currency": currency,
+        "metric": metric,
+        "budget": budget,
+        "locale": locale,
+    }
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def credentials_from_flags(role_arn: str | None, external_id: str | None, secret_name: str | None) -> dict[str, Any]:
+    if secret_name and (role_arn or external_id):
+        fail("--secret-name: give either a role (--role-arn, --external-id) or stored keys (--secret-name)")
+    if secret_name:
+        return {"type": "stored_keys", "secret_name": secret_name}
+    return {k: v for k, v in {"role_arn": role_arn, "external_id": external_id}.items() if v}

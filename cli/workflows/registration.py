@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from cli.context import EXIT_FINDINGS, fail, now, tracked
+from cli.readers.clients import clients_table, require_record, stored_records
 from cli.workflows import onboarding
 from infrastructure.config import EnvironmentConfig
 from lambdas.dal.aws import error_code
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.models.client import Client, parse_client
+from lambdas.models.exceptions import InvalidInputError
 
 
 def onboard(config: EnvironmentConfig, clients: list[Client], stored: dict[str, dict[str, Any]]) -> None:
@@ -54,3 +56,26 @@ def write_all_or_nothing(table: ClientsTable, clients: list[Client], replaced: d
 
 
 BATCH = 25  # one BatchWriteItem per batch
+
+
+def change(
+    config: EnvironmentConfig,
+    client_id: str,
+    changes: dict[str, Any],
+    record: dict[str, Any] | None = None,
+    *,
+    onboarding_checks: bool = True,
+) -> Client:
+    """Merge `changes` into the stored record (`record`, when the caller has just read it), validate,
+    check what onboarding checks (not for a pause or resume: those must always work), write."""
+    table = clients_table(config)
+    record = record if record is not None else require_record(table, client_id)
+    merged = {**record, **changes, "updated_at": now().isoformat()}
+    try:
+        client = parse_client(merged, onboarding=True)
+    except InvalidInputError as error:
+        fail(str(error))
+    if onboarding_checks:
+        onboard(config, [client], stored_records(table))
+    table.put(client, must_exist=True)
+    return client
