@@ -207,7 +207,7 @@ def capacity_document(
 def _cost_explorer_plans(config: EnvironmentConfig, records: list[dict[str, Any]]) -> dict[str, Any]:
     """Each active client's expected Cost Explorer requests per report and USD a month (from what its
     credentials' answers showed, kept with the cost cache), biggest first."""
-    entries = []
+    entries: list[dict[str, Any]] = []
     for record in records:
         try:
             client = parse_client(record)

@@ -199,8 +199,8 @@ def suppressions_check(config: EnvironmentConfig) -> Check:
     data = {"suppressed": found, "no_recipient_left": silenced}
     if not found:
         return Check("suppressed recipients", Status.OK, "none of the active clients' recipients", data)
-    listed = [f"{entry['client_id']}: {entry['email']} ({entry['reason']})" for entry in found]
-    detail = f"{len(found)} suppressed, clear with `client unsuppress`: {listed(listed)}"
+    addresses = [f"{entry['client_id']}: {entry['email']} ({entry['reason']})" for entry in found]
+    detail = f"{len(found)} suppressed, clear with `client unsuppress`: {listed(addresses)}"
     if silenced:
         detail = f"no recipient left for {listed(silenced)}; {detail}"
         return Check("suppressed recipients", Status.CRITICAL, detail, data)

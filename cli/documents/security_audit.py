@@ -271,7 +271,7 @@ def _storage_findings(config: EnvironmentConfig) -> tuple[list[dict[str, str]], 
                 )
             )
         state["bucket"] = {"name": name, **bucket}
-    tables = []
+    encryption = []
     for attribute in TABLES:
         table_name = getattr(config, attribute)
         try:
@@ -283,7 +283,7 @@ def _storage_findings(config: EnvironmentConfig) -> tuple[list[dict[str, str]], 
             continue
         sse = description.get("SSEDescription") or {}
         kms = sse.get("Status") == "ENABLED" and sse.get("SSEType") == "KMS"
-        tables.append({"table": table_name, "encryption": sse.get("SSEType") or "AWS owned key"})
+        encryption.append({"table": table_name, "encryption": sse.get("SSEType") or "AWS owned key"})
         if not kms:
             findings.append(
                 _finding(
@@ -294,7 +294,7 @@ def _storage_findings(config: EnvironmentConfig) -> tuple[list[dict[str, str]], 
                     "deploy the stack's tables",
                 )
             )
-    state["tables"] = tables
+    state["tables"] = encryption
     try:
         key = platform_client("kms").describe_key(KeyId=config.kms_alias)["KeyMetadata"]["KeyId"]
         rotation = platform_client("kms").get_key_rotation_status(KeyId=key)["KeyRotationEnabled"]
