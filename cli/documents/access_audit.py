@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
 
-from cli.documents.kpis import _meta
+from cli.documents.kpis import meta
 from cli.documents.security_audit import REFUSED_KINDS
 from cli.probes import sources
 from cli.readers import tables
@@ -48,7 +48,7 @@ def audit_document(config: EnvironmentConfig, window: Window, at: datetime) -> d
     ]
     by_actor = Counter(e.actor for e in events)
     return {
-        **_meta(config, at, "audit"),
+        **meta(config, at, "audit"),
         "period": window.as_dict(),
         "changes": changes,
         "rotations": rotations,

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from cli.documents.kpis import _meta
+from cli.documents.kpis import meta
 from cli.probes import sources
 from cli.readers import tables
 from cli.readers.clients import clients_table, cost_explorer_estimate
@@ -30,8 +30,11 @@ from lambdas.models.execution import ExecutionRecord
 from lambdas.models.settings import DEFAULT_CE_REQUEST_CAP
 
 
-def _worker(config: EnvironmentConfig) -> sources.FunctionLimits | None:
+def worker_limits(config: EnvironmentConfig) -> sources.FunctionLimits | None:
     return sources.function_limits(config, config.worker_function)
+
+
+Findings = tuple[list[dict[str, Any]], list[str]]  # checks, and the advice they call for
 
 
 def capacity_document(
@@ -42,147 +45,31 @@ def capacity_document(
     start = datetime(months[0].year, months[0].month, 1, tzinfo=UTC)
     runs = tables.runs_between(config, start, at)
     records = list(clients_table(config).records())
-    registrations = []
-    for record in records:
-        try:
-            registrations.append(parse_client(record).created_at)
-        except InvalidInputError:
-            registrations.append(None)
-    clients = Series("clients", months, clients_by_month(registrations, months)).project(forecast_months)
+    clients = Series("clients", months, clients_by_month(_registrations(records), months)).project(forecast_months)
     # Today counts as recorded once it has runs (the 06:00 dispatch has fired): its runs are counted.
     recorded_until = max([at.date(), *(r.started_at.astimezone(UTC).date() + timedelta(days=1) for r in runs)])
     executions = Series("executions", months, runs_by_month(runs, months, recorded_until))
     executions.projected, runs_basis = runs_following_clients(runs, months, recorded_until, clients)
     recent = [r for r in runs if r.started_at >= at - timedelta(days=30)]
-    worker = _worker(config)
+    worker = worker_limits(config)
+    durations = [r.duration_ms for r in recent if r.duration_ms is not None and r.status != "running"]
+    cost_explorer = _cost_explorer_plans(config, records)
+    projection, drain = _projection(executions, clients, durations, worker)
     checks: list[dict[str, Any]] = []
     advice: list[str] = []
-    memory = [r.max_memory_mb for r in recent if r.max_memory_mb is not None]
-    peak = max(memory) if memory else None
-    limit = Decimal(worker.memory_mb) if worker else None
-    memory_status = threshold_status(Decimal(peak) if peak is not None else None, limit, MEMORY_THRESHOLD)
-    checks.append(
-        {
-            "check": "worker memory",
-            "status": memory_status,
-            "used": peak,
-            "limit": worker.memory_mb if worker else None,
-            "unit": "MB",
-            "detail": f"peak resident memory of {len(memory)} run(s) in 30 days against the function's memory; "
-            "above 80%: raise it",
-        }
-    )
-    if memory_status == "WARNING" and peak is not None:
-        advice.append(
-            f"Raise the worker's memory from {worker.memory_mb if worker else '?'} MB to "
-            f"{next_memory_size(peak)} MB (WORKER in infrastructure/constructs/functions.py, then cdk deploy)."
-        )
-    window_30 = (at - timedelta(days=30), at)
-    duration = sources.metric_total(
-        "AWS/Lambda", "Duration", {"FunctionName": config.worker_function}, *window_30, "Maximum"
-    )
-    durations = [r.duration_ms for r in recent if r.duration_ms is not None and r.status != "running"]
-    p95 = percentile(durations, 95)
-    timeout_ms = Decimal(worker.timeout_s * 1000) if worker else None
-    longest = duration.value if duration.available else None
-    batch = p95 * WORKER_BATCH_SIZE if p95 is not None else None
-    duration_status = threshold_status(longest if longest is not None else batch, timeout_ms, DURATION_THRESHOLD)
-    checks.append(
-        {
-            "check": "worker duration",
-            "status": duration_status,
-            "used": longest if longest is not None else batch,
-            "limit": timeout_ms,
-            "unit": "ms",
-            "detail": (
-                f"longest invocation in 30 days ({duration.source})"
-                if longest is not None
-                else f"a batch of {WORKER_BATCH_SIZE} runs at the p95 run duration ({duration.reason}: "
-                "CloudWatch has no invocation durations)"
-            ),
-        }
-    )
-    if duration_status == "WARNING":
-        advice.append(
-            "Invocations approach the worker's timeout: raise the timeout (WORKER sizing) or lower the SQS batch "
-            "size (BATCH_SIZE in infrastructure/constructs/fanout.py)."
-        )
-    throttles = sources.metric_total("AWS/Lambda", "Throttles", {"FunctionName": config.worker_function}, *window_30)
-    throttle_status = "UNKNOWN" if not throttles.available else ("WARNING" if throttles.value > 0 else "OK")
-    checks.append(
-        {
-            "check": "worker throttling",
-            "status": throttle_status,
-            "used": throttles.value if throttles.available else None,
-            "limit": 0,
-            "unit": "throttles",
-            "detail": throttles.source if throttles.available else f"{throttles.source}: {throttles.reason}",
-        }
-    )
-    if throttle_status == "WARNING":
-        advice.append(
-            "The worker was throttled: raise the account's Lambda concurrency or reserved concurrency, and check "
-            "the event source's maximum concurrency (MAX_CONCURRENCY in infrastructure/constructs/fanout.py)."
-        )
-    concurrency = worker.max_concurrency if worker and worker.max_concurrency else None
-    mean_ms = mean(durations)
-    projected_daily = (executions.projected[-1][1] / 30) if executions.projected else None
-    drain = None
-    if projected_daily is not None and mean_ms is not None:
-        drain = projected_daily * mean_ms / Decimal(concurrency or 5)
-    projection = {
-        "horizon": executions.projected[-1][0] if executions.projected else None,
-        "clients": clients.projected[-1][1] if clients.projected else None,
-        "runs_per_day": rounded(projected_daily, "0.1"),
-        "mean_run_ms": rounded(mean_ms, "1"),
-        "max_concurrency": concurrency or 5,
-        "daily_burst_drain_ms": rounded(drain, "1"),
-        "note": "memory and invocation duration do not grow with the number of clients (one client per run; "
-        "docs/architecture.md measured 145-155 MB from 4 to 104 clients): the projection is of load, "
-        "the time the daily dispatch takes to drain at the event source's concurrency",
-    }
-    if drain is not None and drain > 2 * 3600 * 1000:
-        advice.append(
-            "At the projected volume the 06:00 daily dispatch takes over two hours to drain: raise the event "
-            "source's maximum concurrency (MAX_CONCURRENCY in infrastructure/constructs/fanout.py)."
-        )
-        checks.append(
-            {
-                "check": "projected daily drain",
-                "status": "WARNING",
-                "used": drain,
-                "limit": 2 * 3600 * 1000,
-                "unit": "ms",
-                "detail": "the daily burst at the projected volume",
-            }
-        )
-    cost_explorer = _cost_explorer_plans(config, records)
-    over = [entry for entry in cost_explorer["clients"] if entry["over_budget"]]
-    checks.append(
-        {
-            "check": "cost explorer requests",
-            "status": "WARNING" if over else "OK",
-            "used": cost_explorer["usd_per_month"],
-            "limit": None,
-            "unit": "USD a month",
-            "detail": f"expected, cold cache, {len(cost_explorer['clients'])} active client(s); "
-            + (
-                f"above their budget: {', '.join(e['client_id'] for e in over[:10])}"
-                if over
-                else "each within its budget"
-            ),
-        }
-    )
-    for entry in over[:10]:
-        advice.append(
-            f"{entry['client_id']} expects {entry['requests_per_report']} Cost Explorer requests a report, above its "
-            f"budget of {entry['budget']}: raise max_ce_requests (client update) or CE_REQUEST_CAP, or move it to a "
-            "Data Export; until then its reports leave sections out or are not sent."
-        )
+    for found, advised in (
+        _memory_check(recent, worker),
+        _duration_check(config, at, durations, worker),
+        _throttle_check(config, at),
+        _drain_check(drain),
+        _cost_explorer_check(cost_explorer),
+    ):
+        checks += found
+        advice += advised
     if not advice:
         advice.append("Nothing to change: every threshold holds now and at the projected volume.")
     return {
-        **_meta(config, at, "capacity"),
+        **meta(config, at, "capacity"),
         "cost_explorer": cost_explorer,
         "history_months": history_months,
         "forecast_months": forecast_months,
@@ -202,6 +89,152 @@ def capacity_document(
         "recommendations": advice,
         "thresholds": {"memory": MEMORY_THRESHOLD, "duration_of_timeout": DURATION_THRESHOLD, "throttles": 0},
     }
+
+
+def _registrations(records: list[dict[str, Any]]) -> list[datetime | None]:
+    registrations: list[datetime | None] = []
+    for record in records:
+        try:
+            registrations.append(parse_client(record).created_at)
+        except InvalidInputError:
+            registrations.append(None)
+    return registrations
+
+
+def _memory_check(recent: list[ExecutionRecord], worker: sources.FunctionLimits | None) -> Findings:
+    memory = [r.max_memory_mb for r in recent if r.max_memory_mb is not None]
+    peak = max(memory) if memory else None
+    limit = Decimal(worker.memory_mb) if worker else None
+    status = threshold_status(Decimal(peak) if peak is not None else None, limit, MEMORY_THRESHOLD)
+    check = {
+        "check": "worker memory",
+        "status": status,
+        "used": peak,
+        "limit": worker.memory_mb if worker else None,
+        "unit": "MB",
+        "detail": f"peak resident memory of {len(memory)} run(s) in 30 days against the function's memory; "
+        "above 80%: raise it",
+    }
+    if status != "WARNING" or peak is None:
+        return [check], []
+    return [check], [
+        f"Raise the worker's memory from {worker.memory_mb if worker else '?'} MB to "
+        f"{next_memory_size(peak)} MB (WORKER in infrastructure/constructs/functions.py, then cdk deploy)."
+    ]
+
+
+def _duration_check(
+    config: EnvironmentConfig, at: datetime, durations: list[int], worker: sources.FunctionLimits | None
+) -> Findings:
+    duration = sources.metric_total(
+        "AWS/Lambda", "Duration", {"FunctionName": config.worker_function}, at - timedelta(days=30), at, "Maximum"
+    )
+    p95 = percentile(durations, 95)
+    timeout_ms = Decimal(worker.timeout_s * 1000) if worker else None
+    longest = duration.value if duration.available else None
+    batch = p95 * WORKER_BATCH_SIZE if p95 is not None else None
+    status = threshold_status(longest if longest is not None else batch, timeout_ms, DURATION_THRESHOLD)
+    check = {
+        "check": "worker duration",
+        "status": status,
+        "used": longest if longest is not None else batch,
+        "limit": timeout_ms,
+        "unit": "ms",
+        "detail": (
+            f"longest invocation in 30 days ({duration.source})"
+            if longest is not None
+            else f"a batch of {WORKER_BATCH_SIZE} runs at the p95 run duration ({duration.reason}: "
+            "CloudWatch has no invocation durations)"
+        ),
+    }
+    if status != "WARNING":
+        return [check], []
+    return [check], [
+        "Invocations approach the worker's timeout: raise the timeout (WORKER sizing) or lower the SQS batch "
+        "size (BATCH_SIZE in infrastructure/constructs/fanout.py)."
+    ]
+
+
+def _throttle_check(config: EnvironmentConfig, at: datetime) -> Findings:
+    throttles = sources.metric_total(
+        "AWS/Lambda", "Throttles", {"FunctionName": config.worker_function}, at - timedelta(days=30), at
+    )
+    status = "UNKNOWN" if not throttles.available else ("WARNING" if throttles.value > 0 else "OK")
+    check = {
+        "check": "worker throttling",
+        "status": status,
+        "used": throttles.value if throttles.available else None,
+        "limit": 0,
+        "unit": "throttles",
+        "detail": throttles.source if throttles.available else f"{throttles.source}: {throttles.reason}",
+    }
+    if status != "WARNING":
+        return [check], []
+    return [check], [
+        "The worker was throttled: raise the account's Lambda concurrency or reserved concurrency, and check "
+        "the event source's maximum concurrency (MAX_CONCURRENCY in infrastructure/constructs/fanout.py)."
+    ]
+
+
+def _projection(
+    executions: Series, clients: Series, durations: list[int], worker: sources.FunctionLimits | None
+) -> tuple[dict[str, Any], Decimal | None]:
+    """The load at the horizon, and the time the daily dispatch then takes to drain (ms)."""
+    concurrency = worker.max_concurrency if worker and worker.max_concurrency else None
+    mean_ms = mean(durations)
+    projected_daily = (executions.projected[-1][1] / 30) if executions.projected else None
+    drain = None
+    if projected_daily is not None and mean_ms is not None:
+        drain = projected_daily * mean_ms / Decimal(concurrency or 5)
+    projection = {
+        "horizon": executions.projected[-1][0] if executions.projected else None,
+        "clients": clients.projected[-1][1] if clients.projected else None,
+        "runs_per_day": rounded(projected_daily, "0.1"),
+        "mean_run_ms": rounded(mean_ms, "1"),
+        "max_concurrency": concurrency or 5,
+        "daily_burst_drain_ms": rounded(drain, "1"),
+        "note": "memory and invocation duration do not grow with the number of clients (one client per run; "
+        "docs/architecture.md measured 145-155 MB from 4 to 104 clients): the projection is of load, "
+        "the time the daily dispatch takes to drain at the event source's concurrency",
+    }
+    return projection, drain
+
+
+def _drain_check(drain: Decimal | None) -> Findings:
+    if drain is None or drain <= 2 * 3600 * 1000:
+        return [], []
+    check = {
+        "check": "projected daily drain",
+        "status": "WARNING",
+        "used": drain,
+        "limit": 2 * 3600 * 1000,
+        "unit": "ms",
+        "detail": "the daily burst at the projected volume",
+    }
+    return [check], [
+        "At the projected volume the 06:00 daily dispatch takes over two hours to drain: raise the event "
+        "source's maximum concurrency (MAX_CONCURRENCY in infrastructure/constructs/fanout.py)."
+    ]
+
+
+def _cost_explorer_check(cost_explorer: dict[str, Any]) -> Findings:
+    over = [entry for entry in cost_explorer["clients"] if entry["over_budget"]]
+    check = {
+        "check": "cost explorer requests",
+        "status": "WARNING" if over else "OK",
+        "used": cost_explorer["usd_per_month"],
+        "limit": None,
+        "unit": "USD a month",
+        "detail": f"expected, cold cache, {len(cost_explorer['clients'])} active client(s); "
+        + (f"above their budget: {', '.join(e['client_id'] for e in over[:10])}" if over else "each within its budget"),
+    }
+    advice = [
+        f"{entry['client_id']} expects {entry['requests_per_report']} Cost Explorer requests a report, above its "
+        f"budget of {entry['budget']}: raise max_ce_requests (client update) or CE_REQUEST_CAP, or move it to a "
+        "Data Export; until then its reports leave sections out or are not sent."
+        for entry in over[:10]
+    ]
+    return [check], advice
 
 
 def _cost_explorer_plans(config: EnvironmentConfig, records: list[dict[str, Any]]) -> dict[str, Any]:

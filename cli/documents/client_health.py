@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cli.context import tracked
-from cli.documents.kpis import _meta
+from cli.documents.kpis import meta
 from cli.readers import tables
 from cli.readers.clients import clients_table
 from cli.reviews.checks import is_stale
@@ -66,7 +66,7 @@ def client_health_document(config: EnvironmentConfig, window: Window, at: dateti
     entries.sort(key=attention_order)
     counts = Counter(entry["health"] for entry in entries)
     return {
-        **_meta(config, at, "client-health"),
+        **meta(config, at, "client-health"),
         "period": window.as_dict(),
         "summary": {
             "clients": len(entries),

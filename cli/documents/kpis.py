@@ -12,11 +12,11 @@ from infrastructure.config import EnvironmentConfig
 from lambdas.dal.suppressions import SuppressionsTable
 
 
-def _meta(config: EnvironmentConfig, at: datetime, kind: str) -> dict[str, Any]:
+def meta(config: EnvironmentConfig, at: datetime, kind: str) -> dict[str, Any]:
     return {"report": kind, "environment": config.environment, "generated_at": at}
 
 
 def ops_report_document(config: EnvironmentConfig, window: Window, at: datetime) -> dict[str, Any]:
     runs = tables.runs_between(config, window.start_at, window.end_at)
     summary = ops_summary(runs, SuppressionsTable(config.suppressions_table).every_client(cleared=True), window, at)
-    return {**_meta(config, at, "operations"), **summary}
+    return {**meta(config, at, "operations"), **summary}

@@ -6,8 +6,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from cli.documents.capacity import _worker
-from cli.documents.kpis import _meta
+from cli.documents.capacity import worker_limits
+from cli.documents.kpis import meta
 from cli.probes import sources
 from cli.readers import tables
 from cli.reviews.capacity import DURATION_THRESHOLD, MEMORY_THRESHOLD, threshold_status
@@ -19,7 +19,7 @@ from infrastructure.config import EnvironmentConfig
 def performance_document(config: EnvironmentConfig, window: Window, at: datetime) -> dict[str, Any]:
     runs = tables.runs_between(config, window.start_at, window.end_at)
     figures = performance(runs, window, at)
-    worker = _worker(config)
+    worker = worker_limits(config)
     dims = {"FunctionName": config.worker_function}
     start, end = window.start_at, min(window.end_at, at) if window.start_at < at else window.end_at
     invocations = {
@@ -70,7 +70,7 @@ def performance_document(config: EnvironmentConfig, window: Window, at: datetime
     return {
         "format": PERFORMANCE_FORMAT,
         "version": FORMAT_VERSION,
-        **_meta(config, at, "performance"),
+        **meta(config, at, "performance"),
         **figures,
         "worker": worker.as_dict() if worker else None,
         "lambda": invocations,

@@ -8,8 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from cli.documents.capacity import _worker
-from cli.documents.kpis import _meta
+from cli.documents.capacity import worker_limits
+from cli.documents.kpis import meta
 from cli.probes import sources
 from cli.probes.resources import bucket_name, problem
 from cli.readers import tables
@@ -104,7 +104,7 @@ def client_usages(config: EnvironmentConfig, window: Window, runs: list[Executio
 def cost_statement(config: EnvironmentConfig, window: Window, at: datetime) -> dict[str, Any]:
     """What running the platform cost in the window, per client (`billing track`)."""
     runs = tables.runs_between(config, window.start_at, window.end_at)
-    return _cost_statement(config, window, at, runs, _worker(config))
+    return _cost_statement(config, window, at, runs, worker_limits(config))
 
 
 def _cost_statement(
@@ -178,7 +178,7 @@ def recommendations(
 
 def cost_optimization_document(config: EnvironmentConfig, window: Window, at: datetime) -> dict[str, Any]:
     runs = tables.runs_between(config, window.start_at, window.end_at)
-    worker = _worker(config)
+    worker = worker_limits(config)
     costs = _cost_statement(config, window, at, runs, worker)
     found = recommendations(config, window, at, costs, runs, worker)
     for item in found:
@@ -186,7 +186,7 @@ def cost_optimization_document(config: EnvironmentConfig, window: Window, at: da
     requests = sum(r.ce_requests for r in runs)
     hits = sum(r.cache_hits for r in runs)
     return {
-        **_meta(config, at, "cost-optimization"),
+        **meta(config, at, "cost-optimization"),
         "period": window.as_dict(),
         "running_cost_usd": costs["total_usd"],
         "by_service_usd": costs["by_service_usd"],

@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from cli.documents.kpis import _meta
+from cli.documents.kpis import meta
 from cli.probes import sources
 from cli.probes.resources import alarms, bucket_name, missing, problem, topic_arn
 from cli.readers import tables
@@ -217,60 +217,78 @@ def _iam_findings(config: EnvironmentConfig) -> tuple[list[dict[str, str]], dict
 def _storage_findings(config: EnvironmentConfig) -> tuple[list[dict[str, str]], dict[str, Any]]:
     findings: list[dict[str, str]] = []
     state: dict[str, Any] = {}
-    s3 = platform_client("s3")
     name = bucket_name(config)
     if name is None:
         findings.append(_finding("CRITICAL", "storage", config.assets_bucket, "bucket missing", "cdk deploy"))
     else:
-        bucket: dict[str, Any] = {}
-        try:
-            rules = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"]
-            algorithm = rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"]
-        except Exception as error:
-            algorithm = None if missing(error) or "NotFound" in problem(error) else problem(error)
-        bucket["encryption"] = algorithm
-        if algorithm != "aws:kms":
-            findings.append(
-                _finding(
-                    _local(config, "HIGH" if algorithm is None else "LOW"),
-                    "storage",
-                    name,
-                    f"default encryption {algorithm or 'not configured'}, not the project's KMS key",
-                    "deploy the stack's bucket (KMS, bucket key)",
-                )
-            )
-        try:
-            block = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
-        except Exception:  # none configured (or none readable): reported as not blocked
-            block = {}
-        bucket["public_access_block"] = block
-        if not block or not all(block.values()):
-            findings.append(
-                _finding(
-                    "CRITICAL",
-                    "storage",
-                    name,
-                    "public access is not blocked",
-                    "aws s3api put-public-access-block (all four settings true)",
-                )
-            )
-        try:
-            policy = json.loads(s3.get_bucket_policy(Bucket=name)["Policy"])
-        except Exception:  # no bucket policy (or none readable): nothing denies plain HTTP
-            policy = {}
-        tls = "aws:SecureTransport" in json.dumps(policy)
-        bucket["tls_only"] = tls
-        if not tls:
-            findings.append(
-                _finding(
-                    _local(config, "MEDIUM"),
-                    "storage",
-                    name,
-                    "no policy denies requests without TLS",
-                    "deploy the stack's bucket (enforce_ssl)",
-                )
-            )
+        found, bucket = _bucket_findings(config, name)
+        findings += found
         state["bucket"] = {"name": name, **bucket}
+    found, state["tables"] = _table_findings(config)
+    findings += found
+    found, state["kms_rotation"] = _key_findings(config)
+    findings += found
+    return findings, state
+
+
+def _bucket_findings(config: EnvironmentConfig, name: str) -> tuple[list[dict[str, str]], dict[str, Any]]:
+    """The assets bucket's default encryption, public access block and TLS-only policy."""
+    findings: list[dict[str, str]] = []
+    s3 = platform_client("s3")
+    bucket: dict[str, Any] = {}
+    try:
+        rules = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"]
+        algorithm = rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"]
+    except Exception as error:
+        algorithm = None if missing(error) or "NotFound" in problem(error) else problem(error)
+    bucket["encryption"] = algorithm
+    if algorithm != "aws:kms":
+        findings.append(
+            _finding(
+                _local(config, "HIGH" if algorithm is None else "LOW"),
+                "storage",
+                name,
+                f"default encryption {algorithm or 'not configured'}, not the project's KMS key",
+                "deploy the stack's bucket (KMS, bucket key)",
+            )
+        )
+    try:
+        block = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+    except Exception:  # none configured (or none readable): reported as not blocked
+        block = {}
+    bucket["public_access_block"] = block
+    if not block or not all(block.values()):
+        findings.append(
+            _finding(
+                "CRITICAL",
+                "storage",
+                name,
+                "public access is not blocked",
+                "aws s3api put-public-access-block (all four settings true)",
+            )
+        )
+    try:
+        policy = json.loads(s3.get_bucket_policy(Bucket=name)["Policy"])
+    except Exception:  # no bucket policy (or none readable): nothing denies plain HTTP
+        policy = {}
+    tls = "aws:SecureTransport" in json.dumps(policy)
+    bucket["tls_only"] = tls
+    if not tls:
+        findings.append(
+            _finding(
+                _local(config, "MEDIUM"),
+                "storage",
+                name,
+                "no policy denies requests without TLS",
+                "deploy the stack's bucket (enforce_ssl)",
+            )
+        )
+    return findings, bucket
+
+
+def _table_findings(config: EnvironmentConfig) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
+    """Each table's encryption: the project's KMS key, or an AWS owned one."""
+    findings: list[dict[str, str]] = []
     encryption = []
     for attribute in TABLES:
         table_name = getattr(config, attribute)
@@ -294,7 +312,12 @@ def _storage_findings(config: EnvironmentConfig) -> tuple[list[dict[str, str]], 
                     "deploy the stack's tables",
                 )
             )
-    state["tables"] = encryption
+    return findings, encryption
+
+
+def _key_findings(config: EnvironmentConfig) -> tuple[list[dict[str, str]], bool | None]:
+    """The project's KMS key: there, and rotated automatically."""
+    findings: list[dict[str, str]] = []
     try:
         key = platform_client("kms").describe_key(KeyId=config.kms_alias)["KeyMetadata"]["KeyId"]
         rotation = platform_client("kms").get_key_rotation_status(KeyId=key)["KeyRotationEnabled"]
@@ -315,8 +338,7 @@ def _storage_findings(config: EnvironmentConfig) -> tuple[list[dict[str, str]], 
                 "MEDIUM", "encryption", config.kms_alias, "automatic key rotation is off", "aws kms enable-key-rotation"
             )
         )
-    state["kms_rotation"] = rotation
-    return findings, state
+    return findings, rotation
 
 
 def security_audit_document(config: EnvironmentConfig, at: datetime, *, comprehensive: bool) -> dict[str, Any]:
@@ -327,7 +349,7 @@ def security_audit_document(config: EnvironmentConfig, at: datetime, *, comprehe
     watched, coverage = _alarm_findings(config)
     findings += refused + watched
     document: dict[str, Any] = {
-        **_meta(config, at, "security-audit"),
+        **meta(config, at, "security-audit"),
         "scope": "comprehensive" if comprehensive else "weekly",
         "period": {"start": start, "end": at, "days": days},
         "credential_ages": ages,
