@@ -4,26 +4,16 @@ those needing attention first. Pure."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from cli.reviews.kpis import outcome
 from cli.reviews.periods import Window
+from lambdas.logic.calendar import run_days
 from lambdas.models.execution import ExecutionRecord
 from lambdas.models.ses_events import Suppression
 
 # -- client health -------------------------------------------------------------------------------
-
-
-def expected_run_days(schedule: str, start: date, end: date) -> list[date]:
-    """Days in [start, end) a schedule has a scheduled run: daily every day, weekly Mondays,
-    monthly the 1st (infrastructure/constructs/schedules.py)."""
-    days = [start + timedelta(days=offset) for offset in range((end - start).days)]
-    if schedule == "weekly":
-        return [d for d in days if d.weekday() == 0]
-    if schedule == "monthly":
-        return [d for d in days if d.day == 1]
-    return days
 
 
 def failures_in_a_row(runs_newest_first: Sequence[ExecutionRecord], at: datetime) -> int:
@@ -40,6 +30,27 @@ def failures_in_a_row(runs_newest_first: Sequence[ExecutionRecord], at: datetime
 
 SEVERITY_ORDER = {"CRITICAL": 2, "WARNING": 1, "OK": 0}
 FAILURES_CRITICAL = 3
+
+
+def _run_reasons(client_id: str, last_run: ExecutionRecord | None, in_a_row: int) -> list[tuple[str, str]]:
+    """What the client's latest runs say: failures in a row, refused credentials, a report not sent."""
+    reasons: list[tuple[str, str]] = []
+    if in_a_row >= FAILURES_CRITICAL:
+        reasons.append(("CRITICAL", f"{in_a_row} failed runs in a row"))
+    elif in_a_row:
+        reasons.append(("WARNING", f"{in_a_row} failed run(s) in a row"))
+    if last_run is not None and last_run.error_kind == "unauthorized":
+        reasons.append(("CRITICAL", "credentials refused on the last run"))
+    if last_run is not None and last_run.status == "incomplete":
+        missing = "; ".join(last_run.missing) or "core figures"
+        reasons.append(
+            (
+                "WARNING",
+                f"last report not sent, incomplete ({missing}): `report run --client-id {client_id} "
+                f"--as-of {last_run.as_of.isoformat()}` sends it",
+            )
+        )
+    return reasons
 
 
 def client_health(
@@ -60,25 +71,10 @@ def client_health(
 ) -> dict[str, Any]:
     """One client's health; `credential` is {"type", "age_days", "status"} (status OK, WARNING,
     CRITICAL, or None for roles); `last_success` the newest success when it is older than the runs."""
-    reasons: list[tuple[str, str]] = []
     last_success = next((r for r in runs_newest_first if r.status == "succeeded"), last_success)
     last_run = runs_newest_first[0] if runs_newest_first else None
     in_a_row = failures_in_a_row(runs_newest_first, at)
-    if in_a_row >= FAILURES_CRITICAL:
-        reasons.append(("CRITICAL", f"{in_a_row} failed runs in a row"))
-    elif in_a_row:
-        reasons.append(("WARNING", f"{in_a_row} failed run(s) in a row"))
-    if last_run is not None and last_run.error_kind == "unauthorized":
-        reasons.append(("CRITICAL", "credentials refused on the last run"))
-    if last_run is not None and last_run.status == "incomplete":
-        missing = "; ".join(last_run.missing) or "core figures"
-        reasons.append(
-            (
-                "WARNING",
-                f"last report not sent, incomplete ({missing}): `report run --client-id {client_id} "
-                f"--as-of {last_run.as_of.isoformat()}` sends it",
-            )
-        )
+    reasons = _run_reasons(client_id, last_run, in_a_row)
     suppressed = [s for s in suppressed if s.active]  # a cleared address receives reports again
     if suppressed:
         level = "CRITICAL" if len(suppressed) >= recipients > 0 else "WARNING"
@@ -89,7 +85,7 @@ def client_health(
     if status == "active":
         first = max(window.start, registered.date() if registered else window.start)
         succeeded_days = {r.as_of for r in runs_newest_first if r.status == "succeeded"}
-        gaps = [d for d in expected_run_days(schedule, first, window.end) if d not in succeeded_days]
+        gaps = [d for d in run_days(schedule, first, window.end) if d not in succeeded_days]
         if stale:
             reasons.append(("WARNING", "no successful report within its schedule"))
         if gaps:

@@ -93,23 +93,39 @@ def ops_summary(
     Cost Explorer requests; each KPI against its runbook target."""
     runs = [r for r in records if in_window(r, window)]
     outcomes = Counter(outcome(r, at) for r in runs)
-    # An incomplete run sent nothing: finished, not a success.
-    finished = outcomes["succeeded"] + outcomes["failed"] + outcomes["incomplete"]
-    unfinished = sum(1 for r in runs if r.status == "running" and outcome(r, at) == "failed")
     durations = [r.duration_ms for r in runs if r.duration_ms is not None and r.status != "running"]
     sent = [r for r in runs if r.delivery == "sent"]
     recipients = sum(r.recipients for r in sent)
     bounces = bounced_by_run(suppressions)
     bounced = sum(bounces.get((r.client_id, r.run_id), 0) for r in sent)
-    rejected = sum(1 for r in runs if r.error_kind == "delivery_rejected")
-    errors: Counter[str] = Counter()
-    for r in runs:
-        if outcome(r, at) in ("failed", "incomplete"):
-            errors[r.error_kind or ("unfinished" if r.status == "running" else "unknown")] += 1
-    requests = sum(r.ce_requests for r in runs)
-    hits = sum(r.cache_hits for r in runs)
     stats = duration_stats(durations)
-    kpis = [
+    kpis = _kpis(outcomes, durations, stats, recipients, bounced)
+    return {
+        "period": window.as_dict(),
+        "executions": _executions(runs, outcomes, at),
+        "duration": stats,
+        "email": {
+            "sent": len(sent),
+            "recipients": recipients,
+            "bounced_recipients": bounced,
+            "suppressed_recipients": sum(r.suppressed for r in runs),
+            "not_sent_all_suppressed": sum(1 for r in runs if r.delivery == "suppressed"),
+            "rejected_by_ses": sum(1 for r in runs if r.error_kind == "delivery_rejected"),
+        },
+        "errors_by_kind": _errors_by_kind(runs, at),
+        "cost_explorer": _cost_explorer(runs),
+        "kpis": [kpi.as_dict() for kpi in kpis],
+        "targets_met": all(kpi.met is not False for kpi in kpis),
+        "daily": daily_series(runs, window, at),
+    }
+
+
+def _kpis(
+    outcomes: Counter[str], durations: list[int], stats: dict[str, Any], recipients: int, bounced: int
+) -> list[Kpi]:
+    # An incomplete run sent nothing: finished, not a success.
+    finished = outcomes["succeeded"] + outcomes["failed"] + outcomes["incomplete"]
+    return [
         Kpi(
             "success rate",
             ratio(outcomes["succeeded"], finished),
@@ -135,42 +151,42 @@ def ops_summary(
             f"{recipients - bounced} of {recipients} recipients not reported bouncing",
         ),
     ]
+
+
+def _executions(runs: list[ExecutionRecord], outcomes: Counter[str], at: datetime) -> dict[str, Any]:
     by_trigger: dict[str, Counter[str]] = defaultdict(Counter)
     for r in runs:
         by_trigger[trigger(r)][outcome(r, at)] += 1
     return {
-        "period": window.as_dict(),
-        "executions": {
-            "total": len(runs),
-            "succeeded": outcomes["succeeded"],
-            "failed": outcomes["failed"],
-            "incomplete": outcomes["incomplete"],
-            "skipped": outcomes["skipped"],
-            "running": outcomes["running"],
-            "unfinished_counted_failed": unfinished,
-            "retried": sum(1 for r in runs if r.attempts > 1),
-            "clients": len({r.client_id for r in runs}),
-            "by_trigger": {name: dict(sorted(counts.items())) for name, counts in sorted(by_trigger.items())},
-        },
-        "duration": stats,
-        "email": {
-            "sent": len(sent),
-            "recipients": recipients,
-            "bounced_recipients": bounced,
-            "suppressed_recipients": sum(r.suppressed for r in runs),
-            "not_sent_all_suppressed": sum(1 for r in runs if r.delivery == "suppressed"),
-            "rejected_by_ses": rejected,
-        },
-        "errors_by_kind": dict(sorted(errors.items())),
-        "cost_explorer": {
-            "requests": requests,
-            "cost_usd": sum((r.ce_cost_usd for r in runs), Decimal("0")),
-            "cache_hits": hits,
-            "cache_hit_rate": rounded(ratio(hits, hits + requests)),
-        },
-        "kpis": [kpi.as_dict() for kpi in kpis],
-        "targets_met": all(kpi.met is not False for kpi in kpis),
-        "daily": daily_series(runs, window, at),
+        "total": len(runs),
+        "succeeded": outcomes["succeeded"],
+        "failed": outcomes["failed"],
+        "incomplete": outcomes["incomplete"],
+        "skipped": outcomes["skipped"],
+        "running": outcomes["running"],
+        "unfinished_counted_failed": sum(1 for r in runs if r.status == "running" and outcome(r, at) == "failed"),
+        "retried": sum(1 for r in runs if r.attempts > 1),
+        "clients": len({r.client_id for r in runs}),
+        "by_trigger": {name: dict(sorted(counts.items())) for name, counts in sorted(by_trigger.items())},
+    }
+
+
+def _errors_by_kind(runs: list[ExecutionRecord], at: datetime) -> dict[str, int]:
+    errors: Counter[str] = Counter()
+    for r in runs:
+        if outcome(r, at) in ("failed", "incomplete"):
+            errors[r.error_kind or ("unfinished" if r.status == "running" else "unknown")] += 1
+    return dict(sorted(errors.items()))
+
+
+def _cost_explorer(runs: list[ExecutionRecord]) -> dict[str, Any]:
+    requests = sum(r.ce_requests for r in runs)
+    hits = sum(r.cache_hits for r in runs)
+    return {
+        "requests": requests,
+        "cost_usd": sum((r.ce_cost_usd for r in runs), Decimal("0")),
+        "cache_hits": hits,
+        "cache_hit_rate": rounded(ratio(hits, hits + requests)),
     }
 
 

@@ -14,10 +14,11 @@ from cli.probes.sources import StoredObject
 from cli.reviews import costing
 from cli.reviews.access import readers
 from cli.reviews.capacity import MEMORY_THRESHOLD, Series, next_memory_size, runs_by_month, runs_following_clients
-from cli.reviews.client_health import attention_order, client_health, expected_run_days, failures_in_a_row
+from cli.reviews.client_health import attention_order, client_health, failures_in_a_row
 from cli.reviews.cost_advice import cache_advice, lifecycle_advice, memory_advice, schedule_advice
 from cli.reviews.kpis import ops_summary
 from cli.reviews.periods import Window, linear_fit, month_window, parse_month, percentile, period_window, rounded
+from lambdas.logic.calendar import run_days
 from lambdas.models.execution import ExecutionRecord
 from lambdas.models.ses_events import Suppression
 
@@ -197,9 +198,9 @@ def test_failures_in_a_row_skip_skipped_runs_and_stop_at_a_success():
 
 def test_expected_run_days_follow_the_schedules():
     start, end = date(2026, 11, 1), date(2026, 12, 1)
-    assert len(expected_run_days("daily", start, end)) == 30
-    assert expected_run_days("weekly", start, end) == [date(2026, 11, d) for d in (2, 9, 16, 23, 30)]
-    assert expected_run_days("monthly", start, end) == [date(2026, 11, 1)]
+    assert len(run_days("daily", start, end)) == 30
+    assert run_days("weekly", start, end) == [date(2026, 11, d) for d in (2, 9, 16, 23, 30)]
+    assert run_days("monthly", start, end) == [date(2026, 11, 1)]
 
 
 def health(client_id: str, runs, **overrides):
