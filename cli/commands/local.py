@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -163,14 +164,7 @@ def up(
             "--extra-clients": extra_clients,
             "--page-groups": page_groups,
         }
-        conflicts = _conflicts(state, asked)
-        if conflicts:
-            flag = conflicts[0].split(" ", 1)[0]
-            fail(
-                f"{flag}: the local environment is already running (pid {state['pid']}) and was not started with "
-                f"{'; '.join(conflicts)}: stop it first with `python cli/main.py local down` (its data goes with it)"
-            )
-        console.print(f"Already running at {state['endpoint_url']} (pid {state['pid']}).")
+        _already_running(state, asked)
         return
     port = LOCAL_PORT if port is None else port
     extra_clients = extra_clients or 0
@@ -178,26 +172,7 @@ def up(
     local_state_file().unlink(missing_ok=True)  # a stale file of a server that is gone
     if port_taken(port):
         fail(f"--port: 127.0.0.1:{port} is already in use by another program; choose another --port")
-    local_state_dir().mkdir(parents=True, exist_ok=True)
-    log = local_state_dir() / "emulator.log"
-    command = [sys.executable, "-m", "emulator.server", "--port", str(port), "--extra-clients", str(extra_clients)]
-    command += ["--page-groups", str(page_groups)]
-    if day:
-        command += ["--as-of", day.isoformat()]
-    with log.open("ab") as sink:
-        process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-            command, cwd=REPOSITORY, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
-            start_new_session=True,  # outlives this command and its terminal's Ctrl-C
-        )  # fmt: skip
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP_SECONDS
-    with console.status(f"Starting the embedded AWS on {endpoint}…"):
-        while not responding(endpoint):
-            if process.poll() is not None or time.monotonic() > deadline:
-                with contextlib.suppress(ProcessLookupError):
-                    process.terminate()
-                fail(f"the embedded AWS did not start; see {log}", EXIT_FINDINGS)
-            time.sleep(0.1)
+    process, endpoint, log = _start_server(port, day, extra_clients, page_groups)
     state = {
         "pid": process.pid,
         "port": port,
@@ -221,6 +196,45 @@ def up(
     console.print(
         f'or as a shell function: awsl() {{ {aws_cli_prefix(endpoint)} "$@"; }}', soft_wrap=True, markup=False
     )
+
+
+def _already_running(state: dict[str, Any], asked: dict[str, Any]) -> None:
+    """Say so; refuse (exit 2) when the running environment was started with other options."""
+    conflicts = _conflicts(state, asked)
+    if conflicts:
+        flag = conflicts[0].split(" ", 1)[0]
+        fail(
+            f"{flag}: the local environment is already running (pid {state['pid']}) and was not started with "
+            f"{'; '.join(conflicts)}: stop it first with `python cli/main.py local down` (its data goes with it)"
+        )
+    console.print(f"Already running at {state['endpoint_url']} (pid {state['pid']}).")
+
+
+def _start_server(
+    port: int, day: date | None, extra_clients: int, page_groups: int
+) -> tuple[subprocess.Popen[bytes], str, Path]:
+    """The embedded AWS in a process of its own, once it answers: the process, its endpoint, its log."""
+    local_state_dir().mkdir(parents=True, exist_ok=True)
+    log = local_state_dir() / "emulator.log"
+    command = [sys.executable, "-m", "emulator.server", "--port", str(port), "--extra-clients", str(extra_clients)]
+    command += ["--page-groups", str(page_groups)]
+    if day:
+        command += ["--as-of", day.isoformat()]
+    with log.open("ab") as sink:
+        process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+            command, cwd=REPOSITORY, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
+            start_new_session=True,  # outlives this command and its terminal's Ctrl-C
+        )  # fmt: skip
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + STARTUP_SECONDS
+    with console.status(f"Starting the embedded AWS on {endpoint}…"):
+        while not responding(endpoint):
+            if process.poll() is not None or time.monotonic() > deadline:
+                with contextlib.suppress(ProcessLookupError):
+                    process.terminate()
+                fail(f"the embedded AWS did not start; see {log}", EXIT_FINDINGS)
+            time.sleep(0.1)
+    return process, endpoint, log
 
 
 @app.command("status")

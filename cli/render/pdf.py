@@ -205,6 +205,15 @@ def billing_pdf(document: dict[str, Any]) -> bytes:
         f"Platform cost by client, {period['label']}",
         f"cost-reporting {document['environment']} · {period['label']} · python cli/main.py billing report",
     )
+    _billing_summary_page(pdf, document)
+    for client in document["clients"]:
+        _billing_client_page(pdf, document, client)
+    return bytes(pdf.output())
+
+
+def _billing_summary_page(pdf: Document, document: dict[str, Any]) -> None:
+    """Every client's total, the unit prices, what is not priced."""
+    period = document["period"]
     pdf.add_page()
     pdf.set_font(pdf.family, "B", 18)
     pdf.cell(0, 10, pdf.safe(f"Platform cost by client: {period['label']}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -242,39 +251,42 @@ def billing_pdf(document: dict[str, Any]) -> bytes:
     )
     for note in document["shared"]["notes"]:
         pdf.paragraph(f"Note: {note}.", size=8, color=MUTED)
-    for client in document["clients"]:
-        pdf.add_page()
-        pdf.set_font(pdf.family, "B", 15)
-        pdf.cell(0, 8, pdf.safe(f"{client['name']}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.paragraph(
-            f"Client {client['client_id']} · {period['label']} · {client['runs']} run(s) · environment "
-            f"{document['environment']}",
-            color=MUTED,
-        )
-        pdf.ln(2)
-        lines = [
-            [
-                line["service"],
-                line["description"],
-                _plain(Decimal(str(line["quantity"]))),
-                line["unit"],
-                f"{Decimal(str(line['amount_usd'])):.4f}",
-            ]
-            for line in client["lines"]
+
+
+def _billing_client_page(pdf: Document, document: dict[str, Any], client: dict[str, Any]) -> None:
+    """One client's lines, its share of the shared costs, its total."""
+    period = document["period"]
+    pdf.add_page()
+    pdf.set_font(pdf.family, "B", 15)
+    pdf.cell(0, 8, pdf.safe(f"{client['name']}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.paragraph(
+        f"Client {client['client_id']} · {period['label']} · {client['runs']} run(s) · environment "
+        f"{document['environment']}",
+        color=MUTED,
+    )
+    pdf.ln(2)
+    lines = [
+        [
+            line["service"],
+            line["description"],
+            _plain(Decimal(str(line["quantity"]))),
+            line["unit"],
+            f"{Decimal(str(line['amount_usd'])):.4f}",
         ]
-        lines += [
-            [item["service"], item["description"], "", "", f"{Decimal(str(item['amount_usd'])):.4f}"]
-            for item in client["shared"]
-        ]
-        pdf.table(["service", "item", "quantity", "unit", "USD"], lines, [26, 74, 28, 26, 26], "LLRLR")
-        pdf.set_font(pdf.family, "B", 12)
-        pdf.cell(150, 8, pdf.safe("Total"), align="R")
-        pdf.cell(30, 8, pdf.safe(usd(client["total_usd"])), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.set_font(pdf.family, size=10)
-        pdf.paragraph(
-            f"Direct {Decimal(str(client['direct_usd'])):.4f} + shared {Decimal(str(client['shared_usd'])):.4f}, "
-            "rounded half up to the cent. Line amounts are rounded to 0.0001 USD.",
-            size=8,
-            color=MUTED,
-        )
-    return bytes(pdf.output())
+        for line in client["lines"]
+    ]
+    lines += [
+        [item["service"], item["description"], "", "", f"{Decimal(str(item['amount_usd'])):.4f}"]
+        for item in client["shared"]
+    ]
+    pdf.table(["service", "item", "quantity", "unit", "USD"], lines, [26, 74, 28, 26, 26], "LLRLR")
+    pdf.set_font(pdf.family, "B", 12)
+    pdf.cell(150, 8, pdf.safe("Total"), align="R")
+    pdf.cell(30, 8, pdf.safe(usd(client["total_usd"])), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(pdf.family, size=10)
+    pdf.paragraph(
+        f"Direct {Decimal(str(client['direct_usd'])):.4f} + shared {Decimal(str(client['shared_usd'])):.4f}, "
+        "rounded half up to the cent. Line amounts are rounded to 0.0001 USD.",
+        size=8,
+        color=MUTED,
+    )
