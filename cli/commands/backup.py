@@ -65,12 +65,6 @@ from lambdas.dal.suppressions import SuppressionsTable
 app = typer.Typer(help="Back up, validate and restore an environment's data.", no_args_is_help=True)
 
 
-# -- what goes in ---------------------------------------------------------------------------------
-
-
-# -- what comes out -------------------------------------------------------------------------------
-
-
 # -- commands -------------------------------------------------------------------------------------
 
 

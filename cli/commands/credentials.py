@@ -145,12 +145,6 @@ def validate_command(
     report_checks(result.checks, title=f"credentials of {client_id}", fmt=fmt, output=output, meta=meta)
 
 
-# -- how a rotation stops ------------------------------------------------------------------------
-
-
-# -- the link signer: the platform's own (system) key ---------------------------------------------
-
-
 # -- rotation ------------------------------------------------------------------------------------
 
 
