@@ -16,20 +16,18 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from cli.context import EXIT_FINDINGS, as_of_day, fail, local_aws_environment, write_atomically
 from cli.render.console import Table, console, styled
-from emulator.admin import admin
-from emulator.dataset import demo_clients, generate_demo_dataset
-from emulator.lambda_runtime import drain_queue, invoke
-from emulator.provision import provision, settings_environment
-from emulator.server import EmbeddedAWS
 from infrastructure.config import for_environment
 from lambdas import clock
 from lambdas.models.client import SCHEDULES, Client, parse_client
+
+if TYPE_CHECKING:  # the emulator is imported only when the demo runs: `import cli.main` stays light
+    from emulator.server import EmbeddedAWS
 
 
 @contextlib.contextmanager
@@ -57,6 +55,10 @@ def demo(
 
 
 def _demo(day: date, output: Path) -> None:
+    from emulator.dataset import generate_demo_dataset
+    from emulator.provision import provision, settings_environment
+    from emulator.server import EmbeddedAWS
+
     config = for_environment("local")
     with console.status("Starting the embedded AWS and generating the demo cost data…"):
         dataset = generate_demo_dataset(day)
@@ -71,6 +73,9 @@ def _demo(day: date, output: Path) -> None:
 
 
 def _run(aws: EmbeddedAWS, day: date, output: Path, queue_url: str, worker: str, dispatcher: str) -> None:
+    from emulator.admin import admin
+    from emulator.dataset import demo_clients
+    from emulator.lambda_runtime import drain_queue, invoke
     from lambdas.dal.archive import ReportArchive
     from lambdas.dal.clients_table import ClientsTable
     from lambdas.dal.executions_table import ExecutionsTable
@@ -173,6 +178,8 @@ def _on_stored_keys(client: Client, day: date) -> Client:
 
 
 def _replay_month_start(aws: EmbeddedAWS, day: date, monthly: list[str]) -> None:
+    from emulator.dataset import demo_clients
+
     """The month-close story, replayed so the demo's final report has something to correct: on the
     1st the monthly clients got last month's report while AWS still estimated it; AWS then
     restated a few days before finalising the month. The final run finds that report in the

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -27,10 +27,21 @@ from cli.context import (
     writable,
     write_atomically,
 )
-from cli.local.exercises import EXERCISES, Exercise
 from cli.render.checks import report_checks
 from cli.render.console import Table, console
 from infrastructure.config import EnvironmentConfig
+
+if TYPE_CHECKING:
+    from cli.local.exercises import Exercise
+
+
+def exercises() -> dict[str, Exercise]:
+    """The exercises, imported when a training command runs: they set up the embedded AWS
+    (cli/local imports emulator/), which no other command needs loaded."""
+    from cli.local.exercises import EXERCISES
+
+    return EXERCISES
+
 
 app = typer.Typer(help="Hands-on exercises for new operators (local only).", no_args_is_help=True)
 
@@ -71,7 +82,7 @@ commands it gives, fix it, and make up for what was missed.
 def index_markdown(at: datetime) -> str:
     rows = "\n".join(
         f"| {number} | [{exercise.title}]({number:02d}-{exercise.name}.md) | `{exercise.name}` | {exercise.runbook} |"
-        for number, exercise in enumerate(EXERCISES.values(), start=1)
+        for number, exercise in enumerate(exercises().values(), start=1)
     )
     return f"""# Hands-on exercises for new operators
 
@@ -96,9 +107,9 @@ def _local(environment: str) -> EnvironmentConfig:
 
 
 def _exercise(name: str) -> Exercise:
-    if name not in EXERCISES:
-        fail(f"exercise: {name!r} is not one of {', '.join(EXERCISES)}")
-    return EXERCISES[name]
+    if name not in exercises():
+        fail(f"exercise: {name!r} is not one of {', '.join(exercises())}")
+    return exercises()[name]
 
 
 @app.command("create")
@@ -111,23 +122,23 @@ def create(
     writable(output / "README.md")
     at = now()
     files = {"README.md": index_markdown(at)}
-    for number, exercise in enumerate(EXERCISES.values(), start=1):
+    for number, exercise in enumerate(exercises().values(), start=1):
         files[f"{number:02d}-{exercise.name}.md"] = exercise_markdown(number, exercise, at)
     listing: list[dict[str, Any]] = [
         {"name": e.name, "title": e.title, "runbook": e.runbook, "solution": e.steps_shown(at)}
-        for e in EXERCISES.values()
+        for e in exercises().values()
     ]
     files["exercises.json"] = to_json({"format": "cost-reporting-training", "exercises": listing})
     for name, text in files.items():
         write_atomically(output / name, text)
-    console.print(f"Wrote {len(EXERCISES)} exercises to {output}/ (start with {output / 'README.md'}).")
+    console.print(f"Wrote {len(exercises())} exercises to {output}/ (start with {output / 'README.md'}).")
 
 
 @app.command("list")
 def list_exercises() -> None:
     """The exercises and the runbook section each one practises."""
     table = Table("name", "exercise", "runbook")
-    for exercise in EXERCISES.values():
+    for exercise in exercises().values():
         table.add_row(exercise.name, exercise.title, exercise.runbook)
     console.print(table)
 

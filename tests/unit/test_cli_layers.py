@@ -2,7 +2,7 @@
 
 - no import cycle between cli modules (module-level and function-level imports alike);
 - only the `local` and `demo` command modules, and cli/local (the local environment's tools), import
-  the development emulator;
+  the development emulator, and `import cli.main` loads neither its server nor moto;
 - cli/reviews is pure: no typer, rich, boto3 or botocore, and nothing of the CLI that has them;
 - cli/readers read the platform's tables through lambdas/dal only: no boto3, no `platform_client`;
 - cli/commands modules never import each other (what two groups share lives below them);
@@ -12,6 +12,9 @@
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -94,6 +97,18 @@ def test_only_local_and_demo_import_the_emulator():
     importers = {name for name, targets in GRAPH.items() if any(starts(t, ("emulator",)) for t in targets)}
     outside = {name for name in importers - EMULATOR_ALLOWED if not starts(name, EMULATOR_PACKAGE)}
     assert not outside, sorted(outside)
+
+
+def test_the_cli_starts_without_the_embedded_aws():
+    """`python cli/main.py ...` against a deployment never loads the emulator's server or moto: the
+    demo and the training exercises import them when they run."""
+    probe = "import json, sys; import cli.main; print(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(  # noqa: S603 - this interpreter, a fixed probe
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPOSITORY
+    )
+    loaded = set(json.loads(result.stdout))
+    assert "cli.main" in loaded
+    assert {"moto", "emulator.server", "emulator.lambda_runtime", "cli.local.exercises"} & loaded == set()
 
 
 def test_reviews_are_pure():
