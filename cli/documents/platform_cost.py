@@ -15,7 +15,14 @@ from cli.probes.resources import bucket_name, problem
 from cli.readers import tables
 from cli.readers.clients import clients_table
 from cli.reviews import costing
-from cli.reviews.cost_advice import REPORTS_PREFIX, cache_advice, lifecycle_advice, memory_advice, schedule_advice
+from cli.reviews.cost_advice import (
+    MIN_SAVING_USD,
+    REPORTS_PREFIX,
+    cache_advice,
+    lifecycle_advice,
+    memory_advice,
+    schedule_advice,
+)
 from cli.reviews.periods import Window, ratio, rounded
 from cli.reviews.pricing import price, pricing_document
 from infrastructure.config import TABLES, EnvironmentConfig
@@ -201,4 +208,3 @@ def cost_optimization_document(config: EnvironmentConfig, window: Window, at: da
 
 
 # A recommendation saving less than a cent over the analysed period is shown, not a finding.
-MIN_SAVING_USD = Decimal("0.01")

@@ -28,6 +28,7 @@ class StoredObject:
 # Each rule takes plain data and returns its recommendation (saving unrounded, over the analysed
 # period) or nothing; `ops cost-optimization` reads the data and prices the lines.
 
+MIN_SAVING_USD = Decimal("0.01")  # a saving of less than a cent is shown, not a finding
 RIGHT_SIZE_THRESHOLD = Decimal("0.5")  # half used at the peak: room for larger clients
 STEADY_DAYS = 7  # a week of daily totals before a client's spend counts as steady
 STEADY_SPREAD = Decimal("0.10")  # (max - min) / mean of those totals

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from cli.commands.optimize import FULL_VCPU_MB, Measured, candidate, estimated_ms, recommend
+from cli.reviews.lambda_memory import FULL_VCPU_MB, Measured, candidate, estimated_ms, recommend
 from cli.reviews.query_patterns import access_patterns
 
 RUNS = [Measured(Decimal(1000), 150)] * 20
