@@ -193,7 +193,7 @@ def report_driver(record: dict[str, Any], as_of: date, runs: int) -> dict[str, A
 
     settings = get_settings()
     import lambdas.logic.xlsx as xlsx
-    import lambdas.pipeline as pipeline
+    import lambdas.orchestration.run as pipeline
     from lambdas.handlers import worker
 
     # CPU of building and rendering the report (the report's own work), and of its workbook within.

@@ -73,10 +73,10 @@ def _run(aws: EmbeddedAWS, day: date, output: Path, queue_url: str, worker: str,
     from lambdas.dal.archive import ReportArchive
     from lambdas.dal.clients_table import ClientsTable
     from lambdas.dal.executions_table import ExecutionsTable
-    from lambdas.dispatch import FINAL_NOT_BEFORE_DAY
     from lambdas.handlers import dispatcher as dispatcher_handler
     from lambdas.handlers import worker as worker_handler
     from lambdas.models.settings import get_settings
+    from lambdas.orchestration.dispatch import FINAL_NOT_BEFORE_DAY
 
     settings = get_settings()
     clients_table = ClientsTable(settings.clients_table)
@@ -178,7 +178,8 @@ def _replay_month_start(aws: EmbeddedAWS, day: date, monthly: list[str]) -> None
     archive and shows what changed."""
     from lambdas.models.events import ReportJob
     from lambdas.models.settings import get_settings
-    from lambdas.pipeline import ReportRun, dependencies_from
+    from lambdas.orchestration.dependencies import dependencies_from
+    from lambdas.orchestration.run import ReportRun
 
     dataset = aws.dataset
     first = day.replace(day=1)

@@ -49,12 +49,13 @@ from emulator.lambda_runtime import LocalContext
 from infrastructure.config import METRICS_NAMESPACE, EnvironmentConfig
 from lambdas.dal.aws import platform_client
 from lambdas.dal.clients_table import ClientsTable
-from lambdas.dispatch import dispatch_due
 from lambdas.models.client import parse_client
 from lambdas.models.events import ReportJob
 from lambdas.models.exceptions import PlatformError
 from lambdas.models.settings import Settings
-from lambdas.pipeline import ReportRun, dependencies_from
+from lambdas.orchestration.dependencies import dependencies_from
+from lambdas.orchestration.dispatch import dispatch_due
+from lambdas.orchestration.run import ReportRun
 
 FIRE_HOUR = 6  # infrastructure/constructs/schedules.py: every schedule fires at 06:00 UTC
 BATCH_SIZE = 10  # infrastructure/constructs/fanout.py

@@ -10,10 +10,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lambdas import clock
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.dal.jobs_queue import JobsQueue
-from lambdas.dispatch import dispatch_due
 from lambdas.models.events import DispatchEvent
 from lambdas.models.settings import get_settings
 from lambdas.observability import logger, metrics, tracer
+from lambdas.orchestration.dispatch import dispatch_due
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -20,13 +20,12 @@ from datetime import date
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import TypeAdapter, ValidationError
 
-from lambdas.dal.clients_table import ClientsTable
-from lambdas.dal.cost_cache import credential_scope
-from lambdas.dal.jobs_queue import JobsQueue
+from lambdas.logic.credential_scope import credential_scope
 from lambdas.models.client import ClientId, describe_validation_error, parse_client
 from lambdas.models.events import ReportJob
 from lambdas.models.exceptions import InvalidInputError
 from lambdas.observability import logger, metrics
+from lambdas.orchestration.ports import ClientRecords, JobQueue
 
 FINAL_NOT_BEFORE_DAY = 5
 MAX_SHARED_ACCOUNTS = 1000
@@ -68,7 +67,7 @@ def shared_groups(records: dict[str, dict[str, object]]) -> dict[str, tuple[str,
     return shared
 
 
-def dispatch_due(trigger: str, as_of: date, clients: ClientsTable, queue: JobsQueue) -> list[ReportJob]:
+def dispatch_due(trigger: str, as_of: date, clients: ClientRecords, queue: JobQueue) -> list[ReportJob]:
     if trigger == "month-close" and as_of.day < FINAL_NOT_BEFORE_DAY:
         return []
     schedule = "monthly" if trigger == "month-close" else trigger

@@ -15,9 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
-from lambdas.dal.cost_cache import CostCache, credential_scope
-from lambdas.dal.cost_explorer import CostExplorer
 from lambdas.logic.cost_data import CostData, corrections, cost_data_from_cells, split_answer
+from lambdas.logic.credential_scope import credential_scope
 from lambdas.logic.periods import ONE_DAY, ReportWindow
 from lambdas.logic.planner import (
     Cell,
@@ -37,6 +36,7 @@ from lambdas.models.client import Client
 from lambdas.models.exceptions import CostDataError, DependencyError, PlatformError
 from lambdas.models.report import Correction
 from lambdas.observability import logger
+from lambdas.orchestration.ports import CellCache, CostSource
 
 
 @dataclass
@@ -59,7 +59,7 @@ class _Fetched:
 
 
 class CostReader:
-    def __init__(self, explorer: CostExplorer, cache: CostCache, *, now: datetime, cap: int) -> None:
+    def __init__(self, explorer: CostSource, cache: CellCache, *, now: datetime, cap: int) -> None:
         self.explorer = explorer
         self.cache = cache
         self.now = now

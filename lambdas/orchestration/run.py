@@ -11,27 +11,15 @@ import json
 import resource
 import sys
 import time
-from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from lambdas import clock
-from lambdas.cost_reader import CostRead, CostReader
-from lambdas.dal.archive import ReportArchive, report_prefix
-from lambdas.dal.aws import SES_CALL_BUDGET_SECONDS, AwsCredentials, client_with, platform_error
+from lambdas.dal.archive import report_prefix
+from lambdas.dal.aws import SES_CALL_BUDGET_SECONDS, platform_error
 from lambdas.dal.client_secrets import ClientSecrets
-from lambdas.dal.clients_table import ClientsTable
-from lambdas.dal.cost_cache import CostCache
-from lambdas.dal.cost_explorer import CostExplorer
-from lambdas.dal.credentials import CredentialProvider
-from lambdas.dal.executions_table import ExecutionsTable
-from lambdas.dal.mailer import Mailer
-from lambdas.dal.suppressions import SuppressionsTable
-from lambdas.dal.webhooks import WebhookSender
 from lambdas.logic.cost_data import CostRow
 from lambdas.logic.outputs import CONTENT_TYPES, render_outputs
 from lambdas.logic.periods import ReportWindow, settled_through, window_for
@@ -52,69 +40,16 @@ from lambdas.models.exceptions import (
 )
 from lambdas.models.report import Report
 from lambdas.models.ses_events import message_tags
-from lambdas.models.settings import DEFAULT_CE_REQUEST_CAP, Settings
 from lambdas.observability import ACCESS, UNAUTHORIZED, audit, logger, metrics
+from lambdas.orchestration.cost_reader import CostRead, CostReader
+from lambdas.orchestration.outcome import RunOutcome
+
+if TYPE_CHECKING:
+    from lambdas.orchestration.dependencies import Dependencies
 
 # When the Lambda invocation running this thread ends (time.monotonic()); set by the worker handler
 # for each invocation, None elsewhere (the CLI). A send is started only if it can end before then.
 invocation_deadline: ContextVar[float | None] = ContextVar("invocation_deadline", default=None)
-
-
-@dataclass
-class Dependencies:
-    clients: ClientsTable
-    executions: ExecutionsTable
-    credentials: CredentialProvider
-    archive: ReportArchive
-    mailer: Mailer
-    cost_explorer: Callable[[AwsCredentials], CostExplorer] = field(
-        default=lambda credentials: CostExplorer(client_with("ce", credentials))
-    )
-    clock: Callable[[], datetime] = clock.now
-    cost_cache: Callable[[], CostCache] = lambda: CostCache("")  # a fresh one per run: it holds the run's cells
-    suppressions: SuppressionsTable | None = None
-    webhooks: WebhookSender | None = None
-    link_signer_secret: str = ""  # where the link signer's key is kept; empty: sign with the platform's own
-    # A client's own view of Secrets Manager (stored keys, webhook URLs): under the environment's prefix,
-    # through a session tagged with the client where the stack provides the secrets reader role.
-    client_secrets: Callable[[str], ClientSecrets] = ClientSecrets
-    ce_request_cap: int = DEFAULT_CE_REQUEST_CAP  # the most Cost Explorer requests one run may send
-
-
-@dataclass
-class RunOutcome:
-    client_id: str
-    run_id: str
-    status: str  # succeeded | incomplete | failed | skipped
-    delivery: str | None = None
-    message_id: str | None = None
-    recipients: int = 0
-    suppressed: int = 0
-    channels: list[dict[str, Any]] = field(default_factory=list)
-    ce_requests: int = 0
-    cache_hits: int = 0
-    error_kind: str | None = None
-    error: str | None = None
-    report: Report | None = None
-    files: dict[str, bytes] = field(default_factory=dict)
-    ce_budget: int | None = None
-    ce_planned: int | None = None
-    missing: list[str] = field(default_factory=list)
-
-    def summary(self) -> dict[str, Any]:
-        """What the idempotency store keeps and the handler returns: small and JSON-safe."""
-        return {
-            "client_id": self.client_id,
-            "run_id": self.run_id,
-            "status": self.status,
-            "delivery": self.delivery,
-            "message_id": self.message_id,
-            "ce_requests": self.ce_requests,
-            "cache_hits": self.cache_hits,
-            "error_kind": self.error_kind,
-            "error": self.error,
-            "missing": self.missing,
-        }
 
 
 class ReportRun:
@@ -460,25 +395,6 @@ class ReportRun:
                 "missing": outcome.missing or None,
             },
         )
-
-
-def dependencies_from(settings: Settings) -> Dependencies:
-    """The adapters of the real pipeline, named by the settings (Lambda env or CLI config)."""
-    return Dependencies(
-        clients=ClientsTable(settings.clients_table),
-        executions=ExecutionsTable(settings.executions_table, ttl_days=settings.execution_ttl_days),
-        credentials=CredentialProvider(),
-        archive=ReportArchive(settings.assets_bucket),
-        mailer=Mailer(settings.sender_email, settings.configuration_set),
-        cost_cache=lambda: CostCache(settings.cost_cache_table),
-        suppressions=SuppressionsTable(settings.suppressions_table) if settings.suppressions_table else None,
-        webhooks=WebhookSender(allow_loopback=settings.environment == "local"),
-        link_signer_secret=settings.link_signer_secret,
-        client_secrets=lambda client_id: ClientSecrets(
-            client_id, prefix=settings.client_secrets_prefix, reader_role_arn=settings.secrets_reader_role_arn
-        ),
-        ce_request_cap=settings.ce_request_cap,
-    )
 
 
 def _secret_names(client: Client) -> list[str]:
