@@ -214,7 +214,7 @@ def _restate_last_days(dataset: Any, account_id: str, month_end: date) -> None:
 
 
 def _row(client_id: str, schedule: str, report: dict[str, Any]) -> list[str]:
-    from lambdas.logic.render import Formatter, period_label
+    from lambdas.logic.render.format import Formatter, period_label
     from lambdas.models.report import Period
 
     fmt = Formatter(report["currency"], report.get("locale", "en_US"))

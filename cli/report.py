@@ -35,7 +35,7 @@ from cli.context import (
 )
 from lambdas.dal.aws import platform_error
 from lambdas.dal.executions_table import ExecutionsTable
-from lambdas.logic.render import money
+from lambdas.logic.render.format import money
 from lambdas.models.client import describe_validation_error
 from lambdas.models.events import ReportJob
 from lambdas.models.exceptions import PlatformError

@@ -48,7 +48,10 @@ def render_outputs(
 ) -> ReportOutputs:
     # The renderer (Jinja2, css-inline, Babel's dates) is imported by the first run that renders: a run
     # that ends before (a month-close run with nothing new, a paused client, a refused credential) never needs it.
-    from lambdas.logic.render import email_view, render_csv, render_html, render_text
+    from lambdas.logic.render.csv import render_csv
+    from lambdas.logic.render.html import render_html
+    from lambdas.logic.render.text import render_text
+    from lambdas.logic.render.view import email_view
 
     rows = list(rows)
     view = email_view(report, attachments=("csv", "xlsx") if attach_xlsx else ("csv",))
@@ -61,7 +64,7 @@ def render_outputs(
     }
     attachments = [Attachment(attachment_name(report, "csv"), "text/csv", files["report.csv"])]
     if attach_xlsx:
-        from lambdas.logic.xlsx import render_xlsx  # openpyxl: only for the clients that ask for it
+        from lambdas.logic.render.xlsx import render_xlsx  # openpyxl: only for the clients that ask for it
 
         files[XLSX] = render_xlsx(report, rows)
         attachments.append(Attachment(attachment_name(report, "xlsx"), CONTENT_TYPES[XLSX], files[XLSX]))

@@ -159,7 +159,7 @@ import babel.localedata
 if len(sys.argv) > 1:
     babel.localedata._dirname = sys.argv[1]
 from babel import Locale
-from lambdas.logic.render import Formatter, day_label, period_label
+from lambdas.logic.render.format import Formatter, day_label, period_label
 from lambdas.models.report import Period
 out = {"dates": [day_label(date(2026, 11, 27)), period_label(Period(start=date(2026, 10, 30), end=date(2026, 11, 2)))]}
 for name in sorted(babel.localedata.locale_identifiers()):

@@ -13,15 +13,11 @@ import pytest
 
 from lambdas.logic.cost_data import CostData, CostRow
 from lambdas.logic.periods import ReportWindow
-from lambdas.logic.render import (
-    Formatter,
-    email_view,
-    money,
-    period_label,
-    render_csv,
-    render_html,
-    render_text,
-)
+from lambdas.logic.render.csv import render_csv
+from lambdas.logic.render.format import Formatter, money, period_label
+from lambdas.logic.render.html import render_html
+from lambdas.logic.render.text import render_text
+from lambdas.logic.render.view import email_view
 from lambdas.logic.report import build_report
 from lambdas.models.report import Anomaly, Period, Report
 from tests.unit import report_fixtures as fx

@@ -22,7 +22,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from lambdas.logic.cost_data import CostRow
-from lambdas.logic.render import METRIC_LABELS, data_span, period_label, rows_in_span
+from lambdas.logic.render.csv import data_span, rows_in_span
+from lambdas.logic.render.format import METRIC_LABELS, period_label
 from lambdas.logic.report import percent_change
 from lambdas.models.report import Report
 
