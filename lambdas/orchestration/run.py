@@ -24,7 +24,7 @@ from lambdas.logic.cost_data import CostRow
 from lambdas.logic.outputs import CONTENT_TYPES, render_outputs
 from lambdas.logic.periods import ReportWindow, settled_through, window_for
 from lambdas.logic.queries import requests_cost_usd
-from lambdas.logic.report import build_report
+from lambdas.logic.report import RunFacts, build_report
 from lambdas.logic.restatement import covers, restatement
 from lambdas.models.client import Client, StoredKeyCredentials, parse_client
 from lambdas.models.events import ReportJob
@@ -253,22 +253,20 @@ class ReportRun:
         key_age = None
         if isinstance(client.credentials, StoredKeyCredentials) and client.credentials.rotated_at is not None:
             key_age = max((now - client.credentials.rotated_at).days, 0)
-        report = build_report(
-            client,
-            window,
-            read.data,
+        facts = RunFacts(
             run_id=job.run_id,
             as_of=job.as_of,
             generated_at=now,
             ce_requests=outcome.ce_requests,
             kind=job.kind,
             cache_hits=read.cache_hits,
-            notes=read.notes,
+            notes=tuple(read.notes),
             archive_url=archive_url,
             ce_forecast_remaining=read.forecast_remaining,
             key_age_days=key_age,
-            corrections=read.corrections,
+            corrections=tuple(read.corrections),
         )
+        report = build_report(client, window, read.data, facts)
         if job.kind != "final":
             return report
         if sent is None:
