@@ -75,8 +75,8 @@ def _run(aws: EmbeddedAWS, day: date, output: Path, queue_url: str, worker: str,
     from lambdas.dal.executions_table import ExecutionsTable
     from lambdas.handlers import dispatcher as dispatcher_handler
     from lambdas.handlers import worker as worker_handler
+    from lambdas.logic.calendar import MONTH_CLOSE_FIRST_DAY as FINAL_NOT_BEFORE_DAY
     from lambdas.models.settings import get_settings
-    from lambdas.orchestration.dispatch import FINAL_NOT_BEFORE_DAY
 
     settings = get_settings()
     clients_table = ClientsTable(settings.clients_table)

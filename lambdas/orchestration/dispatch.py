@@ -7,7 +7,7 @@ The group's jobs are queued next to each other, so they usually share an SQS bat
 worker processes in order.
 
 The month-close trigger queues a "final" run for every monthly client, from the 5th of the
-month on: AWS finalises a month's bill in the first days of the next one. The worker checks
+month on (lambdas/logic/calendar.py): AWS finalises a month's bill in the first days of the next one. The worker checks
 Cost Explorer's own `Estimated` flags before sending and skips while last month is not final.
 """
 
@@ -20,6 +20,7 @@ from datetime import date
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import TypeAdapter, ValidationError
 
+from lambdas.logic.calendar import MONTH_CLOSE_FIRST_DAY
 from lambdas.logic.credential_scope import credential_scope
 from lambdas.models.client import ClientId, describe_validation_error, parse_client
 from lambdas.models.events import ReportJob
@@ -27,7 +28,6 @@ from lambdas.models.exceptions import InvalidInputError
 from lambdas.observability import logger, metrics
 from lambdas.orchestration.ports import ClientRecords, JobQueue
 
-FINAL_NOT_BEFORE_DAY = 5
 MAX_SHARED_ACCOUNTS = 1000
 _CLIENT_ID: TypeAdapter[str] = TypeAdapter(ClientId)
 
@@ -68,7 +68,7 @@ def shared_groups(records: dict[str, dict[str, object]]) -> dict[str, tuple[str,
 
 
 def dispatch_due(trigger: str, as_of: date, clients: ClientRecords, queue: JobQueue) -> list[ReportJob]:
-    if trigger == "month-close" and as_of.day < FINAL_NOT_BEFORE_DAY:
+    if trigger == "month-close" and as_of.day < MONTH_CLOSE_FIRST_DAY:
         return []
     schedule = "monthly" if trigger == "month-close" else trigger
     client_ids = _nameable(clients.due(schedule))

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import parse_qs, urlsplit
 
+from lambdas.logic.calendar import KEY_AGE_WARN_DAYS
 from lambdas.logic.queries import PRICE_PER_REQUEST_USD
 from lambdas.logic.render.format import (
     ZERO,
@@ -41,9 +42,6 @@ from lambdas.models.report import DailyPoint, Period, Report, ServiceLine
 TOP_SERVICES = 8
 
 TOP_ACCOUNTS = 12  # a payer's hundreds of accounts: the biggest, then one line for the rest (all in the CSV)
-
-
-KEY_AGE_WARN_DAYS = 60  # the runbook's credential-age warning threshold
 
 
 def _peak(amounts: Iterable[Decimal]) -> Decimal:
