@@ -20,11 +20,14 @@ from datetime import date
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import TypeAdapter, ValidationError
 
+from lambdas.dal.clients_table import ClientsTable
+from lambdas.dal.jobs_queue import JobsQueue
 from lambdas.logic.calendar import MONTH_CLOSE_FIRST_DAY
 from lambdas.logic.credential_scope import credential_scope
 from lambdas.models.client import ClientId, describe_validation_error, parse_client
 from lambdas.models.events import ReportJob
 from lambdas.models.exceptions import InvalidInputError
+from lambdas.models.settings import Settings
 from lambdas.observability import logger, metrics
 from lambdas.orchestration.ports import ClientRecords, JobQueue
 
@@ -83,3 +86,8 @@ def dispatch_due(trigger: str, as_of: date, clients: ClientRecords, queue: JobQu
             jobs.append(ReportJob.scheduled(client_id, schedule, as_of, shared_accounts=shared))
     queue.send(jobs)
     return jobs
+
+
+def dispatch_scheduled(schedule: str, as_of: date, settings: Settings) -> list[ReportJob]:
+    """The dispatcher Lambda's job: `dispatch_due` on the environment's clients table and jobs queue."""
+    return dispatch_due(schedule, as_of, ClientsTable(settings.clients_table), JobsQueue(settings.jobs_queue_url))
