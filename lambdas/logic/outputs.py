@@ -1,9 +1,10 @@
 """Everything a report becomes: the files archived and the message sent. The pipeline calls
-only `render_outputs`; how each file is made lives in render.py, xlsx.py and message.py.
+only `render_outputs`; how each file is made lives in render/ (html.py, text.py, csv.py, xlsx.py)
+and message.py.
 
 Both are imported when first needed (tests/unit/test_lazy_imports.py keeps them out of the
 handlers' imports): xlsx.py (openpyxl) only for a client that asks for the workbook, for the others
-it was a third of the worker's cold start; render.py by the first run that renders."""
+it was a third of the worker's cold start; the render package by the first run that renders."""
 
 from __future__ import annotations
 

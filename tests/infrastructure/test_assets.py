@@ -149,7 +149,7 @@ def test_assets_fit_lambdas_limits_and_their_sizes_are_reported(layer_dir, code_
     assert sizes["code"][0] < 1024 * 1024  # the code alone stays small: quick deploys, quick cold starts
 
 
-# What the platform formats in a client's locale (lambdas/logic/render.py), for every locale Babel
+# What the platform formats in a client's locale (lambdas/logic/render/format.py), for every locale Babel
 # knows, printed as JSON: run once on the venv's full Babel data and once on the layer's pruned data.
 _FORMATTED_IN_EVERY_LOCALE = """
 import json, sys
