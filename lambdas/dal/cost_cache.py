@@ -23,7 +23,7 @@ from typing import Any
 
 from lambdas.dal.aws import PlatformAdapter
 from lambdas.dal.dynamo import batch_write
-from lambdas.logic.planner import Cell, CellKey, Density, Need, cell_key
+from lambdas.logic.needs import Cell, CellKey, Density, Need, cell_key
 from lambdas.observability import logger
 
 MAX_ITEM_BYTES = 350_000  # DynamoDB's limit is 400 KB per item: keep a margin for the keys

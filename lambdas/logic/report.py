@@ -23,8 +23,8 @@ from typing import Any
 from lambdas.logic.anomalies import detect
 from lambdas.logic.cost_data import CostData, CostRow
 from lambdas.logic.forecast import CENT, month_end_forecast
+from lambdas.logic.needs import SECTION_NAMES
 from lambdas.logic.periods import ReportWindow
-from lambdas.logic.planner import SECTION_NAMES
 from lambdas.logic.queries import CREDIT_RECORD_TYPES, requests_cost_usd
 from lambdas.models.client import Client
 from lambdas.models.exceptions import CostDataError

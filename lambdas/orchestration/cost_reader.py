@@ -17,19 +17,9 @@ from decimal import Decimal
 
 from lambdas.logic.cost_data import CostData, corrections, cost_data_from_cells, split_answer
 from lambdas.logic.credential_scope import credential_scope
+from lambdas.logic.needs import Cell, CellKey, Density, Need, attribution_need, cell_key, needs_for
 from lambdas.logic.periods import ONE_DAY, ReportWindow
-from lambdas.logic.planner import (
-    Cell,
-    CellKey,
-    Density,
-    Need,
-    Plan,
-    PlannedRequest,
-    attribution_need,
-    cell_key,
-    needs_for,
-    plan,
-)
+from lambdas.logic.planner import Plan, PlannedRequest, plan
 from lambdas.logic.queries import cost_forecast, requests_cost_usd
 from lambdas.logic.report import anomaly_days
 from lambdas.models.client import Client

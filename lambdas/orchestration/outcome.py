@@ -4,8 +4,11 @@ demo) the report and its files. `summary()` is what the idempotency store keeps.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from lambdas.dal.archive import report_prefix
+from lambdas.logic.queries import requests_cost_usd
 from lambdas.models.report import Report
 
 
@@ -42,4 +45,33 @@ class RunOutcome:
             "error_kind": self.error_kind,
             "error": self.error,
             "missing": self.missing,
+        }
+
+    def execution_fields(self, finished_at: datetime, duration_ms: int, max_memory_mb: int) -> dict[str, Any]:
+        """What the executions table records of the finished run. An incomplete report was neither
+        archived nor sent, and its figures are not the period's: only a succeeded run's are kept."""
+        report = self.report if self.status == "succeeded" else None
+        return {
+            "status": self.status,
+            "finished_at": finished_at.isoformat(),
+            "duration_ms": duration_ms,
+            "max_memory_mb": max_memory_mb,
+            "ce_requests": self.ce_requests,
+            "ce_cost_usd": requests_cost_usd(self.ce_requests),
+            "cache_hits": self.cache_hits,
+            "delivery": self.delivery,
+            "message_id": self.message_id,
+            "error_kind": self.error_kind,
+            "error": self.error,
+            "archive_prefix": report_prefix(self.client_id, self.run_id) if report else None,
+            "total": report.total if report else None,
+            "currency": report.currency if report else None,
+            "period_start": report.period.start.isoformat() if report else None,
+            "period_end": report.period.end.isoformat() if report else None,
+            "recipients": self.recipients,
+            "suppressed": self.suppressed,
+            "channels": self.channels or None,
+            "ce_budget": self.ce_budget,
+            "ce_planned": self.ce_planned,
+            "missing": self.missing or None,
         }

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from lambdas.dal.client_secrets import ClientSecrets
     from lambdas.dal.cost_explorer import Answer
     from lambdas.dal.executions_table import DeliveryClaim
-    from lambdas.logic.planner import Cell, CellKey, Density, Need
+    from lambdas.logic.needs import Cell, CellKey, Density, Need
     from lambdas.models.client import Client
     from lambdas.models.events import ReportJob
     from lambdas.models.report import Report

@@ -23,7 +23,6 @@ from lambdas.dal.client_secrets import ClientSecrets
 from lambdas.logic.cost_data import CostRow
 from lambdas.logic.outputs import CONTENT_TYPES, render_outputs
 from lambdas.logic.periods import ReportWindow, settled_through, window_for
-from lambdas.logic.queries import requests_cost_usd
 from lambdas.logic.report import RunFacts, build_report
 from lambdas.logic.restatement import covers, restatement
 from lambdas.models.client import Client, StoredKeyCredentials, parse_client
@@ -123,13 +122,26 @@ class ReportRun:
             # Cost Explorer still marks last month as an estimate: the next month-close run tries again.
             self._skip(outcome, "last month is not final yet in Cost Explorer")
             return
-        prefix = report_prefix(client.client_id, job.run_id)
         # The link is signed before rendering (the key is known) and works once the files are archived.
-        archive_url = None if self.dry_run else self._link(prefix + "report.html", client.client_id)
+        link_key = report_prefix(client.client_id, job.run_id) + "report.html"
+        archive_url = None if self.dry_run else self._link(link_key, client.client_id)
         report = self._report(client, job, window, now, read, outcome, archive_url, sent)
         if not report.complete and not client.send_partial:
             self._incomplete(outcome, report)
             return
+        self._deliver(client, job, window, read, report, outcome, secrets)
+
+    def _deliver(
+        self,
+        client: Client,
+        job: ReportJob,
+        window: ReportWindow,
+        read: CostRead,
+        report: Report,
+        outcome: RunOutcome,
+        secrets: ClientSecrets,
+    ) -> None:
+        """Steps 5 to 7: render, archive, send (at most once), then the chat summaries."""
         # The CSV: daily cost by service and account, plus credits and refunds when they count.
         rows: list[CostRow] = list(read.data.rows)
         if client.include_credits and not window.trend_months:
@@ -147,6 +159,7 @@ class ReportRun:
             outcome.status, outcome.delivery = "succeeded", "dry_run"
             return
         # Archived before anything is sent: no email goes out without its archived copy.
+        prefix = report_prefix(client.client_id, job.run_id)
         for name, body in outputs.archived().items():
             self.deps.archive.put(prefix + name, body, CONTENT_TYPES[name])
         if recipients:
@@ -363,35 +376,9 @@ class ReportRun:
         metrics.add_metric(name="CostExplorerRequests", unit=MetricUnit.Count, value=outcome.ce_requests)
         if self.dry_run:
             return
-        # An incomplete report was neither archived nor sent, and its figures are not the period's.
-        report = outcome.report if outcome.status == "succeeded" else None
+        duration_ms = int((time.monotonic() - started) * 1000)
         self.deps.executions.finish(
-            job.client_id,
-            job.run_id,
-            {
-                "status": outcome.status,
-                "finished_at": self.deps.clock().isoformat(),
-                "duration_ms": int((time.monotonic() - started) * 1000),
-                "max_memory_mb": _peak_memory_mb(),
-                "ce_requests": outcome.ce_requests,
-                "ce_cost_usd": requests_cost_usd(outcome.ce_requests),
-                "cache_hits": outcome.cache_hits,
-                "delivery": outcome.delivery,
-                "message_id": outcome.message_id,
-                "error_kind": outcome.error_kind,
-                "error": outcome.error,
-                "archive_prefix": report_prefix(job.client_id, job.run_id) if report else None,
-                "total": report.total if report else None,
-                "currency": report.currency if report else None,
-                "period_start": report.period.start.isoformat() if report else None,
-                "period_end": report.period.end.isoformat() if report else None,
-                "recipients": outcome.recipients,
-                "suppressed": outcome.suppressed,
-                "channels": outcome.channels or None,
-                "ce_budget": outcome.ce_budget,
-                "ce_planned": outcome.ce_planned,
-                "missing": outcome.missing or None,
-            },
+            job.client_id, job.run_id, outcome.execution_fields(self.deps.clock(), duration_ms, _peak_memory_mb())
         )
 
 
