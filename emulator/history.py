@@ -47,7 +47,7 @@ from typing import Any
 
 from emulator.admin import admin
 from emulator.lambda_runtime import LocalContext
-from infrastructure.config import METRICS_NAMESPACE, WORKER_BATCH_SIZE, EnvironmentConfig
+from infrastructure.config import METRICS_NAMESPACE, WORKER_BATCH, EnvironmentConfig
 from lambdas.dal.aws import platform_client
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.logic.calendar import FIRE_HOUR_UTC, triggers_on
@@ -343,8 +343,8 @@ def _seed(
                         _hand_edit(settings.clients_table, victim)
                         happened.append(f"{day}: record of {victim} broken by a hand edit")
                 retry: list[ReportJob] = []
-                for start in range(0, len(queue.jobs), WORKER_BATCH_SIZE):
-                    batch = queue.jobs[start : start + WORKER_BATCH_SIZE]
+                for start in range(0, len(queue.jobs), WORKER_BATCH):
+                    batch = queue.jobs[start : start + WORKER_BATCH]
                     elapsed, failed = _invoke(deps, config, cloudwatch, batch, fire, elapsed, result)
                     retry.extend(failed)
                 if retry:  # the queue redelivers after the visibility timeout

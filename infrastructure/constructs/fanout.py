@@ -10,12 +10,12 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infrastructure.config import MAX_RECEIVES, WORKER_BATCH_SIZE, EnvironmentConfig
+from infrastructure.config import MAX_RECEIVES, WORKER_BATCH, EnvironmentConfig
 
 # SQS keeps a message 14 days at most: the longest window operators get to redrive a failure.
 RETENTION = Duration.days(14)
 # MAX_RECEIVES: a run that failed this many receives (throttling or 5xx outliving boto3's retries
-# each time) goes to the dead-letter queue. WORKER_BATCH_SIZE runs per invocation: the dispatcher
+# each time) goes to the dead-letter queue. WORKER_BATCH runs per invocation: the dispatcher
 # queues the clients that share a payer next to each other (lambdas/orchestration/dispatch.py), so
 # they share a batch and, run in order by one worker, the first run's Cost Explorer answer is in
 # the cache for the others. Both in infrastructure/config.py, which the emulator reads too.
@@ -55,7 +55,7 @@ class FanOut(Construct):
         worker.add_event_source(
             sources.SqsEventSource(
                 self.jobs_queue,
-                batch_size=WORKER_BATCH_SIZE,
+                batch_size=WORKER_BATCH,
                 report_batch_item_failures=True,
                 max_concurrency=MAX_CONCURRENCY,
             )
