@@ -48,9 +48,10 @@ from cli.context import (
 from infrastructure.config import EnvironmentConfig
 from lambdas.dal.aws import error_code
 from lambdas.dal.clients_table import ClientsTable
-from lambdas.dal.cost_cache import CostCache, credential_scope
+from lambdas.dal.cost_cache import CostCache
 from lambdas.dal.executions_table import ExecutionsTable
 from lambdas.dal.suppressions import SuppressionsTable
+from lambdas.logic.credential_scope import credential_scope
 from lambdas.logic.periods import window_for
 from lambdas.logic.planner import ExpectedCost, expected_cost
 from lambdas.models.client import Client, parse_client

@@ -20,6 +20,13 @@ AUDIT_RETENTION_DAYS = 400
 SERVICE_NAME = "cost-reporting"
 METRICS_NAMESPACE = "CostReporting"
 
+# The jobs queue and the worker's event source (infrastructure/constructs/fanout.py; the emulator's
+# bootstrap and history use the same). Up to 10 runs per worker invocation (SQS's largest receive):
+# the dispatcher queues the clients that share a payer next to each other, so they share a batch.
+WORKER_BATCH = 10
+# A run that failed this many receives goes to the dead-letter queue and raises the DLQ alarm.
+MAX_RECEIVES = 5
+
 
 @dataclass(frozen=True)
 class EnvironmentConfig:
