@@ -84,7 +84,8 @@ def cost_explorer(endpoint: str, record: dict[str, Any]) -> dict[str, Any]:
     from lambdas import clock
     from lambdas.models.events import ReportJob
     from lambdas.models.settings import get_settings
-    from lambdas.pipeline import ReportRun, dependencies_from
+    from lambdas.orchestration.dependencies import dependencies_from
+    from lambdas.orchestration.run import ReportRun
 
     runs = []
     for label, hour in (("cold", 6), ("same-day re-run", 18)):

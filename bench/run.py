@@ -84,7 +84,8 @@ def drive(clients: int, endpoint: str, as_of: date) -> dict[str, Any]:
     from lambdas.handlers import dispatcher, worker
     from lambdas.models.client import SCHEDULES, parse_client
     from lambdas.models.events import ReportJob
-    from lambdas.pipeline import ReportRun, dependencies_from
+    from lambdas.orchestration.dependencies import dependencies_from
+    from lambdas.orchestration.run import ReportRun
 
     # Count every AWS call of the run (events reach clients created after the registration).
     calls = {"count": 0}
@@ -184,7 +185,8 @@ def month_of_runs() -> dict[str, Any]:
         from lambdas.models.client import parse_client
         from lambdas.models.events import ReportJob
         from lambdas.models.settings import get_settings
-        from lambdas.pipeline import ReportRun, dependencies_from
+        from lambdas.orchestration.dependencies import dependencies_from
+        from lambdas.orchestration.run import ReportRun
 
         reset_clients()
         get_settings.cache_clear()

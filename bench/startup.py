@@ -192,8 +192,8 @@ def report_driver(record: dict[str, Any], as_of: date, runs: int) -> dict[str, A
     from lambdas.models.settings import get_settings
 
     settings = get_settings()
-    import lambdas.logic.xlsx as xlsx
-    import lambdas.pipeline as pipeline
+    import lambdas.logic.render.xlsx as xlsx
+    import lambdas.orchestration.run as pipeline
     from lambdas.handlers import worker
 
     # CPU of building and rendering the report (the report's own work), and of its workbook within.

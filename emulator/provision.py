@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infrastructure.config import AUDIT_RETENTION_DAYS, TABLES, EnvironmentConfig, TableSpec
+from infrastructure.config import AUDIT_RETENTION_DAYS, MAX_RECEIVES, TABLES, EnvironmentConfig, TableSpec
 from infrastructure.policies import (
     alert_topic_publishers,
     deny_insecure_transport,
@@ -24,7 +24,6 @@ from lambdas.dal.secrets_store import SecretsStore
 from lambdas.models.settings import Settings
 
 WORKER_TIMEOUT_SECONDS = 300
-MAX_RECEIVES = 5
 _EXISTS = {
     "ResourceInUseException",
     "BucketAlreadyOwnedByYou",

@@ -79,9 +79,9 @@ def _run(aws: EmbeddedAWS, day: date, output: Path, queue_url: str, worker: str,
     from lambdas.dal.archive import ReportArchive
     from lambdas.dal.clients_table import ClientsTable
     from lambdas.dal.executions_table import ExecutionsTable
-    from lambdas.dispatch import FINAL_NOT_BEFORE_DAY
     from lambdas.handlers import dispatcher as dispatcher_handler
     from lambdas.handlers import worker as worker_handler
+    from lambdas.logic.calendar import MONTH_CLOSE_FIRST_DAY as FINAL_NOT_BEFORE_DAY
     from lambdas.models.settings import get_settings
 
     settings = get_settings()
@@ -186,7 +186,8 @@ def _replay_month_start(aws: EmbeddedAWS, day: date, monthly: list[str]) -> None
     archive and shows what changed."""
     from lambdas.models.events import ReportJob
     from lambdas.models.settings import get_settings
-    from lambdas.pipeline import ReportRun, dependencies_from
+    from lambdas.orchestration.dependencies import dependencies_from
+    from lambdas.orchestration.run import ReportRun
 
     dataset = aws.dataset
     first = day.replace(day=1)
@@ -221,7 +222,7 @@ def _restate_last_days(dataset: Any, account_id: str, month_end: date) -> None:
 
 
 def _row(client_id: str, schedule: str, report: dict[str, Any]) -> list[str]:
-    from lambdas.logic.render import Formatter, period_label
+    from lambdas.logic.render.format import Formatter, period_label
     from lambdas.models.report import Period
 
     fmt = Formatter(report["currency"], report.get("locale", "en_US"))

@@ -34,11 +34,13 @@ from cli.render.console import Table, console, errors
 from cli.reviews.checks import listed
 from lambdas.dal.aws import platform_error
 from lambdas.dal.executions_table import ExecutionsTable
-from lambdas.logic.render import money
+from lambdas.logic.render.format import money
 from lambdas.models.client import describe_validation_error
 from lambdas.models.events import ReportJob
 from lambdas.models.exceptions import PlatformError
-from lambdas.pipeline import ReportRun, RunOutcome, dependencies_from
+from lambdas.orchestration.dependencies import dependencies_from
+from lambdas.orchestration.outcome import RunOutcome
+from lambdas.orchestration.run import ReportRun
 
 app = typer.Typer(help="Run reports and read their history.", no_args_is_help=True)
 

@@ -9,10 +9,10 @@ from typing import Any
 from cli.context import tracked
 from cli.documents.kpis import meta
 from cli.readers import tables
-from cli.readers.clients import clients_table
+from cli.readers.clients import clients_table, key_age
 from cli.reviews.checks import is_stale
 from cli.reviews.client_health import attention_order, client_health
-from cli.reviews.key_ages import CRITICAL_DAYS, WARN_DAYS, key_age
+from cli.reviews.key_ages import CRITICAL_DAYS, WARN_DAYS
 from cli.reviews.periods import Window
 from infrastructure.config import EnvironmentConfig
 from lambdas.dal.executions_table import ExecutionsTable

@@ -35,7 +35,8 @@ from lambdas.models.events import ReportJob
 from lambdas.models.exceptions import InvalidInputError, PlatformError
 from lambdas.models.ses_events import Suppression
 from lambdas.observability import logs_to
-from lambdas.pipeline import ReportRun, dependencies_from
+from lambdas.orchestration.dependencies import dependencies_from
+from lambdas.orchestration.run import ReportRun
 
 BASE = "acme-retail"  # whose accounts and role the training clients read (the demo dataset's)
 DAMAGED_BACKUP = Path("backups/training-damaged.tar.gz")

@@ -7,14 +7,18 @@ from datetime import datetime
 from typing import Any
 
 from cli.context import EXIT_FINDINGS, fail, now, tracked
-from cli.reviews.key_ages import KeyAge, key_age
+from cli.reviews.checks import Status, age_in_days, key_age_status
+from cli.reviews.key_ages import KeyAge, mask_key
 from infrastructure.config import EnvironmentConfig
+from lambdas.dal.access_keys import AccessKeys
 from lambdas.dal.clients_table import ClientsTable
-from lambdas.dal.cost_cache import CostCache, credential_scope
+from lambdas.dal.cost_cache import CostCache
+from lambdas.dal.credentials import CredentialProvider
+from lambdas.logic.credential_scope import credential_scope
 from lambdas.logic.periods import window_for
 from lambdas.logic.planner import ExpectedCost, expected_cost
 from lambdas.models.client import Client, StoredKeyCredentials, parse_client
-from lambdas.models.exceptions import ClientNotFoundError, InvalidInputError
+from lambdas.models.exceptions import ClientNotFoundError, InvalidInputError, PlatformError
 
 
 def clients_table(config: EnvironmentConfig) -> ClientsTable:
@@ -68,3 +72,22 @@ def key_ages(table: ClientsTable, warn_days: int, critical_days: int, at: dateti
     clients, roles = stored_key_clients(table)
     ages = [key_age(c, warn_days, critical_days, at) for c in tracked(clients, "Reading key ages", len(clients))]
     return ages, roles
+
+
+def key_age(client: Client, warn_days: int, critical_days: int, at: datetime) -> KeyAge:
+    """The age of a stored-keys client's key, from IAM, classified against the limits."""
+    if not isinstance(client.credentials, StoredKeyCredentials):
+        raise TypeError(f"{client.client_id} has no stored keys")
+    secret = client.credentials.secret_name
+    try:
+        credentials = CredentialProvider().for_client(client)
+        key = AccessKeys(credentials).current()
+    except PlatformError as error:
+        return KeyAge(client.client_id, secret, Status.WARNING, f"age unknown: {error}")
+    masked = mask_key(credentials.access_key_id)
+    if key is None:
+        return KeyAge(client.client_id, secret, Status.CRITICAL, "IAM does not list the stored key", masked)
+    age = age_in_days(key.created, at)
+    status = key_age_status(age, warn_days, critical_days)
+    detail = {Status.OK: "within limits", Status.WARNING: "rotate soon", Status.CRITICAL: "rotate now"}[status]
+    return KeyAge(client.client_id, secret, status, detail, masked, key.created, age)

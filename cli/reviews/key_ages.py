@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from cli.reviews.checks import Status, age_in_days, key_age_status
-from lambdas.dal.access_keys import AccessKeys
-from lambdas.dal.archive import LINK_EXPIRY_SECONDS
-from lambdas.dal.credentials import CredentialProvider
+from cli.reviews.checks import Status
 from lambdas.logic.calendar import KEY_AGE_CRITICAL_DAYS, KEY_AGE_WARN_DAYS
-from lambdas.models.client import Client, StoredKeyCredentials
-from lambdas.models.exceptions import PlatformError
 
 WARN_DAYS, CRITICAL_DAYS = KEY_AGE_WARN_DAYS, KEY_AGE_CRITICAL_DAYS  # the calendar's key-age limits
 
@@ -23,11 +18,6 @@ SYSTEM_ROTATION_DAYS = 60
 
 
 SYSTEM_WARN_DAYS, SYSTEM_CRITICAL_DAYS = SYSTEM_ROTATION_DAYS - 30, SYSTEM_ROTATION_DAYS - 10
-
-
-# A run that read the old signer key just before the new one was stored can still sign with it until
-# it ends (the worker's timeout is 10 minutes): a retired key's links live this much past 7 days.
-RETIRED_KEY_MARGIN = timedelta(minutes=15)
 
 
 class AgeRow:
@@ -50,31 +40,6 @@ class KeyAge(AgeRow):
     access_key: str = ""  # masked
     created: datetime | None = None
     age_days: int | None = None
-
-
-def key_age(client: Client, warn_days: int, critical_days: int, at: datetime) -> KeyAge:
-    """The age of a stored-keys client's key, from IAM, classified against the limits."""
-    if not isinstance(client.credentials, StoredKeyCredentials):
-        raise TypeError(f"{client.client_id} has no stored keys")
-    secret = client.credentials.secret_name
-    try:
-        credentials = CredentialProvider().for_client(client)
-        key = AccessKeys(credentials).current()
-    except PlatformError as error:
-        return KeyAge(client.client_id, secret, Status.WARNING, f"age unknown: {error}")
-    masked = mask_key(credentials.access_key_id)
-    if key is None:
-        return KeyAge(client.client_id, secret, Status.CRITICAL, "IAM does not list the stored key", masked)
-    age = age_in_days(key.created, at)
-    status = key_age_status(age, warn_days, critical_days)
-    detail = {Status.OK: "within limits", Status.WARNING: "rotate soon", Status.CRITICAL: "rotate now"}[status]
-    return KeyAge(client.client_id, secret, status, detail, masked, key.created, age)
-
-
-def retired_links_until(stored_at: datetime) -> datetime:
-    """When the last link a retired signer key signed expires: 7 days after the key replacing it was
-    stored, plus the longest a run that had read the old key before can still sign with it."""
-    return stored_at + timedelta(seconds=LINK_EXPIRY_SECONDS) + RETIRED_KEY_MARGIN
 
 
 @dataclass

@@ -7,7 +7,7 @@ import secrets
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from cli.probes.resources import bucket_name
@@ -18,11 +18,10 @@ from cli.reviews.key_ages import (
     SYSTEM_WARN_DAYS,
     SystemKeyAge,
     mask_key,
-    retired_links_until,
 )
 from infrastructure.config import EnvironmentConfig
 from lambdas.dal.access_keys import AccessKeyInfo, AccessKeys
-from lambdas.dal.archive import ReportArchive
+from lambdas.dal.archive import LINK_EXPIRY_SECONDS, ReportArchive
 from lambdas.dal.aws import AwsCredentials, platform_error
 from lambdas.dal.credentials import CredentialProvider
 from lambdas.dal.secrets_store import SecretsStore
@@ -165,3 +164,14 @@ class LinkRefused(NotYet):
 
 def _moment(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+# A run that read the old signer key just before the new one was stored can still sign with it until
+# it ends (the worker's timeout is 10 minutes): a retired key's links live this much past 7 days.
+RETIRED_KEY_MARGIN = timedelta(minutes=15)
+
+
+def retired_links_until(stored_at: datetime) -> datetime:
+    """When the last link a retired signer key signed expires: 7 days after the key replacing it was
+    stored, plus the longest a run that had read the old key before can still sign with it."""
+    return stored_at + timedelta(seconds=LINK_EXPIRY_SECONDS) + RETIRED_KEY_MARGIN

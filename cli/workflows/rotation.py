@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cli.reviews.checks import Status, worst
-from cli.reviews.key_ages import mask_key, retired_links_until
+from cli.reviews.key_ages import mask_key
 from cli.workflows.credential_validation import (
     VALIDATION_ATTEMPTS,
     VALIDATION_PAUSE_SECONDS,
@@ -23,6 +23,7 @@ from cli.workflows.link_signer import (
     SignerState,
     _moment,
     probe_link,
+    retired_links_until,
     signer_state,
 )
 from infrastructure.config import EnvironmentConfig

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from emulator.dataset import demo_clients
-from lambdas.logic.render import Formatter, render_html
+from lambdas.logic.render.format import Formatter
+from lambdas.logic.render.html import render_html
 from tests.browser.chromium import Chromium, Rendering, contrast_ratio
 from tests.browser.conftest import Email
 from tests.unit import report_fixtures as fx

@@ -1,12 +1,19 @@
-"""The operations CLI keeps its shape: read from the syntax tree of cli/ (nothing is imported or run).
+"""The operations CLI keeps its shape, read from the source (nothing of it is run, but for the last
+test): the project's import graph of tests/unit/import_graph.py (module-level and function-level
+imports alike), and the libraries each module imports.
 
-- no import cycle between cli modules (module-level and function-level imports alike);
-- only the `local` and `demo` command modules, and cli/local (the local environment's tools), import
-  the development emulator, and `import cli.main` loads neither its server nor moto;
-- cli/reviews is pure: no typer, rich, boto3 or botocore, and nothing of the CLI that has them;
-- cli/readers read the platform's tables through lambdas/dal only: no boto3, no `platform_client`;
-- cli/commands modules never import each other (what two groups share lives below them);
-- no DynamoDB client of its own anywhere in cli/: every table goes through its adapter in lambdas/dal.
+    cli/commands   thin typer modules, one per command group; never import each other
+    cli/documents  each review's document: read through readers and probes, computed by reviews
+    cli/reviews    pure: no typer, rich, boto3 or botocore, and of the CLI only other reviews
+    cli/readers    the platform's tables through their lambdas/dal adapters: no boto3, no platform_client
+    cli/probes     the platform's other AWS resources, as boto3 sees them
+    cli/workflows  the changes made in several steps (registration, rotation, backups, the audit trail)
+    cli/render     tables, PDF, HTML
+    cli/local      the local environment's tools: with the `local` and `demo` command modules, the only
+                   importers of emulator/; `import cli.main` loads neither its server nor moto
+
+No import cycle anywhere in cli/, and no DynamoDB client of the CLI's own: every table goes through
+its adapter in lambdas/dal (tests/unit/test_optimize.py lists where each table is read).
 """
 
 from __future__ import annotations
@@ -17,86 +24,51 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPOSITORY = Path(__file__).resolve().parents[2]
-CLI = REPOSITORY / "cli"
-# The local environment's command modules and its tools (cli/local: the training exercises' setup).
-EMULATOR_ALLOWED = {"cli.commands.local", "cli.commands.demo"}
-EMULATOR_PACKAGE = ("cli.local",)
-# What a pure review may import of the CLI: other reviews only.
-REVIEWS_MAY_IMPORT = ("cli.reviews",)
-UI_AND_AWS = ("typer", "rich", "boto3", "botocore", "click")
+import pytest
+
+from tests.unit.import_graph import ROOT, cycles, import_graph, in_package, project_modules, violations
+
+EMULATOR_IMPORTERS = ("cli.commands.local", "cli.commands.demo", "cli.local")
+UI_AND_AWS = ("typer", "rich", "click", "boto3", "botocore")
 
 
-def module_name(path: Path) -> str:
-    parts = list(path.relative_to(REPOSITORY).with_suffix("").parts)
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+@pytest.fixture(scope="module")
+def graph():
+    return import_graph()
 
 
-def imports_of(path: Path) -> set[str]:
-    """Every module the file imports, at any depth of the tree (functions included); `from a import b`
-    counts as `a.b` when `a.b` is a module of cli/, else as `a`."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+def cli_modules() -> dict[str, Path]:
+    return {name: path for name, path in project_modules().items() if in_package(name, "cli")}
+
+
+def libraries_of(path: Path) -> set[str]:
+    """The top-level names of every library the file imports, at any depth (functions included)."""
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
+            found.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-            for alias in node.names:
-                candidate = f"{node.module}.{alias.name}"
-                if candidate in MODULES:
-                    found.add(candidate)
+            found.add(node.module.split(".")[0])
     return found
 
 
-MODULES = {module_name(path): path for path in sorted(CLI.rglob("*.py"))}
-GRAPH = {name: imports_of(path) for name, path in MODULES.items()}
+def test_the_walker_sees_the_cli(graph):
+    edges = {(edge.importer, edge.imported) for edge in graph}
+    assert ("cli.main", "cli.commands.ops") in edges
+    assert ("cli.commands.training", "cli.local.exercises") in edges  # lazy, still an edge
 
 
-def cli_imports(name: str) -> set[str]:
-    """The cli modules `name` imports (a package's import of its `__init__` is no edge of its own)."""
-    return {target for target in GRAPH[name] if target in MODULES and target != name and target != "cli"}
+def test_no_import_cycle_in_the_cli(graph):
+    assert cycles(graph, lambda module: in_package(module, "cli")) == []
 
 
-def starts(name: str, prefixes: tuple[str, ...]) -> bool:
-    return any(name == prefix or name.startswith(prefix + ".") for prefix in prefixes)
-
-
-def cycles() -> list[list[str]]:
-    found: list[list[str]] = []
-    state: dict[str, int] = {}
-    stack: list[str] = []
-
-    def visit(name: str) -> None:
-        state[name] = 1
-        stack.append(name)
-        for target in sorted(cli_imports(name)):
-            if state.get(target) == 1:
-                found.append([*stack[stack.index(target) :], target])
-            elif target not in state:
-                visit(target)
-        stack.pop()
-        state[name] = 2
-
-    for name in sorted(MODULES):
-        if name not in state:
-            visit(name)
-    return found
-
-
-def test_the_walker_sees_the_cli():
-    assert "cli.main" in MODULES and "cli.commands.ops" in MODULES
-    assert "cli.context" in cli_imports("cli.main")
-
-
-def test_no_import_cycle_in_the_cli():
-    assert cycles() == []
-
-
-def test_only_local_and_demo_import_the_emulator():
-    importers = {name for name, targets in GRAPH.items() if any(starts(t, ("emulator",)) for t in targets)}
-    outside = {name for name in importers - EMULATOR_ALLOWED if not starts(name, EMULATOR_PACKAGE)}
-    assert not outside, sorted(outside)
+def test_only_local_and_demo_import_the_emulator(graph):
+    found = violations(
+        graph,
+        lambda module: in_package(module, "cli") and not in_package(module, *EMULATOR_IMPORTERS),
+        lambda module: in_package(module, "emulator"),
+    )
+    assert found == []
 
 
 def test_the_cli_starts_without_the_embedded_aws():
@@ -104,32 +76,57 @@ def test_the_cli_starts_without_the_embedded_aws():
     demo and the training exercises import them when they run."""
     probe = "import json, sys; import cli.main; print(json.dumps(sorted(sys.modules)))"
     result = subprocess.run(  # noqa: S603 - this interpreter, a fixed probe
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPOSITORY
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
     )
     loaded = set(json.loads(result.stdout))
     assert "cli.main" in loaded
     assert {"moto", "emulator.server", "emulator.lambda_runtime", "cli.local.exercises"} & loaded == set()
 
 
-def test_reviews_are_pure():
-    for name in (n for n in MODULES if starts(n, ("cli.reviews",))):
-        outside = {t for t in GRAPH[name] if starts(t, UI_AND_AWS) or t == "lambdas.dal.aws"}
-        assert not outside, f"{name} imports {sorted(outside)}"
-        of_the_cli = {t for t in cli_imports(name) if not starts(t, REVIEWS_MAY_IMPORT)}
-        assert not of_the_cli, f"{name} imports {sorted(of_the_cli)}"
+def test_reviews_are_pure(graph):
+    reviews = {name: path for name, path in cli_modules().items() if in_package(name, "cli.reviews")}
+    assert reviews
+    for name, path in reviews.items():
+        assert not libraries_of(path) & set(UI_AND_AWS), name
+    found = violations(
+        graph,
+        lambda module: in_package(module, "cli.reviews"),
+        lambda module: (
+            in_package(module, "lambdas.dal", "emulator")
+            or (in_package(module, "cli") and not in_package(module, "cli.reviews"))
+        ),
+    )
+    assert found == []
 
 
-def test_readers_go_through_the_dal_adapters():
-    for name in (n for n in MODULES if starts(n, ("cli.readers",))):
-        raw = {t for t in GRAPH[name] if starts(t, ("boto3", "botocore", "lambdas.dal.aws"))}
-        assert not raw, f"{name} imports {sorted(raw)}"
-        assert "platform_client" not in MODULES[name].read_text(encoding="utf-8"), name
+def test_readers_go_through_the_dal_adapters(graph):
+    readers = {name: path for name, path in cli_modules().items() if in_package(name, "cli.readers")}
+    assert readers
+    for name, path in readers.items():
+        assert not libraries_of(path) & {"boto3", "botocore"}, name
+        assert "platform_client" not in path.read_text(encoding="utf-8"), name
+    assert violations(graph, lambda m: in_package(m, "cli.readers"), lambda m: m == "lambdas.dal.aws") == []
 
 
-def test_command_modules_do_not_import_each_other():
-    for name in (n for n in MODULES if starts(n, ("cli.commands",))):
-        siblings = {t for t in cli_imports(name) if starts(t, ("cli.commands",)) and t != "cli.commands"}
-        assert not siblings, f"{name} imports {sorted(siblings)}"
+def test_command_modules_do_not_import_each_other(graph):
+    found = violations(
+        graph,
+        lambda module: in_package(module, "cli.commands"),
+        lambda module: in_package(module, "cli.commands") and module != "cli.commands",
+    )
+    assert found == []
+
+
+def test_documents_show_nothing_themselves(graph):
+    documents = {name: path for name, path in cli_modules().items() if in_package(name, "cli.documents")}
+    for name, path in documents.items():
+        assert not libraries_of(path) & {"typer", "rich", "click"}, name
+    found = violations(
+        graph,
+        lambda module: in_package(module, "cli.documents"),
+        lambda module: in_package(module, "cli.commands", "cli.render", "cli.local"),
+    )
+    assert found == []
 
 
 def dynamodb_clients(path: Path) -> list[int]:
@@ -147,5 +144,5 @@ def dynamodb_clients(path: Path) -> list[int]:
 
 
 def test_every_table_is_read_and_written_through_its_adapter():
-    raw = {name: lines for name, path in MODULES.items() if (lines := dynamodb_clients(path))}
+    raw = {name: lines for name, path in cli_modules().items() if (lines := dynamodb_clients(path))}
     assert raw == {}

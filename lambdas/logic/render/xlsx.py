@@ -22,7 +22,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from lambdas.logic.cost_data import CostRow
-from lambdas.logic.render import METRIC_LABELS, data_span, period_label, rows_in_span
+from lambdas.logic.render.csv import data_span, rows_in_span
+from lambdas.logic.render.format import METRIC_LABELS, period_label
 from lambdas.logic.report import percent_change
 from lambdas.models.report import Report
 
@@ -63,6 +64,15 @@ def render_xlsx(report: Report, rows: Iterable[CostRow]) -> bytes:
         [[point.date, point.amount, point.estimated] for point in report.daily],
         [DATE_FORMAT, money, None],
     )
+    _optional_sheets(workbook, report, money)
+    _data_sheet(workbook, report, rows, money)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _optional_sheets(workbook: Workbook, report: Report, money: str) -> None:
+    """The sheets of the sections a report may not have: trend, breakdown, credits, anomalies."""
     if report.monthly_trend:
         _table(
             workbook.create_sheet("Months"),
@@ -95,6 +105,10 @@ def render_xlsx(report: Report, rows: Iterable[CostRow]) -> bytes:
             [[a.date, a.amount, a.expected_low, a.expected_high, a.rule, a.service or ""] for a in report.anomalies],
             [DATE_FORMAT, money, money, money, None, None],
         )
+
+
+def _data_sheet(workbook: Workbook, report: Report, rows: Iterable[CostRow], money: str) -> None:
+    """Every row of the attachments' span (the CSV's rows)."""
     names = {line.account_id: line.name for line in report.by_account}
     estimated = {point.date for point in report.daily if point.estimated}
     _table(
@@ -113,9 +127,6 @@ def render_xlsx(report: Report, rows: Iterable[CostRow]) -> bytes:
         ],
         [DATE_FORMAT, None, None, None, money, None],
     )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def _money_format(currency: str) -> str:

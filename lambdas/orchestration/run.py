@@ -11,32 +11,19 @@ import json
 import resource
 import sys
 import time
-from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from lambdas import clock
-from lambdas.cost_reader import CostRead, CostReader
-from lambdas.dal.archive import ReportArchive, report_prefix
-from lambdas.dal.aws import SES_CALL_BUDGET_SECONDS, AwsCredentials, client_with, platform_error
+from lambdas.dal.archive import report_prefix
+from lambdas.dal.aws import SES_CALL_BUDGET_SECONDS, platform_error
 from lambdas.dal.client_secrets import ClientSecrets
-from lambdas.dal.clients_table import ClientsTable
-from lambdas.dal.cost_cache import CostCache
-from lambdas.dal.cost_explorer import CostExplorer
-from lambdas.dal.credentials import CredentialProvider
-from lambdas.dal.executions_table import ExecutionsTable
-from lambdas.dal.mailer import Mailer
-from lambdas.dal.suppressions import SuppressionsTable
-from lambdas.dal.webhooks import WebhookSender
 from lambdas.logic.cost_data import CostRow
 from lambdas.logic.outputs import CONTENT_TYPES, render_outputs
 from lambdas.logic.periods import ReportWindow, settled_through, window_for
-from lambdas.logic.queries import requests_cost_usd
-from lambdas.logic.report import build_report
+from lambdas.logic.report import RunFacts, build_report
 from lambdas.logic.restatement import covers, restatement
 from lambdas.models.client import Client, StoredKeyCredentials, parse_client
 from lambdas.models.events import ReportJob
@@ -52,69 +39,16 @@ from lambdas.models.exceptions import (
 )
 from lambdas.models.report import Report
 from lambdas.models.ses_events import message_tags
-from lambdas.models.settings import DEFAULT_CE_REQUEST_CAP, Settings
 from lambdas.observability import ACCESS, UNAUTHORIZED, audit, logger, metrics
+from lambdas.orchestration.cost_reader import CostRead, CostReader
+from lambdas.orchestration.outcome import RunOutcome
+
+if TYPE_CHECKING:
+    from lambdas.orchestration.dependencies import Dependencies
 
 # When the Lambda invocation running this thread ends (time.monotonic()); set by the worker handler
 # for each invocation, None elsewhere (the CLI). A send is started only if it can end before then.
 invocation_deadline: ContextVar[float | None] = ContextVar("invocation_deadline", default=None)
-
-
-@dataclass
-class Dependencies:
-    clients: ClientsTable
-    executions: ExecutionsTable
-    credentials: CredentialProvider
-    archive: ReportArchive
-    mailer: Mailer
-    cost_explorer: Callable[[AwsCredentials], CostExplorer] = field(
-        default=lambda credentials: CostExplorer(client_with("ce", credentials))
-    )
-    clock: Callable[[], datetime] = clock.now
-    cost_cache: Callable[[], CostCache] = lambda: CostCache("")  # a fresh one per run: it holds the run's cells
-    suppressions: SuppressionsTable | None = None
-    webhooks: WebhookSender | None = None
-    link_signer_secret: str = ""  # where the link signer's key is kept; empty: sign with the platform's own
-    # A client's own view of Secrets Manager (stored keys, webhook URLs): under the environment's prefix,
-    # through a session tagged with the client where the stack provides the secrets reader role.
-    client_secrets: Callable[[str], ClientSecrets] = ClientSecrets
-    ce_request_cap: int = DEFAULT_CE_REQUEST_CAP  # the most Cost Explorer requests one run may send
-
-
-@dataclass
-class RunOutcome:
-    client_id: str
-    run_id: str
-    status: str  # succeeded | incomplete | failed | skipped
-    delivery: str | None = None
-    message_id: str | None = None
-    recipients: int = 0
-    suppressed: int = 0
-    channels: list[dict[str, Any]] = field(default_factory=list)
-    ce_requests: int = 0
-    cache_hits: int = 0
-    error_kind: str | None = None
-    error: str | None = None
-    report: Report | None = None
-    files: dict[str, bytes] = field(default_factory=dict)
-    ce_budget: int | None = None
-    ce_planned: int | None = None
-    missing: list[str] = field(default_factory=list)
-
-    def summary(self) -> dict[str, Any]:
-        """What the idempotency store keeps and the handler returns: small and JSON-safe."""
-        return {
-            "client_id": self.client_id,
-            "run_id": self.run_id,
-            "status": self.status,
-            "delivery": self.delivery,
-            "message_id": self.message_id,
-            "ce_requests": self.ce_requests,
-            "cache_hits": self.cache_hits,
-            "error_kind": self.error_kind,
-            "error": self.error,
-            "missing": self.missing,
-        }
 
 
 class ReportRun:
@@ -188,13 +122,26 @@ class ReportRun:
             # Cost Explorer still marks last month as an estimate: the next month-close run tries again.
             self._skip(outcome, "last month is not final yet in Cost Explorer")
             return
-        prefix = report_prefix(client.client_id, job.run_id)
         # The link is signed before rendering (the key is known) and works once the files are archived.
-        archive_url = None if self.dry_run else self._link(prefix + "report.html", client.client_id)
+        link_key = report_prefix(client.client_id, job.run_id) + "report.html"
+        archive_url = None if self.dry_run else self._link(link_key, client.client_id)
         report = self._report(client, job, window, now, read, outcome, archive_url, sent)
         if not report.complete and not client.send_partial:
             self._incomplete(outcome, report)
             return
+        self._deliver(client, job, window, read, report, outcome, secrets)
+
+    def _deliver(
+        self,
+        client: Client,
+        job: ReportJob,
+        window: ReportWindow,
+        read: CostRead,
+        report: Report,
+        outcome: RunOutcome,
+        secrets: ClientSecrets,
+    ) -> None:
+        """Steps 5 to 7: render, archive, send (at most once), then the chat summaries."""
         # The CSV: daily cost by service and account, plus credits and refunds when they count.
         rows: list[CostRow] = list(read.data.rows)
         if client.include_credits and not window.trend_months:
@@ -212,6 +159,7 @@ class ReportRun:
             outcome.status, outcome.delivery = "succeeded", "dry_run"
             return
         # Archived before anything is sent: no email goes out without its archived copy.
+        prefix = report_prefix(client.client_id, job.run_id)
         for name, body in outputs.archived().items():
             self.deps.archive.put(prefix + name, body, CONTENT_TYPES[name])
         if recipients:
@@ -318,22 +266,20 @@ class ReportRun:
         key_age = None
         if isinstance(client.credentials, StoredKeyCredentials) and client.credentials.rotated_at is not None:
             key_age = max((now - client.credentials.rotated_at).days, 0)
-        report = build_report(
-            client,
-            window,
-            read.data,
+        facts = RunFacts(
             run_id=job.run_id,
             as_of=job.as_of,
             generated_at=now,
             ce_requests=outcome.ce_requests,
             kind=job.kind,
             cache_hits=read.cache_hits,
-            notes=read.notes,
+            notes=tuple(read.notes),
             archive_url=archive_url,
             ce_forecast_remaining=read.forecast_remaining,
             key_age_days=key_age,
-            corrections=read.corrections,
+            corrections=tuple(read.corrections),
         )
+        report = build_report(client, window, read.data, facts)
         if job.kind != "final":
             return report
         if sent is None:
@@ -430,55 +376,10 @@ class ReportRun:
         metrics.add_metric(name="CostExplorerRequests", unit=MetricUnit.Count, value=outcome.ce_requests)
         if self.dry_run:
             return
-        # An incomplete report was neither archived nor sent, and its figures are not the period's.
-        report = outcome.report if outcome.status == "succeeded" else None
+        duration_ms = int((time.monotonic() - started) * 1000)
         self.deps.executions.finish(
-            job.client_id,
-            job.run_id,
-            {
-                "status": outcome.status,
-                "finished_at": self.deps.clock().isoformat(),
-                "duration_ms": int((time.monotonic() - started) * 1000),
-                "max_memory_mb": _peak_memory_mb(),
-                "ce_requests": outcome.ce_requests,
-                "ce_cost_usd": requests_cost_usd(outcome.ce_requests),
-                "cache_hits": outcome.cache_hits,
-                "delivery": outcome.delivery,
-                "message_id": outcome.message_id,
-                "error_kind": outcome.error_kind,
-                "error": outcome.error,
-                "archive_prefix": report_prefix(job.client_id, job.run_id) if report else None,
-                "total": report.total if report else None,
-                "currency": report.currency if report else None,
-                "period_start": report.period.start.isoformat() if report else None,
-                "period_end": report.period.end.isoformat() if report else None,
-                "recipients": outcome.recipients,
-                "suppressed": outcome.suppressed,
-                "channels": outcome.channels or None,
-                "ce_budget": outcome.ce_budget,
-                "ce_planned": outcome.ce_planned,
-                "missing": outcome.missing or None,
-            },
+            job.client_id, job.run_id, outcome.execution_fields(self.deps.clock(), duration_ms, _peak_memory_mb())
         )
-
-
-def dependencies_from(settings: Settings) -> Dependencies:
-    """The adapters of the real pipeline, named by the settings (Lambda env or CLI config)."""
-    return Dependencies(
-        clients=ClientsTable(settings.clients_table),
-        executions=ExecutionsTable(settings.executions_table, ttl_days=settings.execution_ttl_days),
-        credentials=CredentialProvider(),
-        archive=ReportArchive(settings.assets_bucket),
-        mailer=Mailer(settings.sender_email, settings.configuration_set),
-        cost_cache=lambda: CostCache(settings.cost_cache_table),
-        suppressions=SuppressionsTable(settings.suppressions_table) if settings.suppressions_table else None,
-        webhooks=WebhookSender(allow_loopback=settings.environment == "local"),
-        link_signer_secret=settings.link_signer_secret,
-        client_secrets=lambda client_id: ClientSecrets(
-            client_id, prefix=settings.client_secrets_prefix, reader_role_arn=settings.secrets_reader_role_arn
-        ),
-        ce_request_cap=settings.ce_request_cap,
-    )
 
 
 def _secret_names(client: Client) -> list[str]:

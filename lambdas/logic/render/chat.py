@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from lambdas.logic.render import EmailView, email_view
+from lambdas.logic.render.view import email_view
+from lambdas.logic.render.view_model import EmailView
 from lambdas.models.report import Report
 
 SLACK_HEADER_MAX = 150  # Block Kit limits

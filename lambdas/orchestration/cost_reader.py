@@ -14,29 +14,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from lambdas.dal.cost_cache import CostCache, credential_scope
-from lambdas.dal.cost_explorer import CostExplorer
 from lambdas.logic.cost_data import CostData, corrections, cost_data_from_cells, split_answer
+from lambdas.logic.credential_scope import credential_scope
+from lambdas.logic.needs import Cell, CellKey, Density, Need, attribution_need, cell_key, needs_for
 from lambdas.logic.periods import ONE_DAY, ReportWindow
-from lambdas.logic.planner import (
-    Cell,
-    CellKey,
-    Density,
-    Need,
-    Plan,
-    PlannedRequest,
-    attribution_need,
-    cell_key,
-    needs_for,
-    plan,
-)
+from lambdas.logic.planner import Plan, PlannedRequest, plan
 from lambdas.logic.queries import cost_forecast, requests_cost_usd
 from lambdas.logic.report import anomaly_days
 from lambdas.models.client import Client
 from lambdas.models.exceptions import CostDataError, DependencyError, PlatformError
 from lambdas.models.report import Correction
 from lambdas.observability import logger
+from lambdas.orchestration.ports import CellCache, CostSource
 
 
 @dataclass
@@ -59,7 +50,7 @@ class _Fetched:
 
 
 class CostReader:
-    def __init__(self, explorer: CostExplorer, cache: CostCache, *, now: datetime, cap: int) -> None:
+    def __init__(self, explorer: CostSource, cache: CellCache, *, now: datetime, cap: int) -> None:
         self.explorer = explorer
         self.cache = cache
         self.now = now
@@ -73,15 +64,14 @@ class CostReader:
         cached: dict[CellKey, Cell] = dict(self.cache.load(scope, client.metric, needs, everyone))
         density = self.cache.density
         density.learn_cells(cached)
-        planned = plan(
+        planned = self._plan(
+            client,
             needs,
             cached,
-            accounts=accounts,
-            metric=client.metric,
-            today=self.now.date(),
+            accounts,
+            density,
+            self.cap,
             shared_accounts=shared_accounts,
-            density=density,
-            cap=self.cap,
             budget=client.max_ce_requests,
         )
         self.explorer.max_requests = planned.budget
@@ -119,6 +109,27 @@ class CostReader:
         self._forecast(client, window, accounts, read)
         return read
 
+    def _plan(
+        self,
+        client: Client,
+        needs: list[Need],
+        cached: dict[CellKey, Cell],
+        accounts: list[str],
+        density: Density,
+        cap: int,
+        **options: Any,
+    ) -> Plan:
+        return plan(
+            needs,
+            cached,
+            accounts=accounts,
+            metric=client.metric,
+            today=self.now.date(),
+            density=density,
+            cap=cap,
+            **options,
+        )
+
     def _fetch(self, requests: list[PlannedRequest], metric: str, density: Density, fetched: _Fetched) -> None:
         """Send the requests in order while the budget lasts; keep every whole period answered."""
         for request in requests:
@@ -152,15 +163,7 @@ class CostReader:
         # A hint, not a figure: a day whose services any run read (of any age) is not asked again.
         unread = tuple(day for day in need.starts if any(cell_key(need, a, day) not in cached for a in accounts))
         left = self.cap if self.explorer.remaining is None else self.explorer.remaining
-        extra = plan(
-            [replace(need, starts=unread)] if unread else [],
-            cached,
-            accounts=accounts,
-            metric=client.metric,
-            today=self.now.date(),
-            density=density,
-            cap=left,
-        )
+        extra = self._plan(client, [replace(need, starts=unread)] if unread else [], cached, accounts, density, left)
         # Only what fits what is left of the budget: naming the service is worth no incomplete report.
         affordable = [r for r in extra.requests if r.estimated_pages <= left]
         self._fetch(affordable, client.metric, density, fetched)

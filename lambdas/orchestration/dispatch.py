@@ -7,7 +7,7 @@ The group's jobs are queued next to each other, so they usually share an SQS bat
 worker processes in order.
 
 The month-close trigger queues a "final" run for every monthly client, from the 5th of the
-month on: AWS finalises a month's bill in the first days of the next one. The worker checks
+month on (lambdas/logic/calendar.py): AWS finalises a month's bill in the first days of the next one. The worker checks
 Cost Explorer's own `Estimated` flags before sending and skips while last month is not final.
 """
 
@@ -21,14 +21,16 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import TypeAdapter, ValidationError
 
 from lambdas.dal.clients_table import ClientsTable
-from lambdas.dal.cost_cache import credential_scope
 from lambdas.dal.jobs_queue import JobsQueue
+from lambdas.logic.calendar import MONTH_CLOSE_FIRST_DAY
+from lambdas.logic.credential_scope import credential_scope
 from lambdas.models.client import ClientId, describe_validation_error, parse_client
 from lambdas.models.events import ReportJob
 from lambdas.models.exceptions import InvalidInputError
+from lambdas.models.settings import Settings
 from lambdas.observability import logger, metrics
+from lambdas.orchestration.ports import ClientRecords, JobQueue
 
-FINAL_NOT_BEFORE_DAY = 5
 MAX_SHARED_ACCOUNTS = 1000
 _CLIENT_ID: TypeAdapter[str] = TypeAdapter(ClientId)
 
@@ -68,8 +70,8 @@ def shared_groups(records: dict[str, dict[str, object]]) -> dict[str, tuple[str,
     return shared
 
 
-def dispatch_due(trigger: str, as_of: date, clients: ClientsTable, queue: JobsQueue) -> list[ReportJob]:
-    if trigger == "month-close" and as_of.day < FINAL_NOT_BEFORE_DAY:
+def dispatch_due(trigger: str, as_of: date, clients: ClientRecords, queue: JobQueue) -> list[ReportJob]:
+    if trigger == "month-close" and as_of.day < MONTH_CLOSE_FIRST_DAY:
         return []
     schedule = "monthly" if trigger == "month-close" else trigger
     client_ids = _nameable(clients.due(schedule))
@@ -84,3 +86,8 @@ def dispatch_due(trigger: str, as_of: date, clients: ClientsTable, queue: JobsQu
             jobs.append(ReportJob.scheduled(client_id, schedule, as_of, shared_accounts=shared))
     queue.send(jobs)
     return jobs
+
+
+def dispatch_scheduled(schedule: str, as_of: date, settings: Settings) -> list[ReportJob]:
+    """The dispatcher Lambda's job: `dispatch_due` on the environment's clients table and jobs queue."""
+    return dispatch_due(schedule, as_of, ClientsTable(settings.clients_table), JobsQueue(settings.jobs_queue_url))
