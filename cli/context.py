@@ -19,7 +19,9 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from cli.render.checks import checks_table
 from cli.render.console import Table, console, errors
+from cli.reviews.checks import Check, Status, shortfall, worst
 from cli.reviews.periods import parse_month
 from infrastructure.config import ENVIRONMENTS, EnvironmentConfig, for_environment
 from infrastructure.worker_settings import worker_settings
@@ -333,3 +335,18 @@ def confirm(question: str, assume_yes: bool) -> None:
         return
     if not typer.confirm(question, default=False):
         fail("cancelled: nothing changed", EXIT_FINDINGS)
+
+
+def report_checks(
+    checks: list[Check], *, title: str, fmt: OutputFormat, output: Path | None, meta: dict[str, Any]
+) -> NoReturn:
+    """Print the checks (table or JSON), write --output, exit with the worst verdict's code."""
+    overall = worst(checks)
+    document = {**meta, "status": overall.name, "checks": [check.as_dict() for check in checks]}
+    table = checks_table(checks, f"{title}: {overall.name}")
+    emit(document, table, fmt, output)
+    finish(shortfall(checks))
+
+
+def exit_code(status: Status) -> int:
+    return EXIT_OK if status is Status.OK else EXIT_FINDINGS

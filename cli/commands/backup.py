@@ -26,6 +26,7 @@ from pathlib import Path
 
 import typer
 
+from cli.aws_errors import problem
 from cli.context import (
     EXIT_FINDINGS,
     EnvironmentOption,
@@ -36,14 +37,14 @@ from cli.context import (
     fail,
     finish,
     now,
+    report_checks,
     to_json,
     tracked,
     writable,
     write_atomically,
 )
-from cli.probes.resources import problem, table_check
+from cli.probes.resources import table_check
 from cli.readers.clients import clients_table
-from cli.render.checks import report_checks
 from cli.render.console import console, errors
 from cli.reviews.checks import Status
 from cli.workflows import audit_trail, signing

@@ -41,10 +41,10 @@ from cli.context import (
     findings,
     finish,
     now,
+    report_checks,
     writable,
 )
 from cli.readers.clients import clients_table, cost_explorer_estimate, key_ages, require_client
-from cli.render.checks import report_checks
 from cli.render.console import Table, console, styled
 from cli.reviews.checks import Status
 from cli.reviews.key_ages import CRITICAL_DAYS, SYSTEM_CRITICAL_DAYS, SYSTEM_WARN_DAYS, WARN_DAYS

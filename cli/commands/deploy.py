@@ -34,11 +34,11 @@ from cli.context import (
     environment_config,
     fail,
     now,
+    report_checks,
     writable,
 )
 from cli.probes.alert_delivery import alert_delivery_check
 from cli.probes.resources import alarms, metric_sum, queue_depth, queue_url, resource_checks, topic_arn
-from cli.render.checks import report_checks
 from cli.render.console import console
 from cli.workflows.link_signer import link_signer_check
 from infrastructure.config import METRICS_NAMESPACE, EnvironmentConfig

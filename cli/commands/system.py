@@ -28,12 +28,12 @@ from cli.context import (
     fail,
     finish,
     now,
+    report_checks,
     writable,
 )
 from cli.documents.health import health_checks
 from cli.documents.recovery_validation import evidence_checks, recovery_checks
 from cli.probes.recovery import RTO, Assessed, assessment
-from cli.render.checks import report_checks
 from cli.render.console import Table, styled
 from cli.reviews.checks import (
     Status,

@@ -23,11 +23,11 @@ from cli.context import (
     environment_config,
     fail,
     now,
+    report_checks,
     to_json,
     writable,
     write_atomically,
 )
-from cli.render.checks import report_checks
 from cli.render.console import Table, console
 from infrastructure.config import EnvironmentConfig
 

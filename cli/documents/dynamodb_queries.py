@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from cli.aws_errors import problem
 from cli.context import fail
-from cli.probes.resources import problem
 from cli.probes.table_metrics import measured
 from cli.readers import tables
 from cli.reviews import query_patterns

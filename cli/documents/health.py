@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from cli.aws_errors import problem
 from cli.context import tracked
 from cli.probes.resources import (
     alarms,
     bucket_check,
     metric_sum,
-    problem,
     queue_depth,
     queue_url,
     resource_checks,

@@ -8,7 +8,8 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from cli.probes.resources import alarms, bucket_name, problem, queue_depth, queue_url, topic_arn
+from cli.aws_errors import problem
+from cli.probes.resources import alarms, bucket_name, queue_depth, queue_url, topic_arn
 from cli.probes.sources import function_limits
 from cli.readers.clients import clients_table
 from cli.readers.tables import table_sizes

@@ -8,10 +8,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from cli.aws_errors import problem
 from cli.documents.capacity import worker_limits
 from cli.documents.kpis import meta
 from cli.probes import sources
-from cli.probes.resources import bucket_name, problem
+from cli.probes.resources import bucket_name
 from cli.readers import tables
 from cli.readers.clients import clients_table
 from cli.reviews import costing

@@ -7,9 +7,10 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
+from cli.aws_errors import missing, problem
 from cli.documents.kpis import meta
 from cli.probes import sources
-from cli.probes.resources import alarms, bucket_name, missing, problem, topic_arn
+from cli.probes.resources import alarms, bucket_name, topic_arn
 from cli.readers import tables
 from cli.readers.clients import clients_table, key_ages
 from cli.reviews.key_ages import CRITICAL_DAYS, WARN_DAYS

@@ -20,7 +20,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cli.probes.resources import problem, topic_arn
+from cli.aws_errors import problem
+from cli.probes.resources import topic_arn
 from cli.reviews.checks import Check, Status
 from infrastructure.config import PREFIX, EnvironmentConfig
 from lambdas.dal.aws import platform_client

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cli.probes.resources import alarms, bucket_name, identity_check, missing, problem, topic_arn
+from cli.aws_errors import missing, problem
+from cli.probes.resources import alarms, bucket_name, identity_check, topic_arn
 from cli.readers import tables
 from cli.readers.clients import clients_table
 from cli.reviews.checks import Status, listed

@@ -15,8 +15,9 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
 
+from cli.aws_errors import missing, problem
 from cli.context import tracked
-from cli.probes.resources import bucket_name, metric_points, missing, problem
+from cli.probes.resources import bucket_name, metric_points
 from cli.reviews.cost_advice import StoredObject
 from infrastructure.config import LOCAL_FUNCTION_MEMORY_MB, LOCAL_FUNCTION_TIMEOUT_S, EnvironmentConfig
 from lambdas.dal.aws import platform_client

@@ -6,8 +6,9 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from cli.aws_errors import problem
 from cli.probes import sources
-from cli.probes.resources import metric_points, problem
+from cli.probes.resources import metric_points
 from cli.reviews import query_patterns
 from cli.reviews.dynamodb_queries import share
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
+from cli.aws_errors import problem
 from cli.context import tracked
-from cli.probes.resources import problem
 from cli.reviews.periods import month_window
 from infrastructure.config import TABLES, EnvironmentConfig
 from lambdas.dal.clients_table import ClientsTable

@@ -34,8 +34,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from cli.aws_errors import problem
 from cli.context import EXIT_FINDINGS, fail, now
-from cli.probes.resources import bucket_name, problem
+from cli.probes.resources import bucket_name
 from infrastructure.config import EnvironmentConfig
 from lambdas.dal.archive import ReportArchive
 from lambdas.dal.aws import platform_client

@@ -9,9 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cli.context import jsonable, to_json
+from cli.context import exit_code, jsonable, to_json
 from cli.main import main
-from cli.render.checks import exit_code
 from cli.reviews.checks import (
     STALE_AFTER,
     Check,
