@@ -1,5 +1,8 @@
 """`credentials ...`: key ages, validation, rotation of clients' credentials and of the link signer's key.
 
+The steps live in cli/workflows (rotation.py, link_signer.py, credential_validation.py); this
+module holds the commands.
+
 Where key age comes from: IAM's CreateDate of the access key the secret holds, read with that
 key itself (iam:ListAccessKeys on its own user). It is the age of the exact key in use and
 cannot drift: `rotated_at` in the client record is only as true as whoever last wrote it (and

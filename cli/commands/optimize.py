@@ -1,4 +1,7 @@
-"""`optimize lambda-memory`: the memory size a function should have, from its measured runs.
+"""`optimize lambda-memory`: the memory size a function should have, from its measured runs
+(cli/documents/lambda_memory.py, priced by cli/reviews/lambda_memory.py). `optimize dynamodb-queries`:
+how each table is read and the change to make (cli/documents/dynamodb_queries.py,
+cli/reviews/dynamodb_queries.py).
 
 What is measured: for the worker, its recorded runs (duration and peak memory of every run in
 the period, the figures `ops capacity` reads); for any function, the REPORT line Lambda writes

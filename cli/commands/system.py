@@ -1,5 +1,5 @@
-"""`system ...`: the daily health check (`assess-damage` and `validate-recovery`: cli/probes/recovery.py,
-cli/documents/recovery_validation.py).
+"""`system ...`: the daily health check (its checks: cli/documents/health.py), `assess-damage`
+(cli/probes/recovery.py) and `validate-recovery` (cli/documents/recovery_validation.py).
 
 `health-check` runs, in this order: the tables and the bucket; SES sending status, quota and
 reputation; alarms of the environment in ALARM; the dead-letter queue and the jobs queue;
