@@ -55,6 +55,7 @@ from emulator.admin import admin
 from emulator.cost_explorer import DEFAULT_PAGE_GROUPS
 from emulator.provision import provision
 from infrastructure.config import EnvironmentConfig, for_environment
+from lambdas.logic.calendar import FIRE_HOUR_UTC
 from lambdas.models.client import parse_client
 from lambdas.models.exceptions import ClientNotFoundError
 from lambdas.models.settings import get_settings
@@ -347,11 +348,9 @@ def _seeded_days(days: int, as_of: str, at: datetime) -> list[date]:
     """The `days` scheduled days to seed, oldest first: those before --as-of; without it, up to
     the latest 06:00 UTC run due by `at` (today's once the clock is past it), so that a fresh
     history leaves every client within its schedule."""
-    from emulator.history import FIRE_HOUR
-
     if as_of:
         return [as_of_day(as_of) - timedelta(days=offset) for offset in range(days, 0, -1)]
-    latest = at.date() if at.hour >= FIRE_HOUR else at.date() - timedelta(days=1)
+    latest = at.date() if at.hour >= FIRE_HOUR_UTC else at.date() - timedelta(days=1)
     return [latest - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
 
 

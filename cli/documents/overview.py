@@ -13,8 +13,9 @@ from cli.probes.resources import alarms, bucket_name, queue_depth, queue_url, to
 from cli.probes.sources import function_limits
 from cli.readers.clients import clients_table
 from cli.readers.tables import table_sizes
-from infrastructure.config import EnvironmentConfig
+from infrastructure.config import MAX_RECEIVES, EnvironmentConfig
 from lambdas.dal.aws import platform_client
+from lambdas.logic.calendar import FIRE_HOUR_UTC
 from lambdas.models.client import SCHEDULES, parse_client
 from lambdas.models.exceptions import InvalidInputError
 
@@ -83,7 +84,8 @@ def overview_markdown(config: EnvironmentConfig, at: datetime) -> str:
         "## How a report is made",
         "",
         "```",
-        "EventBridge schedule (06:00 UTC) -> dispatcher -> SQS jobs queue (DLQ after 5 receives)",
+        f"EventBridge schedule ({FIRE_HOUR_UTC:02d}:00 UTC) -> dispatcher -> SQS jobs queue (DLQ after {MAX_RECEIVES} "
+        "receives)",
         "  -> worker: client record -> credentials (role + external id, or stored keys) -> Cost Explorer",
         "     -> report -> HTML, text, CSV -> S3 archive -> SES (once) -> execution record, metrics",
         "SES bounce/complaint -> SNS -> feedback -> suppressions",
