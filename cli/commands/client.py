@@ -36,7 +36,7 @@ from cli.context import (
     write_atomically,
 )
 from cli.readers.clients import clients_table, cost_explorer_estimate, require_record, stored_records
-from cli.render.clients import details_table, runs_table, summary_row
+from cli.render.clients import details_table, runs_table, summary_row, suppressions_table
 from cli.render.console import Table, console, errors
 from cli.workflows import audit_trail, onboarding
 from cli.workflows.client_records import (
@@ -365,17 +365,12 @@ def suppressions(
     config = environment_config(environment)
     require_record(clients_table(config), client_id)
     found = sorted(SuppressionsTable(config.suppressions_table).list(client_id), key=lambda s: s.email)
-    view = Table("email", "reason", "recorded (UTC)", "detail", "run", title=f"{client_id}: {len(found)} suppressed")
-    for entry in found:
-        view.add_row(
-            entry.email, entry.reason, f"{entry.recorded_at:%Y-%m-%d %H:%M}", entry.detail, entry.run_id or "-"
-        )
     document = {
         "environment": config.environment,
         "client_id": client_id,
         "suppressed": [entry.model_dump(mode="json", exclude={"cleared_at", "cleared_by"}) for entry in found],
     }
-    emit(document, view, fmt, output)
+    emit(document, suppressions_table(client_id, found), fmt, output)
 
 
 @app.command("unsuppress")

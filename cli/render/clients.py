@@ -10,6 +10,7 @@ from rich.text import Text
 from cli.render.console import Table, styled
 from lambdas.logic.planner import ExpectedCost
 from lambdas.models.execution import ExecutionRecord
+from lambdas.models.ses_events import Suppression
 
 
 def summary_row(record: dict[str, Any], problem: str | None) -> list[str | Text]:
@@ -43,3 +44,12 @@ def runs_table(runs: list[ExecutionRecord]) -> Table:
         finished = run.finished_at.isoformat(timespec="seconds") if run.finished_at else "-"
         history.add_row(run.run_id, run.status, run.delivery or "-", finished, total, run.error or "")
     return history
+
+
+def suppressions_table(client_id: str, found: list[Suppression]) -> Table:
+    view = Table("email", "reason", "recorded (UTC)", "detail", "run", title=f"{client_id}: {len(found)} suppressed")
+    for entry in found:
+        view.add_row(
+            entry.email, entry.reason, f"{entry.recorded_at:%Y-%m-%d %H:%M}", entry.detail, entry.run_id or "-"
+        )
+    return view
