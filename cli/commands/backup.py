@@ -50,6 +50,7 @@ from cli.reviews.checks import Status
 from cli.workflows import audit_trail, signing
 from cli.workflows.backup import (
     MANIFEST,
+    Backup,
     BackupType,
     backup_checks,
     build_manifest,
@@ -60,6 +61,7 @@ from cli.workflows.backup import (
     tar_bytes,
 )
 from cli.workflows.client_records import canonical, validate_records
+from infrastructure.config import EnvironmentConfig
 from lambdas.dal.executions_table import ExecutionsTable
 from lambdas.dal.suppressions import SuppressionsTable
 
@@ -138,18 +140,7 @@ def restore(
     """
     backup = read_backup(input_file)
     config = environment_config(environment)
-    verdict = signing.verify(backup.manifest_bytes, backup.signature)
-    accepted = verdict.unverifiable and accept_unverifiable
-    checks = [*([] if accepted else [verdict.check]), *backup_checks(backup)]
-    problems = [check for check in checks if check.status is Status.CRITICAL]
-    if problems:
-        fail(f"{input_file} does not validate ({problems[0].name}: {problems[0].detail}); nothing restored", 1)
-    tables = [
-        table_check(getattr(config, name)) for name in ("clients_table", "executions_table", "suppressions_table")
-    ]
-    missing = [check for check in tables if check.status is not Status.OK]
-    if missing:
-        fail(f"{missing[0].name}: {missing[0].detail}; provision the environment first, nothing restored", 1)
+    accepted = _restorable(backup, config, input_file, accept_unverifiable)
     clients = validate_records(backup.client_records, str(input_file))
     items = backup.execution_items
     suppressed = missing_suppressions(config, backup.suppression_items)
@@ -184,3 +175,21 @@ def restore(
         detail=f"{input_file.name} ({source}, {backup.manifest.get('created_at')}): {plan}; {trust}",
     )
     console.print(f"Next: python cli/main.py system validate-recovery --input {input_file} -e {config.environment}")
+
+
+def _restorable(backup: Backup, config: EnvironmentConfig, input_file: Path, accept_unverifiable: bool) -> bool:
+    """Refuse (exit 1) a backup that does not validate or an environment without its tables; whether
+    an unverifiable signature (its key gone) was accepted."""
+    verdict = signing.verify(backup.manifest_bytes, backup.signature)
+    accepted = verdict.unverifiable and accept_unverifiable
+    checks = [*([] if accepted else [verdict.check]), *backup_checks(backup)]
+    problems = [check for check in checks if check.status is Status.CRITICAL]
+    if problems:
+        fail(f"{input_file} does not validate ({problems[0].name}: {problems[0].detail}); nothing restored", 1)
+    tables = [
+        table_check(getattr(config, name)) for name in ("clients_table", "executions_table", "suppressions_table")
+    ]
+    missing = [check for check in tables if check.status is not Status.OK]
+    if missing:
+        fail(f"{missing[0].name}: {missing[0].detail}; provision the environment first, nothing restored", 1)
+    return accepted

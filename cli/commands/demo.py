@@ -28,6 +28,7 @@ from lambdas.models.client import SCHEDULES, Client, parse_client
 
 if TYPE_CHECKING:  # the emulator is imported only when the demo runs: `import cli.main` stays light
     from emulator.server import EmbeddedAWS
+    from lambdas.dal.archive import ReportArchive
 
 
 @contextlib.contextmanager
@@ -124,20 +125,23 @@ def _run(aws: EmbeddedAWS, day: date, output: Path, queue_url: str, worker: str,
             error = (record.error if record else None) or "no execution recorded"
             table.add_row(client.client_id, kind, "-", styled("failed", "red"), error, "", "")
             continue
-        target = output / folder
-        target.mkdir(parents=True, exist_ok=True)
-        for key in archive.list(record.archive_prefix):
-            write_atomically(target / key.rsplit("/", 1)[-1], archive.get(key))
-        sent = messages.get(record.message_id or "")
-        if sent:
-            write_atomically(target / "message.eml", sent["raw"])
-        report = json.loads((target / "report.json").read_text())
+        report = _write_run(archive, record.archive_prefix, messages.get(record.message_id or ""), output / folder)
         table.add_row(*_row(client.client_id, kind, report))
     console.print(table)
     console.print(f"Files: {output}/<client>/report.html, .txt, .csv, .json (.xlsx when asked), message.eml")
     console.print(f"Lambda logs and metrics (JSON, as CloudWatch keeps them): {log}")
     if failures:
         fail(f"{failures} demo client run(s) failed; see {log}", EXIT_FINDINGS)
+
+
+def _write_run(archive: ReportArchive, prefix: str, sent: dict[str, Any] | None, target: Path) -> dict[str, Any]:
+    """Copy a run's archived files (and the message SES sent) into `target`; its report.json."""
+    target.mkdir(parents=True, exist_ok=True)
+    for key in archive.list(prefix):
+        write_atomically(target / key.rsplit("/", 1)[-1], archive.get(key))
+    if sent:
+        write_atomically(target / "message.eml", sent["raw"])
+    return dict(json.loads((target / "report.json").read_text()))
 
 
 # One demo client gives access keys instead of a role, as a client that cannot create a role does
