@@ -57,7 +57,7 @@ def payer_aws(accounts: int, services: int, page_groups: int | None) -> Iterator
 
 def register(endpoint: str, accounts: int, services: int) -> dict[str, Any]:
     """Provision the local environment and register the payer's client; its environment and record."""
-    from cli.demo import local_aws_environment
+    from cli.commands.demo import local_aws_environment
 
     environment = {
         **local_aws_environment(endpoint),

@@ -69,7 +69,7 @@ def embedded_aws(clients: int, as_of: date) -> Any:
 
 
 def drive(clients: int, endpoint: str, as_of: date) -> dict[str, Any]:
-    from cli.demo import local_aws_environment
+    from cli.commands.demo import local_aws_environment
 
     os.environ.update(local_aws_environment(endpoint))
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
@@ -170,7 +170,7 @@ def drive(clients: int, endpoint: str, as_of: date) -> dict[str, Any]:
 
 def month_of_runs() -> dict[str, Any]:
     """December 2026 day by day, with Cost Explorer finalising November on the 5th, as AWS does."""
-    from cli.demo import local_aws_environment
+    from cli.commands.demo import local_aws_environment
     from emulator.dataset import finalised_through_for, generate_demo_dataset
     from emulator.server import EmbeddedAWS
 

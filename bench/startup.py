@@ -160,7 +160,7 @@ def deployment_sizes() -> dict[str, Any]:
 def register(endpoint: str, client_id: str) -> dict[str, Any]:
     """Provisions the local environment and registers `client_id` as onboarding does; returns the
     worker's environment and the record. Its own process: the worker's peak memory is not its."""
-    from cli.demo import local_aws_environment
+    from cli.commands.demo import local_aws_environment
 
     environment = {
         **local_aws_environment(endpoint),

@@ -21,8 +21,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from lambdas.dal.aws import PlatformAdapter
-from lambdas.dal.dynamo import batch_write
+from lambdas.dal.dynamo import PlatformTable, batch_write
 from lambdas.logic.needs import Cell, CellKey, Density, Need, cell_key
 from lambdas.observability import logger
 
@@ -61,14 +60,11 @@ def _decode(blob: bytes) -> dict[date, Cell]:
     }
 
 
-class CostCache(PlatformAdapter):
+class CostCache(PlatformTable):
     """Reads the cells a run needs in as few calls as possible, and writes back what changed."""
 
-    SERVICE = "dynamodb"
-
     def __init__(self, table_name: str, client: Any | None = None, *, read_only: bool = False) -> None:
-        super().__init__(client)
-        self.table_name = table_name
+        super().__init__(table_name, client)
         self.read_only = read_only
         self._items: dict[ItemKey, dict[date, Cell]] = {}
         self._names: dict[str, str] = {}
