@@ -57,7 +57,7 @@ def payer_aws(accounts: int, services: int, page_groups: int | None) -> Iterator
 
 def register(endpoint: str, accounts: int, services: int) -> dict[str, Any]:
     """Provision the local environment and register the payer's client; its environment and record."""
-    from cli.demo import local_aws_environment
+    from cli.commands.demo import local_aws_environment
 
     environment = {
         **local_aws_environment(endpoint),
@@ -84,7 +84,8 @@ def cost_explorer(endpoint: str, record: dict[str, Any]) -> dict[str, Any]:
     from lambdas import clock
     from lambdas.models.events import ReportJob
     from lambdas.models.settings import get_settings
-    from lambdas.pipeline import ReportRun, dependencies_from
+    from lambdas.orchestration.dependencies import dependencies_from
+    from lambdas.orchestration.run import ReportRun
 
     runs = []
     for label, hour in (("cold", 6), ("same-day re-run", 18)):

@@ -69,7 +69,7 @@ def embedded_aws(clients: int, as_of: date) -> Any:
 
 
 def drive(clients: int, endpoint: str, as_of: date) -> dict[str, Any]:
-    from cli.demo import local_aws_environment
+    from cli.commands.demo import local_aws_environment
 
     os.environ.update(local_aws_environment(endpoint))
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
@@ -84,7 +84,8 @@ def drive(clients: int, endpoint: str, as_of: date) -> dict[str, Any]:
     from lambdas.handlers import dispatcher, worker
     from lambdas.models.client import SCHEDULES, parse_client
     from lambdas.models.events import ReportJob
-    from lambdas.pipeline import ReportRun, dependencies_from
+    from lambdas.orchestration.dependencies import dependencies_from
+    from lambdas.orchestration.run import ReportRun
 
     # Count every AWS call of the run (events reach clients created after the registration).
     calls = {"count": 0}
@@ -169,7 +170,7 @@ def drive(clients: int, endpoint: str, as_of: date) -> dict[str, Any]:
 
 def month_of_runs() -> dict[str, Any]:
     """December 2026 day by day, with Cost Explorer finalising November on the 5th, as AWS does."""
-    from cli.demo import local_aws_environment
+    from cli.commands.demo import local_aws_environment
     from emulator.dataset import finalised_through_for, generate_demo_dataset
     from emulator.server import EmbeddedAWS
 
@@ -184,7 +185,8 @@ def month_of_runs() -> dict[str, Any]:
         from lambdas.models.client import parse_client
         from lambdas.models.events import ReportJob
         from lambdas.models.settings import get_settings
-        from lambdas.pipeline import ReportRun, dependencies_from
+        from lambdas.orchestration.dependencies import dependencies_from
+        from lambdas.orchestration.run import ReportRun
 
         reset_clients()
         get_settings.cache_clear()

@@ -160,7 +160,7 @@ def deployment_sizes() -> dict[str, Any]:
 def register(endpoint: str, client_id: str) -> dict[str, Any]:
     """Provisions the local environment and registers `client_id` as onboarding does; returns the
     worker's environment and the record. Its own process: the worker's peak memory is not its."""
-    from cli.demo import local_aws_environment
+    from cli.commands.demo import local_aws_environment
 
     environment = {
         **local_aws_environment(endpoint),
@@ -192,8 +192,8 @@ def report_driver(record: dict[str, Any], as_of: date, runs: int) -> dict[str, A
     from lambdas.models.settings import get_settings
 
     settings = get_settings()
-    import lambdas.logic.xlsx as xlsx
-    import lambdas.pipeline as pipeline
+    import lambdas.logic.render.xlsx as xlsx
+    import lambdas.orchestration.run as pipeline
     from lambdas.handlers import worker
 
     # CPU of building and rendering the report (the report's own work), and of its workbook within.
@@ -328,14 +328,16 @@ def measure(as_of: date) -> dict[str, Any]:
     cold = cold_imports()
     sizes = deployment_sizes()
     largest = largest_demo_client(as_of)
-    cost = lambda_cost(
-        largest["worker_cpu_ms"]["median_after"], largest["xlsx_cpu_ms"]["median_after"], largest["peak_rss_mb"]
-    )
+    payer = payer_300_accounts()
+    # The size must hold the largest run measured: the payer's process peaks higher than the demo's
+    # largest client, so the sizing rule takes the higher of the two peaks.
+    peak = max(largest["peak_rss_mb"], payer.get("peak_rss_mb") or 0)
+    cost = lambda_cost(largest["worker_cpu_ms"]["median_after"], largest["xlsx_cpu_ms"]["median_after"], peak)
     return {
         "cold_import": cold,
         "deployment": sizes,
         "largest_demo_client": largest,
-        "payer_300_accounts": payer_300_accounts(),
+        "payer_300_accounts": payer,
         "lambda_cost": cost,
     }
 

@@ -11,26 +11,24 @@ import sys
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cli import (
+from cli.commands import (
     backup,
     billing,
-    clients,
+    client,
     costs,
     credentials,
     demo,
     deploy,
-    dynamodb_review,
+    docs,
     local,
     ops,
     optimize,
-    overview,
-    recovery,
-    recovery_validation,
     report,
     system,
     training,
 )
-from cli.context import EXIT_BAD_INPUT, EXIT_FINDINGS, errors
+from cli.context import EXIT_BAD_INPUT, EXIT_FINDINGS
+from cli.render.console import errors
 from lambdas.dal.aws import error_code
 from lambdas.models.exceptions import PlatformError
 
@@ -40,21 +38,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-system.app.command("assess-damage")(recovery.assess_damage)
-system.app.command("validate-recovery")(recovery_validation.validate_recovery)
 app.add_typer(system.app, name="system")
-app.add_typer(clients.app, name="client")
+app.add_typer(client.app, name="client")
 app.add_typer(credentials.app, name="credentials")
 app.add_typer(report.app, name="report")
 app.add_typer(backup.app, name="backup")
 app.add_typer(deploy.app, name="deploy")
 app.add_typer(local.app, name="local")
 app.add_typer(ops.app, name="ops")
-optimize.app.command("dynamodb-queries")(dynamodb_review.dynamodb_queries)
 app.add_typer(optimize.app, name="optimize")
 app.add_typer(billing.app, name="billing")
 app.add_typer(costs.app, name="costs")
-app.add_typer(overview.app, name="docs")
+app.add_typer(docs.app, name="docs")
 app.add_typer(training.app, name="training")
 app.command("demo")(demo.demo)
 

@@ -1,7 +1,8 @@
 """Past days of the platform's life, for the local environment and the tests.
 
-For each day, the schedules that fire that day (daily; weekly on Mondays; monthly on the 1st;
-month-close on the 5th) go through the dispatcher's own logic (`dispatch_due`), and each
+For each day, the schedules that fire that day (lambdas/logic/calendar.py, as the stack's
+EventBridge schedules: daily; weekly on Mondays; monthly on the 1st; month-close from the 5th to
+the 10th) go through the dispatcher's own logic (`dispatch_due`), and each
 queued job through the worker's pipeline (`ReportRun`) with the clock at that day's 06:00 UTC
 plus the time really spent, in batches of 10 as the SQS event source delivers them. What a
 deployed function leaves behind is published the way Lambda would:
@@ -46,29 +47,19 @@ from typing import Any
 
 from emulator.admin import admin
 from emulator.lambda_runtime import LocalContext
-from infrastructure.config import METRICS_NAMESPACE, EnvironmentConfig
+from infrastructure.config import METRICS_NAMESPACE, WORKER_BATCH, EnvironmentConfig
 from lambdas.dal.aws import platform_client
 from lambdas.dal.clients_table import ClientsTable
-from lambdas.dispatch import dispatch_due
+from lambdas.logic.calendar import FIRE_HOUR_UTC, triggers_on
 from lambdas.models.client import parse_client
 from lambdas.models.events import ReportJob
 from lambdas.models.exceptions import PlatformError
 from lambdas.models.settings import Settings
-from lambdas.pipeline import ReportRun, dependencies_from
+from lambdas.orchestration.dependencies import dependencies_from
+from lambdas.orchestration.dispatch import dispatch_due
+from lambdas.orchestration.run import ReportRun
 
-FIRE_HOUR = 6  # infrastructure/constructs/schedules.py: every schedule fires at 06:00 UTC
-BATCH_SIZE = 10  # infrastructure/constructs/fanout.py
-
-
-def triggers_on(day: date) -> list[str]:
-    fired = ["daily"]
-    if day.weekday() == 0:
-        fired.append("weekly")
-    if day.day == 1:
-        fired.append("monthly")
-    if day.day == 5:
-        fired.append("month-close")
-    return fired
+FIRE_HOUR = FIRE_HOUR_UTC  # the name cli/ops.py imports
 
 
 class _Collected:
@@ -352,8 +343,8 @@ def _seed(
                         _hand_edit(settings.clients_table, victim)
                         happened.append(f"{day}: record of {victim} broken by a hand edit")
                 retry: list[ReportJob] = []
-                for start in range(0, len(queue.jobs), BATCH_SIZE):
-                    batch = queue.jobs[start : start + BATCH_SIZE]
+                for start in range(0, len(queue.jobs), WORKER_BATCH):
+                    batch = queue.jobs[start : start + WORKER_BATCH]
                     elapsed, failed = _invoke(deps, config, cloudwatch, batch, fire, elapsed, result)
                     retry.extend(failed)
                 if retry:  # the queue redelivers after the visibility timeout

@@ -10,14 +10,15 @@ from dataclasses import dataclass, field
 from time import monotonic
 from typing import Any
 
+from infrastructure.config import LOCAL_FUNCTION_MEMORY_MB, LOCAL_FUNCTION_TIMEOUT_S
 from lambdas.dal.aws import platform_client
 
 
 @dataclass
 class LocalContext:
     function_name: str
-    memory_limit_in_mb: int = 1024
-    timeout_seconds: int = 300
+    memory_limit_in_mb: int = LOCAL_FUNCTION_MEMORY_MB
+    timeout_seconds: int = LOCAL_FUNCTION_TIMEOUT_S
     function_version: str = "$LATEST"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     log_group_name: str = ""

@@ -10,20 +10,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infrastructure.config import AUDIT_RETENTION_DAYS, TABLES, EnvironmentConfig, TableSpec
+from infrastructure.config import AUDIT_RETENTION_DAYS, MAX_RECEIVES, TABLES, EnvironmentConfig, TableSpec
 from infrastructure.policies import (
     alert_topic_publishers,
     deny_insecure_transport,
     secrets_reader_permissions,
     secrets_reader_trust,
 )
+from infrastructure.worker_settings import worker_settings
 from lambdas.dal.access_keys import AccessKeys
 from lambdas.dal.aws import error_code, platform_client
 from lambdas.dal.secrets_store import SecretsStore
 from lambdas.models.settings import Settings
 
 WORKER_TIMEOUT_SECONDS = 300
-MAX_RECEIVES = 5
 _EXISTS = {
     "ResourceInUseException",
     "BucketAlreadyOwnedByYou",
@@ -154,10 +154,6 @@ def provision_audit_bucket(config: EnvironmentConfig) -> None:
     )
 
 
-def secrets_reader_arn(config: EnvironmentConfig, account: str) -> str:
-    return f"arn:aws:iam::{account}:role/{config.secrets_reader_role}"
-
-
 def provision_secrets_reader(config: EnvironmentConfig, account: str) -> None:
     """The role the worker reads a client's secrets through, with the stack's trust and permissions
     (a session tagged with one client reads only that client's secrets; the embedded AWS enforces both)."""
@@ -221,21 +217,10 @@ def provision_link_signer(config: EnvironmentConfig) -> None:
 
 
 def settings_for(config: EnvironmentConfig, *, queue_url: str = "", account: str | None = None) -> Settings:
-    """The worker's settings for an environment: every table of TABLES under its own name, the
-    link signer's secret and the secrets reader role (which `provision` creates, as the stack does)."""
+    """The worker's settings for an environment (infrastructure/worker_settings.py), on this account."""
     if account is None:
         account = str(platform_client("sts").get_caller_identity()["Account"])
-    return Settings(
-        client_secrets_prefix=config.secrets_prefix,
-        secrets_reader_role_arn=secrets_reader_arn(config, account),
-        environment=config.environment,
-        assets_bucket=config.assets_bucket,
-        jobs_queue_url=queue_url,
-        sender_email=config.sender_email,
-        configuration_set=config.configuration_set,
-        link_signer_secret=config.link_signer_secret,
-        **{attribute: getattr(config, attribute) for attribute in TABLES},
-    )
+    return worker_settings(config, account=account, queue_url=queue_url)
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:

@@ -47,7 +47,7 @@ PRUNED_SUFFIXES = frozenset({".pyc", ".pyi"})
 PRUNED_DIST_INFO = frozenset({"RECORD", "INSTALLER", "REQUESTED", "WHEEL", "direct_url.json"})
 # Babel's locale data is two thirds of the layer. Every locale stays (a client may configure any
 # locale Babel knows: lambdas/models/client.py), but amounts are the only thing formatted in the
-# client's locale; words and dates are English (lambdas/logic/render.py). So each locale keeps its
+# client's locale; words and dates are English (lambdas/logic/render/format.py). So each locale keeps its
 # number, currency and percent data and loses its names of languages, territories, scripts, time
 # zones, units and currencies and its calendar, except the locales dates are written in.
 BABEL_DATE_LOCALES = frozenset({"root", "en"})

@@ -19,6 +19,17 @@ PREFIX = "cost-reporting"
 AUDIT_RETENTION_DAYS = 400
 SERVICE_NAME = "cost-reporting"
 METRICS_NAMESPACE = "CostReporting"
+# The embedded AWS runs the handlers in process, in a context of these limits (emulator/lambda_runtime.py):
+# the local environment's stand-in for a function's memory and timeout.
+LOCAL_FUNCTION_MEMORY_MB, LOCAL_FUNCTION_TIMEOUT_S = 1024, 300
+
+# The jobs queue and the worker's event source (infrastructure/constructs/fanout.py; the emulator's
+# bootstrap and history use the same). Up to 10 runs per worker invocation (SQS's largest receive):
+# the dispatcher queues the clients that share a payer next to each other, so they share a batch.
+# The operations reviews size a batch's duration with it.
+WORKER_BATCH = 10
+# A run that failed this many receives goes to the dead-letter queue and raises the DLQ alarm.
+MAX_RECEIVES = 5
 
 
 @dataclass(frozen=True)

@@ -120,7 +120,7 @@ class CostReportingStack(Stack):
         self._grant_worker(functions.worker, functions.worker_role, storage, notifications, key.key_arn)
         # A client's secrets only through a session of the secrets reader tagged with that client.
         self._grant(functions.worker, ["sts:AssumeRole", "sts:TagSession"], [secrets_reader.role.role_arn])
-        # The link signer's key, to sign the reports' links (lambdas/pipeline.py): that one secret only.
+        # The link signer's key, to sign the reports' links (lambdas/orchestration/run.py): that one secret only.
         self._grant(functions.worker, ["secretsmanager:GetSecretValue"], [link_signer.secret.secret_arn])
         self._grant_dispatcher(functions.dispatcher, storage, fanout, key.key_arn)
         self._grant(functions.feedback, ["dynamodb:UpdateItem"], [storage.table("suppressions_table").table_arn])
@@ -199,7 +199,7 @@ class CostReportingStack(Stack):
         )
 
         grant(worker, ["s3:PutObject", "s3:GetObject"], [storage.assets.arn_for_objects("reports/*")])
-        # The month-close run lists the month's earlier reports of the client (pipeline.py).
+        # The month-close run lists the month's earlier reports of the client (lambdas/orchestration/run.py).
         grant(worker, ["s3:ListBucket"], [storage.assets.bucket_arn], {"StringLike": {"s3:prefix": ["reports/*"]}})
         grant(
             worker,
@@ -226,7 +226,7 @@ class CostReportingStack(Stack):
         index = TABLES["clients_table"].indexes[0].name
         # The sparse index only: "who is due on this schedule" is a Query, never a Scan.
         self._grant(dispatcher, ["dynamodb:Query"], [f"{clients.table_arn}/index/{index}"])
-        # The due clients' records, to group the clients that share a payer (lambdas/dispatch.py).
+        # The due clients' records, to group the clients that share a payer (lambdas/orchestration/dispatch.py).
         self._grant(dispatcher, ["dynamodb:BatchGetItem"], [clients.table_arn])
         self._grant(dispatcher, ["sqs:SendMessage"], [fanout.jobs_queue.queue_arn])
         self._grant(dispatcher, list(KMS_DATA_ACTIONS), [key_arn])

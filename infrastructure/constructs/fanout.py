@@ -10,17 +10,15 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infrastructure.config import EnvironmentConfig
+from infrastructure.config import MAX_RECEIVES, WORKER_BATCH, EnvironmentConfig
 
-# A run that failed this many receives (throttling or 5xx outliving boto3's retries each time)
-# goes to the dead-letter queue and raises the DLQ alarm. Same as the local bootstrap.
-MAX_RECEIVES = 5
 # SQS keeps a message 14 days at most: the longest window operators get to redrive a failure.
 RETENTION = Duration.days(14)
-# Up to 10 runs per invocation (SQS's largest receive): the dispatcher queues the clients that share
-# a payer next to each other (lambdas/dispatch.py), so they share a batch and, run in order by one
-# worker, the first run's Cost Explorer answer is in the cache for the others.
-BATCH_SIZE = 10
+# MAX_RECEIVES: a run that failed this many receives (throttling or 5xx outliving boto3's retries
+# each time) goes to the dead-letter queue. WORKER_BATCH runs per invocation: the dispatcher
+# queues the clients that share a payer next to each other (lambdas/orchestration/dispatch.py), so
+# they share a batch and, run in order by one worker, the first run's Cost Explorer answer is in
+# the cache for the others. Both in infrastructure/config.py, which the emulator reads too.
 # Cost Explorer's request rate is per calling account. Clients that share a payer share its
 # quota, so the worst case is every client behind one payer: 5 concurrent workers, each running
 # its batch one client at a time with about one request (plus pages) per run, stay at a few
@@ -57,7 +55,7 @@ class FanOut(Construct):
         worker.add_event_source(
             sources.SqsEventSource(
                 self.jobs_queue,
-                batch_size=BATCH_SIZE,
+                batch_size=WORKER_BATCH,
                 report_batch_item_failures=True,
                 max_concurrency=MAX_CONCURRENCY,
             )

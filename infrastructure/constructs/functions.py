@@ -38,7 +38,7 @@ class Sizing:
 # the slowest report's CPU (1.4 s at 0.29 vCPU; 2.9 s at 256 MB) in 2 s or less. CPU-bound work
 # costs the same GB-seconds at any size below one vCPU; time spent waiting on AWS costs in
 # proportion to memory, half of what it cost at 1,024 MB.
-# 600 s for a batch of up to 10 runs (fanout.BATCH_SIZE): a minute per client, for Cost Explorer
+# 600 s for a batch of up to 10 runs (config.WORKER_BATCH): a minute per client, for Cost Explorer
 # pages and throttling back-off. The duration alarm fires at 80% (480 s), long before a batch is cut off.
 WORKER = Sizing(memory_mb=512, timeout=Duration.seconds(600))
 # Measured 130 MB; its work is a paginated index query and SQS batches of 10: time grows with

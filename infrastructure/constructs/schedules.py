@@ -1,8 +1,11 @@
-"""EventBridge Scheduler schedules that fire the dispatcher, each saying which schedule fired."""
+"""EventBridge Scheduler schedules that fire the dispatcher, each saying which schedule fired.
+
+When each fires is stated once, in lambdas/logic/calendar.py (TRIGGERS): 06:00 UTC, daily, weekly on
+Mondays, monthly on the 1st, and the month close from the 5th to the 10th (a run skips while Cost
+Explorer still marks last month estimated, and once the final report is archived: sent once,
+lambdas/orchestration/run.py). The dispatcher and the emulator's history read the same module."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from aws_cdk import Aws, Duration, TimeZone
 from aws_cdk import aws_iam as iam
@@ -15,31 +18,20 @@ from constructs import Construct
 
 from infrastructure.config import EnvironmentConfig
 from infrastructure.constructs.nag import acknowledge, logical_id
+from lambdas.logic.calendar import TRIGGERS, Trigger
 
 
-@dataclass(frozen=True)
-class Trigger:
-    """One schedule: the `schedule` value the dispatcher receives, and when (UTC cron fields)."""
-
-    schedule: str
-    description: str
-    hour: str = "6"
-    minute: str = "0"
-    day: str | None = None
-    week_day: str | None = None
-
-
-# 06:00 UTC: yesterday is complete in Cost Explorer's overnight refresh, and the report is in
-# inboxes before the working day starts in Europe and overnight for the Americas.
-TRIGGERS: tuple[Trigger, ...] = (
-    Trigger("daily", "Every day: clients on the daily schedule"),
-    Trigger("weekly", "Mondays: clients on the weekly schedule", week_day="MON"),
-    Trigger("monthly", "The 1st: clients on the monthly schedule (the whole previous month)", day="1"),
-    # AWS finalises a month's bill in the first days of the next month, usually by the 5th but not
-    # always by 06:00 UTC: from the 5th to the 10th, daily. A run skips while Cost Explorer still marks
-    # last month estimated, and once the final report is archived (sent once, lambdas/pipeline.py).
-    Trigger("month-close", "The 5th to the 10th: last month again, final, once AWS has finalised it", day="5-10"),
-)
+def cron_expression(trigger: Trigger) -> scheduler.ScheduleExpression:
+    """The trigger's cron, as lambdas/logic/calendar.py states it. CDK takes day of month and day of
+    week as options and writes the "?" of the one left unset itself (both cannot be set)."""
+    fields = trigger.cron_fields()
+    return scheduler.ScheduleExpression.cron(
+        minute=fields["minute"],
+        hour=fields["hour"],
+        day=None if fields["day"] in ("*", "?") else fields["day"],
+        week_day=None if fields["week_day"] == "?" else fields["week_day"],
+        time_zone=TimeZone.ETC_UTC,
+    )
 
 
 class Schedules(Construct):
@@ -76,19 +68,12 @@ class Schedules(Construct):
         )
         self.schedules: dict[str, scheduler.Schedule] = {}
         for trigger in TRIGGERS:
-            # Day-of-month and day-of-week cannot both be set: the other one is "?".
             self.schedules[trigger.schedule] = scheduler.Schedule(
                 self,
                 "".join(part.capitalize() for part in trigger.schedule.split("-")),
                 schedule_name=f"{config.dispatcher_function}-{trigger.schedule}",
                 description=trigger.description,
-                schedule=scheduler.ScheduleExpression.cron(
-                    minute=trigger.minute,
-                    hour=trigger.hour,
-                    day=trigger.day,
-                    week_day=trigger.week_day,
-                    time_zone=TimeZone.ETC_UTC,
-                ),
+                schedule=cron_expression(trigger),
                 target=targets.LambdaInvoke(
                     dispatcher,
                     input=scheduler.ScheduleTargetInput.from_object({"schedule": trigger.schedule}),

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from lambdas.dal.aws import PlatformAdapter
-from lambdas.dal.dynamo import batch_write, from_item, to_item
+from lambdas.dal.dynamo import PlatformTable, batch_write, from_item, to_item
 from lambdas.models.client import Client, parse_client
 from lambdas.models.exceptions import ClientNotFoundError
 
@@ -38,13 +37,7 @@ def item_to_record(item: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-class ClientsTable(PlatformAdapter):
-    SERVICE = "dynamodb"
-
-    def __init__(self, table_name: str, client: Any | None = None) -> None:
-        super().__init__(client)
-        self.table_name = table_name
-
+class ClientsTable(PlatformTable):
     def get_record(self, client_id: str) -> dict[str, Any]:
         """The raw record, not yet validated (the worker validates and reports bad fields)."""
         response = self.client.get_item(
@@ -103,6 +96,23 @@ class ClientsTable(PlatformAdapter):
         for page in paginator.paginate(TableName=self.table_name, ConsistentRead=True):
             for item in page.get("Items", []):
                 yield item_to_record(item)
+
+    def items(self) -> Iterator[dict[str, Any]]:
+        """Every item exactly as DynamoDB holds it (typed attribute values): item sizes for billing."""
+        paginator = self.client.get_paginator("scan")
+        for page in paginator.paginate(TableName=self.table_name, ConsistentRead=True):
+            yield from page.get("Items", [])
+
+    def edit_by_hand(self, client_id: str, attribute: str, text: str) -> None:
+        """Set one attribute to a string, unvalidated, as a console edit would (the training
+        exercises break a record this way; `put` never writes what the model refuses)."""
+        self.client.update_item(
+            TableName=self.table_name,
+            Key={"client_id": {"S": client_id}},
+            UpdateExpression="SET #a = :text",
+            ExpressionAttributeNames={"#a": attribute},
+            ExpressionAttributeValues={":text": {"S": text}},
+        )
 
     def put_all(self, clients: list[Client]) -> None:
         """Write many clients in batches (imports and restores; the caller validated them all)."""

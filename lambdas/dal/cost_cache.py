@@ -14,7 +14,6 @@ fetched, so a misconfigured client naming someone else's account can never read 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import zlib
 from collections.abc import Iterable
@@ -22,10 +21,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from lambdas.dal.aws import PlatformAdapter
-from lambdas.dal.dynamo import batch_write
-from lambdas.logic.planner import Cell, CellKey, Density, Need, cell_key
-from lambdas.models.client import Client, RoleCredentials
+from lambdas.dal.dynamo import PlatformTable, batch_write
+from lambdas.logic.needs import Cell, CellKey, Density, Need, cell_key
 from lambdas.observability import logger
 
 MAX_ITEM_BYTES = 350_000  # DynamoDB's limit is 400 KB per item: keep a margin for the keys
@@ -33,20 +30,6 @@ RETENTION_DAYS = 430  # Cost Explorer keeps 13 months (plus the current one); no
 _BATCH_GET = 100
 
 ItemKey = tuple[str, str, str, str]  # (account, granularity, dataset, "YYYY-MM")
-
-
-def credential_scope(client: Client) -> str:
-    """Who the cells belong to: the same role (or the same stored keys) = the same scope.
-
-    The role, not the external id: Cost Explorer shows whoever assumes a role the same data, and a
-    run reads the cache only after it has assumed the role itself (with its own external id), so a
-    client that cannot assume the role never reaches the cells fetched through it.
-    """
-    if isinstance(client.credentials, RoleCredentials):
-        identity = f"role|{client.credentials.role_arn}"
-    else:
-        identity = f"keys|{client.credentials.secret_name}"
-    return hashlib.sha256(identity.encode()).hexdigest()[:24]
 
 
 def _month(day: date) -> str:
@@ -77,14 +60,11 @@ def _decode(blob: bytes) -> dict[date, Cell]:
     }
 
 
-class CostCache(PlatformAdapter):
+class CostCache(PlatformTable):
     """Reads the cells a run needs in as few calls as possible, and writes back what changed."""
 
-    SERVICE = "dynamodb"
-
     def __init__(self, table_name: str, client: Any | None = None, *, read_only: bool = False) -> None:
-        super().__init__(client)
-        self.table_name = table_name
+        super().__init__(table_name, client)
         self.read_only = read_only
         self._items: dict[ItemKey, dict[date, Cell]] = {}
         self._names: dict[str, str] = {}

@@ -24,10 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.hooks import BaseEventHooks
 
 from lambdas.dal.aws import error_code
-from lambdas.logic.queries import requests_cost_usd
 from lambdas.models.exceptions import CostDataError, DependencyError, PlatformError, UnauthorizedError
-
-__all__ = ["Answer", "CostExplorer", "requests_cost_usd"]
 
 _DENIED = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "UnrecognizedClientException"}
 _RETRYABLE = {

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from lambdas.dal.aws import PlatformAdapter, error_code
-from lambdas.dal.dynamo import batch_write, from_item, to_item
+from lambdas.dal.aws import error_code
+from lambdas.dal.dynamo import PlatformTable, batch_write, from_item, to_item
 from lambdas.models.execution import ExecutionRecord
 
 
@@ -26,12 +26,9 @@ class DeliveryClaim:
     recipients: int = 0
 
 
-class ExecutionsTable(PlatformAdapter):
-    SERVICE = "dynamodb"
-
+class ExecutionsTable(PlatformTable):
     def __init__(self, table_name: str, *, ttl_days: int = 400, client: Any | None = None) -> None:
-        super().__init__(client)
-        self.table_name = table_name
+        super().__init__(table_name, client)
         self.ttl_days = ttl_days
 
     def _key(self, client_id: str, run_id: str) -> dict[str, Any]:
@@ -154,6 +151,34 @@ class ExecutionsTable(PlatformAdapter):
             for item in page.get("Items", []):
                 return ExecutionRecord.model_validate(from_item(item))
         return None
+
+    def started_between(self, start: datetime, end: datetime) -> Iterator[list[ExecutionRecord]]:
+        """Every run that started in [start, end), a page at a time: one filtered scan of the whole
+        table (the operations reviews; never on the reporting path)."""
+        paginator = self.client.get_paginator("scan")
+        pages = paginator.paginate(
+            TableName=self.table_name,
+            FilterExpression="started_at >= :start AND started_at < :end",
+            ExpressionAttributeValues={":start": {"S": start.isoformat()}, ":end": {"S": end.isoformat()}},
+        )
+        for page in pages:
+            yield [ExecutionRecord.model_validate(from_item(item)) for item in page.get("Items", [])]
+
+    def since(self, client_id: str, day: date) -> list[ExecutionRecord]:
+        """The client's runs for days from `day` on (run ids start with the as-of day), newest first."""
+        paginator = self.client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self.table_name,
+            KeyConditionExpression="client_id = :c AND run_id >= :since",
+            ExpressionAttributeValues={":c": {"S": client_id}, ":since": {"S": day.isoformat()}},
+            ScanIndexForward=False,
+        )
+        return [ExecutionRecord.model_validate(from_item(item)) for page in pages for item in page.get("Items", [])]
+
+    def delete(self, client_id: str, run_ids: list[str]) -> None:
+        """Forget the client's runs (the training exercises start each client afresh)."""
+        for run_id in run_ids:
+            self.client.delete_item(TableName=self.table_name, Key=self._key(client_id, run_id))
 
     def items(self) -> Iterator[dict[str, Any]]:
         """Every item exactly as DynamoDB holds it (typed attribute values): backups, lossless."""

@@ -4,18 +4,19 @@ before sending, cleared by an operator once the client fixed the address.
 
 Clearing marks the item (`cleared_at`, `cleared_by`) instead of deleting it: the bounce it
 records still happened, and the operations report counts it in the delivery KPI. Reads that
-answer "who gets no mail now" (`is_suppressed`, `list`, `every_client`) skip cleared items; a
+answer "who gets no mail now" (`is_suppressed`, `list`, `every_client(cleared=False)`) skip cleared items; a
 bounce or complaint newer than the clearing suppresses the address again.
 """
 
 from __future__ import annotations
 
 import builtins
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from lambdas.dal.aws import PlatformAdapter, error_code
-from lambdas.dal.dynamo import from_item, to_item
+from lambdas.dal.aws import error_code
+from lambdas.dal.dynamo import PlatformTable, batch_write, from_item, to_item
 from lambdas.models.ses_events import Suppression
 
 
@@ -23,13 +24,7 @@ def _key(client_id: str, email: str) -> dict[str, Any]:
     return {"client_id": {"S": client_id}, "email": {"S": email.strip().lower()}}
 
 
-class SuppressionsTable(PlatformAdapter):
-    SERVICE = "dynamodb"
-
-    def __init__(self, table_name: str, client: Any | None = None) -> None:
-        super().__init__(client)
-        self.table_name = table_name
-
+class SuppressionsTable(PlatformTable):
     def add(self, suppression: Suppression) -> bool:
         """Record a suppression; False when a newer one for the same address is already there
         (SNS may deliver an event twice, or late, and an older event must not overwrite a newer),
@@ -77,12 +72,13 @@ class SuppressionsTable(PlatformAdapter):
             found.extend(_active(page))
         return found
 
-    def every_client(self) -> builtins.list[Suppression]:
-        """Every address suppressed now, of every client (health checks; the table stays small: one
-        item per bounced or complaining address)."""
+    def every_client(self, *, cleared: bool) -> builtins.list[Suppression]:
+        """Every suppression of every client (the table stays small: one item per bounced or
+        complaining address). `cleared=False`: the addresses suppressed now (health checks);
+        `cleared=True`: the cleared ones too (the delivery KPI counts every bounce that happened)."""
         found: builtins.list[Suppression] = []
         for page in self.client.get_paginator("scan").paginate(TableName=self.table_name, ConsistentRead=True):
-            found.extend(_active(page))
+            found.extend(_all(page) if cleared else _active(page))
         return found
 
     def is_suppressed(self, client_id: str, email: str) -> bool:
@@ -93,6 +89,19 @@ class SuppressionsTable(PlatformAdapter):
             ProjectionExpression="email, cleared_at",
         )
         return "Item" in response and "cleared_at" not in response["Item"]
+
+    def items(self) -> Iterator[dict[str, Any]]:
+        """Every item exactly as DynamoDB holds it (typed), cleared ones included: backups, lossless."""
+        for page in self.client.get_paginator("scan").paginate(TableName=self.table_name, ConsistentRead=True):
+            yield from page.get("Items", [])
+
+    def put_items(self, items: builtins.list[dict[str, Any]]) -> None:
+        """Write typed items back as they were (restores)."""
+        batch_write(self.client, self.table_name, [{"PutRequest": {"Item": item}} for item in items])
+
+    def forget(self, client_id: str, email: str) -> None:
+        """Delete the address's record, bounce and all (the training exercises start afresh)."""
+        self.client.delete_item(TableName=self.table_name, Key=_key(client_id, email))
 
     def clear(self, client_id: str, email: str, *, at: datetime, by: str) -> Suppression | None:
         """Allow the address again, keeping the record of its bounce or complaint; the suppression
@@ -117,6 +126,9 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
+def _all(page: dict[str, Any]) -> builtins.list[Suppression]:
+    return [Suppression.model_validate(from_item(item)) for item in page.get("Items", [])]
+
+
 def _active(page: dict[str, Any]) -> builtins.list[Suppression]:
-    found = (Suppression.model_validate(from_item(item)) for item in page.get("Items", []))
-    return [suppression for suppression in found if suppression.active]
+    return [suppression for suppression in _all(page) if suppression.active]

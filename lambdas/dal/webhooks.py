@@ -40,7 +40,7 @@ from lambdas.models.report import Report
 from lambdas.observability import logger, metrics
 
 if TYPE_CHECKING:
-    from lambdas.logic.render import EmailView
+    from lambdas.logic.render.view_model import EmailView
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_SECONDS = 10.0
@@ -97,7 +97,7 @@ class WebhookSender:
         secrets = secrets or ClientSecrets(client.client_id, secrets=self._secrets)
         ends = self._clock() + self.deadline
         # Imported here: only clients with a chat channel need the summaries (and the renderer they share).
-        from lambdas.logic.render import email_view
+        from lambdas.logic.render.view import email_view
 
         try:
             view: EmailView | None = email_view(report)
@@ -130,7 +130,7 @@ class WebhookSender:
             url = self._url(webhook, secrets)
         except _Failure as failure:
             return WebhookResult(index, webhook.kind, ok=False, attempts=0, error=failure.error)
-        from lambdas.logic.channels import PAYLOADS
+        from lambdas.logic.render.chat import PAYLOADS
 
         body = json.dumps(PAYLOADS[webhook.kind](report, view), ensure_ascii=False).encode("utf-8")
         attempt = 0

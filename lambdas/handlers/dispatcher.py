@@ -8,12 +8,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas import clock
-from lambdas.dal.clients_table import ClientsTable
-from lambdas.dal.jobs_queue import JobsQueue
-from lambdas.dispatch import dispatch_due
 from lambdas.models.events import DispatchEvent
 from lambdas.models.settings import get_settings
 from lambdas.observability import logger, metrics, tracer
+from lambdas.orchestration.dispatch import dispatch_scheduled
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -23,10 +21,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = DispatchEvent.model_validate(event)
     # The date is read per invocation, never at import: a warm container must not reuse it.
     as_of = request.as_of or clock.today()
-    settings = get_settings()
-    jobs = dispatch_due(
-        request.schedule, as_of, ClientsTable(settings.clients_table), JobsQueue(settings.jobs_queue_url)
-    )
+    jobs = dispatch_scheduled(request.schedule, as_of, get_settings())
     metrics.add_metric(name="RunsDispatched", unit=MetricUnit.Count, value=len(jobs))
     logger.info("dispatched", extra={"schedule": request.schedule, "as_of": as_of.isoformat(), "jobs": len(jobs)})
     return {"schedule": request.schedule, "as_of": as_of.isoformat(), "dispatched": len(jobs)}

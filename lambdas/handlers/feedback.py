@@ -13,10 +13,10 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lambdas.dal.suppressions import SuppressionsTable
 from lambdas.models.ses_events import SnsDelivery
 from lambdas.models.settings import get_settings
 from lambdas.observability import logger, metrics, tracer
+from lambdas.orchestration.feedback import record_feedback, suppressions_table
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -25,26 +25,8 @@ from lambdas.observability import logger, metrics, tracer
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     # One SES event per record (SNS delivers one record per invocation).
     events = SnsDelivery.model_validate(event).ses_events()
-    table = SuppressionsTable(get_settings().suppressions_table)
-    recorded = unmapped = 0
-    for ses_event in events:
-        if ses_event.client_id is None:
-            unmapped += 1
-            logger.warning("SES event without a client_id tag", extra={"message_id": ses_event.mail.message_id})
-            continue
-        suppressions = ses_event.suppressions()
-        recorded += sum(table.add(suppression) for suppression in suppressions)
-        # Counts and ids only: recipients' addresses stay in the table, out of the logs.
-        logger.info(
-            "SES feedback",
-            extra={
-                "client_id": ses_event.client_id,
-                "run_id": ses_event.run_id,
-                "event_type": ses_event.event_type,
-                "suppressed": len(suppressions),
-            },
-        )
-    metrics.add_metric(name="RecipientsSuppressed", unit=MetricUnit.Count, value=recorded)
-    if unmapped:
-        metrics.add_metric(name="FeedbackUnmapped", unit=MetricUnit.Count, value=unmapped)
-    return {"events": len(events), "suppressed": recorded, "unmapped": unmapped}
+    recorded = record_feedback(events, suppressions_table(get_settings()))
+    metrics.add_metric(name="RecipientsSuppressed", unit=MetricUnit.Count, value=recorded.suppressed)
+    if recorded.unmapped:
+        metrics.add_metric(name="FeedbackUnmapped", unit=MetricUnit.Count, value=recorded.unmapped)
+    return {"events": recorded.events, "suppressed": recorded.suppressed, "unmapped": recorded.unmapped}

@@ -25,7 +25,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lambdas.models.events import ReportJob
 from lambdas.models.settings import get_settings
 from lambdas.observability import logger, metrics, tracer
-from lambdas.pipeline import ReportRun, dependencies_from, invocation_deadline
+from lambdas.orchestration.dependencies import dependencies_from
+from lambdas.orchestration.run import ReportRun, invocation_deadline
 
 
 @lru_cache(maxsize=1)

@@ -18,8 +18,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
+from lambdas.logic.needs import RECORD_TYPES, Cell, CellKey, Dataset, Need, cell_key
 from lambdas.logic.periods import SETTLED_AFTER
-from lambdas.logic.planner import RECORD_TYPES, Cell, CellKey, Dataset, Need, cell_key
 from lambdas.logic.queries import CREDIT_RECORD_TYPES
 from lambdas.models.exceptions import CostDataError
 from lambdas.models.report import Correction

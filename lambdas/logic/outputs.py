@@ -1,9 +1,10 @@
 """Everything a report becomes: the files archived and the message sent. The pipeline calls
-only `render_outputs`; how each file is made lives in render.py, xlsx.py and message.py.
+only `render_outputs`; how each file is made lives in render/ (html.py, text.py, csv.py, xlsx.py)
+and message.py.
 
 Both are imported when first needed (tests/unit/test_lazy_imports.py keeps them out of the
 handlers' imports): xlsx.py (openpyxl) only for a client that asks for the workbook, for the others
-it was a third of the worker's cold start; render.py by the first run that renders."""
+it was a third of the worker's cold start; the render package by the first run that renders."""
 
 from __future__ import annotations
 
@@ -48,7 +49,10 @@ def render_outputs(
 ) -> ReportOutputs:
     # The renderer (Jinja2, css-inline, Babel's dates) is imported by the first run that renders: a run
     # that ends before (a month-close run with nothing new, a paused client, a refused credential) never needs it.
-    from lambdas.logic.render import email_view, render_csv, render_html, render_text
+    from lambdas.logic.render.csv import render_csv
+    from lambdas.logic.render.html import render_html
+    from lambdas.logic.render.text import render_text
+    from lambdas.logic.render.view import email_view
 
     rows = list(rows)
     view = email_view(report, attachments=("csv", "xlsx") if attach_xlsx else ("csv",))
@@ -61,7 +65,7 @@ def render_outputs(
     }
     attachments = [Attachment(attachment_name(report, "csv"), "text/csv", files["report.csv"])]
     if attach_xlsx:
-        from lambdas.logic.xlsx import render_xlsx  # openpyxl: only for the clients that ask for it
+        from lambdas.logic.render.xlsx import render_xlsx  # openpyxl: only for the clients that ask for it
 
         files[XLSX] = render_xlsx(report, rows)
         attachments.append(Attachment(attachment_name(report, "xlsx"), CONTENT_TYPES[XLSX], files[XLSX]))

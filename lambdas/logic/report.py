@@ -8,7 +8,7 @@ credits and refunds; credits and refunds are their own lines (`credits`), and co
 Missing is never zero: a section whose periods were not all read is left out and named in
 `notes`; when the core figures (the period's and the comparison's totals by service and account,
 and the credits when they count) are incomplete, `complete` is False and `missing` says what is
-missing: such a report is not sent as a normal one (lambdas/pipeline.py).
+missing: such a report is not sent as a normal one (lambdas/orchestration/run.py).
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from lambdas.logic.anomalies import detect
 from lambdas.logic.cost_data import CostData, CostRow
 from lambdas.logic.forecast import CENT, month_end_forecast
+from lambdas.logic.needs import SECTION_NAMES
 from lambdas.logic.periods import ReportWindow
-from lambdas.logic.planner import SECTION_NAMES
 from lambdas.logic.queries import CREDIT_RECORD_TYPES, requests_cost_usd
 from lambdas.models.client import Client
 from lambdas.models.exceptions import CostDataError
@@ -126,102 +127,102 @@ class _Core:
 
 
 def build_report(
-    client: Client,
-    window: ReportWindow,
-    data: CostData,
-    *,
-    run_id: str,
-    as_of: date,
-    generated_at: datetime,
-    ce_requests: int,
-    kind: ReportKind = "scheduled",
-    cache_hits: int = 0,
-    notes: Iterable[str] = (),
-    archive_url: str | None = None,
-    restatement: Restatement | None = None,
-    ce_forecast_remaining: Decimal | None = None,
-    key_age_days: int | None = None,
-    corrections: Iterable[Correction] = (),
-) -> Report:
-    facts = RunFacts(
-        run_id=run_id,
-        as_of=as_of,
-        generated_at=generated_at,
-        ce_requests=ce_requests,
-        kind=kind,
-        cache_hits=cache_hits,
-        notes=tuple(notes),
-        archive_url=archive_url,
-        ce_forecast_remaining=ce_forecast_remaining,
-        key_age_days=key_age_days,
-        corrections=tuple(corrections),
-    )
-    return compose_report(client, window, data, facts, restatement=restatement)
-
-
-def compose_report(
     client: Client, window: ReportWindow, data: CostData, facts: RunFacts, *, restatement: Restatement | None = None
 ) -> Report:
-    """The report, section by section; each builder reads only the cost data it needs."""
+    """The report, section by section: each builder below reads only the cost data its section
+    needs and answers the Report fields it fills (a new section: one more builder here)."""
     if data.unit is not None and data.unit != client.currency:
         raise CostDataError(f"Cost Explorer reports {data.unit}, the client is configured for {client.currency}")
-    current, previous = window.current, window.previous
-    core = _core(client, data, current, previous)
-    notes = [*facts.notes, *_missing_notes(client, data)]
-    missing = _missing_core(client, data)
+    core = _core(client, data, window.current, window.previous)
     anomalies = _anomalies(window, data)
-    month_to_date, forecast, method = _month_to_date_and_forecast(client, window, data, anomalies, facts)
-    ups, downs = movers(core.services)
-    daily = _daily(window, data)
-    filling = sorted(data.provisional_days & set(days_of(current)))
-    if filling:
-        named = " and ".join(f"{day.day} {day.strftime('%B')}" for day in filling)
-        notes.append(
-            f"{named} {'is' if len(filling) == 1 else 'are'} provisional: Cost Explorer was still filling "
-            f"{'it' if len(filling) == 1 else 'them'} in; the next report gives the settled cost."
-        )
     return Report(
-        client_id=client.client_id,
-        client_name=client.name,
-        run_id=facts.run_id,
-        kind=facts.kind,
-        schedule=client.schedule,
-        as_of=facts.as_of,
-        generated_at=facts.generated_at,
-        metric=client.metric,
-        currency=client.currency,
-        locale=client.locale,
-        period=current,
-        previous_period=previous,
-        total=core.total,
-        previous_total=core.previous_total,
-        change_amount=core.total - core.previous_total,
-        change_percent=percent_change(core.total, core.previous_total),
-        month_to_date=month_to_date,
-        forecast=forecast,
-        forecast_method=method,
-        budget=client.budget,
-        by_service=core.services,
-        movers_up=ups,
-        movers_down=downs,
-        by_account=core.accounts,
-        breakdown=_breakdown(client, data, current, previous),
-        credits=core.credits,
-        credits_included=client.include_credits,
-        daily=daily,
-        monthly_trend=_trend(window, data, client.include_credits),
+        **_identity(client, window, facts),
+        **_totals_section(client, core),
+        **_services_section(core),
+        **_forecast_section(client, window, data, anomalies, facts),
+        **_daily_section(window, data),
         anomalies=anomalies,
+        breakdown=_breakdown(client, data, window.current, window.previous),
+        monthly_trend=_trend(window, data, client.include_credits),
         restatement=restatement,
-        estimated=_estimated(window, data),
-        complete=not missing,
-        missing=missing,
-        provisional_days=sorted(data.provisional_days & set(days_of(window.chart_period) + days_of(current))),
-        corrections=list(facts.corrections),
-        ce_requests=facts.ce_requests,
-        notes=notes,
+        **_completeness_section(client, window, data, facts),
         coverage=_coverage(client, window, data, facts, core.accounts_seen),
-        archive_url=facts.archive_url,
     )
+
+
+def _identity(client: Client, window: ReportWindow, facts: RunFacts) -> dict[str, Any]:
+    """Whose report, of which run, over which periods."""
+    return {
+        "client_id": client.client_id,
+        "client_name": client.name,
+        "run_id": facts.run_id,
+        "kind": facts.kind,
+        "schedule": client.schedule,
+        "as_of": facts.as_of,
+        "generated_at": facts.generated_at,
+        "metric": client.metric,
+        "currency": client.currency,
+        "locale": client.locale,
+        "period": window.current,
+        "previous_period": window.previous,
+        "ce_requests": facts.ce_requests,
+        "archive_url": facts.archive_url,
+    }
+
+
+def _totals_section(client: Client, core: _Core) -> dict[str, Any]:
+    """The headline: the period's total against its comparison, and the credit lines."""
+    return {
+        "total": core.total,
+        "previous_total": core.previous_total,
+        "change_amount": core.total - core.previous_total,
+        "change_percent": percent_change(core.total, core.previous_total),
+        "credits": core.credits,
+        "credits_included": client.include_credits,
+    }
+
+
+def _services_section(core: _Core) -> dict[str, Any]:
+    """Services (with the biggest movers each way) and accounts."""
+    ups, downs = movers(core.services)
+    return {"by_service": core.services, "movers_up": ups, "movers_down": downs, "by_account": core.accounts}
+
+
+def _forecast_section(
+    client: Client, window: ReportWindow, data: CostData, anomalies: list[Anomaly], facts: RunFacts
+) -> dict[str, Any]:
+    month_to_date, forecast, method = _month_to_date_and_forecast(client, window, data, anomalies, facts)
+    return {"month_to_date": month_to_date, "forecast": forecast, "forecast_method": method, "budget": client.budget}
+
+
+def _daily_section(window: ReportWindow, data: CostData) -> dict[str, Any]:
+    """The daily chart, and the days of it (and of the period) Cost Explorer was still filling in."""
+    shown = set(days_of(window.chart_period) + days_of(window.current))
+    return {"daily": _daily(window, data), "provisional_days": sorted(data.provisional_days & shown)}
+
+
+def _completeness_section(client: Client, window: ReportWindow, data: CostData, facts: RunFacts) -> dict[str, Any]:
+    """Whether the figures are final and whole, and the notes that say what is not."""
+    missing = _missing_core(client, data)
+    notes = [*facts.notes, *_missing_notes(client, data), *_provisional_notes(window, data)]
+    return {
+        "estimated": _estimated(window, data),
+        "complete": not missing,
+        "missing": missing,
+        "corrections": list(facts.corrections),
+        "notes": notes,
+    }
+
+
+def _provisional_notes(window: ReportWindow, data: CostData) -> list[str]:
+    filling = sorted(data.provisional_days & set(days_of(window.current)))
+    if not filling:
+        return []
+    named = " and ".join(f"{day.day} {day.strftime('%B')}" for day in filling)
+    return [
+        f"{named} {'is' if len(filling) == 1 else 'are'} provisional: Cost Explorer was still filling "
+        f"{'it' if len(filling) == 1 else 'them'} in; the next report gives the settled cost."
+    ]
 
 
 def _core(client: Client, data: CostData, current: Period, previous: Period) -> _Core:

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from emulator.dataset import demo_clients
-from lambdas.logic.render import Formatter, render_html
+from lambdas.logic.render.format import Formatter
+from lambdas.logic.render.html import render_html
 from tests.browser.chromium import Chromium, Rendering, contrast_ratio
 from tests.browser.conftest import Email
 from tests.unit import report_fixtures as fx
@@ -97,7 +98,7 @@ def test_screenshots_for_the_readme(chromium: Chromium, demo_emails: dict[str, E
 
 
 def test_the_demo_has_a_client_on_stored_keys_whose_email_shows_the_keys_age(demo_emails: dict[str, Email]):
-    """globex-health gives access keys, not a role (cli/demo.py): its coverage footer shows the
+    """globex-health gives access keys, not a role (cli/commands/demo.py): its coverage footer shows the
     key's age; the role clients' emails have no key age."""
     ages = {name: (mail.report.get("coverage") or {}).get("key_age_days") for name, mail in demo_emails.items()}
     assert ages.pop("globex-health") == 34

@@ -9,8 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from cli.analytics import Window, performance
-from cli.performance_html import render_performance
+from cli.render.performance_html import render_performance
+from cli.reviews.kpis import performance
+from cli.reviews.periods import Window
 from lambdas.models.execution import ExecutionRecord
 from tests.browser.chromium import Chromium, contrast_ratio
 

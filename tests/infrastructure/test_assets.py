@@ -156,7 +156,7 @@ def test_assets_fit_lambdas_limits_and_their_sizes_are_reported(layer_dir, code_
     assert sizes["code"][0] < 1024 * 1024  # the code alone stays small: quick deploys, quick cold starts
 
 
-# What the platform formats in a client's locale (lambdas/logic/render.py), for every locale Babel
+# What the platform formats in a client's locale (lambdas/logic/render/format.py), for every locale Babel
 # knows, printed as JSON: run once on the venv's full Babel data and once on the layer's pruned data.
 _FORMATTED_IN_EVERY_LOCALE = """
 import json, sys
@@ -166,7 +166,7 @@ import babel.localedata
 if len(sys.argv) > 1:
     babel.localedata._dirname = sys.argv[1]
 from babel import Locale
-from lambdas.logic.render import Formatter, day_label, period_label
+from lambdas.logic.render.format import Formatter, day_label, period_label
 from lambdas.models.report import Period
 out = {"dates": [day_label(date(2026, 11, 27)), period_label(Period(start=date(2026, 10, 30), end=date(2026, 11, 2)))]}
 for name in sorted(babel.localedata.locale_identifiers()):

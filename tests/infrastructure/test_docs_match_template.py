@@ -18,8 +18,8 @@ pytestmark = pytest.mark.infrastructure
 CLAIMS = [
     ROOT / "README.md",
     *sorted((ROOT / "docs").glob("*.md")),
-    ROOT / "cli" / "audit.py",
-    ROOT / "cli" / "backup.py",
+    ROOT / "cli" / "workflows" / "audit_trail.py",
+    ROOT / "cli" / "commands" / "backup.py",
 ]
 OPTIONAL_REPLICATION = "## Cross-region replication (optional)"
 
@@ -66,7 +66,7 @@ def test_the_audit_trail_is_called_append_only_because_its_bucket_locks_every_ev
     lock = audit["Properties"]["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]
     assert (lock["Mode"], lock["Days"]) == ("GOVERNANCE", AUDIT_RETENTION_DAYS)
     claiming = [path for path in CLAIMS if re.search(r"append-only", path.read_text(encoding="utf-8"), re.IGNORECASE)]
-    assert ROOT / "cli" / "audit.py" in claiming and ROOT / "docs" / "architecture.md" in claiming
+    assert ROOT / "cli" / "workflows" / "audit_trail.py" in claiming and ROOT / "docs" / "architecture.md" in claiming
     for path in claiming:  # each claim says how it is enforced, with the template's figures
         text = " ".join(path.read_text(encoding="utf-8").split())
         assert "Object Lock" in text and "governance" in text.lower(), path

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from infrastructure.config import TABLES, for_environment
-from infrastructure.constructs.fanout import BATCH_SIZE, MAX_CONCURRENCY, MAX_RECEIVES
+from infrastructure.config import MAX_RECEIVES, TABLES, WORKER_BATCH, for_environment
+from infrastructure.constructs.fanout import MAX_CONCURRENCY
 from infrastructure.constructs.functions import WORKER
 from infrastructure.stack import DEPLOYABLE, environments_from_context
 from lambdas.models.settings import Settings
@@ -295,7 +295,7 @@ def test_worker_consumes_the_jobs_queue_with_partial_batch_failures_and_bounded_
             "EventSourceArn": {"Fn::GetAtt": [jobs, "Arn"]},
             "FunctionResponseTypes": ["ReportBatchItemFailures"],
             "ScalingConfig": {"MaximumConcurrency": MAX_CONCURRENCY},
-            "BatchSize": BATCH_SIZE,
+            "BatchSize": WORKER_BATCH,
         },
     )
     queue = synthesized.resources("prod", "AWS::SQS::Queue")[jobs]["Properties"]

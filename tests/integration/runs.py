@@ -12,7 +12,9 @@ from lambdas.dal.clients_table import ClientsTable
 from lambdas.models.client import Client, parse_client
 from lambdas.models.events import ReportJob
 from lambdas.models.settings import get_settings
-from lambdas.pipeline import ReportRun, RunOutcome, dependencies_from
+from lambdas.orchestration.dependencies import dependencies_from
+from lambdas.orchestration.outcome import RunOutcome
+from lambdas.orchestration.run import ReportRun
 
 _numbers = itertools.count(1)
 

@@ -306,7 +306,7 @@ def test_an_unsigned_backup_is_refused(populated, tmp_path):
 def test_a_restore_is_recorded_in_the_audit_trail(populated, tmp_path, frozen_clock):
     from datetime import timedelta
 
-    from cli.audit import events_between
+    from cli.workflows.audit_trail import events_between
 
     path = tmp_path / "backup.tar.gz"
     assert runner.invoke(app, ["backup", "create", "--output", str(path)]).exit_code == 0

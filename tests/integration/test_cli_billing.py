@@ -12,7 +12,7 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from cli.main import app
-from cli.pricing import PRICES
+from cli.reviews.pricing import PRICES
 from tests.integration.test_cli_ops import NOW, history  # noqa: F401 - the module's seeded history
 
 runner = CliRunner()

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from cli.platform_costs import CE_SERVICE
+from cli.reviews.platform_costs import CE_SERVICE
 from emulator.dataset import generate_demo_dataset
 from emulator.platform_bill import PLATFORM_ACCOUNT, add_platform_bill
 from lambdas.dal.clients_table import ClientsTable

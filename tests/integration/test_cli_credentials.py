@@ -10,7 +10,8 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
-import cli.credentials
+import cli.workflows.credential_validation
+import cli.workflows.rotation
 from cli.main import app
 from lambdas.dal.access_keys import AccessKeys
 from lambdas.dal.aws import AwsCredentials
@@ -190,13 +191,13 @@ def test_a_failure_between_create_and_delete_leaves_the_old_key_working(
     stored_key_client, frozen_clock, monkeypatch, step
 ):
     client, old_key = stored_key_client
-    monkeypatch.setattr(cli.credentials, "sleep", lambda seconds: None)
+    monkeypatch.setattr(cli.workflows.rotation, "sleep", lambda seconds: None)
     if step == "store":
-        monkeypatch.setattr(cli.credentials.SecretsStore, "put_keys", _fail_store)
+        monkeypatch.setattr(cli.workflows.rotation.SecretsStore, "put_keys", _fail_store)
     else:
-        visible, first = _new_key_sees_nothing(cli.credentials.visible_accounts)
+        visible, first = _new_key_sees_nothing(cli.workflows.credential_validation.visible_accounts)
         first.append(old_key)
-        monkeypatch.setattr(cli.credentials, "visible_accounts", visible)
+        monkeypatch.setattr(cli.workflows.rotation, "visible_accounts", visible)
 
     result = runner.invoke(app, ["credentials", "rotate", "--client-id", client.client_id])
 

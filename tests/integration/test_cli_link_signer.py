@@ -13,9 +13,11 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
-import cli.credentials
-from cli.audit import events_between
+import cli.workflows.audit_trail
+import cli.workflows.link_signer
+import cli.workflows.rotation
 from cli.main import app
+from cli.workflows.audit_trail import events_between
 from infrastructure.config import for_environment
 from lambdas.dal.archive import ReportArchive
 from lambdas.dal.aws import AwsCredentials
@@ -33,7 +35,7 @@ ROTATE = ["credentials", "rotate", "--link-signer"]
 
 @pytest.fixture
 def no_pause(monkeypatch):
-    monkeypatch.setattr(cli.credentials, "sleep", lambda seconds: None)
+    monkeypatch.setattr(cli.workflows.rotation, "sleep", lambda seconds: None)
 
 
 @pytest.fixture
@@ -59,10 +61,10 @@ def created_at(access_key_id: str):
 
 
 def signs_and_is_served(credentials: AwsCredentials) -> bool:
-    """What a recipient's browser does with a link signed by this key (cli.credentials.probe_link)."""
+    """What a recipient's browser does with a link signed by this key (cli.workflows.link_signer.probe_link)."""
     try:
-        cli.credentials.probe_link(CONFIG, credentials)
-    except cli.credentials.RotationStopped:
+        cli.workflows.link_signer.probe_link(CONFIG, credentials)
+    except cli.workflows.link_signer.RotationStopped:
         return False
     return True
 

@@ -13,8 +13,8 @@ import subprocess
 import pytest
 from typer.testing import CliRunner
 
+import cli.commands.local
 import cli.context
-import cli.local
 from cli.main import app
 from infrastructure.config import for_environment
 from lambdas.dal.clients_table import ClientsTable
@@ -93,7 +93,7 @@ def test_up_status_commands_down(local_dir):
     down = runner.invoke(app, ["local", "down"])
     assert down.exit_code == 0, down.output
     assert not (local_dir / "local-aws.json").exists()
-    assert not cli.local.ours(int(state["pid"]))
+    assert not cli.commands.local.ours(int(state["pid"]))
     assert runner.invoke(app, ["local", "status"]).exit_code == 1
 
 

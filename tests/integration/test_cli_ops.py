@@ -21,10 +21,12 @@ import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
+import cli.commands.local
 import cli.context
-import cli.ops
-from cli.analytics import RIGHT_SIZE_THRESHOLD, next_memory_size
+import cli.render.ops
 from cli.main import app, main
+from cli.reviews.capacity import next_memory_size
+from cli.reviews.cost_advice import RIGHT_SIZE_THRESHOLD
 from emulator.admin import reset
 from emulator.dataset import demo_clients
 from emulator.history import SeedResult, seed_history
@@ -194,7 +196,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(history, tmp_path, cap
     ],
 )
 def test_seeding_ends_with_the_latest_run_due(at, as_of, days):
-    assert [f"{day}" for day in cli.ops._seeded_days(3, as_of, at)] == days
+    assert [f"{day}" for day in cli.commands.local._seeded_days(3, as_of, at)] == days
 
 
 # -- client health ------------------------------------------------------------------------------
@@ -240,8 +242,8 @@ def test_client_health_table_names_the_days_to_rerun(history, frozen_clock):
 def test_client_health_table_lists_the_latest_gaps_and_counts_the_rest():
     gaps = [date(2026, 11, day) for day in range(1, 8)]
 
-    assert cli.ops._gap_days(gaps) == "2026-11-07, 2026-11-06, 2026-11-05, 2026-11-04, 2026-11-03 (+2 more)"
-    assert cli.ops._gap_days([]) == "-"
+    assert cli.render.ops.gap_days(gaps) == "2026-11-07, 2026-11-06, 2026-11-05, 2026-11-04, 2026-11-03 (+2 more)"
+    assert cli.render.ops.gap_days([]) == "-"
 
 
 # -- capacity -----------------------------------------------------------------------------------
@@ -473,7 +475,7 @@ def test_audit_report_table_lists_who_read_each_clients_data(history, frozen_clo
 
 
 def test_log_lines_are_matched_by_their_marker_not_by_any_mention(history):
-    from cli.sources import log_events
+    from cli.probes.sources import log_events
 
     logs = boto3.client("logs")
     group, stream = "/aws/lambda/marker-test", "s"

@@ -157,9 +157,9 @@ def test_seed_history_writes_only_the_local_environment(platform, demo_records, 
     for record in demo_records[:2]:  # the two daily clients
         table.put(parse_client(record))
 
-    assert main(["ops", "seed-history", "--days", "1", "-e", "dev"]) == 2
+    assert main(["local", "seed-history", "--days", "1", "-e", "dev"]) == 2
     assert "only the local environment" in capsys.readouterr().err
-    seeded = runner.invoke(app, ["ops", "seed-history", "--days", "1", "--as-of", "2026-11-27", "--no-incidents"])
+    seeded = runner.invoke(app, ["local", "seed-history", "--days", "1", "--as-of", "2026-11-27", "--no-incidents"])
 
     assert seeded.exit_code == 0, seeded.output
     assert "Seeded 1 day(s) of local: 2 run(s), 0 failed" in seeded.output

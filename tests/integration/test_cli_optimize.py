@@ -125,10 +125,10 @@ def test_the_reviews_filtered_scan_of_the_history_is_the_change_to_make(seeded):
 
     assert result.exit_code == 1
     (table,) = json.loads(result.stdout)["tables"]
-    assert [c["what"] for c in table["changes"]] == ["runs_between: an index on started_at"]
-    assert "cli/sources.py" in table["changes"][0]["detail"]
-    assert (
-        result.stderr.strip().splitlines()[-1] == "findings: 1 change(s) to make: runs_between: an index on started_at"
+    assert [c["what"] for c in table["changes"]] == ["ExecutionsTable.started_between: an index on started_at"]
+    assert "lambdas/dal/executions_table.py" in table["changes"][0]["detail"]
+    assert result.stderr.strip().splitlines()[-1] == (
+        "findings: 1 change(s) to make: ExecutionsTable.started_between: an index on started_at"
     )
 
 

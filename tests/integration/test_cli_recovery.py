@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from cli.recovery import RTO, TABLE_TIERS
+from cli.probes.recovery import RTO, TABLE_TIERS
 from infrastructure.config import TABLES, for_environment
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.models.client import parse_client

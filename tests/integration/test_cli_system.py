@@ -9,10 +9,10 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
+import cli.commands.deploy
 import cli.context
-import cli.deploy
 from cli.main import app
-from cli.probes import resource_checks
+from cli.probes.resources import resource_checks
 from infrastructure.config import for_environment
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.dal.executions_table import ExecutionsTable
@@ -188,7 +188,7 @@ def test_post_deployment_adds_resources_and_the_last_hour_but_no_client_credenti
 def test_a_freshly_seeded_history_leaves_no_client_stale(clients, frozen_clock):
     frozen_clock(datetime(2026, 11, 27, 9, tzinfo=UTC))  # past today's 06:00 run: 26 h after yesterday's would be 10:00
 
-    seeded = runner.invoke(app, ["ops", "seed-history", "--days", "2"])
+    seeded = runner.invoke(app, ["local", "seed-history", "--days", "2"])
 
     assert seeded.exit_code == 0, seeded.output
     assert "Seeded 2 day(s) of local" in seeded.output and "credentials of acme-retail refused" in seeded.output
@@ -200,7 +200,7 @@ def test_a_freshly_seeded_history_leaves_no_client_stale(clients, frozen_clock):
 
 def test_capacity_counts_todays_seeded_runs_as_a_recorded_day(clients, frozen_clock):
     frozen_clock(datetime(2026, 11, 27, 9, tzinfo=UTC))
-    assert runner.invoke(app, ["ops", "seed-history", "--days", "2", "--no-incidents"]).exit_code == 0
+    assert runner.invoke(app, ["local", "seed-history", "--days", "2", "--no-incidents"]).exit_code == 0
     runs = sum(1 for _ in ExecutionsTable(CONFIG.executions_table).items())  # 26 and 27 November
 
     result = runner.invoke(app, ["ops", "capacity", "--format", "json"])
@@ -260,7 +260,7 @@ def test_deploy_validate_of_a_stack_environment_checks_functions_and_alarms(plat
 
 def test_deploy_monitor_prints_a_line_per_poll_and_passes(platform, monkeypatch):
     slept: list[float] = []
-    monkeypatch.setattr(cli.deploy, "sleep", slept.append)
+    monkeypatch.setattr(cli.commands.deploy, "sleep", slept.append)
 
     result = runner.invoke(app, ["deploy", "monitor", "--duration", "3", "--interval", "60"])
 
@@ -277,7 +277,7 @@ def test_deploy_monitor_stops_at_the_first_trouble(platform, monkeypatch):
         polls.append(seconds)
         boto3.client("sqs").send_message(QueueUrl=url, MessageBody="{}")
 
-    monkeypatch.setattr(cli.deploy, "sleep", dead_letter_arrives)
+    monkeypatch.setattr(cli.commands.deploy, "sleep", dead_letter_arrives)
 
     result = runner.invoke(app, ["deploy", "monitor", "--duration", "10", "--interval", "60"])
 

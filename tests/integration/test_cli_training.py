@@ -9,7 +9,7 @@ import shlex
 import pytest
 from typer.testing import CliRunner
 
-from cli.exercises import EXERCISES
+from cli.local.exercises import EXERCISES
 from cli.main import app
 from lambdas import clock
 from lambdas.dal.clients_table import ClientsTable

@@ -34,7 +34,7 @@ def bounced(platform, demo_records, frozen_clock):
     for record in demo_records:
         clients.put(parse_client(record))
     seed_history(CONFIG, platform, DAYS, incidents=True)
-    [suppression] = SuppressionsTable(platform.suppressions_table).every_client()
+    [suppression] = SuppressionsTable(platform.suppressions_table).every_client(cleared=False)
     frozen_clock(CLEARED_AT)
     return suppression
 
@@ -102,6 +102,6 @@ def test_unsuppressing_is_in_the_audit_trail_with_who_did_it_and_without_the_add
     )
     assert event["actor"] == boto3.client("sts").get_caller_identity()["Arn"] and event["operator"]
     assert event["detail"] == f"bounce recorded {bounced.recorded_at:%Y-%m-%d %H:%M} UTC (run {bounced.run_id})"
-    assert bounced.email not in result.stdout  # a recipient is not an audit fact (cli/audit.py)
+    assert bounced.email not in result.stdout  # a recipient is not an audit fact (cli/workflows/audit_trail.py)
     table = runner.invoke(app, ["ops", "audit-report", "--period", "weekly", "--as-of", "2026-11-27"])
     assert "client.unsuppress" in table.stdout

@@ -1,4 +1,4 @@
-"""Practising the runbook on `local`: what a new operator meets after `ops seed-history`.
+"""Practising the runbook on `local`: what a new operator meets after `local seed-history`.
 
 A seeded environment passes the daily check except for the incidents it seeds on purpose, and
 the embedded AWS answers SES the way AWS would: each report counted on its own day, the seeded
@@ -29,7 +29,7 @@ def seeded(platform, demo_records, frozen_clock):
     for record in demo_records:
         table.put(parse_client(dict(record, created_at=NOW.isoformat())))
     frozen_clock(NOW)
-    result = runner.invoke(app, ["ops", "seed-history", "--days", "8"])
+    result = runner.invoke(app, ["local", "seed-history", "--days", "8"])
     assert result.exit_code == 0, result.output
     return platform
 

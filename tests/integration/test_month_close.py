@@ -10,7 +10,7 @@ import pytest
 from emulator.dataset import generate_demo_dataset
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.dal.jobs_queue import JobsQueue
-from lambdas.dispatch import dispatch_due
+from lambdas.orchestration.dispatch import dispatch_due
 from tests.integration.conftest import AS_OF
 from tests.integration.helpers import sent_messages
 from tests.integration.runs import admin, register, run

@@ -259,7 +259,7 @@ def test_the_url_never_reaches_a_result_or_a_log(hook, caplog, monkeypatch):
     deliver, _ = sender(attempts=2)
     results = deliver.deliver(client_with(("slack", ok_name), ("teams", bad_name)), REPORT)
     # Even an unexpected error (here: building the payload) is contained and says only its type.
-    from lambdas.logic import channels
+    from lambdas.logic.render import chat as channels
 
     def explode(*_args: Any) -> dict[str, Any]:
         raise RuntimeError(f"boom {ok_url}")

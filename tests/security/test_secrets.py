@@ -14,7 +14,7 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
-import cli.credentials
+import cli.workflows.rotation
 from cli.main import app
 from lambdas.dal.archive import ReportArchive
 from lambdas.dal.aws import platform_client
@@ -96,7 +96,7 @@ def test_no_secret_reaches_a_log_an_error_a_file_a_message_or_an_output(
     url, posted = webhook
     caplog.set_level(logging.DEBUG)  # even with the root logger at DEBUG (Lambda's log level controls)
     logger.setLevel("DEBUG")
-    monkeypatch.setattr(cli.credentials, "sleep", lambda seconds: None)
+    monkeypatch.setattr(cli.workflows.rotation, "sleep", lambda seconds: None)
     secrets = {secret_keys(keyed_client)["secret_access_key"], url, url.rsplit("/", 3)[-1]}
     outputs: dict[str, str | bytes] = {}
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from cli.context import Table, console, styled
 from cli.main import app
+from cli.render.console import Table, console, styled
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.models.client import parse_client
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from lambdas.logic.cost_data import CostData, CostRow
 from lambdas.logic.periods import ReportWindow
-from lambdas.logic.report import build_report
+from lambdas.logic.report import RunFacts, build_report
 from lambdas.models.report import (
     Anomaly,
     Breakdown,
@@ -124,11 +124,13 @@ def build(
         client,
         window,
         data,
-        run_id=run_id,
-        as_of=as_of,
-        generated_at=datetime.combine(as_of, datetime.min.time(), tzinfo=UTC) + timedelta(hours=6),
-        ce_requests=2,
-        kind=kind,
+        RunFacts(
+            run_id=run_id,
+            as_of=as_of,
+            generated_at=datetime.combine(as_of, datetime.min.time(), tzinfo=UTC) + timedelta(hours=6),
+            ce_requests=2,
+            kind=kind,
+        ),
     )
     total, previous_total = report.total, report.previous_total
     fields: dict[str, Any] = {

@@ -1,4 +1,5 @@
-"""The operations reports' arithmetic (cli/analytics.py) and the cost statement (cli/costing.py)."""
+"""The operations reports' arithmetic (cli/reviews: kpis.py, capacity.py, cost_advice.py, ...) and the
+cost statement (cli/reviews/costing.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cli import analytics as an
-from cli import costing
-from cli.sources import StoredObject
+from cli.probes.sources import StoredObject
+from cli.reviews import costing
+from cli.reviews.access import readers
+from cli.reviews.capacity import MEMORY_THRESHOLD, Series, next_memory_size, runs_by_month, runs_following_clients
+from cli.reviews.client_health import attention_order, client_health, failures_in_a_row
+from cli.reviews.cost_advice import cache_advice, lifecycle_advice, memory_advice, schedule_advice
+from cli.reviews.kpis import ops_summary
+from cli.reviews.periods import Window, linear_fit, month_window, parse_month, percentile, period_window, rounded
+from lambdas.logic.calendar import run_days
 from lambdas.models.execution import ExecutionRecord
 from lambdas.models.ses_events import Suppression
 
@@ -37,45 +44,45 @@ def run(client_id: str, day: int, status: str = "succeeded", **fields) -> Execut
 
 
 def test_periods_end_before_the_as_of_day():
-    assert an.period_window("daily", date(2026, 11, 27)) == an.Window("daily", date(2026, 11, 26), date(2026, 11, 27))
-    weekly = an.period_window("weekly", date(2026, 11, 27))
+    assert period_window("daily", date(2026, 11, 27)) == Window("daily", date(2026, 11, 26), date(2026, 11, 27))
+    weekly = period_window("weekly", date(2026, 11, 27))
     assert (weekly.start, weekly.end, weekly.days) == (date(2026, 11, 20), date(2026, 11, 27), 7)
-    monthly = an.period_window("monthly", date(2026, 12, 7))
+    monthly = period_window("monthly", date(2026, 12, 7))
     assert (monthly.start, monthly.end, monthly.label) == (date(2026, 11, 1), date(2026, 12, 1), "November 2026")
-    assert an.period_window("monthly", date(2026, 1, 5)).start == date(2025, 12, 1)
-    assert an.period_window("monthly", date(2026, 11, 27), date(2026, 2, 1)).days == 28
+    assert period_window("monthly", date(2026, 1, 5)).start == date(2025, 12, 1)
+    assert period_window("monthly", date(2026, 11, 27), date(2026, 2, 1)).days == 28
 
 
 @pytest.mark.parametrize("text", ["2026-13", "2026-1", "november", "2026-11-01"])
 def test_a_month_is_yyyy_mm(text):
     with pytest.raises(ValueError, match="YYYY-MM"):
-        an.parse_month(text)
+        parse_month(text)
 
 
 @given(st.lists(st.integers(min_value=0, max_value=10**7), min_size=1, max_size=200), st.integers(1, 100))
 def test_a_percentile_is_one_of_the_values_with_q_percent_at_or_below_it(values, q):
-    result = an.percentile(values, q)
+    result = percentile(values, q)
     assert result in values
     assert sum(1 for v in values if v <= result) * 100 >= q * len(values)
-    assert an.percentile(values, 100) == max(values)
-    assert an.percentile(values, q) <= an.percentile(values, min(q + 1, 100))
+    assert percentile(values, 100) == max(values)
+    assert percentile(values, q) <= percentile(values, min(q + 1, 100))
 
 
 def test_a_least_squares_line_through_points_on_a_line_is_that_line():
-    slope, intercept = an.linear_fit([(0, Decimal(3)), (1, Decimal(5)), (2, Decimal(7))])
+    slope, intercept = linear_fit([(0, Decimal(3)), (1, Decimal(5)), (2, Decimal(7))])
     assert (slope, intercept) == (Decimal(2), Decimal(3))
-    assert an.linear_fit([(4, Decimal(9))]) == (Decimal(0), Decimal(9))
+    assert linear_fit([(4, Decimal(9))]) == (Decimal(0), Decimal(9))
 
 
 def test_a_projection_starts_at_the_first_month_with_data():
     months = [date(2026, m, 1) for m in range(6, 12)]
-    series = an.Series("clients", months, [Decimal(v) for v in (0, 0, 0, 10, 20, 30)]).project(2)
+    series = Series("clients", months, [Decimal(v) for v in (0, 0, 0, 10, 20, 30)]).project(2)
     assert series.projected == [(date(2026, 12, 1), Decimal(40)), (date(2027, 1, 1), Decimal(50))]
 
 
 def test_a_partial_month_is_scaled_to_the_whole_month():
     records = [run("a", day) for day in range(18, 27)]  # 9 runs, 18th to 26th November
-    values = an.runs_by_month(records, [date(2026, 10, 1), date(2026, 11, 1)], until=date(2026, 11, 27))
+    values = runs_by_month(records, [date(2026, 10, 1), date(2026, 11, 1)], until=date(2026, 11, 27))
     assert values == [Decimal(0), Decimal(9) * 30 / 9]
 
 
@@ -100,12 +107,12 @@ def test_runs_follow_the_clients_and_a_two_day_month_is_no_trend():
     month for four clients that were not growing."""
     months = [date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)]
     runs = _seeded_runs(date(2026, 10, 19), date(2026, 12, 2))
-    clients = an.Series("clients", months, [Decimal(4)] * 3).project(6)
+    clients = Series("clients", months, [Decimal(4)] * 3).project(6)
 
-    projected, basis = an.runs_following_clients(runs, months, date(2026, 12, 3), clients)
+    projected, basis = runs_following_clients(runs, months, date(2026, 12, 3), clients)
 
     per_client_day = Decimal(len(runs)) / (4 * 45)  # 45 days recorded
-    assert basis["runs_per_client_day"] == an.rounded(per_client_day)
+    assert basis["runs_per_client_day"] == rounded(per_client_day)
     assert [month for month, _ in projected] == [date(2027, m, 1) for m in range(1, 7)]
     assert projected[0][1] == 4 * per_client_day * 31 and projected[1][1] == 4 * per_client_day * 28
     recorded_november = sum(1 for r in runs if r.started_at.month == 11)
@@ -115,15 +122,15 @@ def test_runs_follow_the_clients_and_a_two_day_month_is_no_trend():
 def test_runs_grow_with_the_clients():
     months = [date(2026, 10, 1), date(2026, 11, 1)]
     runs = _seeded_runs(date(2026, 10, 1), date(2026, 11, 30))
-    clients = an.Series("clients", months, [Decimal(4), Decimal(8)]).project(1)  # 12 projected
-    projected, _ = an.runs_following_clients(runs, months, date(2026, 12, 1), clients)
+    clients = Series("clients", months, [Decimal(4), Decimal(8)]).project(1)  # 12 projected
+    projected, _ = runs_following_clients(runs, months, date(2026, 12, 1), clients)
     assert projected[0][0] == date(2026, 12, 1) and projected[0][1] == Decimal(12) * len(runs) / (4 * 31 + 8 * 30) * 31
 
 
 def test_no_runs_no_projection():
     months = [date(2026, 11, 1)]
-    clients = an.Series("clients", months, [Decimal(4)]).project(2)
-    assert an.runs_following_clients([], months, date(2026, 11, 27), clients) == (
+    clients = Series("clients", months, [Decimal(4)]).project(2)
+    assert runs_following_clients([], months, date(2026, 11, 27), clients) == (
         [],
         {"available": False, "reason": "no runs recorded"},
     )
@@ -131,15 +138,15 @@ def test_no_runs_no_projection():
 
 @pytest.mark.parametrize(("peak", "size"), [(100, 128), (103, 256), (150, 256), (820, 1152), (1, 128)])
 def test_memory_is_raised_to_the_next_128_mb_step_above_80_percent(peak, size):
-    assert an.next_memory_size(peak) == size
-    assert Decimal(peak) / size <= an.MEMORY_THRESHOLD
+    assert next_memory_size(peak) == size
+    assert Decimal(peak) / size <= MEMORY_THRESHOLD
 
 
 # -- the ops report ---------------------------------------------------------------------------
 
 
 def test_the_ops_summary_counts_outcomes_delivery_and_errors():
-    window = an.Window("weekly", date(2026, 11, 20), date(2026, 11, 27))
+    window = Window("weekly", date(2026, 11, 20), date(2026, 11, 27))
     records = [
         run("a", 20, delivery="sent", recipients=2, ce_requests=2, ce_cost_usd=Decimal("0.02")),
         run("a", 21, delivery="sent", recipients=2, ce_requests=0, cache_hits=2),
@@ -149,7 +156,7 @@ def test_the_ops_summary_counts_outcomes_delivery_and_errors():
         run("c", 19, delivery="sent", recipients=5),  # before the window
     ]
     bounce = Suppression(client_id="a", email="x@a.example", reason="bounce", recorded_at=AT, run_id="2026-11-20.daily")
-    summary = an.ops_summary(records, [bounce], window, AT)
+    summary = ops_summary(records, [bounce], window, AT)
     assert summary["executions"]["total"] == 5
     assert (summary["executions"]["succeeded"], summary["executions"]["failed"]) == (2, 2)
     assert summary["executions"]["unfinished_counted_failed"] == 1
@@ -169,8 +176,8 @@ def test_the_ops_summary_counts_outcomes_delivery_and_errors():
 
 
 def test_no_runs_is_no_data_not_a_missed_target():
-    window = an.Window("daily", date(2026, 11, 26), date(2026, 11, 27))
-    summary = an.ops_summary([], [], window, AT)
+    window = Window("daily", date(2026, 11, 26), date(2026, 11, 27))
+    summary = ops_summary([], [], window, AT)
     assert [kpi["met"] for kpi in summary["kpis"]] == [None, None, None]
     assert summary["targets_met"] is True
 
@@ -186,14 +193,14 @@ def test_failures_in_a_row_skip_skipped_runs_and_stop_at_a_success():
         run("a", 23),
         run("a", 22, "failed"),
     ]
-    assert an.failures_in_a_row(runs, AT) == 2
+    assert failures_in_a_row(runs, AT) == 2
 
 
 def test_expected_run_days_follow_the_schedules():
     start, end = date(2026, 11, 1), date(2026, 12, 1)
-    assert len(an.expected_run_days("daily", start, end)) == 30
-    assert an.expected_run_days("weekly", start, end) == [date(2026, 11, d) for d in (2, 9, 16, 23, 30)]
-    assert an.expected_run_days("monthly", start, end) == [date(2026, 11, 1)]
+    assert len(run_days("daily", start, end)) == 30
+    assert run_days("weekly", start, end) == [date(2026, 11, d) for d in (2, 9, 16, 23, 30)]
+    assert run_days("monthly", start, end) == [date(2026, 11, 1)]
 
 
 def health(client_id: str, runs, **overrides):
@@ -208,10 +215,10 @@ def health(client_id: str, runs, **overrides):
         "recipients": 2,
         "credential": {"type": "role", "status": None},
         "stale": False,
-        "window": an.Window("days", date(2026, 11, 20), date(2026, 11, 27)),
+        "window": Window("days", date(2026, 11, 20), date(2026, 11, 27)),
         "at": AT,
     }
-    return an.client_health(**{**values, **overrides})
+    return client_health(**{**values, **overrides})
 
 
 def test_clients_needing_attention_come_first():
@@ -219,7 +226,7 @@ def test_clients_needing_attention_come_first():
     failing = [run("bad", day, "failed") for day in range(26, 22, -1)] + [run("bad", day) for day in (22, 21, 20)]
     gap = [run("gap", day) for day in range(26, 19, -1) if day != 23]
     entries = [health("ok", every_day), health("bad", failing), health("gap", gap)]
-    ordered = sorted(entries, key=an.attention_order)
+    ordered = sorted(entries, key=attention_order)
     assert [(e["client_id"], e["health"]) for e in ordered] == [("bad", "CRITICAL"), ("gap", "WARNING"), ("ok", "OK")]
     assert ordered[0]["failures_in_a_row"] == 4
     assert ordered[1]["coverage_gaps"] == [date(2026, 11, 23)]
@@ -253,7 +260,7 @@ def test_an_incomplete_last_run_is_a_warning_naming_what_was_missing_and_the_com
 
 def test_an_incomplete_run_counts_as_finished_without_success():
     runs = [run("a", 26, "incomplete", error_kind="incomplete"), run("a", 25)]
-    summary = an.ops_summary(runs, [], an.Window("days", date(2026, 11, 20), date(2026, 11, 27)), AT)
+    summary = ops_summary(runs, [], Window("days", date(2026, 11, 20), date(2026, 11, 27)), AT)
     assert summary["errors_by_kind"] == {"incomplete": 1}
     assert (summary["executions"]["succeeded"], summary["executions"]["incomplete"]) == (1, 1)
     success = next(kpi for kpi in summary["kpis"] if kpi["name"] == "success rate")
@@ -298,7 +305,7 @@ def test_item_sizes_follow_dynamodb_rules():
 
 
 def test_a_statement_prices_each_client_and_adds_up_to_the_cent():
-    window = an.month_window(date(2026, 11, 1))
+    window = month_window(date(2026, 11, 1))
     at = datetime(2026, 12, 2, tzinfo=UTC)
     runs = [
         run(
@@ -353,13 +360,13 @@ def daily(client_id: str, day: int, total: str, **fields) -> ExecutionRecord:
 def test_the_worker_is_right_sized_to_half_use_at_the_peak_and_priced_from_its_lambda_cost():
     runs = [run("a", 1, max_memory_mb=150), run("a", 2, max_memory_mb=200), run("a", 3)]
 
-    advice = an.memory_advice(runs, 1024, Decimal("0.80"))
+    advice = memory_advice(runs, 1024, Decimal("0.80"))
 
     assert advice is not None and advice["id"] == "lambda-memory"
     assert "1024 MB → 512 MB" in advice["title"]  # 200 MB / 0.5 = 400 MB -> the next 128 MB step
     assert advice["estimated_saving_usd"] == Decimal("0.40")
-    assert an.memory_advice(runs, 512, Decimal("0.80")) is None  # already that size
-    assert an.memory_advice([run("a", 1)], 1024, Decimal("0.80")) is None  # nothing measured
+    assert memory_advice(runs, 512, Decimal("0.80")) is None  # already that size
+    assert memory_advice([run("a", 1)], 1024, Decimal("0.80")) is None  # nothing measured
 
 
 def test_a_daily_client_with_a_steady_week_is_advised_weekly_and_saves_six_sevenths_of_its_requests():
@@ -367,7 +374,7 @@ def test_a_daily_client_with_a_steady_week_is_advised_weekly_and_saves_six_seven
     moving = [daily("moving", d, str(100 + 3 * d)) for d in range(2, 9)]  # 106 to 124: spread 16%
     short = [daily("short", d, "100.00") for d in range(2, 8)]  # six days: not yet a week
 
-    found = an.schedule_advice(steady + moving + short)
+    found = schedule_advice(steady + moving + short)
 
     assert [item["id"] for item in found] == ["schedule-steady"]
     assert found[0]["estimated_saving_usd"] == Decimal("0.14") * 6 / 7  # 7 runs x 0.02 of Cost Explorer
@@ -383,8 +390,8 @@ def test_weekly_failed_and_manual_runs_do_not_count_as_daily_history():
         daily("a", 8, "100.00", kind="manual", run_id="2026-11-08.manual-060000-ab12"),
     ]
 
-    assert an.schedule_advice(week + others) == []
-    assert [item["id"] for item in an.schedule_advice([*week, daily("a", 8, "100.00")])] == ["schedule-a"]
+    assert schedule_advice(week + others) == []
+    assert [item["id"] for item in schedule_advice([*week, daily("a", 8, "100.00")])] == ["schedule-a"]
 
 
 def test_a_same_day_repeat_that_asked_cost_explorer_again_is_priced_at_its_recorded_cost():
@@ -392,7 +399,7 @@ def test_a_same_day_repeat_that_asked_cost_explorer_again_is_priced_at_its_recor
     again = run("a", 20, started_at=datetime(2026, 11, 20, 9, tzinfo=UTC), ce_requests=3, ce_cost_usd=Decimal("0.03"))
     cached = run("a", 20, started_at=datetime(2026, 11, 20, 10, tzinfo=UTC), cache_hits=2)
 
-    advice = an.cache_advice([first, again, cached, run("b", 20, ce_requests=2, ce_cost_usd=Decimal("0.02"))])
+    advice = cache_advice([first, again, cached, run("b", 20, ce_requests=2, ce_cost_usd=Decimal("0.02"))])
 
     assert advice is not None and advice["id"] == "cache-repeats"
     assert advice["estimated_saving_usd"] == Decimal("0.03")
@@ -406,7 +413,7 @@ def test_a_rerun_on_a_later_day_or_after_a_run_that_asked_nothing_is_not_a_cache
     refused = run("b", 20, status="failed", error_kind="unauthorized")
     retried = run("b", 20, started_at=datetime(2026, 11, 20, 8, tzinfo=UTC), ce_requests=2)
 
-    assert an.cache_advice([first, next_day, refused, retried]) is None
+    assert cache_advice([first, next_day, refused, retried]) is None
 
 
 REPORT_RULE = {"ID": "old", "Status": "Enabled", "Filter": {"Prefix": "reports/"},
@@ -425,7 +432,7 @@ def test_without_a_lifecycle_rule_the_old_large_reports_are_priced_at_standard_m
         stored_report("reports/a/2025-01-02.daily/report.xlsx", 1024**3, 600, "STANDARD_IA"),  # moved already
     ]
 
-    advice = an.lifecycle_advice([], objects, AT, Decimal("0.5"), Decimal("0.023"), Decimal("0.0125"))
+    advice = lifecycle_advice([], objects, AT, Decimal("0.5"), Decimal("0.023"), Decimal("0.0125"))
 
     assert advice is not None and advice["id"] == "s3-lifecycle"
     assert advice["estimated_saving_usd"] == Decimal("0.00525")  # 1 GB x half a month x (0.023 - 0.0125)
@@ -447,7 +454,7 @@ def test_without_a_lifecycle_rule_the_old_large_reports_are_priced_at_standard_m
     ],
 )
 def test_only_an_enabled_transition_covering_every_report_silences_the_lifecycle_advice(rule, fires):
-    advice = an.lifecycle_advice([rule], [], AT, Decimal(1), Decimal("0.023"), Decimal("0.0125"))
+    advice = lifecycle_advice([rule], [], AT, Decimal(1), Decimal("0.023"), Decimal("0.0125"))
 
     assert (advice is not None) is fires
     if fires:
@@ -462,7 +469,7 @@ def test_readers_count_runs_and_access_lines_per_client_and_requester_sorted():
         {"client_id": "a", "requester": "cli"},  # credentials validate read it too: no run record
     ]
 
-    assert an.readers(runs, access) == [
+    assert readers(runs, access) == [
         {"client_id": "a", "requester": "cli", "runs": 1, "log_lines": 2},
         {"client_id": "b", "requester": "worker", "runs": 2, "log_lines": 1},
     ]

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from lambdas.logic.channels import slack_escape, slack_payload, summary, teams_escape, teams_payload
+from lambdas.logic.render.chat import slack_escape, slack_payload, summary, teams_escape, teams_payload
 from tests.unit import report_fixtures as fx
 
 

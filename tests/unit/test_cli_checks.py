@@ -9,20 +9,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cli.checks import (
+from cli.context import exit_code, jsonable, to_json
+from cli.main import main
+from cli.reviews.checks import (
     STALE_AFTER,
     Check,
     Status,
     age_in_days,
-    exit_code,
     is_stale,
     key_age_status,
     rate_status,
     shortfall,
     worst,
 )
-from cli.context import jsonable, mask_key, to_json
-from cli.main import main
+from cli.reviews.key_ages import mask_key
 
 NOW = datetime(2026, 11, 27, 9, tzinfo=UTC)
 

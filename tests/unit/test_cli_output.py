@@ -9,7 +9,7 @@ import pytest
 from rich.table import Table
 
 import cli.context
-from cli.context import WholeWordsConsole
+from cli.render.console import WholeWordsConsole
 
 RUN_ID = "2026-11-27.manual-200042-ab12"
 ARN = "arn:aws:iam::111111111110:role/CostReportingReadOnly"

@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 
 from lambdas.logic.cost_data import corrections, cost_data_from_cells, provisional, split_answer
-from lambdas.logic.planner import RECORD_TYPES, SERVICES, Cell, Dataset, Need, cell_key
+from lambdas.logic.needs import RECORD_TYPES, SERVICES, Cell, Dataset, Need, cell_key
 from lambdas.logic.queries import all_of, cost_and_usage, dimension
 from lambdas.models.exceptions import CostDataError
 

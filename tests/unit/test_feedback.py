@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from cli.analytics import bounced_by_run
+from cli.reviews.kpis import bounced_by_run
 from lambdas.models.ses_events import SesEvent, Suppression, message_tags, run_id_from_tag
 
 RUN_ID = "2026-11-27.daily"

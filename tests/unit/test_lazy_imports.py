@@ -19,11 +19,11 @@ HANDLERS = ("lambdas.handlers.worker", "lambdas.handlers.dispatcher", "lambdas.h
 LAZY = {
     "openpyxl": "the XLSX workbook: only clients with attach_xlsx",
     "PIL": "imported by openpyxl when installed",
-    "lambdas.logic.xlsx": "the XLSX workbook",
+    "lambdas.logic.render.xlsx": "the XLSX workbook",
     "lambdas.logic.render": "the renderer: imported by the first run that renders",
     "jinja2": "the renderer",
     "css_inline": "the renderer",
-    "lambdas.logic.channels": "chat summaries: only clients with webhooks",
+    "lambdas.logic.render.chat": "chat summaries: only clients with webhooks",
     "email_validator": "the full recipient check: onboarding only (lambdas/models/client.py)",
     "dns": "email_validator's resolver",
     "aws_xray_sdk": "the X-Ray SDK: only where tracing is on (lambdas/observability.py)",

@@ -1,5 +1,5 @@
-"""Right-sizing arithmetic (cli/optimize.py) and the code's DynamoDB access patterns
-(cli/query_patterns.py), found in the source as it is."""
+"""Right-sizing arithmetic (cli/commands/optimize.py) and the code's DynamoDB access patterns
+(cli/reviews/query_patterns.py), found in the source as it is."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from cli.optimize import FULL_VCPU_MB, Measured, candidate, estimated_ms, recommend
-from cli.query_patterns import access_patterns
+from cli.reviews.lambda_memory import FULL_VCPU_MB, Measured, candidate, estimated_ms, recommend
+from cli.reviews.query_patterns import access_patterns
 
 RUNS = [Measured(Decimal(1000), 150)] * 20
 
@@ -59,7 +59,7 @@ def test_the_dispatchers_query_and_the_reviews_filtered_scan_are_found():
     found = _found()
     due = found[("lambdas/dal/clients_table.py", "ClientsTable.due", "Query")]
     assert (due.table, due.index, due.key_condition) == ("clients_table", "by-schedule", "due_schedule = :s")
-    scan = found[("cli/sources.py", "runs_between", "Scan")]
+    scan = found[("lambdas/dal/executions_table.py", "ExecutionsTable.started_between", "Scan")]
     assert scan.table == "executions_table" and scan.filtered_scan and scan.filter_attributes() == ["started_at"]
     last = found[("lambdas/dal/executions_table.py", "ExecutionsTable.last_succeeded", "Query")]
     assert last.filter_attributes() == ["status"] and not last.filtered_scan  # `#s`, resolved

@@ -9,18 +9,9 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lambdas.logic.needs import ASSUMED_PAGE_GROUPS, CORE, Cell, Density, attribution_need, cell_key, needs_for
 from lambdas.logic.periods import window_for
-from lambdas.logic.planner import (
-    ASSUMED_PAGE_GROUPS,
-    CORE,
-    Cell,
-    Density,
-    attribution_need,
-    cell_key,
-    expected_pages,
-    needs_for,
-    plan,
-)
+from lambdas.logic.planner import expected_pages, plan
 from tests.unit.factories import make_client
 
 AS_OF = date(2026, 11, 27)

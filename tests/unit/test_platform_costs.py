@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from cli.platform_costs import Bill, Month, allocation, drivers
+from cli.probes.platform_bill import Bill
+from cli.reviews.platform_costs import Month, allocation, drivers
 
 FILTER = {"And": [{"Tags": {"Key": "project", "Values": ["cost-reporting"]}}, {"Tags": {"Key": "x", "Values": ["y"]}}]}
 

@@ -13,16 +13,12 @@ import pytest
 
 from lambdas.logic.cost_data import CostData, CostRow
 from lambdas.logic.periods import ReportWindow
-from lambdas.logic.render import (
-    Formatter,
-    email_view,
-    money,
-    period_label,
-    render_csv,
-    render_html,
-    render_text,
-)
-from lambdas.logic.report import build_report
+from lambdas.logic.render.csv import render_csv
+from lambdas.logic.render.format import Formatter, money, period_label
+from lambdas.logic.render.html import render_html
+from lambdas.logic.render.text import render_text
+from lambdas.logic.render.view import email_view
+from lambdas.logic.report import RunFacts, build_report
 from lambdas.models.report import Anomaly, Period, Report
 from tests.unit import report_fixtures as fx
 from tests.unit.factories import make_client
@@ -338,7 +334,10 @@ def credited_report(*, include: bool) -> Report:
         month_to_date=month,
     )
     report = build_report(
-        client, window, data, run_id="r", as_of=date(2026, 11, 27), generated_at=datetime(2026, 11, 27), ce_requests=1
+        client,
+        window,
+        data,
+        RunFacts(run_id="r", as_of=date(2026, 11, 27), generated_at=datetime(2026, 11, 27), ce_requests=1),
     )
     return report.model_copy(update={"forecast": Decimal("50000.00"), "forecast_method": "Fixed."})
 

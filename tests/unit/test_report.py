@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from lambdas.logic.cost_data import CostRow, DayTotals
 from lambdas.logic.periods import month_to_date, window_for
-from lambdas.logic.report import build_report, percent_change
+from lambdas.logic.report import RunFacts, build_report, percent_change
 from lambdas.logic.restatement import covers, restatement
 from lambdas.models.exceptions import CostDataError
 from lambdas.models.report import Period
@@ -27,10 +27,7 @@ def report_for(as_of: date, rows, estimated=None, *, read_all=True, **client_ove
         make_client(**client_overrides),
         window,
         cost_data(rows, estimated, read=read),
-        run_id=f"{as_of}.daily",
-        as_of=as_of,
-        generated_at=GENERATED,
-        ce_requests=1,
+        RunFacts(run_id=f"{as_of}.daily", as_of=as_of, generated_at=GENERATED, ce_requests=1),
     )
 
 
@@ -154,11 +151,9 @@ def weekly_report(**client):
         make_client(schedule="weekly", **client),
         window_for("weekly", date(2026, 11, 27)),
         weekly_data(),
-        run_id="2026-11-27.weekly",
-        as_of=date(2026, 11, 27),
-        generated_at=GENERATED,
-        ce_requests=2,
-        cache_hits=1,
+        RunFacts(
+            run_id="2026-11-27.weekly", as_of=date(2026, 11, 27), generated_at=GENERATED, ce_requests=2, cache_hits=1
+        ),
     )
 
 
@@ -210,10 +205,7 @@ def test_monthly_trend_counts_credits_as_the_client_chose():
             make_client(schedule="monthly", include_credits=include),
             window_for("monthly", date(2026, 11, 2)),
             data,
-            run_id="r",
-            as_of=date(2026, 11, 2),
-            generated_at=GENERATED,
-            ce_requests=2,
+            RunFacts(run_id="r", as_of=date(2026, 11, 2), generated_at=GENERATED, ce_requests=2),
         )
         assert [m.month.month for m in report.monthly_trend] == [5, 6, 7, 8, 9, 10]
         assert report.monthly_trend[-1].amount == expected
@@ -274,7 +266,10 @@ def daily_data(*, read_from=date(2026, 10, 1), unread=(), provisional=(), credit
 def daily_report_of(data, **client):
     window = window_for("daily", date(2026, 11, 27), settled=date(2026, 11, 25))
     return build_report(
-        make_client(**client), window, data, run_id="r", as_of=date(2026, 11, 27), generated_at=GENERATED, ce_requests=2
+        make_client(**client),
+        window,
+        data,
+        RunFacts(run_id="r", as_of=date(2026, 11, 27), generated_at=GENERATED, ce_requests=2),
     )
 
 
@@ -339,9 +334,6 @@ def test_a_trend_with_a_month_not_read_is_left_out():
         make_client(schedule="monthly"),
         window_for("monthly", date(2026, 11, 2)),
         data,
-        run_id="r",
-        as_of=date(2026, 11, 2),
-        generated_at=GENERATED,
-        ce_requests=2,
+        RunFacts(run_id="r", as_of=date(2026, 11, 2), generated_at=GENERATED, ce_requests=2),
     )
     assert report.monthly_trend == []

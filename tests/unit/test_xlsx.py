@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from lambdas.logic.cost_data import CostRow
-from lambdas.logic.xlsx import render_xlsx
+from lambdas.logic.render.xlsx import render_xlsx
 from tests.unit import report_fixtures as fx
 
 

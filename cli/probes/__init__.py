@@ -1,0 +1,1 @@
+"""The platform's AWS resources (queues, topics, alarms, buckets, functions) as boto3 sees them."""

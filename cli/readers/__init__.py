@@ -1,0 +1,1 @@
+"""The platform's tables as the CLI reads them: through the lambdas/dal adapters only."""

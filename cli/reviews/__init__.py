@@ -1,0 +1,1 @@
+"""The pure logic of the reviews (KPIs, capacity, cost, audit, billing): no typer, no rich, no boto3."""
