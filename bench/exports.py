@@ -78,8 +78,8 @@ def write_size(accounts: int, services: int, folder: str) -> dict[str, Any]:
     """In this process: the payer's FOCUS export (the report's billing periods) into `folder`."""
     from emulator.exports import ExportOptions, FolderS3, write_export
     from emulator.payer import PAYER_ACCOUNT
+    from lambdas.logic.needs import needs_for
     from lambdas.logic.periods import window_for
-    from lambdas.logic.planner import needs_for
 
     dataset, client = _client(accounts, services)
     window = window_for("daily", AS_OF)
@@ -107,8 +107,8 @@ def read_size(accounts: int, services: int, folder: str) -> dict[str, Any]:
     import gc
 
     from emulator.exports import FolderS3
-    from lambdas.export_costs import read_export_costs
     from lambdas.logic.periods import window_for
+    from lambdas.orchestration.export_costs import read_export_costs
 
     _, client = _client(accounts, services)
     window = window_for("daily", AS_OF)
@@ -150,7 +150,7 @@ def import_cost_ms() -> dict[str, float]:
     """What `import duckdb` costs a cold process (the reason it stays out of the worker's imports)."""
     probe = (
         "import time; t = time.perf_counter(); import duckdb; d = time.perf_counter() - t;"
-        "t = time.perf_counter(); import lambdas.export_costs; e = time.perf_counter() - t;"
+        "t = time.perf_counter(); import lambdas.orchestration.export_costs; e = time.perf_counter() - t;"
         "print(round(d * 1000, 1), round(e * 1000, 1))"
     )
     result = subprocess.run(  # noqa: S603 - this interpreter, a fixed probe
@@ -164,8 +164,9 @@ def cost_explorer_side(accounts: int, services: int) -> dict[str, Any]:
     """The same client's Cost Explorer requests a report (cold cache) and USD."""
     from emulator.cost_explorer import DEFAULT_PAGE_GROUPS
     from emulator.payer import payer_client, payer_dataset
+    from lambdas.logic.needs import RECORD_TYPES, SERVICES, Density
     from lambdas.logic.periods import window_for
-    from lambdas.logic.planner import RECORD_TYPES, SERVICES, Density, expected_pages
+    from lambdas.logic.planner import expected_pages
     from lambdas.logic.queries import requests_cost_usd
     from lambdas.models.client import parse_client
 
@@ -188,7 +189,7 @@ def cost_explorer_side(accounts: int, services: int) -> dict[str, Any]:
 def lambda_usd(row: dict[str, Any]) -> dict[str, Any]:
     """USD per report in Lambda: GB-seconds at the memory the read needs (its peak with half again
     as margin, at least 512 MB) plus S3 requests (the LISTs and GETs the read made)."""
-    from cli.pricing import price
+    from cli.reviews.pricing import price
 
     memory_mb = max(512, math.ceil(row["peak_rss_mb"] * 1.5 / MEMORY_STEP_MB) * MEMORY_STEP_MB)
     gb_seconds = Decimal(str(row["wall_s"])) * memory_mb / 1024

@@ -22,7 +22,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lambdas.dal.aws import error_code
-from lambdas.logic.exports_sql import FORMAT_NAMES, TABLE_FORMATS
+from lambdas.logic.export_schema import FORMAT_NAMES, TABLE_FORMATS
 from lambdas.models.exceptions import DependencyError, ExportAccessError, ExportDataError, ExportTooLargeError
 from lambdas.models.export_source import ExportSource
 

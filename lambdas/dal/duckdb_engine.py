@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lambdas.logic.exports_sql import RELATION, literal
+from lambdas.logic.export_schema import RELATION, literal
 from lambdas.models.exceptions import ExportDataError
 
 

@@ -10,7 +10,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from lambdas.logic.exports_sql import AMOUNT_TYPE, FOCUS_1_2, RELATION, SCHEMAS, as_amount, literal, sql_date
+from lambdas.logic.export_schema import AMOUNT_TYPE, FOCUS_1_2, RELATION, SCHEMAS, literal, sql_date
+from lambdas.logic.exports_sql import as_amount
 
 
 def top_resources_sql(

@@ -20,14 +20,14 @@ from emulator.dataset import demo_clients, generate_demo_dataset
 from emulator.exports import FOCUS_1_2_COLUMNS, FolderS3, write_export, write_parquet
 from lambdas.dal.athena import Athena, athena_cost_usd
 from lambdas.dal.duckdb_engine import DuckDBEngine
-from lambdas.export_costs import read_export_costs
-from lambdas.export_costs_athena import read_export_costs_on_athena
-from lambdas.logic import exports_sql
+from lambdas.logic import export_schema
 from lambdas.logic.exports_sql import CellQuery, cell_sql, cells_from_rows
+from lambdas.logic.needs import SERVICES
 from lambdas.logic.periods import window_for
-from lambdas.logic.planner import SERVICES
 from lambdas.models.client import parse_client
 from lambdas.models.exceptions import DependencyError, ExportAccessError, ExportDataError
+from lambdas.orchestration.export_costs import read_export_costs
+from lambdas.orchestration.export_costs_athena import read_export_costs_on_athena
 
 ACCOUNTS = ["111111111111", "111111111112"]
 NOW = datetime(2026, 11, 27, 9, tzinfo=UTC)
@@ -194,11 +194,11 @@ def test_athena_answers_the_same_cells_as_duckdb_for_the_same_query(athena_clien
         )
     path = tmp_path / "focus.parquet"
     write_parquet(rows, FOCUS_1_2_COLUMNS, path)
-    duck_sql = cell_sql(exports_sql.FOCUS_1_2, SERVICES, "DAILY", starts, metric="UnblendedCost", accounts=ACCOUNTS)
+    duck_sql = cell_sql(export_schema.FOCUS_1_2, SERVICES, "DAILY", starts, metric="UnblendedCost", accounts=ACCOUNTS)
     with DuckDBEngine() as engine:
         duck_rows = engine.query(duck_sql, [path])
     athena_sql = cell_sql(
-        exports_sql.FOCUS_1_2,
+        export_schema.FOCUS_1_2,
         SERVICES,
         "DAILY",
         starts,

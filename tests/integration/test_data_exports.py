@@ -16,15 +16,15 @@ import pytest
 from emulator.admin import reset
 from emulator.dataset import MOTO_DEFAULT_ACCOUNT
 from emulator.exports import ExportOptions, write_client_export
-from lambdas.cost_reader import CostReader
 from lambdas.dal.cost_cache import CostCache
 from lambdas.dal.cost_explorer import CostExplorer
-from lambdas.export_costs import export_is_final, read_export_costs
 from lambdas.logic.cost_data import CostData
+from lambdas.logic.needs import needs_for
 from lambdas.logic.periods import ONE_DAY, window_for
-from lambdas.logic.planner import needs_for
 from lambdas.models.client import parse_client
 from lambdas.models.exceptions import ExportAccessError, ExportDataError, ExportTooLargeError
+from lambdas.orchestration.cost_reader import CostReader
+from lambdas.orchestration.export_costs import export_is_final, read_export_costs
 from tests.integration.conftest import AS_OF
 
 BUCKET = "payer-billing-exports"
@@ -319,7 +319,7 @@ def test_estimated_days_follow_the_export_finality(s3, embedded_aws, demo_record
 
 
 def test_a_probe_finds_an_export_the_role_cannot_read_or_that_is_empty(s3, embedded_aws, demo_records):
-    from lambdas.export_costs import probe_export
+    from lambdas.orchestration.export_costs import probe_export
 
     record = _record(demo_records, "acme-retail")
     client = parse_client(record)

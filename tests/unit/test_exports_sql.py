@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from emulator.exports import CUR_2_0_COLUMNS, FOCUS_1_0_COLUMNS, FOCUS_1_2_COLUMNS, write_parquet
 from lambdas.dal.duckdb_engine import DuckDBEngine
-from lambdas.logic import exports_sql
+from lambdas.logic import export_schema, exports_sql
 from lambdas.logic.exports_extras import CommitmentUse
 from lambdas.logic.exports_sql import CellQuery, cell_queries, cell_sql, cells_from_rows
-from lambdas.logic.planner import RECORD_TYPES, SERVICES, Dataset, Need
+from lambdas.logic.needs import RECORD_TYPES, SERVICES, Dataset, Need
 from lambdas.models.exceptions import ExportDataError
 
 NOW = datetime(2026, 11, 27, 9, tzinfo=UTC)
@@ -37,7 +37,7 @@ def test_only_the_billing_periods_the_needs_touch_are_read():
 
 def test_a_query_names_only_the_columns_it_reads_over_only_its_days_and_accounts():
     sql = cell_sql(
-        exports_sql.FOCUS_1_2,
+        export_schema.FOCUS_1_2,
         SERVICES,
         "DAILY",
         [date(2026, 11, 18), date(2026, 11, 25)],
@@ -62,13 +62,13 @@ def test_a_query_names_only_the_columns_it_reads_over_only_its_days_and_accounts
 )
 def test_the_metric_maps_to_billed_or_effective_cost(metric, focus, cur):
     day = [date(2026, 11, 1)]
-    assert focus in cell_sql(exports_sql.FOCUS_1_2, RECORD_TYPES, "DAILY", day, metric=metric, accounts=ACCOUNTS)
-    assert cur in cell_sql(exports_sql.CUR_2_0, RECORD_TYPES, "DAILY", day, metric=metric, accounts=ACCOUNTS)
+    assert focus in cell_sql(export_schema.FOCUS_1_2, RECORD_TYPES, "DAILY", day, metric=metric, accounts=ACCOUNTS)
+    assert cur in cell_sql(export_schema.CUR_2_0, RECORD_TYPES, "DAILY", day, metric=metric, accounts=ACCOUNTS)
 
 
 def test_athena_prunes_partitions_by_its_partition_column():
     sql = cell_sql(
-        exports_sql.CUR_2_0,
+        export_schema.CUR_2_0,
         RECORD_TYPES,
         "MONTHLY",
         [date(2026, 9, 1), date(2026, 10, 1)],
@@ -84,14 +84,14 @@ def test_athena_prunes_partitions_by_its_partition_column():
 def test_a_tag_breakdown_reads_the_tag_map_and_cur_prefixes_user_tags():
     team = Dataset("TAG", "team")
     focus = cell_sql(
-        exports_sql.FOCUS_1_2, team, "DAILY", [date(2026, 11, 1)], metric="UnblendedCost", accounts=ACCOUNTS
+        export_schema.FOCUS_1_2, team, "DAILY", [date(2026, 11, 1)], metric="UnblendedCost", accounts=ACCOUNTS
     )
-    cur = cell_sql(exports_sql.CUR_2_0, team, "DAILY", [date(2026, 11, 1)], metric="UnblendedCost", accounts=ACCOUNTS)
+    cur = cell_sql(export_schema.CUR_2_0, team, "DAILY", [date(2026, 11, 1)], metric="UnblendedCost", accounts=ACCOUNTS)
     assert "COALESCE(Tags['team'], '')" in focus
     assert "COALESCE(resource_tags['user_team'], '')" in cur
     with pytest.raises(ExportDataError, match="COST_CATEGORY"):
         cell_sql(
-            exports_sql.FOCUS_1_2,
+            export_schema.FOCUS_1_2,
             Dataset("COST_CATEGORY", "unit"),
             "DAILY",
             [date(2026, 11, 1)],
@@ -116,7 +116,7 @@ def test_one_query_per_dataset_and_granularity():
 
 
 def test_literals_are_quoted():
-    assert exports_sql.literal("o'brien") == "'o''brien'"
+    assert export_schema.literal("o'brien") == "'o''brien'"
 
 
 # -- rows into cells -----------------------------------------------------------------------------------
@@ -184,10 +184,10 @@ def test_cells_add_every_row_of_a_covered_period_and_nothing_else(rows, covered_
 
 
 def test_the_format_and_version_are_told_by_the_columns():
-    assert exports_sql.identify_format(dict(FOCUS_1_2_COLUMNS)) == "focus_1_2"
-    assert exports_sql.identify_format(dict(FOCUS_1_0_COLUMNS)) == "focus_1_0"
-    assert exports_sql.identify_format(dict(CUR_2_0_COLUMNS)) == "cur_2_0"
-    assert exports_sql.identify_format({"a": "VARCHAR"}) is None
+    assert export_schema.identify_format(dict(FOCUS_1_2_COLUMNS)) == "focus_1_2"
+    assert export_schema.identify_format(dict(FOCUS_1_0_COLUMNS)) == "focus_1_0"
+    assert export_schema.identify_format(dict(CUR_2_0_COLUMNS)) == "cur_2_0"
+    assert export_schema.identify_format({"a": "VARCHAR"}) is None
 
 
 @pytest.mark.parametrize(
@@ -205,7 +205,7 @@ def test_the_format_and_version_are_told_by_the_columns():
 )
 def test_a_file_of_another_version_or_a_wrong_type_is_refused_naming_it(columns, message):
     with pytest.raises(ExportDataError, match=message):
-        exports_sql.check_columns("focus_1_2", columns, "data/BILLING_PERIOD=2026-11/f.parquet")
+        export_schema.check_columns("focus_1_2", columns, "data/BILLING_PERIOD=2026-11/f.parquet")
 
 
 def test_decimal_and_timestamp_with_zone_are_accepted():
@@ -214,7 +214,7 @@ def test_decimal_and_timestamp_with_zone_are_accepted():
         "BilledCost": "DECIMAL(38,10)",
         "ChargePeriodStart": "TIMESTAMP WITH TIME ZONE",
     }
-    exports_sql.check_columns("focus_1_2", columns, "f")
+    export_schema.check_columns("focus_1_2", columns, "f")
 
 
 def test_utilisation_is_used_over_the_whole_commitment():
@@ -265,7 +265,7 @@ def test_duckdb_answers_the_exact_sums_of_the_rows(tmp_path_factory, rows, metri
 
     with DuckDBEngine() as engine:
         for dataset, key in ((RECORD_TYPES, lambda r: kinds[r[2]]), (Dataset("TAG", "team"), lambda r: r[5] or "")):
-            sql = cell_sql(exports_sql.FOCUS_1_2, dataset, "DAILY", starts, metric=metric, accounts=ACCOUNTS)
+            sql = cell_sql(export_schema.FOCUS_1_2, dataset, "DAILY", starts, metric=metric, accounts=ACCOUNTS)
             answer = engine.query(sql, [path])
             query = CellQuery("DAILY", dataset, starts, sql)
             cells = cells_from_rows(

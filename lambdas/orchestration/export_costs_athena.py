@@ -1,5 +1,5 @@
 """The read of a Data Export on Athena, for an export past the in-process threshold
-(docs/data-exports.md): the same questions as lambdas/export_costs.py asks DuckDB, of the export's
+(docs/data-exports.md): the same questions as lambdas/orchestration/export_costs.py asks DuckDB, of the export's
 Glue table, giving the same CostData."""
 
 from __future__ import annotations
@@ -7,15 +7,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from lambdas.export_costs import ExportRead, PeriodState, covered, export_of
-from lambdas.logic import exports_sql
+from lambdas.logic import export_schema, exports_sql
 from lambdas.logic.cost_data import cost_data_from_cells
-from lambdas.logic.exports_sql import billing_period
+from lambdas.logic.export_schema import billing_period
+from lambdas.logic.needs import Cell, CellKey, Need, attribution_need, needs_for
 from lambdas.logic.periods import ReportWindow
-from lambdas.logic.planner import Cell, CellKey, Need, attribution_need, needs_for
 from lambdas.logic.report import anomaly_days
 from lambdas.models.client import Client
 from lambdas.models.exceptions import ExportDataError
+from lambdas.orchestration.export_costs import ExportRead, PeriodState, covered, export_of
 
 
 def read_export_costs_on_athena(
@@ -78,7 +78,7 @@ def read_export_costs_on_athena(
             cells.update(cells_for([need]))
     names: dict[str, str] = {}
     if any(state.read for state in states.values()):
-        read_periods = ", ".join(exports_sql.literal(p) for p, state in sorted(states.items()) if state.read)
+        read_periods = ", ".join(export_schema.literal(p) for p, state in sorted(states.items()) if state.read)
         names_sql = exports_sql.account_names_sql(fmt, table, within=f"{partition_column} IN ({read_periods})")
         names = {str(a): str(n) for a, n in athena.query(names_sql).rows if str(a) in accounts}
     data = cost_data_from_cells(needs, cells, accounts, names)

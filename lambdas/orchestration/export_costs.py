@@ -1,7 +1,7 @@
 """Step 3 of a run for a client whose `cost_source` is `data_exports`: its cost data from its AWS
 Data Export (FOCUS 1.2 or CUR 2.0 Parquet in S3), read with DuckDB in process (docs/data-exports.md).
 
-needs (the same as Cost Explorer's, planner.py) -> the billing periods they touch -> each one's
+needs (the same as Cost Explorer's, logic/needs.py) -> the billing periods they touch -> each one's
 manifest (none yet: still being written, not read) -> the files it lists, fetched to a scratch
 directory after checking they fit one function -> each file's format, FOCUS version and column
 types -> no account but the client's -> one query per dataset and granularity -> cells -> the same
@@ -22,12 +22,12 @@ from typing import Any
 
 from lambdas.dal.data_exports import MAX_IN_PROCESS_BYTES, DataExports, Partition
 from lambdas.dal.duckdb_engine import DuckDBEngine
-from lambdas.logic import exports_sql
+from lambdas.logic import export_schema, exports_sql
 from lambdas.logic.cost_data import CostData, cost_data_from_cells
+from lambdas.logic.export_schema import billing_period
 from lambdas.logic.exports_extras import CommitmentUse, commitment_sql, commitments_from_rows, top_resources_sql
-from lambdas.logic.exports_sql import billing_period
+from lambdas.logic.needs import Cell, CellKey, Need, attribution_need, needs_for
 from lambdas.logic.periods import ONE_DAY, ReportWindow, month_last_day
-from lambdas.logic.planner import Cell, CellKey, Need, attribution_need, needs_for
 from lambdas.logic.report import anomaly_days
 from lambdas.models.client import Client
 from lambdas.models.exceptions import ExportAccessError, ExportDataError, InvalidInputError
@@ -126,7 +126,7 @@ class _Run:
     def _check(self, partition: Partition) -> None:
         fmt = self.export.format
         for key, path in zip(partition.keys, partition.files, strict=True):
-            exports_sql.check_columns(fmt, self.engine.columns(path), key)
+            export_schema.check_columns(fmt, self.engine.columns(path), key)
         foreign = self.run(exports_sql.foreign_accounts_sql(fmt, self.accounts), partition.files)
         if foreign:
             listed = ", ".join(str(row[0]) for row in foreign)
