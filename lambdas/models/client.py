@@ -32,12 +32,14 @@ from pydantic import (
 )
 
 from lambdas.models.exceptions import InvalidInputError
+from lambdas.models.export_source import ExportSource
 from lambdas.models.ownership import own_secret_rule, secret_belongs_to
 
 Schedule = Literal["daily", "weekly", "monthly"]
 SCHEDULES: tuple[str, ...] = ("daily", "weekly", "monthly")
 CostMetric = Literal["UnblendedCost", "AmortizedCost", "NetAmortizedCost"]
 ClientStatus = Literal["active", "paused"]
+CostSource = Literal["cost_explorer", "data_exports"]
 
 # The validation context key that asks for the onboarding checks (`parse_client(..., onboarding=True)`).
 ONBOARDING = "onboarding"
@@ -195,6 +197,10 @@ class Client(BaseModel):
     include_credits: bool = True
     breakdown: Breakdown | None = None
     forecast_source: Literal["daily_trend", "cost_explorer"] = "daily_trend"
+    # Where the costs are read: Cost Explorer (the default), or the payer's Data Export in S3
+    # (FOCUS 1.2 or CUR 2.0 Parquet, docs/data-exports.md), which `data_export` then names.
+    cost_source: CostSource = "cost_explorer"
+    data_export: Annotated[ExportSource | None, Field(validate_default=True)] = None
     # Cost Explorer requests (pages) one run may send. None: a budget that follows the client's size
     # (its plan, from what earlier answers showed), under the environment's cap (CE_REQUEST_CAP).
     max_ce_requests: Annotated[int, Field(ge=1, le=1000)] | None = None
@@ -228,6 +234,15 @@ class Client(BaseModel):
         for number, webhook in enumerate(value):
             if client_id and not secret_belongs_to(client_id, webhook.secret_name):
                 raise ValueError(f"entry {number}: secret_name {webhook.secret_name} {own_secret_rule(client_id)}")
+        return value
+
+    @field_validator("data_export")
+    @classmethod
+    def _export_named(cls, value: ExportSource | None, info: ValidationInfo) -> ExportSource | None:
+        """A client read from a Data Export must say which one (an export named while the source is
+        still Cost Explorer is kept: it can be checked before the switch)."""
+        if value is None and info.data.get("cost_source") == "data_exports":
+            raise ValueError("cost_source data_exports needs the export: bucket, prefix, export_name, format")
         return value
 
     @field_validator("currency")

@@ -55,6 +55,27 @@ class CostDataError(PermanentError):
     kind = "cost_data"
 
 
+class ExportDataError(CostDataError):
+    """A Data Export the report cannot be built from: a file of another format or FOCUS version, a
+    column of the wrong type, an account that is not the client's. The message names the file or
+    column."""
+
+    kind = "export_data"
+
+
+class ExportTooLargeError(PermanentError):
+    """The billing periods a report needs hold more Parquet than one function reads in process
+    (docs/data-exports.md, the threshold): the client's report runs on Athena instead."""
+
+    kind = "export_too_large"
+
+
+class ExportAccessError(UnauthorizedError):
+    """S3 refused the platform's read of a client's Data Export (role or bucket policy)."""
+
+    kind = "export_access"
+
+
 class DeliveryRejectedError(PermanentError):
     """SES refused the message (unverified identity, rejected content)."""
 

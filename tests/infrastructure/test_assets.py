@@ -18,6 +18,9 @@ pytestmark = pytest.mark.infrastructure
 
 # What the Lambda python3.12 runtime brings: boto3 and what only botocore needs.
 RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "python-dateutil", "six", "urllib3"}
+# Packages in a layer of their own, never the shared one (imported lazily by the code that needs them,
+# tests/unit/test_lazy_imports.py): DuckDB for the Data Exports reader (docs/data-exports.md).
+OWN_LAYERS = {"duckdb": Path(assets.LAYER_REQUIREMENTS).parent / "data-exports" / "requirements.txt"}
 # Lambda: function code and layers together, unzipped, at most 250 MB.
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 _MARKERS = {
@@ -96,8 +99,12 @@ def test_every_third_party_import_of_the_lambda_code_is_in_the_layer_or_the_runt
     third_party = {name for name in imported if name in providers and name != "lambdas"}
     needed = {canonicalize_name(dist) for name in third_party for dist in providers[name]}
 
-    assert needed - layer - RUNTIME_PROVIDED == set()
+    own = {name for name, requirements in OWN_LAYERS.items() if name in pins(requirements)}
+    assert needed - layer - own - RUNTIME_PROVIDED == set()
     assert {"pydantic", "jinja2", "aws-lambda-powertools", "boto3"} <= needed
+    assert own & layer == set()  # the shared layer stays small
+    project = pins(Path(assets.LAYER_REQUIREMENTS).parents[1] / "requirements.txt")
+    assert {name: pins(OWN_LAYERS[name])[name] for name in own} == {name: project[name] for name in own}
 
 
 def test_layer_lists_the_whole_closure_at_the_tested_versions_and_nothing_the_runtime_brings():

@@ -29,6 +29,7 @@ LAZY = {
     "aws_xray_sdk": "the X-Ray SDK: only where tracing is on (lambdas/observability.py)",
     "pydantic_settings": "settings are a plain pydantic model (lambdas/models/settings.py)",
     "aws_lambda_powertools.utilities.parser": "every event source's model; the feedback handler reads SNS itself",
+    "duckdb": "the Data Exports engine: only clients on data_exports (lambdas/dal/duckdb_engine.py imports it lazily)",
 }
 _PROBE = "import importlib, json, sys; importlib.import_module(sys.argv[1]); print(json.dumps(sorted(sys.modules)))"
 
