@@ -70,3 +70,20 @@ def commitments_from_rows(rows: Iterable[Sequence[Any]]) -> list[CommitmentUse]:
         CommitmentUse(kind, by.get("Used", Decimal(0)), by.get("Unused", Decimal(0)))
         for kind, by in sorted(found.items())
     ]
+
+
+@dataclass(frozen=True)
+class TopResource:
+    """One resource (FOCUS ResourceId, CUR line_item_resource_id) and what it cost in the period."""
+
+    resource_id: str
+    service: str
+    account_id: str
+    amount: Decimal
+
+
+def top_resources_from_rows(rows: Iterable[Sequence[Any]]) -> list[TopResource]:
+    return [
+        TopResource(str(resource), str(service), str(account), as_amount(amount, f"resource {resource}"))
+        for resource, service, account, amount in rows
+    ]

@@ -22,6 +22,7 @@ from typing import Any
 
 from lambdas.logic.anomalies import detect
 from lambdas.logic.cost_data import CostData, CostRow
+from lambdas.logic.exports_extras import CommitmentUse, TopResource
 from lambdas.logic.forecast import CENT, month_end_forecast
 from lambdas.logic.needs import SECTION_NAMES
 from lambdas.logic.periods import ReportWindow
@@ -114,6 +115,10 @@ class RunFacts:
     ce_forecast_remaining: Decimal | None = None
     key_age_days: int | None = None
     corrections: tuple[Correction, ...] = ()
+    # Where the cost data came from, and what only a Data Export gives (empty from Cost Explorer).
+    cost_source: str = "cost_explorer"
+    top_resources: tuple[TopResource, ...] = ()
+    commitments: tuple[CommitmentUse, ...] = ()
 
 
 @dataclass

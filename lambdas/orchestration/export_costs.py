@@ -25,7 +25,14 @@ from lambdas.dal.duckdb_engine import DuckDBEngine
 from lambdas.logic import export_schema, exports_sql
 from lambdas.logic.cost_data import CostData, cost_data_from_cells
 from lambdas.logic.export_schema import billing_period
-from lambdas.logic.exports_extras import CommitmentUse, commitment_sql, commitments_from_rows, top_resources_sql
+from lambdas.logic.exports_extras import (
+    CommitmentUse,
+    TopResource,
+    commitment_sql,
+    commitments_from_rows,
+    top_resources_from_rows,
+    top_resources_sql,
+)
 from lambdas.logic.needs import Cell, CellKey, Need, attribution_need, needs_for
 from lambdas.logic.periods import ONE_DAY, ReportWindow, month_last_day
 from lambdas.logic.report import anomaly_days
@@ -46,14 +53,6 @@ class PeriodState:
     final: bool = False
     line_items: int = 0
     currency: str | None = None
-
-
-@dataclass
-class TopResource:
-    resource_id: str
-    service: str
-    account_id: str
-    amount: Any
 
 
 @dataclass
@@ -257,7 +256,7 @@ def _extras(run: _Run, window: ReportWindow, read: ExportRead) -> None:
     first, end = window.current.start, window.current.end + ONE_DAY
     fmt = run.export.format
     sql = top_resources_sql(fmt, first, end, metric=run.client.metric, accounts=run.accounts)
-    read.top_resources = [TopResource(str(r), str(s), str(a), amount) for r, s, a, amount in run.run(sql)]
+    read.top_resources = top_resources_from_rows(run.run(sql))
     if fmt == "focus_1_2":
         rows = run.run(commitment_sql(first, end, accounts=run.accounts))
         read.commitments = commitments_from_rows(rows)
