@@ -24,13 +24,15 @@ def top_resources_sql(
     limit: int = 10,
     relation: str = RELATION,
 ) -> str:
-    """The resources (ResourceId) that cost most over the days, with their service and account."""
+    """The resources (ResourceId) that cost most over the days, with their service and account: before
+    credits and refunds, as the report's services (a credit is its own line, never a resource's)."""
     schema = SCHEMAS[export_format]
     listed = ", ".join(literal(a) for a in sorted(accounts))
     return (
         f"SELECT {schema.resource} AS resource_id, {schema.service} AS service, {schema.account} AS account_id, "  # noqa: S608 - column names are the schema's own; values are quoted by literal()
         f"SUM({schema.amount(metric)}) AS amount FROM {relation} "
         f"WHERE {schema.resource} IS NOT NULL AND {schema.resource} <> '' "
+        f"AND {schema.record_type} NOT IN ('Credit', 'Refund') "
         f"AND {schema.day()} >= {sql_date(first)} AND {schema.day()} < {sql_date(end_exclusive)} "
         f"AND {schema.account} IN ({listed}) GROUP BY 1, 2, 3 ORDER BY amount DESC, 1 LIMIT {int(limit)}"
     )

@@ -140,7 +140,8 @@ def build_report(
     needs and answers the Report fields it fills (a new section: one more builder here)."""
     if data.unit is not None and data.unit != client.currency:
         source = SOURCE_NAMES.get(facts.cost_source, "Cost Explorer")
-        raise CostDataError(f"{source[0].upper()}{source[1:]} reports {data.unit}, the client is configured for {client.currency}")
+        source = source[0].upper() + source[1:]
+        raise CostDataError(f"{source} reports {data.unit}, the client is configured for {client.currency}")
     core = _core(client, data, window.current, window.previous)
     anomalies = _anomalies(window, data)
     return Report(

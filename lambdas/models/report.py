@@ -137,9 +137,10 @@ class ResourceLine(BaseModel):
     service: str
     account_id: str
     account_name: str | None = Field(default=None, description="None when the account's name is not known.")
-    amount: Decimal = Field(description="Its cost in the period, before credits, in the report's metric.")
+    amount: Decimal = Field(description="Its cost in the period, before credits and refunds, in the report's metric.")
     share: Decimal | None = Field(
-        description="amount / the period's cost before credits (sum of by_service), 4 places; None when that is not positive."
+        description="amount / the period's cost before credits (the sum of by_service), 4 places; "
+        "None when that is not positive."
     )
     mover: Literal["up", "down"] | None = Field(
         default=None, description="Its service is among the biggest movers (movers_up / movers_down)."

@@ -278,7 +278,8 @@ def _partial(report: Report) -> str:
 
 def _corrections(report: Report, fmt: Formatter) -> list[str]:
     return [
-        f"{day_label(c.date)} was shown while {source_name(report)} was still filling it in, at {fmt.money(c.reported)}; "
+        f"{day_label(c.date)} was shown while {source_name(report)} was still filling it in, "
+        f"at {fmt.money(c.reported)}; "
         f"it came to {fmt.money(c.settled)} ({fmt.signed(c.change)})."
         for c in report.corrections
     ]
@@ -331,7 +332,8 @@ def _bills(months: Sequence[date]) -> tuple[str, str]:
 def _footer(report: Report, metric: str, attachments: Sequence[str]) -> str:
     attached = [ATTACHMENT_NAMES[name] for name in attachments if name in ATTACHMENT_NAMES]
     text = (
-        f"{metric} in {report.currency}, from {source_line(report)}, as of {day_label(report.as_of)}. Run {report.run_id}."
+        f"{metric} in {report.currency}, from {source_line(report)}, as of {day_label(report.as_of)}. "
+        f"Run {report.run_id}."
     )
     if attached:
         text += " Attached: " + " and ".join(attached) + "."

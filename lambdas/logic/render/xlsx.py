@@ -122,10 +122,7 @@ def _optional_sheets(workbook: Workbook, report: Report, money: str) -> None:
         _table(
             workbook.create_sheet("Commitments"),
             ["Commitment", "Used", "Unused", "Utilisation", "Covered (on-demand)", "On demand", "Coverage"],
-            [
-                [c.type, c.used, c.unused, c.utilisation, c.covered, c.on_demand, c.coverage]
-                for c in report.commitments
-            ],
+            [[c.type, c.used, c.unused, c.utilisation, c.covered, c.on_demand, c.coverage] for c in report.commitments],
             [None, money, money, SHARE_FORMAT, money, money, SHARE_FORMAT],
         )
     if report.anomalies:
