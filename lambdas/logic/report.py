@@ -22,6 +22,7 @@ from typing import Any
 
 from lambdas.logic.anomalies import detect
 from lambdas.logic.cost_data import CostData, CostRow
+from lambdas.logic.export_sections import SOURCE_NAMES, commitment_lines, resource_lines
 from lambdas.logic.exports_extras import CommitmentUse, TopResource
 from lambdas.logic.forecast import CENT, month_end_forecast
 from lambdas.logic.needs import SECTION_NAMES
@@ -117,6 +118,7 @@ class RunFacts:
     corrections: tuple[Correction, ...] = ()
     # Where the cost data came from, and what only a Data Export gives (empty from Cost Explorer).
     cost_source: str = "cost_explorer"
+    export_format: str | None = None  # a Data Export's format: focus_1_2, focus_1_0, cur_2_0
     top_resources: tuple[TopResource, ...] = ()
     commitments: tuple[CommitmentUse, ...] = ()
 
@@ -137,7 +139,9 @@ def build_report(
     """The report, section by section: each builder below reads only the cost data its section
     needs and answers the Report fields it fills (a new section: one more builder here)."""
     if data.unit is not None and data.unit != client.currency:
-        raise CostDataError(f"Cost Explorer reports {data.unit}, the client is configured for {client.currency}")
+        source = SOURCE_NAMES.get(facts.cost_source, "Cost Explorer")
+        source = source[0].upper() + source[1:]
+        raise CostDataError(f"{source} reports {data.unit}, the client is configured for {client.currency}")
     core = _core(client, data, window.current, window.previous)
     anomalies = _anomalies(window, data)
     return Report(
@@ -152,6 +156,7 @@ def build_report(
         restatement=restatement,
         **_completeness_section(client, window, data, facts),
         coverage=_coverage(client, window, data, facts, core.accounts_seen),
+        **_data_export_section(facts, core),
     )
 
 
@@ -193,6 +198,25 @@ def _services_section(core: _Core) -> dict[str, Any]:
     return {"by_service": core.services, "movers_up": ups, "movers_down": downs, "by_account": core.accounts}
 
 
+def _data_export_section(facts: RunFacts, core: _Core) -> dict[str, Any]:
+    """Where the figures come from, and what only a Data Export gives: the resources that cost
+    most (those of the biggest movers first) and commitment use. Empty, never zero, without them."""
+    ups, downs = movers(core.services)
+    resources = resource_lines(
+        facts.top_resources,
+        period_cost=sum((line.amount for line in core.services), ZERO),
+        account_names={line.account_id: line.name for line in core.accounts},
+        movers_up=ups,
+        movers_down=downs,
+    )
+    return {
+        "cost_source": facts.cost_source,
+        "export_format": facts.export_format if facts.cost_source == "data_exports" else None,
+        "top_resources": resources,
+        "commitments": commitment_lines(facts.commitments),
+    }
+
+
 def _forecast_section(
     client: Client, window: ReportWindow, data: CostData, anomalies: list[Anomaly], facts: RunFacts
 ) -> dict[str, Any]:
@@ -209,7 +233,8 @@ def _daily_section(window: ReportWindow, data: CostData) -> dict[str, Any]:
 def _completeness_section(client: Client, window: ReportWindow, data: CostData, facts: RunFacts) -> dict[str, Any]:
     """Whether the figures are final and whole, and the notes that say what is not."""
     missing = _missing_core(client, data)
-    notes = [*facts.notes, *_missing_notes(client, data), *_provisional_notes(window, data)]
+    source = SOURCE_NAMES.get(facts.cost_source, "Cost Explorer")
+    notes = [*facts.notes, *_missing_notes(client, data, source), *_provisional_notes(window, data, source)]
     return {
         "estimated": _estimated(window, data),
         "complete": not missing,
@@ -219,13 +244,13 @@ def _completeness_section(client: Client, window: ReportWindow, data: CostData, 
     }
 
 
-def _provisional_notes(window: ReportWindow, data: CostData) -> list[str]:
+def _provisional_notes(window: ReportWindow, data: CostData, source: str) -> list[str]:
     filling = sorted(data.provisional_days & set(days_of(window.current)))
     if not filling:
         return []
     named = " and ".join(f"{day.day} {day.strftime('%B')}" for day in filling)
     return [
-        f"{named} {'is' if len(filling) == 1 else 'are'} provisional: Cost Explorer was still filling "
+        f"{named} {'is' if len(filling) == 1 else 'are'} provisional: {source} was still filling "
         f"{'it' if len(filling) == 1 else 'them'} in; the next report gives the settled cost."
     ]
 
@@ -275,11 +300,11 @@ def _missing_core(client: Client, data: CostData) -> list[str]:
     ]
 
 
-def _missing_notes(client: Client, data: CostData) -> list[str]:
+def _missing_notes(client: Client, data: CostData, source: str) -> list[str]:
     """One note per section left incomplete (the core's are the report's `missing`)."""
     core = ("core", "credits") if client.include_credits else ("core",)
     return [
-        f"Not in this report: {SECTION_NAMES[section]} ({count} period(s) not read from Cost Explorer)."
+        f"Not in this report: {SECTION_NAMES[section]} ({count} period(s) not read from {source})."
         for section, count in data.missing.items()
         if section not in core and section in SECTION_NAMES
     ]
