@@ -16,12 +16,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from lambdas.logic.anomalies import detect
 from lambdas.logic.cost_data import CostData, CostRow
+from lambdas.logic.daily import anomaly_days as anomaly_days
+from lambdas.logic.daily import chart_anomalies, chart_points, days_of, net_point
 from lambdas.logic.export_sections import SOURCE_NAMES, commitment_lines, resource_lines
 from lambdas.logic.exports_extras import CommitmentUse, TopResource
 from lambdas.logic.forecast import CENT, month_end_forecast
@@ -38,7 +39,6 @@ from lambdas.models.report import (
     Correction,
     Coverage,
     CreditLine,
-    DailyPoint,
     MonthPoint,
     Period,
     Report,
@@ -57,10 +57,6 @@ def percent_change(current: Decimal, previous: Decimal) -> Decimal | None:
     if previous == 0:
         return None
     return ((current - previous) / abs(previous) * 100).quantize(PERCENT, rounding=ROUND_HALF_UP)
-
-
-def days_of(period: Period) -> list[date]:
-    return [period.start + timedelta(days=offset) for offset in range(period.days)]
 
 
 def _split(rows: Iterable[CostRow], current: Period, previous: Period, key: str) -> dict[str, list[Decimal]]:
@@ -143,7 +139,7 @@ def build_report(
         source = source[0].upper() + source[1:]
         raise CostDataError(f"{source} reports {data.unit}, the client is configured for {client.currency}")
     core = _core(client, data, window.current, window.previous)
-    anomalies = _anomalies(window, data)
+    anomalies = chart_anomalies(window, data)
     return Report(
         **_identity(client, window, facts),
         **_totals_section(client, core),
@@ -227,7 +223,7 @@ def _forecast_section(
 def _daily_section(window: ReportWindow, data: CostData) -> dict[str, Any]:
     """The daily chart, and the days of it (and of the period) Cost Explorer was still filling in."""
     shown = set(days_of(window.chart_period) + days_of(window.current))
-    return {"daily": _daily(window, data), "provisional_days": sorted(data.provisional_days & shown)}
+    return {"daily": chart_points(window, data), "provisional_days": sorted(data.provisional_days & shown)}
 
 
 def _completeness_section(client: Client, window: ReportWindow, data: CostData, facts: RunFacts) -> dict[str, Any]:
@@ -310,41 +306,6 @@ def _missing_notes(client: Client, data: CostData, source: str) -> list[str]:
     ]
 
 
-def _daily(window: ReportWindow, data: CostData) -> list[DailyPoint]:
-    """The chart's days before credits; none at all when any day of it was not read."""
-    chart = days_of(window.chart_period)
-    if any(day not in data.daily for day in chart):
-        return []
-    return [
-        DailyPoint(
-            date=day,
-            amount=data.daily[day].gross,
-            estimated=day in data.estimated_days,
-            provisional=day in data.provisional_days,
-        )
-        for day in chart
-    ]
-
-
-def _anomalies(window: ReportWindow, data: CostData) -> list[Anomaly]:
-    """Anomalies among the chart's days that were read and have settled: a day Cost Explorer is
-    still filling in is low by nature, never an anomaly."""
-    series = {day: totals.gross for day, totals in sorted(data.daily.items())}
-    judged = [day for day in days_of(window.chart_period) if day not in data.provisional_days]
-    return detect(series, judged, data.service_by_day)
-
-
-def anomaly_days(window: ReportWindow, data: CostData) -> list[date]:
-    """The days an anomaly fires on (the run asks for their services, to name what moved)."""
-    return [anomaly.date for anomaly in _anomalies(window, data)]
-
-
-def _net(data: CostData, day: date, include_credits: bool) -> DailyPoint:
-    totals = data.daily[day]
-    amount = totals.gross + (totals.credits if include_credits else ZERO)
-    return DailyPoint(date=day, amount=amount, estimated=day in data.estimated_days)
-
-
 def _month_to_date_and_forecast(
     client: Client, window: ReportWindow, data: CostData, anomalies: list[Anomaly], facts: RunFacts
 ) -> tuple[Decimal | None, Decimal | None, str | None]:
@@ -354,7 +315,7 @@ def _month_to_date_and_forecast(
     basis = days_of(window.forecast_basis)
     if any(day not in data.daily for day in basis):
         return None, None, None
-    month_days = [_net(data, day, client.include_credits) for day in basis]
+    month_days = [net_point(data, day, client.include_credits) for day in basis]
     month_to_date = sum((point.amount for point in month_days), ZERO) if window.month_to_date is not None else None
     if not window.month_in_progress:
         return month_to_date, None, None
@@ -364,7 +325,7 @@ def _month_to_date_and_forecast(
         method = f"Month to date plus Cost Explorer's forecast (GetCostForecast) for the {remaining} remaining days."
         return month_to_date, (to_date + facts.ce_forecast_remaining).quantize(CENT), method
     # The run rate may reach back into last month: every day read up to the basis's end.
-    history = [_net(data, day, client.include_credits) for day in sorted(data.daily) if day <= basis[-1]]
+    history = [net_point(data, day, client.include_credits) for day in sorted(data.daily) if day <= basis[-1]]
     forecast = month_end_forecast(
         month_days,
         window.month_end,
