@@ -42,7 +42,7 @@ def after_registration(client: Client, *, waiting_for_role: bool) -> str:
             console.print(f"Data Export not checked yet: {error}; {later}.", highlight=False)
             return ""
     check = export_check(client, credentials)
-    console.print(f"Data Export: {check.detail}", highlight=False)
     if check.status is Status.OK:
+        console.print(f"Data Export: {check.detail}", highlight=False)
         return ""
-    return f"{client.client_id} is registered, its Data Export is not readable yet: {check.detail}"
+    return f"{client.client_id} is registered; its Data Export: {check.detail}"

@@ -202,7 +202,7 @@ def test_add_registers_the_client_when_its_export_is_empty_and_says_so(platform,
     assert "acme-retail" in stored(platform)
     finding = f"data_export: no BILLING_PERIOD= partition under s3://{BUCKET}/exports/acme-retail-focus/data/"
     assert finding in " ".join(result.stderr.split())
-    assert result.stderr.startswith("findings: acme-retail is registered, its Data Export is not readable yet")
+    assert result.stderr.startswith("findings: acme-retail is registered; its Data Export: data_export: no BILLING")
 
 
 def test_add_before_the_role_exists_registers_the_client_without_probing(platform, tmp_path):
