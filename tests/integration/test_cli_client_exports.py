@@ -326,3 +326,19 @@ def test_validate_an_export_the_role_cannot_read_is_critical(platform, demo_reco
         "(read as the role arn:aws:iam::111111111110:role/CostReportingReadOnly)"
     )
     assert table.exit_code == 1 and table.stderr.strip() == "findings: 1 check(s) not OK: data export (CRITICAL)"
+
+
+def test_validate_an_export_of_another_format_is_a_finding(platform, embedded_aws, demo_records, frozen_clock):
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    record = _client_record(demo_records)
+    _write(embedded_aws, record)  # FOCUS 1.2
+    _put(platform, _client_record(demo_records, format="cur_2_0"))
+
+    code, document = _validate("acme-retail")
+
+    assert code == 1
+    [check] = [check for check in document["checks"] if check["name"] == "data export"]
+    assert check["findings"] == [
+        "exports/acme-retail-focus/metadata/BILLING_PERIOD=2026-11/acme-retail-focus-Manifest.json: "
+        "the export delivers FOCUS 1.2, the client's export is cur_2_0"
+    ]
