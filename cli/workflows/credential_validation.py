@@ -28,8 +28,8 @@ from lambdas.logic.planner import ExpectedCost
 from lambdas.models.client import Client, RoleCredentials
 from lambdas.models.exceptions import PlatformError, UnauthorizedError
 from lambdas.models.settings import DEFAULT_CE_REQUEST_CAP
-from lambdas.orchestration.export_costs import ExportProbe, probe_export
 from lambdas.observability import ACCESS, UNAUTHORIZED, audit, metrics
+from lambdas.orchestration.export_costs import ExportProbe, probe_export
 
 VISIBILITY_WINDOW = timedelta(days=30)
 
@@ -92,9 +92,7 @@ def validate(
     return result
 
 
-def _validate_credentials(
-    client: Client, at: datetime, *, verbose: bool, expected: ExpectedCost | None
-) -> Validation:
+def _validate_credentials(client: Client, at: datetime, *, verbose: bool, expected: ExpectedCost | None) -> Validation:
     checks: list[Check] = []
     kind = "role" if isinstance(client.credentials, RoleCredentials) else "stored keys"
     try:

@@ -33,7 +33,9 @@ def after_registration(client: Client, *, waiting_for_role: bool) -> str:
     credentials: AwsCredentials | None = None
     if export.access == "client_role":
         if waiting_for_role:
-            console.print(f"Data Export not checked yet: the client's role does not trust its new external id; {later}.")
+            console.print(
+                f"Data Export not checked yet: the client's role does not trust its new external id; {later}."
+            )
             return ""
         try:
             credentials = CredentialProvider().for_client(client)

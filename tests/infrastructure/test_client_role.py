@@ -118,6 +118,7 @@ def _sub(value: Any, parameters: dict[str, str]) -> Any:
 
 EXPORT = {"ExportBucket": "acme-billing-exports", "ExportPrefix": "billing/exports"}
 DATA = "billing/exports/acme-focus/data/BILLING_PERIOD=2026-11/"
+MANIFEST = "billing/exports/acme-focus/metadata/BILLING_PERIOD=2026-11/acme-focus-Manifest.json"
 
 
 @pytest.mark.parametrize(
@@ -130,8 +131,7 @@ DATA = "billing/exports/acme-focus/data/BILLING_PERIOD=2026-11/"
         ("s3:ListBucket", "arn:aws:s3:::acme-billing-exports", "billing/exports-old/", False),
         ("s3:ListBucket", "arn:aws:s3:::another-bucket", "billing/exports/x/", False),
         ("s3:GetObject", f"arn:aws:s3:::acme-billing-exports/{DATA}part-0.parquet", None, True),
-        ("s3:GetObject", "arn:aws:s3:::acme-billing-exports/billing/exports/acme-focus/metadata/"
-         "BILLING_PERIOD=2026-11/acme-focus-Manifest.json", None, True),  # fmt: skip
+        ("s3:GetObject", f"arn:aws:s3:::acme-billing-exports/{MANIFEST}", None, True),
         ("s3:GetObject", "arn:aws:s3:::acme-billing-exports/billing/payroll.csv", None, False),
         ("s3:GetObject", "arn:aws:s3:::acme-billing-exports/billing/exports-old/x.parquet", None, False),
         ("s3:GetObject", f"arn:aws:s3:::another-bucket/{DATA}part-0.parquet", None, False),

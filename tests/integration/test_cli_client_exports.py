@@ -65,12 +65,11 @@ BAD_EXPORT = [
     (["--cost-source", "data_exports"], "data_export: cost_source data_exports needs the export: bucket, prefix"),
     (["--cost-source", "s3"], "cost_source: Input should be 'cost_explorer' or 'data_exports'"),
     (EXPORT[:4], "data_export.prefix: Field required"),
-    ([*EXPORT, "--export-access", "replicated"], "data_export.bucket: a replicated export is read from the platform's bucket"),
+    ([*EXPORT, "--export-access", "replicated"], "data_export.bucket: a replicated export is read from the platform's"),
     (
-        [*_with(_with(EXPORT, "--export-bucket", ASSETS), "--export-prefix", "exports/acme-retail"),
-         "--export-access", "replicated"],
+        [*_with(EXPORT, "--export-bucket", ASSETS), "--export-access", "replicated", "--export-prefix", "exports/acme"],
         "data_export.prefix: a replicated export of client new-co is under exports/new-co/ in the platform's bucket",
-    ),  # fmt: skip
+    ),
 ]
 
 
@@ -126,7 +125,8 @@ def test_import_with_one_bad_export_imports_none(platform, demo_records, tmp_pat
     result = runner.invoke(app, ["client", "import", "--input", str(path)])
     dry = runner.invoke(app, ["client", "import", "--input", str(path), "--dry-run"])
 
-    line = "error: --input: record 4 (client_id 'umbrella-media'): data_export.prefix: segment '' is not a plain S3 key segment"
+    line = "error: --input: record 4 (client_id 'umbrella-media'): data_export.prefix: segment '' is not a plain S3 key"
+    line += " segment"
     assert (result.exit_code, dry.exit_code) == (2, 2)
     assert result.output.strip() == line and dry.output.strip() == line
     assert stored(platform) == {}
