@@ -135,7 +135,8 @@ def show(
     try:
         client = parse_client(record)
         record, problem = canonical(client), None
-        expected = cost_explorer_estimate(config, client)
+        # A Data Export client's costs are no Cost Explorer requests: no estimate to show.
+        expected = cost_explorer_estimate(config, client) if client.cost_source == "cost_explorer" else None
     except InvalidInputError as error:
         problem = str(error)
     if fmt is ListFormat.json:

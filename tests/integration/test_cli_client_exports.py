@@ -6,6 +6,7 @@ its data) with the credentials the worker reads it with."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -270,6 +271,11 @@ def test_validate_keeps_cost_explorer_when_the_forecast_reads_it(platform, embed
     assert code == 0, document
     explorer = next(check for check in document["checks"] if check["name"] == "cost explorer")
     assert explorer["status"] == "OK" and explorer["readable"] == record["account_ids"]
+    assert "cost explorer plan" not in {check["name"] for check in document["checks"]}  # its costs are not planned
+
+    shown = runner.invoke(app, ["client", "show", "--client-id", "acme-retail", "--format", "json"])
+    assert json.loads(shown.stdout)["cost_explorer"] is None
+    assert json.loads(shown.stdout)["client"]["data_export"]["export_name"] == "acme-retail-focus"
 
 
 def test_validate_a_missing_export_or_bucket_is_a_finding(platform, embedded_aws, demo_records, frozen_clock):
@@ -342,3 +348,86 @@ def test_validate_an_export_of_another_format_is_a_finding(platform, embedded_aw
         "exports/acme-retail-focus/metadata/BILLING_PERIOD=2026-11/acme-retail-focus-Manifest.json: "
         "the export delivers FOCUS 1.2, the client's export is cur_2_0"
     ]
+
+
+# -- the role's S3 permissions, evaluated ----------------------------------------------------------
+
+
+@pytest.fixture
+def role_s3_permissions(monkeypatch):
+    """The embedded S3 answers a role's session as S3 does: a LIST or GET the role's policies do not
+    allow is AccessDenied (emulator/iam_enforcement.py holds the sessions; its evaluator,
+    emulator/iam_policy.py, decides). For this module's tests only: the emulator's own enforcement
+    covers trust policies and the secrets reader."""
+    from moto.s3.exceptions import S3AccessDeniedError
+    from moto.s3.responses import S3Response
+
+    from emulator.iam_enforcement import SESSIONS, _role
+    from emulator.iam_policy import evaluate
+
+    def allowed(response: Any, action: str, resource: str, context: dict[str, Any]) -> bool:
+        session = SESSIONS.get(response.get_access_key())
+        role = _role(session[0]) if session else None
+        if role is None:
+            return True  # the platform's own credentials, or a role made up by a test
+        decisions = [evaluate(doc, action=action, resource=resource, context=context) for doc in role.policies.values()]
+        return "allow" in decisions and "deny" not in decisions
+
+    list_objects_v2, get_object = S3Response.list_objects_v2, S3Response.get_object
+
+    def checked_list(self: Any) -> Any:
+        prefix = self.querystring.get("prefix", [""])[0]
+        if not allowed(self, "s3:ListBucket", f"arn:aws:s3:::{self.bucket_name}", {"s3:prefix": prefix}):
+            raise S3AccessDeniedError()
+        return list_objects_v2(self)
+
+    def checked_get(self: Any) -> Any:
+        if not allowed(self, "s3:GetObject", f"arn:aws:s3:::{self.bucket_name}/{self.parse_key_name()}", {}):
+            raise S3AccessDeniedError()
+        return get_object(self)
+
+    monkeypatch.setattr(S3Response, "list_objects_v2", checked_list)
+    monkeypatch.setattr(S3Response, "get_object", checked_get)
+
+
+def _template_export_policy(bucket: str, prefix: str) -> dict[str, Any]:
+    """The export policy of docs/deploy.md's role template, for this bucket and prefix."""
+    from cfnlint.decode.cfn_yaml import loads
+
+    from tests.infrastructure.test_client_role import DOC, _sub
+
+    [template] = [b for b in re.findall(r"```yaml\n(.*?)```", DOC.read_text(), re.S) if "AWSTemplateFormat" in b]
+    [role] = [r for r in loads(template)["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    granted = role["Properties"]["Policies"][1]["Fn::If"][1]
+    return dict(_sub(granted, {"ExportBucket": bucket, "ExportPrefix": prefix})["PolicyDocument"])
+
+
+@pytest.mark.parametrize("deployed_with_export", [True, False])
+def test_the_role_reads_the_export_only_when_deployed_with_its_bucket_and_prefix(
+    platform, embedded_aws, demo_records, frozen_clock, role_s3_permissions, deployed_with_export
+):
+    """acme's role as the template makes it, with and without ExportBucket and ExportPrefix: the
+    probe lists and reads the manifest through it, or S3 refuses it and validate says so."""
+    from moto.iam.models import iam_backends
+
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    record = _client_record(demo_records)
+    _write(embedded_aws, record)
+    _put(platform, record)
+    iam = iam_backends["111111111110"]["aws"]
+    if deployed_with_export:
+        iam.put_role_policy(
+            "CostReportingReadOnly", "DataExportReadOnly", json.dumps(_template_export_policy(BUCKET, "exports"))
+        )
+
+    code, document = _validate("acme-retail")
+
+    [check] = [check for check in document["checks"] if check["name"] == "data export"]
+    if deployed_with_export:
+        assert (code, check["status"], check["partitions"]) == (0, "OK", ["2026-10", "2026-11"]), check
+        assert check["newest_has_manifest"] is True  # the manifest was read (GetObject) through the role
+    else:
+        assert (code, check["status"]) == (1, "CRITICAL")
+        assert check["findings"] == [
+            f"data_export: S3 refused list_objects_v2 on s3://{BUCKET}/exports/acme-retail-focus/data/ (AccessDenied)"
+        ]
