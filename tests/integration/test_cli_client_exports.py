@@ -12,10 +12,8 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 from typer.testing import CliRunner
 
-import cli.workflows.credential_validation
 from cli.main import app
 from emulator.exports import ExportOptions, write_client_export
 from infrastructure.config import for_environment
@@ -310,17 +308,15 @@ def test_validate_an_export_still_being_written_is_a_note(platform, embedded_aws
     assert "note: BILLING_PERIOD=2026-11 is still being written (no manifest yet)" in check["detail"]
 
 
-def test_validate_an_export_the_role_cannot_read_is_critical(platform, demo_records, frozen_clock, monkeypatch):
-    """The embedded S3 does not evaluate a role's S3 permissions (emulator/iam_enforcement.py checks
-    trust policies and the secrets reader): S3's answer to a role without them is stood in for."""
+def test_validate_an_export_the_role_cannot_read_is_critical(
+    platform, embedded_aws, demo_records, frozen_clock, role_s3_permissions
+):
+    """acme's role grants Cost Explorer only (deployed without ExportBucket and ExportPrefix): S3
+    refuses its session, as the role_s3_permissions fixture below evaluates it."""
     boto3.client("s3").create_bucket(Bucket=BUCKET)
-    _put(platform, _client_record(demo_records))
-
-    class Denied:
-        def list_objects_v2(self, **_: Any) -> Any:
-            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "ListObjectsV2")
-
-    monkeypatch.setattr(cli.workflows.credential_validation, "client_with", lambda service, credentials: Denied())
+    record = _client_record(demo_records)
+    _write(embedded_aws, record)
+    _put(platform, record)
 
     code, document = _validate("acme-retail")
     table = runner.invoke(app, ["credentials", "validate", "--client-id", "acme-retail"])
@@ -431,3 +427,21 @@ def test_the_role_reads_the_export_only_when_deployed_with_its_bucket_and_prefix
         assert check["findings"] == [
             f"data_export: S3 refused list_objects_v2 on s3://{BUCKET}/exports/acme-retail-focus/data/ (AccessDenied)"
         ]
+
+
+def test_add_registers_a_client_whose_role_cannot_read_the_export_and_says_so(
+    platform, embedded_aws, demo_records, tmp_path, role_s3_permissions
+):
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    record = _client_record(demo_records)
+    _write(embedded_aws, record)
+
+    result = _add(record, tmp_path)
+
+    assert result.exit_code == 1, result.output
+    assert "acme-retail" in stored(platform)
+    assert result.stderr.strip() == (
+        "findings: acme-retail is registered; its Data Export: data_export: S3 refused list_objects_v2 on "
+        f"s3://{BUCKET}/exports/acme-retail-focus/data/ (AccessDenied) "
+        "(read as the role arn:aws:iam::111111111110:role/CostReportingReadOnly)"
+    )
