@@ -43,6 +43,7 @@ from cli.workflows import audit_trail, export_checks, onboarding
 from cli.workflows.client_records import (
     canonical,
     credentials_from_flags,
+    export_changes,
     export_document,
     export_from_flags,
     export_records,
@@ -206,12 +207,8 @@ def add(
     it is written: what the check finds is reported, the client stays registered."""
     record = record_from_file(from_file) if from_file else {}
     record.update(fields_from_flags(name, account_ids, recipients, schedule, currency, metric, budget, locale))
-    if cost_source is not None:
-        record["cost_source"] = cost_source
     export = export_from_flags(export_bucket, export_prefix, export_name, export_format, export_access)
-    if export:
-        current = record.get("data_export")
-        record["data_export"] = {**(current if isinstance(current, dict) else {}), **export}
+    record.update(export_changes(cost_source, export, record.get("data_export")))
     if client_id:
         record["client_id"] = client_id
     credentials = credentials_from_flags(role_arn, external_id, secret_name)
@@ -264,16 +261,11 @@ def update(
     if changes.get("client_id", client_id) != client_id:
         fail("client_id: cannot be changed; add a new client and remove the old one")
     changes.update(fields_from_flags(name, account_ids, recipients, schedule, currency, metric, budget, locale))
-    if cost_source is not None:
-        changes["cost_source"] = cost_source
     credentials = credentials_from_flags(role_arn, external_id, secret_name)
     export = export_from_flags(export_bucket, export_prefix, export_name, export_format, export_access)
     config = environment_config(environment)
-    record = None
-    if export:  # one field of the export: the others stay as stored
-        record = require_record(clients_table(config), client_id)
-        current = changes.get("data_export", record.get("data_export"))
-        changes["data_export"] = {**(current if isinstance(current, dict) else {}), **export}
+    record = require_record(clients_table(config), client_id) if export else None  # the export's other fields
+    changes.update(export_changes(cost_source, export, changes.get("data_export", (record or {}).get("data_export"))))
     if credentials.get("type") == "stored_keys":
         changes["credentials"] = credentials
     elif credentials:  # a role: a new external id alone keeps the role, and the other way round
