@@ -10,7 +10,7 @@ import pytest
 
 from infrastructure.config import MAX_RECEIVES, TABLES, WORKER_BATCH, for_environment
 from infrastructure.constructs.fanout import MAX_CONCURRENCY
-from infrastructure.constructs.functions import WORKER
+from infrastructure.constructs.functions import EXPORT_WORKER, WORKER
 from infrastructure.stack import DEPLOYABLE, environments_from_context
 from lambdas.models.settings import Settings
 from tests.infrastructure.conftest import ALERT_EMAIL, ENVIRONMENTS, Synthesized
@@ -127,6 +127,7 @@ def test_other_environments_carry_their_suffix(synthesized, environment):
     names = {
         ("AWS::Lambda::Function", "FunctionName"): {
             config.worker_function,
+            config.export_worker_function,
             config.dispatcher_function,
             config.feedback_function,
         },
@@ -134,6 +135,8 @@ def test_other_environments_carry_their_suffix(synthesized, environment):
         ("AWS::SQS::Queue", "QueueName"): {
             config.jobs_queue,
             config.dead_letter_queue,
+            config.export_jobs_queue,
+            config.export_dead_letter_queue,
             config.events_dead_letter_queue,
         },
         ("AWS::CloudWatch::Dashboard", "DashboardName"): {config.dashboard},
@@ -350,6 +353,7 @@ def test_functions_run_the_lambdas_package_with_settings_tracing_and_their_own_l
     config = for_environment(environment)
     handlers = {
         config.worker_function: "lambdas.handlers.worker.handler",
+        config.export_worker_function: "lambdas.handlers.export_worker.handler",
         config.dispatcher_function: "lambdas.handlers.dispatcher.handler",
         config.feedback_function: "lambdas.handlers.feedback.handler",
     }
@@ -362,6 +366,10 @@ def test_functions_run_the_lambdas_package_with_settings_tracing_and_their_own_l
     }
     functions = synthesized.resources(environment, "AWS::Lambda::Function")
     assert {f["Properties"]["FunctionName"] for f in functions.values()} == set(handlers)
+    layers = synthesized.resources(environment, "AWS::Lambda::LayerVersion")
+    [shared_layer] = [n for n, layer in layers.items() if layer["Properties"]["Description"].startswith("Powertools")]
+    [duckdb_layer] = [n for n, layer in layers.items() if layer["Properties"]["Description"].startswith("DuckDB")]
+    assert set(layers) == {shared_layer, duckdb_layer}
     for function in functions.values():
         properties = function["Properties"]
         name = properties["FunctionName"]
@@ -369,7 +377,10 @@ def test_functions_run_the_lambdas_package_with_settings_tracing_and_their_own_l
         assert properties["Runtime"] == "python3.12"
         assert properties["Architectures"] == ["x86_64"]
         assert properties["TracingConfig"] == {"Mode": "Active"}
-        assert len(properties["Layers"]) == 1
+        # The shared layer everywhere; DuckDB's only where the data_exports clients run.
+        expected_layers = {shared_layer} | ({duckdb_layer} if name == config.export_worker_function else set())
+        assert {layer["Ref"] for layer in properties["Layers"]} == expected_layers
+        assert len(properties["Layers"]) == len(expected_layers)
         variables = properties["Environment"]["Variables"]
         assert required <= set(variables)
         assert variables["PLATFORM_ENVIRONMENT"] == environment
@@ -451,6 +462,13 @@ def test_alarms_have_the_issues_thresholds(synthesized):
         "Worker-Fault-Count-Critical": ("GreaterThanThreshold", 0),
         "Worker-Throttled-Count-Critical": ("GreaterThanThreshold", 0),
         "Worker-Latency-Maximum-Critical": ("GreaterThanThreshold", 0.8 * WORKER.timeout.to_milliseconds()),
+        "ExportWorker-Fault-Count-Critical": ("GreaterThanThreshold", 0),
+        "ExportWorker-Throttled-Count-Critical": ("GreaterThanThreshold", 0),
+        "ExportWorker-Latency-Maximum-Critical": (
+            "GreaterThanThreshold",
+            0.8 * EXPORT_WORKER.timeout.to_milliseconds(),
+        ),
+        "ExportJobs-DLQ-Queue-Message-Count-Max-Critical": ("GreaterThanThreshold", 0),
         "Dispatcher-Fault-Count-Critical": ("GreaterThanThreshold", 0),
         "Feedback-Fault-Count-Critical": ("GreaterThanThreshold", 0),
         "Jobs-DLQ-Queue-Message-Count-Max-Critical": ("GreaterThanThreshold", 0),
