@@ -77,13 +77,17 @@ def test_the_export_worker_runs_under_the_workers_role_which_clients_roles_trust
         assert function(synthesized, environment, name)["Role"] == {"Fn::GetAtt": [role, "Arn"]}
     role_names = {r["Properties"].get("RoleName") for r in synthesized.resources(environment, "AWS::IAM::Role").values()}
     assert not [name for name in role_names if name and "export" in name]  # no second role to trust
-    # Its log group, as the worker's: the one role writes to both.
+    # Its log group is the worker's: the audits find every ACCESS and UNAUTHORIZED line of both workers
+    # in /aws/lambda/cost-reporting-lambda, and the one role writes to that group only.
+    group = logical_id(
+        synthesized, environment, "AWS::Logs::LogGroup", LogGroupName=f"/aws/lambda/{config.worker_function}"
+    )
+    for name in (config.worker_function, config.export_worker_function):
+        assert function(synthesized, environment, name)["LoggingConfig"] == {"LogGroup": ref(group)}
     writes = actions_on(role_statements(synthesized, environment, config.worker_role), "logs:PutLogEvents")
-    groups = {
-        logical_id(synthesized, environment, "AWS::Logs::LogGroup", LogGroupName=f"/aws/lambda/{name}")
-        for name in (config.worker_function, config.export_worker_function)
-    }
-    assert {resource["Fn::GetAtt"][0] for statement in writes for resource in as_list(statement["Resource"])} == groups
+    assert [resource for statement in writes for resource in as_list(statement["Resource"])] == [
+        {"Fn::GetAtt": [group, "Arn"]}
+    ]
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
