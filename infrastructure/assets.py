@@ -98,9 +98,7 @@ def layer_is_current(requirements: Path = LAYER_REQUIREMENTS, directory: Path = 
     return stamp.is_file() and stamp.read_text().strip() == layer_fingerprint(requirements)
 
 
-def build_layer(
-    *, force: bool = False, requirements: Path = LAYER_REQUIREMENTS, directory: Path = LAYER_DIR
-) -> Path:
+def build_layer(*, force: bool = False, requirements: Path = LAYER_REQUIREMENTS, directory: Path = LAYER_DIR) -> Path:
     """`.build/layer` (holding `python/`), rebuilt only when layers/requirements.txt changed; or
     another layer's directory from its own requirements (`build_data_exports_layer`)."""
     if layer_is_current(requirements, directory) and not force:
@@ -225,7 +223,8 @@ def main(argv: list[str]) -> int:
             print(f"{name}: {zipped / 1e6:.1f} MB zipped, {unzipped / 1e6:.1f} MB unzipped")
         worker = sizes["code"][0] + sizes["layer"][0]
         print(f"worker (code + layer): {worker / 1e6:.1f} MB zipped")
-        print(f"export worker (code + layer + data-exports layer): {(worker + sizes['data-exports layer'][0]) / 1e6:.1f} MB zipped")
+        export_worker = worker + sizes["data-exports layer"][0]
+        print(f"export worker (code + layer + data-exports layer): {export_worker / 1e6:.1f} MB zipped")
     else:
         print("usage: python -m infrastructure.assets [layer [--force]|code|sizes]", file=sys.stderr)
         return 2

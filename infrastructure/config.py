@@ -43,7 +43,9 @@ EXPORT_IN_PROCESS_MB = 1024
 # 3.5 vCPUs). Lambda's largest size (10,240 MB) would hold about 2 GB of Parquet: the threshold is half.
 EXPORT_READ_FIXED_MB = 115
 EXPORT_READ_MB_PER_PARQUET_MB = 5
-EXPORT_WORKER_MEMORY_MB = -(-(EXPORT_READ_FIXED_MB + EXPORT_READ_MB_PER_PARQUET_MB * EXPORT_IN_PROCESS_MB) // 1024) * 1024
+EXPORT_WORKER_MEMORY_MB = (
+    -(-(EXPORT_READ_FIXED_MB + EXPORT_READ_MB_PER_PARQUET_MB * EXPORT_IN_PROCESS_MB) // 1024) * 1024
+)
 # /tmp: the Parquet fetched (the threshold at most: the reader checks the manifests' sizes before any
 # download) plus as much again for what DuckDB spills past its memory limit.
 EXPORT_WORKER_TMP_MB = 2 * EXPORT_IN_PROCESS_MB

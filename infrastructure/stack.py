@@ -123,7 +123,9 @@ class CostReportingStack(Stack):
                 MonitoredFunction(functions.feedback, "Feedback", f"SES feedback ({config.feedback_function})"),
             ],
             queues=[
-                MonitoredQueue(fanout.jobs_queue, fanout.dead_letter_queue, "Jobs", "Jobs queue (dispatcher to worker)"),
+                MonitoredQueue(
+                    fanout.jobs_queue, fanout.dead_letter_queue, "Jobs", "Jobs queue (dispatcher to worker)"
+                ),
                 MonitoredQueue(
                     fanout.export_jobs_queue,
                     fanout.export_dead_letter_queue,
@@ -246,8 +248,8 @@ class CostReportingStack(Stack):
         acknowledge(
             role,
             f"AwsSolutions-IAM5[Resource::<{logical_id(storage.assets)}.Arn>/{exports}]",
-            "Data Exports replicated into the platform's bucket are kept per payer under exports/ (docs/data-exports.md); "
-            "the workers only read that prefix, they never write or delete there.",
+            "Data Exports a payer delivers into the platform's bucket are kept per payer under exports/ "
+            "(docs/data-exports.md); the workers only read that prefix, they never write or delete there.",
         )
         acknowledge(
             role,

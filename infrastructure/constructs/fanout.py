@@ -55,9 +55,7 @@ class FanOut(Construct):
             dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVES, queue=self.dead_letter_queue),
         )
         # The same pattern for the data_exports clients' runs (lambdas/orchestration/dispatch.py routes them).
-        self.export_dead_letter_queue = self._queue(
-            "ExportJobsDeadLetterQueue", config.export_dead_letter_queue, key
-        )
+        self.export_dead_letter_queue = self._queue("ExportJobsDeadLetterQueue", config.export_dead_letter_queue, key)
         self.export_jobs_queue = self._queue(
             "ExportJobsQueue",
             config.export_jobs_queue,

@@ -105,7 +105,8 @@ def dispatch_due(
     groups = shared_groups(records)
     on_exports = export_clients(records) if export_queue is not None else set()
     ordered = sorted(client_ids, key=lambda c: (groups[c][0] if c in groups else "", c))
-    jobs, export_jobs = [], []
+    jobs: list[ReportJob] = []
+    export_jobs: list[ReportJob] = []
     for client_id in ordered:
         shared = groups[client_id][1] if client_id in groups else []
         if trigger == "month-close":

@@ -23,7 +23,15 @@ from infrastructure.config import (
 from infrastructure.constructs.fanout import EXPORT_MAX_CONCURRENCY
 from lambdas.dal.data_exports import MAX_IN_PROCESS_BYTES
 from tests.infrastructure.conftest import ENVIRONMENTS, Synthesized
-from tests.infrastructure.test_stack import actions_on, alarms_by_name, as_list, bucket, logical_id, ref, role_statements
+from tests.infrastructure.test_stack import (
+    actions_on,
+    alarms_by_name,
+    as_list,
+    bucket,
+    logical_id,
+    ref,
+    role_statements,
+)
 
 pytestmark = pytest.mark.infrastructure
 LAMBDA_MAX_MEMORY_MB = 10_240
@@ -75,7 +83,9 @@ def test_the_export_worker_runs_under_the_workers_role_which_clients_roles_trust
 
     for name in (config.worker_function, config.export_worker_function):
         assert function(synthesized, environment, name)["Role"] == {"Fn::GetAtt": [role, "Arn"]}
-    role_names = {r["Properties"].get("RoleName") for r in synthesized.resources(environment, "AWS::IAM::Role").values()}
+    role_names = {
+        r["Properties"].get("RoleName") for r in synthesized.resources(environment, "AWS::IAM::Role").values()
+    }
     assert not [name for name in role_names if name and "export" in name]  # no second role to trust
     # Its log group is the worker's: the audits find every ACCESS and UNAUTHORIZED line of both workers
     # in /aws/lambda/cost-reporting-lambda, and the one role writes to that group only.

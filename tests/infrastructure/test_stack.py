@@ -394,7 +394,9 @@ def test_functions_run_the_lambdas_package_with_settings_tracing_and_their_own_l
         # The X-Ray SDK's Tracer (botocore only) in dev's worker alone; Lambda's active tracing everywhere.
         traced = environment == "dev" and name == config.worker_function
         assert variables["POWERTOOLS_TRACE_DISABLED"] == ("false" if traced else "true")
-        group = synthesized.resources(environment, "AWS::Logs::LogGroup")[properties["LoggingConfig"]["LogGroup"]["Ref"]]
+        group = synthesized.resources(environment, "AWS::Logs::LogGroup")[
+            properties["LoggingConfig"]["LogGroup"]["Ref"]
+        ]
         # Each function its own log group, but the export worker, which writes to the worker's: the one
         # group the audits search for ACCESS and UNAUTHORIZED lines (DESIGN.md's names).
         writes_to = config.worker_function if name == config.export_worker_function else name
