@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum, StrEnum
+from enum import Enum
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -19,36 +19,23 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from cli.options import (  # noqa: F401 - re-exported: cli/commands/client.py and credentials.py import them here
+    EnvironmentOption,
+    FormatOption,
+    OutputFormat,
+    OutputOption,
+)
 from cli.render.checks import checks_table
 from cli.render.console import Table, console, errors
 from cli.reviews.checks import Check, Status, shortfall, worst
 from cli.reviews.periods import parse_month
-from infrastructure.config import ENVIRONMENTS, EnvironmentConfig, for_environment
+from infrastructure.config import EnvironmentConfig, for_environment
 from infrastructure.worker_settings import worker_settings
 from lambdas import clock as platform_clock
 from lambdas.dal.aws import platform_client, reset_clients
 from lambdas.models.settings import Settings
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
-
-
-EnvironmentOption = typer.Option(
-    os.environ.get("COST_REPORTING_ENV", "local"),
-    "--environment",
-    "-e",
-    help=f"Which deployment to act on: {', '.join(ENVIRONMENTS)}.",
-)
-
-
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
-
-
-FormatOption = typer.Option(OutputFormat.table, "--format", help="table (for people) or json (for machines).")
-OutputOption = typer.Option(None, "--output", help="Also write the result as JSON to FILE.")
-AsOfOption = typer.Option("", "--as-of", help="Reports end before this day (YYYY-MM-DD); default today (UTC).")
-MonthOption = typer.Option("", "--month", help="The month (YYYY-MM) of a monthly period; default the previous one.")
 
 
 def clock() -> datetime:

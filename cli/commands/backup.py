@@ -29,10 +29,6 @@ import typer
 from cli.aws_errors import problem
 from cli.context import (
     EXIT_FINDINGS,
-    EnvironmentOption,
-    FormatOption,
-    OutputFormat,
-    OutputOption,
     environment_config,
     fail,
     finish,
@@ -43,6 +39,7 @@ from cli.context import (
     writable,
     write_atomically,
 )
+from cli.options import EnvironmentOption, FormatOption, OutputFormat, OutputOption
 from cli.probes.resources import table_check
 from cli.readers.clients import clients_table
 from cli.render.console import console, errors

@@ -16,10 +16,6 @@ import typer
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from cli.context import (
-    EnvironmentOption,
-    FormatOption,
-    OutputFormat,
-    OutputOption,
     as_of_day,
     emit,
     environment_config,
@@ -31,6 +27,7 @@ from cli.context import (
     write_atomically,
 )
 from cli.documents.platform_cost import cost_statement
+from cli.options import EnvironmentOption, FormatOption, OutputFormat, OutputOption
 from cli.render.console import Table, console, styled
 from cli.reviews.costing import verify_statement
 from cli.reviews.periods import month_window

@@ -9,21 +9,9 @@ from typing import Any
 
 import typer
 
-from cli.context import (
-    EnvironmentOption,
-    FormatOption,
-    MonthOption,
-    OutputFormat,
-    OutputOption,
-    as_of_day,
-    emit,
-    environment_config,
-    finish,
-    month_start,
-    now,
-    writable,
-)
+from cli.context import as_of_day, emit, environment_config, finish, month_start, now, writable
 from cli.documents.platform_bill import report_document, trends_document
+from cli.options import EnvironmentOption, FormatOption, MonthOption, OutputFormat, OutputOption
 from cli.render.console import Table, styled
 from cli.reviews.platform_costs import (
     CE_SERVICE,

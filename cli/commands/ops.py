@@ -29,12 +29,6 @@ from typing import Any
 import typer
 
 from cli.context import (
-    AsOfOption,
-    EnvironmentOption,
-    FormatOption,
-    MonthOption,
-    OutputFormat,
-    OutputOption,
     as_of_day,
     emit,
     environment_config,
@@ -53,6 +47,7 @@ from cli.documents.kpis import ops_report_document
 from cli.documents.performance import FORMAT_VERSION, PERFORMANCE_FORMAT, performance_document
 from cli.documents.platform_cost import cost_optimization_document
 from cli.documents.security_audit import security_audit_document
+from cli.options import AsOfOption, EnvironmentOption, FormatOption, MonthOption, OutputFormat, OutputOption
 from cli.render.console import Table, console, styled
 from cli.render.ops import (
     audit_table,

@@ -28,21 +28,10 @@ from typing import Any
 
 import typer
 
-from cli.context import (
-    EnvironmentOption,
-    FormatOption,
-    OutputFormat,
-    OutputOption,
-    as_of_day,
-    emit,
-    environment_config,
-    fail,
-    finish,
-    now,
-    writable,
-)
+from cli.context import as_of_day, emit, environment_config, fail, finish, now, writable
 from cli.documents.dynamodb_queries import review
 from cli.documents.lambda_memory import function_names, memory_document
+from cli.options import EnvironmentOption, FormatOption, OutputFormat, OutputOption
 from cli.render.console import Table
 from cli.render.dynamodb_queries import dynamodb_table
 from cli.reviews.cost_advice import MIN_SAVING_USD

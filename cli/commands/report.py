@@ -13,10 +13,6 @@ from pydantic import ValidationError
 
 from cli.context import (
     EXIT_BAD_INPUT,
-    EnvironmentOption,
-    FormatOption,
-    OutputFormat,
-    OutputOption,
     as_of_day,
     emit,
     environment_config,
@@ -29,6 +25,7 @@ from cli.context import (
     writable,
     write_atomically,
 )
+from cli.options import EnvironmentOption, FormatOption, OutputFormat, OutputOption
 from cli.readers.clients import clients_table, require_record
 from cli.render.console import Table, console, errors
 from cli.reviews.checks import listed

@@ -18,21 +18,10 @@ from typing import Any
 
 import typer
 
-from cli.context import (
-    EnvironmentOption,
-    FormatOption,
-    OutputFormat,
-    OutputOption,
-    emit,
-    environment_config,
-    fail,
-    finish,
-    now,
-    report_checks,
-    writable,
-)
+from cli.context import emit, environment_config, fail, finish, now, report_checks, writable
 from cli.documents.health import health_checks
 from cli.documents.recovery_validation import evidence_checks, recovery_checks
+from cli.options import EnvironmentOption, FormatOption, OutputFormat, OutputOption
 from cli.probes.recovery import RTO, Assessed, assessment
 from cli.render.console import Table, styled
 from cli.reviews.checks import (
