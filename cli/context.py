@@ -33,6 +33,7 @@ from infrastructure.config import EnvironmentConfig, for_environment
 from infrastructure.worker_settings import worker_settings
 from lambdas import clock as platform_clock
 from lambdas.dal.aws import platform_client, reset_clients
+from lambdas.logic.periods import previous_month_start
 from lambdas.models.settings import Settings
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
@@ -111,8 +112,12 @@ def use_local_aws(endpoint_url: str) -> None:
     reset_clients()
 
 
-def environment_config(environment: str) -> EnvironmentConfig:
-    """The environment's names. `local` without AWS_ENDPOINT_URL means the emulator of `local up`."""
+def environment_config(environment: str, *, output: Path | None = None) -> EnvironmentConfig:
+    """The environment's names. `local` without AWS_ENDPOINT_URL means the emulator of `local up`.
+
+    With `output`, the file the command will write (--output) is checked first (`writable`): bad
+    input is refused before the environment is reached, and changes nothing."""
+    writable(output)
     try:
         config = for_environment(environment)
     except ValueError as error:
@@ -169,6 +174,12 @@ def month_start(value: str, flag: str = "--month") -> date | None:
         return parse_month(value)
     except ValueError:
         fail(f"{flag}: not a month (YYYY-MM): {value!r}")
+
+
+def month_or_previous(month: str, as_of: str) -> date:
+    """The first day of the month a --month option names; without it, of the month before the
+    --as-of day's (today's, UTC)."""
+    return month_start(month) or previous_month_start(as_of_day(as_of))
 
 
 def writable(path: Path | None, flag: str = "--output") -> None:
@@ -255,6 +266,12 @@ def emit(document: Any, table: Table | None, fmt: Enum, output: Path | None) -> 
     if output is not None:
         write_atomically(output, to_json(document))
         errors.print(f"Wrote {output}", highlight=False)
+
+
+def emit_and_finish(document: Any, table: Table | None, fmt: Enum, output: Path | None, shortfall: str) -> NoReturn:
+    """`emit` the result, then exit 0, or 1 ending with the line that names `shortfall`."""
+    emit(document, table, fmt, output)
+    finish(shortfall)
 
 
 T = TypeVar("T")

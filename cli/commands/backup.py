@@ -85,8 +85,7 @@ def create(
         fail("--full: give --full or --type clients, not both")
     at = now()
     output = output or DEFAULT_DIRECTORY / f"backup_{at:%Y%m%d_%H%M%S}.tar.gz"
-    writable(output)
-    config = environment_config(environment)
+    config = environment_config(environment, output=output)
     files, counts, problems = snapshot(config, kind)
     manifest = build_manifest(files, counts, config, kind, at)
     manifest_bytes = to_json(manifest).encode()

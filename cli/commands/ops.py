@@ -24,16 +24,17 @@ from datetime import timedelta
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 import typer
 
 from cli.context import (
     as_of_day,
     emit,
+    emit_and_finish,
     environment_config,
     fail,
     finish,
+    month_or_previous,
     month_start,
     now,
     read_output_of,
@@ -61,7 +62,6 @@ from cli.render.ops import (
     with_unit,
 )
 from cli.reviews.periods import Window, month_window, period_window
-from lambdas.logic.periods import previous_month_start
 
 app = typer.Typer(help="Operations analytics: reviews, audits, capacity, optimisation.", no_args_is_help=True)
 
@@ -76,14 +76,6 @@ def _window(period: Period, as_of: str, month: str) -> Window:
     if month and period is not Period.monthly:
         fail("--month: only with --period monthly")
     return period_window(period.value, as_of_day(as_of), month_start(month))
-
-
-def _finish(
-    document: dict[str, Any], table: Table | None, fmt: OutputFormat, output: Path | None, shortfall: str
-) -> None:
-    """Print and write the result; exit 0, or 1 ending with the line that names `shortfall`."""
-    emit(document, table, fmt, output)
-    finish(shortfall)
 
 
 # -- ops report ----------------------------------------------------------------------------------
@@ -107,7 +99,7 @@ def report(
     config = environment_config(environment)
     document = ops_report_document(config, window, now())
     title = f"operations of {config.environment}, {window.label}"
-    _finish(document, kpi_table(document, title), fmt, output, missed_kpis(document))
+    emit_and_finish(document, kpi_table(document, title), fmt, output, missed_kpis(document))
 
 
 # -- client health -------------------------------------------------------------------------------
@@ -141,7 +133,7 @@ def client_health(
         )
         if part
     )
-    _finish(document, table, fmt, output, shortfall)
+    emit_and_finish(document, table, fmt, output, shortfall)
 
 
 # -- capacity ------------------------------------------------------------------------------------
@@ -165,8 +157,7 @@ def capacity(
     Clients and runs per month, the worker against its memory and timeout, throttling, table and
     bucket sizes, a least-squares projection.
     """
-    writable(output)
-    config = environment_config(environment)
+    config = environment_config(environment, output=output)
     document = capacity_document(config, now(), history_months=history_months, forecast_months=forecast_months)
     table = capacity_table(document, config)
     crossed = [
@@ -194,13 +185,14 @@ def security_audit(
     """Findings with severity and fix; exit 1 if any finding above INFO."""
     if weekly and comprehensive:
         fail("--comprehensive: give --weekly or --comprehensive, not both")
-    writable(output)
-    config = environment_config(environment)
+    config = environment_config(environment, output=output)
     document = security_audit_document(config, now(), comprehensive=comprehensive)
     table = security_audit_table(document, config)
     above = {level: count for level, count in document["summary"].items() if count and level != "INFO"}
     listed = ", ".join(f"{count} {level}" for level, count in above.items())
-    _finish(document, table, fmt, output, f"{sum(above.values())} finding(s) above INFO: {listed}" if above else "")
+    emit_and_finish(
+        document, table, fmt, output, f"{sum(above.values())} finding(s) above INFO: {listed}" if above else ""
+    )
 
 
 # -- costs ---------------------------------------------------------------------------------------
@@ -231,7 +223,7 @@ def cost_optimization(
     worth = [item for item in document["recommendations"] if item["worth_acting"]]
     saving = sum((Decimal(str(item["estimated_saving_usd"])) for item in worth), Decimal(0))
     shortfall = f"{len(worth)} recommendation(s) worth acting on, saving USD {saving} in the period" if worth else ""
-    _finish(document, table, fmt, recommendations_output, shortfall)
+    emit_and_finish(document, table, fmt, recommendations_output, shortfall)
 
 
 # -- performance ---------------------------------------------------------------------------------
@@ -267,7 +259,7 @@ def performance(
         for c in document["checks"]
         if c["status"] not in ("OK", "UNKNOWN")
     ]
-    _finish(document, table, fmt, output, f"threshold crossed: {', '.join(crossed)}" if crossed else "")
+    emit_and_finish(document, table, fmt, output, f"threshold crossed: {', '.join(crossed)}" if crossed else "")
 
 
 @app.command("performance-report")
@@ -314,7 +306,7 @@ def audit_report(
         (len(unauthorized["refused_runs"]), "refused run(s)"),
         (len(document["unreadable_audit_objects"]), "unreadable audit object(s)"),
     )
-    _finish(document, table, fmt, output, ", ".join(f"{count} {what}" for count, what in counts if count))
+    emit_and_finish(document, table, fmt, output, ", ".join(f"{count} {what}" for count, what in counts if count))
 
 
 # -- monthly report (PDF) -------------------------------------------------------------------------
@@ -334,7 +326,7 @@ def monthly_report(
     from cli.render.pdf import monthly_review_pdf
 
     writable(output)
-    window = month_window(month_start(month) or previous_month_start(as_of_day(as_of)))
+    window = month_window(month_or_previous(month, as_of))
     config = environment_config(environment)
     at = now()
     operations = ops_report_document(config, window, at)

@@ -28,7 +28,7 @@ from typing import Any
 
 import typer
 
-from cli.context import as_of_day, emit, environment_config, fail, finish, now, writable
+from cli.context import as_of_day, emit, emit_and_finish, environment_config, fail, finish, now
 from cli.documents.dynamodb_queries import review
 from cli.documents.lambda_memory import function_names, memory_document
 from cli.options import EnvironmentOption, FormatOption, OutputFormat, OutputOption
@@ -66,8 +66,7 @@ def lambda_memory(
     """The memory size a function should have: each candidate with its peak use, estimated
     duration and cost over the period, the size recommended and its saving (exit 1 when a size
     saves a cent or more, or the current one is too small)."""
-    writable(output)
-    config = environment_config(environment)
+    config = environment_config(environment, output=output)
     names = function_names(config)
     if function_name not in names:
         fail(f"--function-name: {function_name!r} is not a function of the platform ({', '.join(sorted(set(names)))})")
@@ -103,8 +102,7 @@ def lambda_memory(
             str(item["saving_usd"]),
             item["verdict"],
         )
-    emit(document, table, fmt, output)
-    finish(_shortfall(document))
+    emit_and_finish(document, table, fmt, output, _shortfall(document))
 
 
 @app.command("dynamodb-queries")
@@ -121,8 +119,7 @@ def dynamodb_queries(
     """How each table is read and written: the code's access patterns, the operations measured and
     their share, the busiest hour, throttles, items per key, and the change to make (exit 1 when
     there is one)."""
-    writable(output)
-    config = environment_config(environment)
+    config = environment_config(environment, output=output)
     names = table_names(config)
     if table_name is not None and table_name not in names:
         fail(f"--table-name: {table_name!r} is not a table of the platform ({', '.join(sorted(names))})")

@@ -22,7 +22,6 @@ from cli.context import (
     pipeline_logs,
     settings,
     tracked,
-    writable,
     write_atomically,
 )
 from cli.options import EnvironmentOption, FormatOption, OutputFormat, OutputOption
@@ -168,8 +167,7 @@ def history(
     environment: str = EnvironmentOption,
 ) -> None:
     """The client's recorded runs, newest first."""
-    writable(output)
-    config = environment_config(environment)
+    config = environment_config(environment, output=output)
     require_record(clients_table(config), client_id)
     runs = ExecutionsTable(config.executions_table).history(client_id, limit=limit)
     view = Table("run", "status", "delivery", "finished (UTC)", "duration", "total", "CE req.", "error")

@@ -18,7 +18,7 @@ from typing import Any
 
 import typer
 
-from cli.context import emit, environment_config, fail, finish, now, report_checks, writable
+from cli.context import emit_and_finish, environment_config, fail, now, report_checks, writable
 from cli.documents.health import health_checks
 from cli.documents.recovery_validation import evidence_checks, recovery_checks
 from cli.options import EnvironmentOption, FormatOption, OutputFormat, OutputOption
@@ -46,8 +46,7 @@ def health_check(
     environment: str = EnvironmentOption,
 ) -> None:
     """Is the platform healthy? Each check OK / WARNING / CRITICAL; exit 0 only if all are OK."""
-    writable(output)
-    config = environment_config(environment)
+    config = environment_config(environment, output=output)
     at = now()
     checks = health_checks(config, at, post_deployment=post_deployment, comprehensive=comprehensive)
     meta = {"environment": config.environment, "checked_at": at.isoformat()}
@@ -66,8 +65,7 @@ def assess_damage(
     """Disaster recovery, the first 15 minutes: what exists, what is missing or damaged, what holds
     data and where it is restorable from, in the order to restore, with the runbook's RTO (exit 1
     when anything is missing or damaged)."""
-    writable(output)
-    config = environment_config(environment)
+    config = environment_config(environment, output=output)
     at = now()
     assessed = Assessed(assessment(config, comprehensive=comprehensive))
     rows = [item.as_dict(order) for order, item in enumerate(assessed.items, start=1)]
@@ -90,9 +88,9 @@ def assess_damage(
             item.restore_from,
             f"{RTO[item.tier]} ({item.tier})",
         )
-    emit(document, table, fmt, output)
     damaged = [f"{item.name} ({item.state})" for item in assessed.damaged]
-    finish(f"{len(damaged)} of {len(rows)} part(s) missing or damaged: {listed(damaged)}" if damaged else "")
+    shortfall = f"{len(damaged)} of {len(rows)} part(s) missing or damaged: {listed(damaged)}" if damaged else ""
+    emit_and_finish(document, table, fmt, output, shortfall)
 
 
 def _title(config: EnvironmentConfig, assessed: Assessed) -> str:
