@@ -41,6 +41,11 @@ from infrastructure.config import TABLES
 app = typer.Typer(help="Right-size functions and tables from what they measurably do.", no_args_is_help=True)
 
 
+def _period_end(as_of: str, at: datetime) -> datetime:
+    """The end of the period measured: the start (UTC) of the --as-of day, or `at` (now) without it."""
+    return datetime.combine(as_of_day(as_of), datetime.min.time(), tzinfo=at.tzinfo) if as_of else at
+
+
 def _shortfall(document: dict[str, Any]) -> str:
     function, current = document["function"], document["configured"]["memory_mb"]
     if not document["candidates"]:
@@ -71,7 +76,7 @@ def lambda_memory(
     if function_name not in names:
         fail(f"--function-name: {function_name!r} is not a function of the platform ({', '.join(sorted(set(names)))})")
     at = now()
-    end = datetime.combine(as_of_day(as_of), datetime.min.time(), tzinfo=at.tzinfo) if as_of else at
+    end = _period_end(as_of, at)
     document = memory_document(config, names[function_name], analyze_period, end, at)
     measured = document["measured"]
     title = (
@@ -124,7 +129,7 @@ def dynamodb_queries(
     if table_name is not None and table_name not in names:
         fail(f"--table-name: {table_name!r} is not a table of the platform ({', '.join(sorted(names))})")
     at = now()
-    end = datetime.combine(as_of_day(as_of), datetime.min.time(), tzinfo=at.tzinfo) if as_of else at
+    end = _period_end(as_of, at)
     start = end - timedelta(days=analyze_period)
     attributes = [names[table_name]] if table_name else list(TABLES)
     reviews = [review(config, attribute, start, end) for attribute in attributes]
