@@ -13,10 +13,7 @@ from cli.context import as_of_day, emit_and_finish, environment_config, month_or
 from cli.documents.platform_bill import report_document, trends_document
 from cli.options import EnvironmentOption, FormatOption, MonthOption, OutputFormat, OutputOption
 from cli.render.console import Table, styled
-from cli.reviews.platform_costs import (
-    CE_SERVICE,
-    COST_PER_RUN_RISE,
-)
+from cli.reviews.platform_costs import CE_SERVICE, COST_PER_RUN_RISE
 from infrastructure.config import EnvironmentConfig
 from lambdas.logic.periods import add_months
 

@@ -24,10 +24,7 @@ from cli.documents.recovery_validation import evidence_checks, recovery_checks
 from cli.options import EnvironmentOption, FormatOption, OutputFormat, OutputOption
 from cli.probes.recovery import RTO, Assessed, assessment
 from cli.render.console import Table, styled
-from cli.reviews.checks import (
-    Status,
-    listed,
-)
+from cli.reviews.checks import Status, listed
 from cli.workflows.backup import read_backup
 from infrastructure.config import EnvironmentConfig
 
