@@ -20,10 +20,12 @@ targets met / no finding, 1 a target missed or a finding, 2 bad input.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -62,6 +64,7 @@ from cli.render.ops import (
     with_unit,
 )
 from cli.reviews.periods import Window, month_window, period_window
+from infrastructure.config import EnvironmentConfig
 
 app = typer.Typer(help="Operations analytics: reviews, audits, capacity, optimisation.", no_args_is_help=True)
 
@@ -76,6 +79,22 @@ def _window(period: Period, as_of: str, month: str) -> Window:
     if month and period is not Period.monthly:
         fail("--month: only with --period monthly")
     return period_window(period.value, as_of_day(as_of), month_start(month))
+
+
+def _period_review(
+    build: Callable[[EnvironmentConfig, Window, datetime], dict[str, Any]],
+    period: Period,
+    as_of: str,
+    month: str,
+    output: Path | None,
+    environment: str,
+) -> tuple[EnvironmentConfig, Window, dict[str, Any]]:
+    """A review of a --period (ops report, performance, audit-report): the options checked before
+    anything is read, then the environment, the period's window and the document `build` makes."""
+    writable(output)
+    window = _window(period, as_of, month)
+    config = environment_config(environment)
+    return config, window, build(config, window, now())
 
 
 # -- ops report ----------------------------------------------------------------------------------
@@ -94,10 +113,7 @@ def report(
 
     Executions, success rate, durations, email delivery, errors by kind, Cost Explorer requests.
     """
-    writable(output)
-    window = _window(period, as_of, month)
-    config = environment_config(environment)
-    document = ops_report_document(config, window, now())
+    config, window, document = _period_review(ops_report_document, period, as_of, month, output, environment)
     title = f"operations of {config.environment}, {window.label}"
     emit_and_finish(document, kpi_table(document, title), fmt, output, missed_kpis(document))
 
@@ -242,10 +258,7 @@ def performance(
 
     Duration percentiles, per client and per hour, the slowest runs, peak memory, the worker's invocations.
     """
-    writable(output)
-    window = _window(period, as_of, month)
-    config = environment_config(environment)
-    document = performance_document(config, window, now())
+    config, window, document = _period_review(performance_document, period, as_of, month, output, environment)
     stats = document["duration"]
     table = Table("figure", "value", title=f"performance of {config.environment}, {window.label}")
     table.add_row("runs", str(document["runs"]))
@@ -295,10 +308,7 @@ def audit_report(
     environment: str = EnvironmentOption,
 ) -> None:
     """Who changed which client, rotations, access and refusals (exit 1 on an unauthorised event)."""
-    writable(output)
-    window = _window(period, as_of, month)
-    config = environment_config(environment)
-    document = audit_document(config, window, now())
+    config, window, document = _period_review(audit_document, period, as_of, month, output, environment)
     table = audit_table(document, config, window)
     unauthorized = document["unauthorized"]
     counts = (
