@@ -19,12 +19,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from cli.options import (  # noqa: F401 - re-exported: cli/commands/client.py and credentials.py import them here
-    EnvironmentOption,
-    FormatOption,
-    OutputFormat,
-    OutputOption,
-)
+from cli.options import OutputFormat
 from cli.render.checks import checks_table
 from cli.render.console import Table, console, errors
 from cli.reviews.checks import Check, Status, shortfall, worst

@@ -20,10 +20,6 @@ from typing import Any
 import typer
 
 from cli.context import (
-    EnvironmentOption,
-    FormatOption,
-    OutputFormat,
-    OutputOption,
     confirm,
     emit,
     environment_config,
@@ -36,6 +32,7 @@ from cli.context import (
     writable,
     write_atomically,
 )
+from cli.options import EnvironmentOption, FormatOption, OutputFormat, OutputOption
 from cli.readers.clients import clients_table, cost_explorer_estimate, require_record, stored_records
 from cli.render.clients import details_table, runs_table, summary_row, suppressions_table
 from cli.render.console import Table, console, errors

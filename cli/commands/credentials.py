@@ -34,10 +34,6 @@ from rich.text import Text
 
 from cli.context import (
     EXIT_FINDINGS,
-    EnvironmentOption,
-    FormatOption,
-    OutputFormat,
-    OutputOption,
     emit,
     environment_config,
     fail,
@@ -47,6 +43,7 @@ from cli.context import (
     report_checks,
     writable,
 )
+from cli.options import EnvironmentOption, FormatOption, OutputFormat, OutputOption
 from cli.readers.clients import clients_table, cost_explorer_estimate, key_ages, require_client
 from cli.render.console import Table, console, styled
 from cli.reviews.checks import Status

@@ -19,7 +19,7 @@ Cost Explorer's own `Estimated` flags before sending and skips while last month 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -29,7 +29,7 @@ from lambdas.dal.clients_table import ClientsTable
 from lambdas.dal.jobs_queue import JobsQueue
 from lambdas.logic.calendar import MONTH_CLOSE_FIRST_DAY
 from lambdas.logic.credential_scope import credential_scope
-from lambdas.models.client import ClientId, describe_validation_error, parse_client
+from lambdas.models.client import Client, ClientId, describe_validation_error, parse_client
 from lambdas.models.events import ReportJob
 from lambdas.models.exceptions import InvalidInputError
 from lambdas.models.settings import Settings
@@ -60,11 +60,7 @@ def shared_groups(records: dict[str, dict[str, object]]) -> dict[str, tuple[str,
     are in no group: each reads its own export."""
     groups: dict[str, list[str]] = defaultdict(list)
     accounts: dict[str, list[str]] = {}
-    for client_id, record in records.items():
-        try:
-            client = parse_client(record)
-        except InvalidInputError:
-            continue
+    for client_id, client in _parsed(records):
         if client.cost_source == "data_exports":
             continue
         key = f"{credential_scope(client)}:{client.metric}"
@@ -81,15 +77,16 @@ def shared_groups(records: dict[str, dict[str, object]]) -> dict[str, tuple[str,
 def export_clients(records: dict[str, dict[str, object]]) -> set[str]:
     """The clients whose cost source is data_exports: the export worker's. An invalid record is not
     one of them (its run fails on the jobs queue with the field named)."""
-    found = set()
+    return {client_id for client_id, client in _parsed(records) if client.cost_source == "data_exports"}
+
+
+def _parsed(records: dict[str, dict[str, object]]) -> Iterator[tuple[str, Client]]:
+    """The records that parse, as clients; an invalid one is left to fail its own run."""
     for client_id, record in records.items():
         try:
-            client = parse_client(record)
+            yield client_id, parse_client(record)
         except InvalidInputError:
             continue
-        if client.cost_source == "data_exports":
-            found.add(client_id)
-    return found
 
 
 def dispatch_due(
