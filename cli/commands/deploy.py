@@ -81,7 +81,7 @@ class Reading:
 
 def read(config: EnvironmentConfig, topic: str | None, jobs: str, dlq: str, since: datetime, at: datetime) -> Reading:
     watching = alarms(topic) if topic else []
-    functions = (config.worker_function, config.dispatcher_function)
+    functions = (config.worker_function, config.export_worker_function, config.dispatcher_function)
     waiting, in_flight = queue_depth(jobs)
     return Reading(
         in_alarm=sorted(str(a["AlarmName"]) for a in watching if a.get("StateValue") == "ALARM"),
