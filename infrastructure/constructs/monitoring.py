@@ -100,14 +100,14 @@ class Monitoring(Construct):
                 )
             },
         }
-        for monitored in [*workers, *others]:
+        for monitored_function in [*workers, *others]:
             self.facade.monitor_lambda_function(
-                lambda_function=monitored.function,
-                alarm_friendly_name=monitored.name,
-                human_readable_name=monitored.title,
+                lambda_function=monitored_function.function,
+                alarm_friendly_name=monitored_function.name,
+                human_readable_name=monitored_function.title,
                 latency_types_to_render=[mc.LatencyType.P50, mc.LatencyType.P95, mc.LatencyType.P100],
                 add_fault_count_alarm=any_error,
-                **(worker_alarms if monitored in workers else {}),
+                **(worker_alarms if monitored_function in workers else {}),
             )
 
         any_message = {"Critical": mc.MaxMessageCountThreshold(max_message_count=0)}
@@ -205,7 +205,7 @@ def _ses_rate(metric_name: str, friendly: str, threshold: float) -> mc.CustomMet
 
 
 def _alarm(
-    metric: cloudwatch.IMetric,
+    metric: cloudwatch.Metric,
     name: str,
     description: str,
     *,
