@@ -24,6 +24,7 @@ DURATION_PERCENT_OF_TIMEOUT = 80
 BOUNCE_RATE = 0.05  # AWS reviews an account's sending above 5% bounces ...
 COMPLAINT_RATE = 0.001  # ... and above 0.1% complaints.
 NO_REPORT_HOURS = 26  # a daily run plus two hours of slack
+# What the alarms on single unwanted events tell the operator who receives them.
 RUNS_INCOMPLETE = (
     "A client's report was not sent: Cost Explorer's answers did not all fit "
     "its request budget (ops client-health lists it; report run sends it)"

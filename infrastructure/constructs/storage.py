@@ -118,7 +118,7 @@ class Storage(Construct):
         `access_logs` under `access_logs_prefix`, if given."""
         encryption: dict[str, Any] = (
             {"encryption": s3.BucketEncryption.KMS, "encryption_key": key, "bucket_key_enabled": True}
-            if key
+            if key is not None
             else {"encryption": s3.BucketEncryption.S3_MANAGED}
         )
         if access_logs_prefix:
