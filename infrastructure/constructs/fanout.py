@@ -44,48 +44,51 @@ class FanOut(Construct):
         export_worker_timeout: Duration,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letter_queue = self._queue("JobsDeadLetterQueue", config.dead_letter_queue, key)
-        self.jobs_queue = self._queue(
-            "JobsQueue",
-            config.jobs_queue,
-            key,
-            # AWS's guidance for Lambda event sources: six times the function timeout, so a message
-            # is not redelivered while a retried invocation may still be working on it.
-            visibility_timeout=Duration.seconds(worker_timeout.to_seconds() * 6),
-            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVES, queue=self.dead_letter_queue),
+        self.jobs_queue, self.dead_letter_queue = self._jobs_queue(
+            "Jobs", config.jobs_queue, config.dead_letter_queue, key, worker_timeout
         )
         # The same pattern for the data_exports clients' runs (lambdas/orchestration/dispatch.py routes them).
-        self.export_dead_letter_queue = self._queue("ExportJobsDeadLetterQueue", config.export_dead_letter_queue, key)
-        self.export_jobs_queue = self._queue(
-            "ExportJobsQueue",
-            config.export_jobs_queue,
-            key,
-            visibility_timeout=Duration.seconds(export_worker_timeout.to_seconds() * 6),
-            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVES, queue=self.export_dead_letter_queue),
+        self.export_jobs_queue, self.export_dead_letter_queue = self._jobs_queue(
+            "ExportJobs", config.export_jobs_queue, config.export_dead_letter_queue, key, export_worker_timeout
         )
         self.events_dead_letter_queue = self._queue("EventsDeadLetterQueue", config.events_dead_letter_queue, key)
 
     def feed(self, worker: lambda_.Function) -> None:
-        """The worker consumes the jobs queue in batches, reporting which runs of a batch failed."""
-        worker.add_event_source(
-            sources.SqsEventSource(
-                self.jobs_queue,
-                batch_size=WORKER_BATCH,
-                report_batch_item_failures=True,
-                max_concurrency=MAX_CONCURRENCY,
-            )
-        )
+        """The worker consumes the jobs queue in batches (WORKER_BATCH)."""
+        self._feed(worker, self.jobs_queue, WORKER_BATCH, MAX_CONCURRENCY)
 
     def feed_exports(self, export_worker: lambda_.Function) -> None:
         """The export worker consumes the export jobs queue one run per invocation (EXPORT_WORKER_BATCH)."""
-        export_worker.add_event_source(
+        self._feed(export_worker, self.export_jobs_queue, EXPORT_WORKER_BATCH, EXPORT_MAX_CONCURRENCY)
+
+    @staticmethod
+    def _feed(worker: lambda_.Function, queue: sqs.IQueue, batch_size: int, max_concurrency: int) -> None:
+        """The worker consumes the queue, reporting which runs of a batch failed."""
+        worker.add_event_source(
             sources.SqsEventSource(
-                self.export_jobs_queue,
-                batch_size=EXPORT_WORKER_BATCH,
+                queue,
+                batch_size=batch_size,
                 report_batch_item_failures=True,
-                max_concurrency=EXPORT_MAX_CONCURRENCY,
+                max_concurrency=max_concurrency,
             )
         )
+
+    def _jobs_queue(
+        self, prefix: str, name: str, dead_letter_name: str, key: kms.IKey, worker_timeout: Duration
+    ) -> tuple[sqs.Queue, sqs.Queue]:
+        """`{prefix}Queue`, consumed by a worker of that timeout, and `{prefix}DeadLetterQueue`, where a
+        run goes after MAX_RECEIVES failed receives."""
+        dead_letter_queue = self._queue(f"{prefix}DeadLetterQueue", dead_letter_name, key)
+        queue = self._queue(
+            f"{prefix}Queue",
+            name,
+            key,
+            # AWS's guidance for Lambda event sources: six times the function timeout, so a message
+            # is not redelivered while a retried invocation may still be working on it.
+            visibility_timeout=Duration.seconds(worker_timeout.to_seconds() * 6),
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVES, queue=dead_letter_queue),
+        )
+        return queue, dead_letter_queue
 
     def _queue(
         self,

@@ -85,63 +85,44 @@ class Functions(Construct):
         self._environment = environment
         self._log_retention = log_retention
         self._log_removal = RemovalPolicy.RETAIN if retain_logs else RemovalPolicy.DESTROY
-        self.layer = lambda_.LayerVersion(
-            self,
+        self.layer = self._layer(
             "Dependencies",
-            code=lambda_.Code.from_asset(str(layer_dir)),
-            compatible_runtimes=[RUNTIME],
-            compatible_architectures=[ARCHITECTURE],
-            description="Powertools, pydantic, Jinja2, css-inline, Babel, openpyxl (layers/requirements.txt, pruned)",
+            layer_dir,
+            "Powertools, pydantic, Jinja2, css-inline, Babel, openpyxl (layers/requirements.txt, pruned)",
         )
         # DuckDB (layers/data-exports/requirements.txt): the export worker's alone.
-        self.data_exports_layer = lambda_.LayerVersion(
-            self,
+        self.data_exports_layer = self._layer(
             "DataExportsDependencies",
-            code=lambda_.Code.from_asset(str(data_exports_layer_dir)),
-            compatible_runtimes=[RUNTIME],
-            compatible_architectures=[ARCHITECTURE],
-            description="DuckDB, for the Data Exports reader (layers/data-exports/requirements.txt)",
+            data_exports_layer_dir,
+            "DuckDB, for the Data Exports reader (layers/data-exports/requirements.txt)",
         )
         self._code = lambda_.Code.from_asset(str(code_dir))
         self.roles: dict[str, iam.Role] = {}
         self.log_groups: dict[str, logs.LogGroup] = {}
         self.worker = self._function(
-            "Worker",
-            name=config.worker_function,
-            role_name=config.worker_role,
-            handler="lambdas.handlers.worker.handler",
-            sizing=WORKER,
-            description="One client's cost report per SQS message",
+            "worker", WORKER, "One client's cost report per SQS message", role_name=config.worker_role
         )
         # The worker's role and log group: the operators' audits search that one log group for every
         # ACCESS and UNAUTHORIZED line (DESIGN's names); each line names its function (Powertools'
         # `function_name`), so the two workers' lines stay apart.
         self.export_worker = self._function(
-            "ExportWorker",
-            name=config.export_worker_function,
+            "export_worker",
+            EXPORT_WORKER,
+            "One data_exports client's cost report per SQS message, read with DuckDB",
             role=self.worker_role,
             log_group=self.log_groups["Worker"],
-            handler="lambdas.handlers.export_worker.handler",
-            sizing=EXPORT_WORKER,
-            description="One data_exports client's cost report per SQS message, read with DuckDB",
             extra_layers=[self.data_exports_layer],
         )
         self.dispatcher = self._function(
-            "Dispatcher",
-            name=config.dispatcher_function,
-            role_name=f"{config.dispatcher_function}-role",
-            handler="lambdas.handlers.dispatcher.handler",
-            sizing=DISPATCHER,
-            description="Queues one run per client due on the schedule that fired",
+            "dispatcher",
+            DISPATCHER,
+            "Queues one run per client due on the schedule that fired",
             dead_letter_queue=events_dead_letter_queue,
         )
         self.feedback = self._function(
-            "Feedback",
-            name=config.feedback_function,
-            role_name=f"{config.feedback_function}-role",
-            handler="lambdas.handlers.feedback.handler",
-            sizing=FEEDBACK,
-            description="Records SES bounces and complaints as recipient suppressions",
+            "feedback",
+            FEEDBACK,
+            "Records SES bounces and complaints as recipient suppressions",
             dead_letter_queue=events_dead_letter_queue,
         )
 
@@ -149,20 +130,34 @@ class Functions(Construct):
     def worker_role(self) -> iam.Role:
         return self.roles["Worker"]
 
+    def _layer(self, construct_id: str, directory: Path, description: str) -> lambda_.LayerVersion:
+        return lambda_.LayerVersion(
+            self,
+            construct_id,
+            code=lambda_.Code.from_asset(str(directory)),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description=description,
+        )
+
     def _function(
         self,
-        construct_id: str,
-        *,
-        name: str,
-        handler: str,
+        module: str,
         sizing: Sizing,
         description: str,
+        *,
         role_name: str | None = None,
         role: iam.Role | None = None,
         log_group: logs.LogGroup | None = None,
         dead_letter_queue: sqs.IQueue | None = None,
         extra_layers: list[lambda_.ILayerVersion] | None = None,
     ) -> lambda_.Function:
+        """The function of lambdas/handlers/<module>.py, named by the config's `<module>_function`, its
+        construct (and its log group's and role's) by the module in CamelCase; its own role is named
+        `role_name` (by default `<name>-role`) unless it runs under `role`."""
+        construct_id = "".join(part.capitalize() for part in module.split("_"))
+        name: str = getattr(self._config, f"{module}_function")
+        handler = f"lambdas.handlers.{module}.handler"
         if log_group is None:
             log_group = logs.LogGroup(
                 self,
@@ -179,7 +174,7 @@ class Functions(Construct):
             role = iam.Role(
                 self,
                 f"{construct_id}Role",
-                role_name=role_name,
+                role_name=role_name or f"{name}-role",
                 assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                 description=f"{name}: {description}",
             )

@@ -7,6 +7,7 @@ the platform's own EMF metrics and SES reputation are custom groups of the same 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cdk_monitoring_constructs as mc
 from aws_cdk import Duration
@@ -23,6 +24,15 @@ DURATION_PERCENT_OF_TIMEOUT = 80
 BOUNCE_RATE = 0.05  # AWS reviews an account's sending above 5% bounces ...
 COMPLAINT_RATE = 0.001  # ... and above 0.1% complaints.
 NO_REPORT_HOURS = 26  # a daily run plus two hours of slack
+# What the alarms on single unwanted events tell the operator who receives them.
+RUNS_INCOMPLETE = (
+    "A client's report was not sent: Cost Explorer's answers did not all fit "
+    "its request budget (ops client-health lists it; report run sends it)"
+)
+LINK_SIGNER_UNAVAILABLE = (
+    "Reports went out with links that expire after 1 hour: the worker cannot "
+    "read the link signer's key (docs/deploy.md)"
+)
 
 
 @dataclass(frozen=True)
@@ -81,28 +91,24 @@ class Monitoring(Construct):
         self.facade.add_large_header(f"Cost reporting ({config.environment})")
 
         any_error = {"Critical": mc.ErrorCountThreshold(max_error_count=0)}
-        # The workers (Cost Explorer's and the export worker): errors, throttles and a run near its timeout.
-        for worker in workers:
+        # Every function: errors. The workers (Cost Explorer's and the export worker) also: throttles
+        # and a run near its timeout.
+        worker_alarms: dict[str, Any] = {
+            "add_throttles_count_alarm": any_error,
+            "add_max_latency_alarm": {
+                "Critical": mc.LatencyTimeoutPercentageThreshold(
+                    max_latency_percentage_of_timeout=DURATION_PERCENT_OF_TIMEOUT
+                )
+            },
+        }
+        for monitored_function in [*workers, *others]:
             self.facade.monitor_lambda_function(
-                lambda_function=worker.function,
-                alarm_friendly_name=worker.name,
-                human_readable_name=worker.title,
+                lambda_function=monitored_function.function,
+                alarm_friendly_name=monitored_function.name,
+                human_readable_name=monitored_function.title,
                 latency_types_to_render=[mc.LatencyType.P50, mc.LatencyType.P95, mc.LatencyType.P100],
                 add_fault_count_alarm=any_error,
-                add_throttles_count_alarm=any_error,
-                add_max_latency_alarm={
-                    "Critical": mc.LatencyTimeoutPercentageThreshold(
-                        max_latency_percentage_of_timeout=DURATION_PERCENT_OF_TIMEOUT
-                    )
-                },
-            )
-        for other in others:
-            self.facade.monitor_lambda_function(
-                lambda_function=other.function,
-                alarm_friendly_name=other.name,
-                human_readable_name=other.title,
-                latency_types_to_render=[mc.LatencyType.P50, mc.LatencyType.P95, mc.LatencyType.P100],
-                add_fault_count_alarm=any_error,
+                **(worker_alarms if monitored_function in workers else {}),
             )
 
         any_message = {"Critical": mc.MaxMessageCountThreshold(max_message_count=0)}
@@ -121,6 +127,9 @@ class Monitoring(Construct):
             add_queue_max_size_alarm=any_message,
         )
 
+        def hourly(name: str) -> cloudwatch.Metric:
+            return _platform_metric(config.service_name, name, Duration.hours(1))
+
         self.facade.monitor_custom(
             alarm_friendly_name="Reports",
             human_readable_name="Reports and Cost Explorer",
@@ -128,68 +137,32 @@ class Monitoring(Construct):
                 mc.CustomMetricGroup(
                     title="Reports sent",
                     metrics=[
-                        mc.CustomMetricWithAlarm(
-                            metric=_platform_metric(config.service_name, "ReportsSent", Duration.hours(1)),
-                            alarm_friendly_name="NoReportSent",
-                            add_alarm={
-                                "Critical": mc.CustomThreshold(
-                                    threshold=1,
-                                    comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-                                    # Every one of the last 26 hours without a report; no data is no report.
-                                    evaluation_periods=NO_REPORT_HOURS,
-                                    datapoints_to_alarm=NO_REPORT_HOURS,
-                                    treat_missing_data_override=cloudwatch.TreatMissingData.BREACHING,
-                                    alarm_description_override=f"No report sent in {NO_REPORT_HOURS} hours",
-                                )
-                            },
+                        # Every one of the last 26 hours without a report; no data is no report.
+                        _alarm(
+                            hourly("ReportsSent"),
+                            "NoReportSent",
+                            f"No report sent in {NO_REPORT_HOURS} hours",
+                            threshold=1,
+                            comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                            missing=cloudwatch.TreatMissingData.BREACHING,
+                            periods=NO_REPORT_HOURS,
                         ),
-                        _platform_metric(config.service_name, "RunsFailed", Duration.hours(1)),
-                        _platform_metric(config.service_name, "RunsDispatched", Duration.hours(1)),
+                        hourly("RunsFailed"),
+                        hourly("RunsDispatched"),
                     ],
                 ),
                 mc.CustomMetricGroup(
                     title="Reports not sent because their core figures could not all be read",
                     metrics=[
-                        mc.CustomMetricWithAlarm(
-                            metric=_platform_metric(config.service_name, "RunsIncomplete", Duration.hours(1)),
-                            alarm_friendly_name="ReportsIncomplete",
-                            add_alarm={
-                                "Warning": mc.CustomThreshold(
-                                    threshold=0,
-                                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                                    treat_missing_data_override=cloudwatch.TreatMissingData.NOT_BREACHING,
-                                    alarm_description_override=(
-                                        "A client's report was not sent: Cost Explorer's answers did not all fit "
-                                        "its request budget (ops client-health lists it; report run sends it)"
-                                    ),
-                                )
-                            },
-                        )
+                        _alarm(hourly("RunsIncomplete"), "ReportsIncomplete", RUNS_INCOMPLETE, severity="Warning")
                     ],
                 ),
                 mc.CustomMetricGroup(
                     title="Report links signed for 1 hour, not 7 days (link signer unreadable)",
-                    metrics=[
-                        mc.CustomMetricWithAlarm(
-                            metric=_platform_metric(config.service_name, "LinkSignerUnavailable", Duration.hours(1)),
-                            alarm_friendly_name="LinkSignerUnavailable",
-                            add_alarm={
-                                "Critical": mc.CustomThreshold(
-                                    threshold=0,
-                                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                                    treat_missing_data_override=cloudwatch.TreatMissingData.NOT_BREACHING,
-                                    alarm_description_override=(
-                                        "Reports went out with links that expire after 1 hour: the worker cannot "
-                                        "read the link signer's key (docs/deploy.md)"
-                                    ),
-                                )
-                            },
-                        )
-                    ],
+                    metrics=[_alarm(hourly("LinkSignerUnavailable"), "LinkSignerUnavailable", LINK_SIGNER_UNAVAILABLE)],
                 ),
                 mc.CustomMetricGroup(
-                    title="Cost Explorer requests (USD 0.01 each)",
-                    metrics=[_platform_metric(config.service_name, "CostExplorerRequests", Duration.hours(1))],
+                    title="Cost Explorer requests (USD 0.01 each)", metrics=[hourly("CostExplorerRequests")]
                 ),
             ],
         )
@@ -205,8 +178,7 @@ class Monitoring(Construct):
                     ],
                 ),
                 mc.CustomMetricGroup(
-                    title="Recipients suppressed (feedback handler)",
-                    metrics=[_platform_metric(config.service_name, "RecipientsSuppressed", Duration.hours(1))],
+                    title="Recipients suppressed (feedback handler)", metrics=[hourly("RecipientsSuppressed")]
                 ),
             ],
         )
@@ -227,17 +199,36 @@ def _platform_metric(service: str, name: str, period: Duration) -> cloudwatch.Me
 def _ses_rate(metric_name: str, friendly: str, threshold: float) -> mc.CustomMetricWithAlarm:
     # Account-level reputation: the figure AWS acts on (sending review or pause), across every
     # configuration set.
+    metric = cloudwatch.Metric(
+        namespace="AWS/SES", metric_name=metric_name, statistic="Maximum", period=Duration.hours(1), label=friendly
+    )
+    return _alarm(metric, friendly, f"SES {friendly} above {threshold:.1%}", threshold=threshold)
+
+
+def _alarm(
+    metric: cloudwatch.Metric,
+    name: str,
+    description: str,
+    *,
+    severity: str = "Critical",
+    threshold: float = 0,
+    comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
+    periods: int | None = None,
+) -> mc.CustomMetricWithAlarm:
+    """The metric, drawn with its alarm (named `name`): by default on any value above 0 in a period,
+    no data being no breach; `periods`: that many periods in a row (None: the facade's one)."""
     return mc.CustomMetricWithAlarm(
-        metric=cloudwatch.Metric(
-            namespace="AWS/SES", metric_name=metric_name, statistic="Maximum", period=Duration.hours(1), label=friendly
-        ),
-        alarm_friendly_name=friendly,
+        metric=metric,
+        alarm_friendly_name=name,
         add_alarm={
-            "Critical": mc.CustomThreshold(
+            severity: mc.CustomThreshold(
                 threshold=threshold,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                treat_missing_data_override=cloudwatch.TreatMissingData.NOT_BREACHING,
-                alarm_description_override=f"SES {friendly} above {threshold:.1%}",
+                comparison_operator=comparison,
+                evaluation_periods=periods,
+                datapoints_to_alarm=periods,
+                treat_missing_data_override=missing,
+                alarm_description_override=description,
             )
         },
     )

@@ -52,13 +52,8 @@ class Notifications(Construct):
             configuration_set=self.configuration_set,
         )
 
-        self.feedback_topic = sns.Topic(
-            self,
-            "FeedbackTopic",
-            topic_name=config.feedback_topic,
-            display_name="Cost reporting: SES bounces and complaints",
-            master_key=key,
-            enforce_ssl=True,
+        self.feedback_topic = self._topic(
+            "FeedbackTopic", config.feedback_topic, "Cost reporting: SES bounces and complaints", key
         )
         self.feedback_topic.add_to_resource_policy(
             iam.PolicyStatement(
@@ -78,14 +73,7 @@ class Notifications(Construct):
             events=[ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT],
         )
 
-        self.alerts_topic = sns.Topic(
-            self,
-            "AlertsTopic",
-            topic_name=config.alerts_topic,
-            display_name="Cost reporting alerts",
-            master_key=key,
-            enforce_ssl=True,
-        )
+        self.alerts_topic = self._topic("AlertsTopic", config.alerts_topic, "Cost reporting alerts", key)
         # CloudWatch must be allowed in the topic's own policy (the key policy alone is not enough).
         for statement in alert_topic_publishers(
             self.alerts_topic.topic_arn, partition=Aws.PARTITION, region=Aws.REGION, account=Aws.ACCOUNT_ID
@@ -96,3 +84,9 @@ class Notifications(Construct):
 
     def deliver_feedback_to(self, handler: lambda_.IFunction) -> None:
         self.feedback_topic.add_subscription(subscriptions.LambdaSubscription(handler))
+
+    def _topic(self, construct_id: str, name: str, display_name: str, key: kms.IKey) -> sns.Topic:
+        """A topic encrypted with the project's key, refusing publishers that do not use TLS."""
+        return sns.Topic(
+            self, construct_id, topic_name=name, display_name=display_name, master_key=key, enforce_ssl=True
+        )

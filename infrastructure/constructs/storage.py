@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
@@ -33,39 +35,25 @@ class Storage(Construct):
         self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, key: kms.IKey, retain: bool
     ) -> None:
         super().__init__(scope, construct_id)
-        removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
+        self._removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
         self.tables: dict[str, dynamodb.Table] = {
-            attribute: self._table(attribute, getattr(config, attribute), spec, key, config, removal)
+            attribute: self._table(attribute, getattr(config, attribute), spec, key, config)
             for attribute, spec in TABLES.items()
         }
 
-        self.access_logs = s3.Bucket(
-            self,
+        self.access_logs = self._bucket(
             "AccessLogs",
-            bucket_name=f"{config.access_logs_bucket}-{Aws.ACCOUNT_ID}-{Aws.REGION}",
-            # S3 server access logging can only deliver to a bucket with S3-managed encryption.
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
+            config.access_logs_bucket,
+            key=None,  # S3 server access logging can only deliver to a bucket with S3-managed encryption.
             lifecycle_rules=[s3.LifecycleRule(id="ExpireAccessLogs", expiration=ACCESS_LOGS_KEPT)],
-            removal_policy=removal,
         )
 
-        self.assets = s3.Bucket(
-            self,
+        self.assets = self._bucket(
             "Assets",
-            # The base name plus account and region: unique worldwide, found by config.bucket_matches.
-            bucket_name=f"{config.assets_bucket}-{Aws.ACCOUNT_ID}-{Aws.REGION}",
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=key,
-            bucket_key_enabled=True,  # one KMS data key per bucket, not per object: far fewer KMS calls
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
+            config.assets_bucket,
+            key=key,
+            access_logs_prefix="assets/",
             versioned=True,
-            server_access_logs_bucket=self.access_logs,
-            server_access_logs_prefix="assets/",
             # S3's default: objects under 128 KB are not transitioned (IA and Glacier IR bill them as
             # 128 KB). Most report files are smaller and stay in Standard; spreadsheets and large
             # HTML reports move.
@@ -92,7 +80,6 @@ class Storage(Construct):
                 ),
                 s3.LifecycleRule(id="RemoveExpiredDeleteMarkers", expired_object_delete_marker=True),
             ],
-            removal_policy=removal,
         )
 
         # The audit trail of operators' changes (cli/audit.py): one new object per event, never
@@ -100,29 +87,53 @@ class Storage(Construct):
         # period: nobody deletes or rewrites an event unless they hold s3:BypassGovernanceRetention
         # and ask for it explicitly, which CloudTrail then records. Its own bucket: a default
         # retention applies to a whole bucket, and reports must stay deletable.
-        self.audit = s3.Bucket(
-            self,
+        self.audit = self._bucket(
             "Audit",
-            bucket_name=f"{config.audit_bucket}-{Aws.ACCOUNT_ID}-{Aws.REGION}",
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=key,
-            bucket_key_enabled=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
+            config.audit_bucket,
+            key=key,
+            access_logs_prefix="audit/",
             versioned=True,  # Object Lock requires it
             object_lock_enabled=True,
             object_lock_default_retention=s3.ObjectLockRetention.governance(Duration.days(AUDIT_RETENTION_DAYS)),
-            server_access_logs_bucket=self.access_logs,
-            server_access_logs_prefix="audit/",
             lifecycle_rules=[
                 s3.LifecycleRule(id="AbortIncompleteUploads", abort_incomplete_multipart_upload_after=Duration.days(7))
             ],
-            removal_policy=removal,
         )
 
     def table(self, attribute: str) -> dynamodb.Table:
         return self.tables[attribute]
+
+    def _bucket(
+        self,
+        construct_id: str,
+        base_name: str,
+        *,
+        key: kms.IKey | None,
+        access_logs_prefix: str | None = None,
+        **options: Any,
+    ) -> s3.Bucket:
+        """A private bucket (public access blocked, no ACLs, TLS only) named from its base name plus account
+        and region: unique worldwide, found by config.bucket_matches. Encrypted with `key` (one KMS data key
+        per bucket, not per object: far fewer KMS calls), or S3-managed without one; server access logs to
+        `access_logs` under `access_logs_prefix`, if given."""
+        encryption: dict[str, Any] = (
+            {"encryption": s3.BucketEncryption.KMS, "encryption_key": key, "bucket_key_enabled": True}
+            if key is not None
+            else {"encryption": s3.BucketEncryption.S3_MANAGED}
+        )
+        if access_logs_prefix:
+            options.update(server_access_logs_bucket=self.access_logs, server_access_logs_prefix=access_logs_prefix)
+        return s3.Bucket(
+            self,
+            construct_id,
+            bucket_name=f"{base_name}-{Aws.ACCOUNT_ID}-{Aws.REGION}",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            removal_policy=self._removal,
+            **encryption,
+            **options,
+        )
 
     def _table(
         self,
@@ -131,7 +142,6 @@ class Storage(Construct):
         spec: TableSpec,
         key: kms.IKey,
         config: EnvironmentConfig,
-        removal: RemovalPolicy,
     ) -> dynamodb.Table:
         table = dynamodb.Table(
             self,
@@ -147,7 +157,7 @@ class Storage(Construct):
             ),
             deletion_protection=config.environment == "prod",
             time_to_live_attribute=spec.ttl_attribute,
-            removal_policy=removal,
+            removal_policy=self._removal,
         )
         for index in spec.indexes:
             table.add_global_secondary_index(
