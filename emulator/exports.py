@@ -622,3 +622,58 @@ def write_client_export(
         options=chosen,
         now=now,
     )
+
+
+def deliver_client_exports(
+    dataset: CostDataset,
+    records: Iterable[Mapping[str, Any]],
+    *,
+    end_exclusive: date,
+    start: date | None = None,
+    options: ExportOptions | None = None,
+    now: datetime | None = None,
+) -> list[WrittenExport]:
+    """What the payers of the clients read from a Data Export (`cost_source: data_exports`) have
+    done: their export delivered into their own bucket, in their payer account. Written through each
+    client's role (the demo acts for the payer, as it does to create a stored-keys client's user), from
+    `start` (default: the dataset's first day) to `end_exclusive`, in the AWS the standard variables
+    point to. A replicated export lands in the bucket its record names, with the platform's
+    credentials."""
+    from lambdas.dal.aws import AwsCredentials, client_with, error_code, platform_client
+
+    written: list[WrittenExport] = []
+    for record in records:
+        export = record.get("data_export")
+        if record.get("cost_source") != "data_exports" or not export:
+            continue
+        credentials = record["credentials"]
+        s3 = platform_client("s3")
+        if export.get("access", "client_role") == "client_role" and credentials.get("type") == "role":
+            assumed = platform_client("sts").assume_role(
+                RoleArn=credentials["role_arn"],
+                RoleSessionName="export-delivery",
+                ExternalId=credentials["external_id"],
+            )["Credentials"]
+            s3 = client_with(
+                "s3", AwsCredentials(assumed["AccessKeyId"], assumed["SecretAccessKey"], assumed["SessionToken"])
+            )
+        try:
+            s3.create_bucket(Bucket=export["bucket"])
+        except Exception as error:
+            if error_code(error) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise
+        first = start or dataset.first_day or end_exclusive
+        chosen = options or ExportOptions(format=export.get("format", "focus_1_2"))
+        written.append(
+            write_client_export(
+                s3,
+                dataset,
+                record,
+                bucket=export["bucket"],
+                start=first.replace(day=1),
+                end_exclusive=end_exclusive,
+                options=chosen,
+                now=now,
+            )
+        )
+    return written

@@ -87,10 +87,12 @@ def _run(aws: EmbeddedAWS, day: date, output: Path, queue_url: str, worker: str,
 
     settings = get_settings()
     clients_table = ClientsTable(settings.clients_table)
-    clients = [parse_client(record) for record in demo_clients(aws.dataset)]
+    records = demo_clients(aws.dataset)
+    clients = [parse_client(record) for record in records]
     clients = [_on_stored_keys(c, day) if c.client_id == STORED_KEYS_CLIENT else c for c in clients]
     for client in clients:
         clients_table.put(client)
+    _deliver_exports(aws, day, records)
 
     log = output / "lambda.log"
     # From the 5th the month-close run can re-send last month: the demo replays the monthly
@@ -179,6 +181,23 @@ def _on_stored_keys(client: Client, day: date) -> Client:
     rotated = clock.at_hour(day) - timedelta(days=STORED_KEYS_AGE_DAYS)
     credentials = StoredKeyCredentials(secret_name=secret_name, rotated_at=rotated)
     return client.model_copy(update={"credentials": credentials})
+
+
+# The export of a client read from its Data Export (hooli) holds its last three billing periods, and
+# a Savings Plan it does not fully use: what the report's commitment section shows.
+EXPORT_MONTHS = 3
+UNUSED_SAVINGS_PLAN_PER_DAY = Decimal("24.00")
+
+
+def _deliver_exports(aws: EmbeddedAWS, day: date, records: list[dict[str, Any]]) -> None:
+    """The payers of the clients read from a Data Export have it delivered into their own bucket, up
+    to the demo's day (emulator/exports.py writes it from the dataset Cost Explorer answers with)."""
+    from emulator.exports import ExportOptions, deliver_client_exports
+    from lambdas.logic.periods import add_months
+
+    start = add_months((day - timedelta(days=1)).replace(day=1), 1 - EXPORT_MONTHS)
+    options = ExportOptions(unused_commitment=UNUSED_SAVINGS_PLAN_PER_DAY)
+    deliver_client_exports(aws.dataset, records, start=start, end_exclusive=day, options=options, now=clock.now())
 
 
 def _replay_month_start(aws: EmbeddedAWS, day: date, monthly: list[str]) -> None:

@@ -41,6 +41,7 @@ from lambdas.models.report import Report
 from lambdas.models.ses_events import message_tags
 from lambdas.observability import ACCESS, UNAUTHORIZED, audit, logger, metrics
 from lambdas.orchestration.cost_reader import CostRead, CostReader
+from lambdas.orchestration.export_reader import ExportReader, closed_on_athena, export_location
 from lambdas.orchestration.outcome import RunOutcome
 
 if TYPE_CHECKING:
@@ -115,13 +116,18 @@ class ReportRun:
                 self._skip(outcome, "the final report of this month was already sent")
                 return
             sent = next((report for run, report in earlier if not run.endswith(".final")), None)
-        read = self._read_costs(client, job, window, now, outcome, secrets)
-        if job.kind == "final" and (
-            window.current.start in read.data.estimated_months or read.data.estimated_days & _period_days(window)
-        ):
-            # Cost Explorer still marks last month as an estimate: the next month-close run tries again.
-            self._skip(outcome, "last month is not final yet in Cost Explorer")
-            return
+        if client.cost_source == "data_exports":
+            read = self._read_export(client, job, window, now, outcome, secrets)
+            if read is None:
+                return
+        else:
+            read = self._read_costs(client, job, window, now, outcome, secrets)
+            if job.kind == "final" and (
+                window.current.start in read.data.estimated_months or read.data.estimated_days & _period_days(window)
+            ):
+                # Cost Explorer still marks last month as an estimate: the next month-close run tries again.
+                self._skip(outcome, "last month is not final yet in Cost Explorer")
+                return
         # The link is signed before rendering (the key is known) and works once the files are archived.
         link_key = report_prefix(client.client_id, job.run_id) + "report.html"
         archive_url = None if self.dry_run else self._link(link_key, client.client_id)
@@ -252,6 +258,46 @@ class ReportRun:
         outcome.ce_planned = read.planned_requests
         return read
 
+    def _read_export(
+        self,
+        client: Client,
+        job: ReportJob,
+        window: ReportWindow,
+        now: datetime,
+        outcome: RunOutcome,
+        secrets: ClientSecrets,
+    ) -> CostRead | None:
+        """Step 3 from the client's Data Export (lambdas/orchestration/export_reader.py); None when the
+        month-close run finds last month not invoiced yet (skipped: the next one tries again)."""
+        export = client.data_export
+        outcome.cost_source = "data_exports"
+        # The client's role reads its own bucket; a replicated export is in the platform's bucket.
+        replicated = export is not None and export.access == "replicated"
+        credentials = None if replicated else self.deps.credentials.for_client(client, secrets)
+        reader = ExportReader(self.deps.export_s3(credentials), now=now, athena=self.deps.export_athena)
+        audit(
+            ACCESS,
+            "cost data read",
+            client_id=client.client_id,
+            requester=self.requester,
+            accounts=client.account_ids,
+            source="data_exports",
+            export=export_location(client),
+            access=export.access if export is not None else None,
+        )
+        closed = None
+        if job.kind == "final":
+            closed = reader.month_closed(client, window.current.start)
+            if closed is False:
+                self._skip(outcome, "last month is not final yet in the Data Export")
+                return None
+        read, found = reader.read(client, window)
+        outcome.export_bytes_read, outcome.export_s3_requests = read.bytes_read, read.s3_requests
+        if closed is None and job.kind == "final" and not closed_on_athena(found, window.current.start):
+            self._skip(outcome, "last month is not final yet in the Data Export")
+            return None
+        return read
+
     def _report(
         self,
         client: Client,
@@ -278,6 +324,9 @@ class ReportRun:
             ce_forecast_remaining=read.forecast_remaining,
             key_age_days=key_age,
             corrections=tuple(read.corrections),
+            cost_source=read.cost_source,
+            top_resources=tuple(read.top_resources),
+            commitments=tuple(read.commitments),
         )
         report = build_report(client, window, read.data, facts)
         if job.kind != "final":
