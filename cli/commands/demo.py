@@ -183,21 +183,12 @@ def _on_stored_keys(client: Client, day: date) -> Client:
     return client.model_copy(update={"credentials": credentials})
 
 
-# The export of a client read from its Data Export (hooli) holds its last three billing periods, and
-# a Savings Plan it does not fully use: what the report's commitment section shows.
-EXPORT_MONTHS = 3
-UNUSED_SAVINGS_PLAN_PER_DAY = Decimal("24.00")
-
-
 def _deliver_exports(aws: EmbeddedAWS, day: date, records: list[dict[str, Any]]) -> None:
     """The payers of the clients read from a Data Export have it delivered into their own bucket, up
     to the demo's day (emulator/exports.py writes it from the dataset Cost Explorer answers with)."""
-    from emulator.exports import ExportOptions, deliver_client_exports
-    from lambdas.logic.periods import add_months
+    from emulator.exports import deliver_demo_exports
 
-    start = add_months((day - timedelta(days=1)).replace(day=1), 1 - EXPORT_MONTHS)
-    options = ExportOptions(unused_commitment=UNUSED_SAVINGS_PLAN_PER_DAY)
-    deliver_client_exports(aws.dataset, records, start=start, end_exclusive=day, options=options, now=clock.now())
+    deliver_demo_exports(aws.dataset, records, day, now=clock.now())
 
 
 def _replay_month_start(aws: EmbeddedAWS, day: date, monthly: list[str]) -> None:
