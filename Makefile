@@ -40,6 +40,7 @@ demo: install
 # Not part of `make test`: 10, 100 and 1,000 clients end to end on the embedded AWS (a few minutes).
 bench: install layer
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.exports
 
 # Not part of `make test`: the quarterly recovery drill of docs/operations.md with 1,004 clients,
 # timed step by step on this machine (bench/drill.json; about 8 minutes on 2 cores).

@@ -18,7 +18,7 @@ emulator's page size). Then the threshold: bytes of Parquet per row, seconds and
 GB of Parquet, extrapolated to one Lambda's limits (10,240 MB memory, 10,240 MB /tmp, 900 s).
 
 `python -m bench.exports [--sizes 10,100,1000] [--services 20]` prints the figures and writes
-bench/exports.json. (Not wired into bench/run.py.)
+bench/exports.json; `make bench` runs it after bench.run (about a minute here).
 """
 
 from __future__ import annotations

@@ -192,7 +192,6 @@ def report_driver(record: dict[str, Any], as_of: date, runs: int) -> dict[str, A
     from lambdas.models.settings import get_settings
 
     settings = get_settings()
-    import lambdas.logic.render.xlsx as xlsx
     import lambdas.orchestration.run as pipeline
     from lambdas.handlers import worker
 
@@ -211,7 +210,12 @@ def report_driver(record: dict[str, Any], as_of: date, runs: int) -> dict[str, A
 
     pipeline.build_report = timed(pipeline.build_report, "report")  # type: ignore[assignment]
     pipeline.render_outputs = timed(pipeline.render_outputs, "report")  # type: ignore[assignment]
-    xlsx.render_xlsx = timed(xlsx.render_xlsx, "xlsx")  # type: ignore[assignment]
+    if record.get("attach_xlsx"):
+        # Only a client that asks for the workbook imports openpyxl (about 7 MB): importing it here for
+        # the others would lend its memory to a worker that never loads it.
+        import lambdas.logic.render.xlsx as xlsx
+
+        xlsx.render_xlsx = timed(xlsx.render_xlsx, "xlsx")  # type: ignore[assignment]
     whole, report, workbook = [], [], []
     for index in range(runs):
         job = ReportJob(run_id=f"{as_of.isoformat()}.bench-{index}", client_id=client_id, as_of=as_of)

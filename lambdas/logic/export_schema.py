@@ -80,6 +80,7 @@ FOCUS_1_2 = ExportSchema(
     columns={
         "BilledCost": _COST,
         "EffectiveCost": _COST,
+        "ListCost": _COST,
         "ChargePeriodStart": _TIME,
         "BillingPeriodStart": _TIME,
         "SubAccountId": _TEXT,

@@ -16,12 +16,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from lambdas.logic.anomalies import detect
 from lambdas.logic.cost_data import CostData, CostRow
+from lambdas.logic.daily import anomaly_days as anomaly_days
+from lambdas.logic.daily import chart_anomalies, chart_points, days_of, net_point
+from lambdas.logic.export_sections import SOURCE_NAMES, commitment_lines, resource_lines
 from lambdas.logic.exports_extras import CommitmentUse, TopResource
 from lambdas.logic.forecast import CENT, month_end_forecast
 from lambdas.logic.needs import SECTION_NAMES
@@ -37,7 +39,6 @@ from lambdas.models.report import (
     Correction,
     Coverage,
     CreditLine,
-    DailyPoint,
     MonthPoint,
     Period,
     Report,
@@ -56,10 +57,6 @@ def percent_change(current: Decimal, previous: Decimal) -> Decimal | None:
     if previous == 0:
         return None
     return ((current - previous) / abs(previous) * 100).quantize(PERCENT, rounding=ROUND_HALF_UP)
-
-
-def days_of(period: Period) -> list[date]:
-    return [period.start + timedelta(days=offset) for offset in range(period.days)]
 
 
 def _split(rows: Iterable[CostRow], current: Period, previous: Period, key: str) -> dict[str, list[Decimal]]:
@@ -117,6 +114,7 @@ class RunFacts:
     corrections: tuple[Correction, ...] = ()
     # Where the cost data came from, and what only a Data Export gives (empty from Cost Explorer).
     cost_source: str = "cost_explorer"
+    export_format: str | None = None  # a Data Export's format: focus_1_2, focus_1_0, cur_2_0
     top_resources: tuple[TopResource, ...] = ()
     commitments: tuple[CommitmentUse, ...] = ()
 
@@ -137,9 +135,11 @@ def build_report(
     """The report, section by section: each builder below reads only the cost data its section
     needs and answers the Report fields it fills (a new section: one more builder here)."""
     if data.unit is not None and data.unit != client.currency:
-        raise CostDataError(f"Cost Explorer reports {data.unit}, the client is configured for {client.currency}")
+        source = SOURCE_NAMES.get(facts.cost_source, "Cost Explorer")
+        source = source[0].upper() + source[1:]
+        raise CostDataError(f"{source} reports {data.unit}, the client is configured for {client.currency}")
     core = _core(client, data, window.current, window.previous)
-    anomalies = _anomalies(window, data)
+    anomalies = chart_anomalies(window, data)
     return Report(
         **_identity(client, window, facts),
         **_totals_section(client, core),
@@ -152,6 +152,7 @@ def build_report(
         restatement=restatement,
         **_completeness_section(client, window, data, facts),
         coverage=_coverage(client, window, data, facts, core.accounts_seen),
+        **_data_export_section(facts, core),
     )
 
 
@@ -193,6 +194,25 @@ def _services_section(core: _Core) -> dict[str, Any]:
     return {"by_service": core.services, "movers_up": ups, "movers_down": downs, "by_account": core.accounts}
 
 
+def _data_export_section(facts: RunFacts, core: _Core) -> dict[str, Any]:
+    """Where the figures come from, and what only a Data Export gives: the resources that cost
+    most (those of the biggest movers first) and commitment use. Empty, never zero, without them."""
+    ups, downs = movers(core.services)
+    resources = resource_lines(
+        facts.top_resources,
+        period_cost=sum((line.amount for line in core.services), ZERO),
+        account_names={line.account_id: line.name for line in core.accounts},
+        movers_up=ups,
+        movers_down=downs,
+    )
+    return {
+        "cost_source": facts.cost_source,
+        "export_format": facts.export_format if facts.cost_source == "data_exports" else None,
+        "top_resources": resources,
+        "commitments": commitment_lines(facts.commitments),
+    }
+
+
 def _forecast_section(
     client: Client, window: ReportWindow, data: CostData, anomalies: list[Anomaly], facts: RunFacts
 ) -> dict[str, Any]:
@@ -203,13 +223,14 @@ def _forecast_section(
 def _daily_section(window: ReportWindow, data: CostData) -> dict[str, Any]:
     """The daily chart, and the days of it (and of the period) Cost Explorer was still filling in."""
     shown = set(days_of(window.chart_period) + days_of(window.current))
-    return {"daily": _daily(window, data), "provisional_days": sorted(data.provisional_days & shown)}
+    return {"daily": chart_points(window, data), "provisional_days": sorted(data.provisional_days & shown)}
 
 
 def _completeness_section(client: Client, window: ReportWindow, data: CostData, facts: RunFacts) -> dict[str, Any]:
     """Whether the figures are final and whole, and the notes that say what is not."""
     missing = _missing_core(client, data)
-    notes = [*facts.notes, *_missing_notes(client, data), *_provisional_notes(window, data)]
+    source = SOURCE_NAMES.get(facts.cost_source, "Cost Explorer")
+    notes = [*facts.notes, *_missing_notes(client, data, source), *_provisional_notes(window, data, source)]
     return {
         "estimated": _estimated(window, data),
         "complete": not missing,
@@ -219,13 +240,13 @@ def _completeness_section(client: Client, window: ReportWindow, data: CostData, 
     }
 
 
-def _provisional_notes(window: ReportWindow, data: CostData) -> list[str]:
+def _provisional_notes(window: ReportWindow, data: CostData, source: str) -> list[str]:
     filling = sorted(data.provisional_days & set(days_of(window.current)))
     if not filling:
         return []
     named = " and ".join(f"{day.day} {day.strftime('%B')}" for day in filling)
     return [
-        f"{named} {'is' if len(filling) == 1 else 'are'} provisional: Cost Explorer was still filling "
+        f"{named} {'is' if len(filling) == 1 else 'are'} provisional: {source} was still filling "
         f"{'it' if len(filling) == 1 else 'them'} in; the next report gives the settled cost."
     ]
 
@@ -275,49 +296,14 @@ def _missing_core(client: Client, data: CostData) -> list[str]:
     ]
 
 
-def _missing_notes(client: Client, data: CostData) -> list[str]:
+def _missing_notes(client: Client, data: CostData, source: str) -> list[str]:
     """One note per section left incomplete (the core's are the report's `missing`)."""
     core = ("core", "credits") if client.include_credits else ("core",)
     return [
-        f"Not in this report: {SECTION_NAMES[section]} ({count} period(s) not read from Cost Explorer)."
+        f"Not in this report: {SECTION_NAMES[section]} ({count} period(s) not read from {source})."
         for section, count in data.missing.items()
         if section not in core and section in SECTION_NAMES
     ]
-
-
-def _daily(window: ReportWindow, data: CostData) -> list[DailyPoint]:
-    """The chart's days before credits; none at all when any day of it was not read."""
-    chart = days_of(window.chart_period)
-    if any(day not in data.daily for day in chart):
-        return []
-    return [
-        DailyPoint(
-            date=day,
-            amount=data.daily[day].gross,
-            estimated=day in data.estimated_days,
-            provisional=day in data.provisional_days,
-        )
-        for day in chart
-    ]
-
-
-def _anomalies(window: ReportWindow, data: CostData) -> list[Anomaly]:
-    """Anomalies among the chart's days that were read and have settled: a day Cost Explorer is
-    still filling in is low by nature, never an anomaly."""
-    series = {day: totals.gross for day, totals in sorted(data.daily.items())}
-    judged = [day for day in days_of(window.chart_period) if day not in data.provisional_days]
-    return detect(series, judged, data.service_by_day)
-
-
-def anomaly_days(window: ReportWindow, data: CostData) -> list[date]:
-    """The days an anomaly fires on (the run asks for their services, to name what moved)."""
-    return [anomaly.date for anomaly in _anomalies(window, data)]
-
-
-def _net(data: CostData, day: date, include_credits: bool) -> DailyPoint:
-    totals = data.daily[day]
-    amount = totals.gross + (totals.credits if include_credits else ZERO)
-    return DailyPoint(date=day, amount=amount, estimated=day in data.estimated_days)
 
 
 def _month_to_date_and_forecast(
@@ -329,7 +315,7 @@ def _month_to_date_and_forecast(
     basis = days_of(window.forecast_basis)
     if any(day not in data.daily for day in basis):
         return None, None, None
-    month_days = [_net(data, day, client.include_credits) for day in basis]
+    month_days = [net_point(data, day, client.include_credits) for day in basis]
     month_to_date = sum((point.amount for point in month_days), ZERO) if window.month_to_date is not None else None
     if not window.month_in_progress:
         return month_to_date, None, None
@@ -339,7 +325,7 @@ def _month_to_date_and_forecast(
         method = f"Month to date plus Cost Explorer's forecast (GetCostForecast) for the {remaining} remaining days."
         return month_to_date, (to_date + facts.ce_forecast_remaining).quantize(CENT), method
     # The run rate may reach back into last month: every day read up to the basis's end.
-    history = [_net(data, day, client.include_credits) for day in sorted(data.daily) if day <= basis[-1]]
+    history = [net_point(data, day, client.include_credits) for day in sorted(data.daily) if day <= basis[-1]]
     forecast = month_end_forecast(
         month_days,
         window.month_end,

@@ -1,4 +1,5 @@
-"""The report: plain data computed from Cost Explorer answers, archived as report.json.
+"""The report: plain data computed from the cost source's answers (Cost Explorer, or a Data Export),
+archived as report.json.
 
 This model is the contract between the code that builds a report (planner, cache, report
 logic) and the code that presents it (HTML, text, CSV, XLSX, Slack/Teams). Amounts are
@@ -11,13 +12,16 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 SCHEMA_VERSION = 3
 
 ReportKind = Literal["scheduled", "final", "manual"]
+CostSource = Literal["cost_explorer", "data_exports"]
+# Only a Data Export gives these: a Cost Explorer report.json leaves them out.
+DATA_EXPORT_FIELDS = ("export_format", "top_resources", "commitments")
 
 
 class Period(BaseModel):
@@ -126,6 +130,42 @@ class Restatement(BaseModel):
     services: list[ServiceLine] = Field(description="Services whose amount changed: amount=final, previous=sent.")
 
 
+class ResourceLine(BaseModel):
+    """One of the resources (FOCUS ResourceId, CUR line_item_resource_id) that cost most in the period."""
+
+    resource_id: str
+    service: str
+    account_id: str
+    account_name: str | None = Field(default=None, description="None when the account's name is not known.")
+    amount: Decimal = Field(description="Its cost in the period, before credits and refunds, in the report's metric.")
+    share: Decimal | None = Field(
+        description="amount / the period's cost before credits (the sum of by_service), 4 places; "
+        "None when that is not positive."
+    )
+    mover: Literal["up", "down"] | None = Field(
+        default=None, description="Its service is among the biggest movers (movers_up / movers_down)."
+    )
+
+
+class CommitmentLine(BaseModel):
+    """Savings Plans or Reserved Instances over the period (FOCUS CommitmentDiscountType)."""
+
+    type: str = Field(description='"Savings Plan" or "Reservation", as the export names it.')
+    used: Decimal = Field(description="Effective cost of the commitment used (CommitmentDiscountStatus Used).")
+    unused: Decimal = Field(description="Effective cost of the commitment left unused (Unused).")
+    utilisation: Decimal | None = Field(description="used / (used + unused), 4 places; None when both are 0.")
+    covered: Decimal | None = Field(
+        default=None, description="On-demand equivalent (ListCost) of the usage the commitment paid for."
+    )
+    on_demand: Decimal | None = Field(
+        default=None,
+        description="On-demand equivalent of the usage no commitment paid for, in the services this type covered.",
+    )
+    coverage: Decimal | None = Field(
+        default=None, description="covered / (covered + on_demand), 4 places; None when not known."
+    )
+
+
 class Coverage(BaseModel):
     accounts_expected: list[str]
     accounts_seen: list[str]
@@ -189,3 +229,19 @@ class Report(BaseModel):
     notes: list[str] = Field(default=[], description="What the recipient should know (e.g. request budget hit).")
     coverage: Coverage | None = None
     archive_url: str | None = Field(default=None, description="Presigned link to the archived report (short expiry).")
+    cost_source: CostSource = "cost_explorer"
+    export_format: str | None = Field(
+        default=None, description="Data Export runs: the export's format (focus_1_2, focus_1_0, cur_2_0)."
+    )
+    top_resources: list[ResourceLine] = Field(
+        default=[], description="Data Export runs: the resources that cost most, those of the biggest movers first."
+    )
+    commitments: list[CommitmentLine] = Field(default=[], description="Data Export runs (FOCUS): commitment use.")
+
+    @model_serializer(mode="wrap")
+    def _leave_out_what_the_source_cannot_give(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if self.cost_source == "cost_explorer" and isinstance(data, dict):
+            for name in DATA_EXPORT_FIELDS:
+                data.pop(name, None)
+        return data

@@ -51,6 +51,8 @@ def summary(report: Report, view: EmailView | None = None) -> Summary:
         facts.append(("Monthly budget", f"{b.amount}: {b.basis.lower()} is {b.percent}% of it, {b.status}"))
         if b.exceeded:
             facts.append(("Over budget", b.exceeded))
+    if report.cost_source == "data_exports":
+        facts.append(("Source", view.source))
     highlights = [
         f"Anomaly {a.day}: {a.amount}, expected {a.expected}" + (f" ({a.service})" if a.service else "")
         for a in [a for a in view.anomalies if not a.earlier][:ANOMALIES_SHOWN]  # a summary: news only

@@ -59,6 +59,12 @@ class Formatter:
         pattern = _percent_pattern(self.locale)
         return _sign(value) + format_percent(abs(value) / 100, format=pattern, locale=_locale(self.locale))
 
+    def ratio(self, value: Decimal | None) -> str:
+        """An unsigned ratio (0.6667) as a percent with one decimal, "66.7%"; "—" when not known."""
+        if value is None:
+            return "—"
+        return format_percent(value, format=_percent_pattern(self.locale), locale=_locale(self.locale))
+
     def share(self, part: Decimal, whole: Decimal) -> str:
         """Unsigned whole percent, e.g. '124%'."""
         return format_percent(part / whole, locale=_locale(self.locale)) if whole else "—"

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from lambdas.logic.calendar import KEY_AGE_WARN_DAYS
 from lambdas.logic.queries import PRICE_PER_REQUEST_USD
+from lambdas.logic.render.export_views import requests_line
 from lambdas.logic.render.format import (
     ZERO,
     Formatter,
@@ -333,7 +334,7 @@ def coverage_lines(report: Report) -> list[str]:
     coverage = report.coverage
     cost = Formatter("USD", report.locale)
     if coverage is None:
-        return [f"Cost Explorer requests for this report: {report.ce_requests}."]
+        return [requests_line(report) or f"Cost Explorer requests for this report: {report.ce_requests}."]
     lines = []
     expected, seen = coverage.accounts_expected, set(coverage.accounts_seen)
     missing = [account for account in expected if account not in seen]
@@ -352,7 +353,7 @@ def coverage_lines(report: Report) -> list[str]:
     requests = f"Cost Explorer requests: {coverage.ce_requests} ({cost.money(coverage.ce_cost_usd)} at {price} each)"
     if coverage.cache_hits:
         requests += f"; {coverage.cache_hits} answered from the cache at no cost"
-    lines.append(requests + ".")
+    lines.append(requests_line(report) or requests + ".")
     if coverage.key_age_days is not None:
         age = f"Stored access key age: {coverage.key_age_days} days"
         if coverage.key_age_days >= KEY_AGE_WARN_DAYS:

@@ -12,7 +12,8 @@ def render_text(report: Report, view: EmailView | None = None) -> str:
     """The plain-text alternative: the same sections and figures, readable in any mail client."""
     v = view or email_view(report)
     out: list[str] = [v.client_name, f"{v.eyebrow}: {v.period} · {v.metric_label} · {v.currency}", ""]
-    for part in (_headline, _restatement, _forecast_and_budget, _anomalies, _movers, _chart, _trend, _tables, _credits):
+    parts = (_headline, _restatement, _forecast_and_budget, _anomalies, _movers, _chart, _trend, _tables, _credits)
+    for part in (*parts, _resources, _commitments):
         out += part(v)
     out += _section("About this report")
     out += v.coverage
@@ -126,4 +127,28 @@ def _credits(v: EmailView) -> list[str]:
     out = _section("Credits and refunds")
     out += [f"- {row.name}: {row.amount} (was {row.previous})" for row in v.credits.rows]
     out.append(v.credits.note)
+    return out
+
+
+def _resources(v: EmailView) -> list[str]:
+    if not v.resources:
+        return []
+    out = _section(f"Top resources ({v.period_column})")
+    for row in v.resources.rows:
+        share = f", {row.share} of the period" if row.share else ""
+        mover = f"; biggest change: {row.mover}" if row.mover else ""
+        out.append(f"- {row.name} ({row.detail}): {row.amount}{share}{mover}")
+    out.append(v.resources.note)
+    return out
+
+
+def _commitments(v: EmailView) -> list[str]:
+    if not v.commitments:
+        return []
+    out = _section("Savings Plans and Reserved Instances")
+    out += [
+        f"- {row.name}: used {row.used}, unused {row.unused}; utilisation {row.utilisation}, coverage {row.coverage}"
+        for row in v.commitments.rows
+    ]
+    out.append(v.commitments.note)
     return out

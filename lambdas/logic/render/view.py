@@ -11,6 +11,12 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from lambdas.logic.periods import month_last_day
+from lambdas.logic.render.export_views import (
+    commitments_view,
+    resources_view,
+    source_line,
+    source_name,
+)
 from lambdas.logic.render.format import (
     METRIC_LABELS,
     SCHEDULE_LABELS,
@@ -86,6 +92,9 @@ def email_view(report: Report, attachments: Sequence[str] = ("csv",)) -> EmailVi
         footer=_footer(report, metric, attachments),
         period_column=_column_label(report.period),
         previous_column=_column_label(report.previous_period),
+        resources=resources_view(report, fmt),
+        commitments=commitments_view(report, fmt),
+        source=source_line(report),
     )
 
 
@@ -262,14 +271,15 @@ def _partial(report: Report) -> str:
     if report.complete:
         return ""
     return (
-        "Partial report: some of this period's costs could not be read from Cost Explorer, so the totals "
+        f"Partial report: some of this period's costs could not be read from {source_name(report)}, so the totals "
         f"below are incomplete ({'; '.join(report.missing)})."
     )
 
 
 def _corrections(report: Report, fmt: Formatter) -> list[str]:
     return [
-        f"{day_label(c.date)} was shown while Cost Explorer was still filling it in, at {fmt.money(c.reported)}; "
+        f"{day_label(c.date)} was shown while {source_name(report)} was still filling it in, "
+        f"at {fmt.money(c.reported)}; "
         f"it came to {fmt.money(c.settled)} ({fmt.signed(c.change)})."
         for c in report.corrections
     ]
@@ -322,7 +332,8 @@ def _bills(months: Sequence[date]) -> tuple[str, str]:
 def _footer(report: Report, metric: str, attachments: Sequence[str]) -> str:
     attached = [ATTACHMENT_NAMES[name] for name in attachments if name in ATTACHMENT_NAMES]
     text = (
-        f"{metric} in {report.currency}, from AWS Cost Explorer, as of {day_label(report.as_of)}. Run {report.run_id}."
+        f"{metric} in {report.currency}, from {source_line(report)}, as of {day_label(report.as_of)}. "
+        f"Run {report.run_id}."
     )
     if attached:
         text += " Attached: " + " and ".join(attached) + "."

@@ -148,6 +148,40 @@ class BreakdownView:
 
 
 @dataclass(frozen=True)
+class ResourceRow:
+    """One of the resources that cost most (a Data Export's ResourceId)."""
+
+    name: str  # the resource id, whole: the reader searches for it
+    detail: str  # "Amazon EC2 · acme-prod (111111111111)"
+    amount: str
+    share: str  # of the period's cost, "12.3%"; "" when not known
+    bar: int  # width against the largest, 0..100
+    mover: str  # "Amazon EC2 +$810.34": its service is among the biggest movers; else ""
+    tone: str  # up | down | flat (the mover's direction)
+
+
+@dataclass(frozen=True)
+class ResourcesView:
+    rows: tuple[ResourceRow, ...]
+    note: str
+
+
+@dataclass(frozen=True)
+class CommitmentRow:
+    name: str  # "Savings Plans", "Reserved Instances"
+    used: str
+    unused: str
+    utilisation: str  # "92.4%", "—" when not known
+    coverage: str  # "66.7%", "—" when not known
+
+
+@dataclass(frozen=True)
+class CommitmentsView:
+    rows: tuple[CommitmentRow, ...]
+    note: str
+
+
+@dataclass(frozen=True)
 class ArchiveLink:
     url: str
     expiry: str  # "The link expires 7 days after this email was sent." or ""
@@ -186,3 +220,7 @@ class EmailView:
     footer: str
     period_column: str
     previous_column: str
+    # Only from a Data Export (lambdas/logic/export_sections.py); None from Cost Explorer.
+    resources: ResourcesView | None = None
+    commitments: CommitmentsView | None = None
+    source: str = "AWS Cost Explorer"  # "AWS Data Export (FOCUS 1.2)"

@@ -23,12 +23,14 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from lambdas.logic.cost_data import CostRow
 from lambdas.logic.render.csv import data_span, rows_in_span
+from lambdas.logic.render.export_views import source_line
 from lambdas.logic.render.format import METRIC_LABELS, period_label
 from lambdas.logic.report import percent_change
 from lambdas.models.report import Report
 
 DATE_FORMAT = "yyyy-mm-dd"
 PERCENT_FORMAT = "+0.0%;-0.0%;0.0%"
+SHARE_FORMAT = "0.0%"
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
 TITLE_FONT = Font(bold=True, size=14)
@@ -97,6 +99,31 @@ def _optional_sheets(workbook: Workbook, report: Report, money: str) -> None:
             ["Record type", *_amount_headers(report), "Included in totals"],
             [[line.record_type, line.amount, line.previous_amount, report.credits_included] for line in report.credits],
             [None, money, money, None],
+        )
+    if report.top_resources:
+        _table(
+            workbook.create_sheet("Top resources"),
+            ["Resource", "Service", "Account ID", "Account name", f"Cost ({report.currency})", "Share", "Mover"],
+            [
+                [
+                    line.resource_id,
+                    line.service,
+                    line.account_id,
+                    line.account_name or "",
+                    line.amount,
+                    line.share,
+                    line.mover or "",
+                ]
+                for line in report.top_resources
+            ],
+            [None, None, None, None, money, SHARE_FORMAT, None],
+        )
+    if report.commitments:
+        _table(
+            workbook.create_sheet("Commitments"),
+            ["Commitment", "Used", "Unused", "Utilisation", "Covered (on-demand)", "On demand", "Coverage"],
+            [[c.type, c.used, c.unused, c.utilisation, c.covered, c.on_demand, c.coverage] for c in report.commitments],
+            [None, money, money, SHARE_FORMAT, money, money, SHARE_FORMAT],
         )
     if report.anomalies:
         _table(
@@ -171,6 +198,7 @@ def _summary(sheet: Worksheet, report: Report, money: str) -> None:
         ("Monthly budget", report.budget, money),
         ("Credits and refunds included in totals", report.credits_included, None),
         ("Estimated (AWS may still restate)", report.estimated, None),
+        ("Cost source", source_line(report) if report.cost_source == "data_exports" else None, None),
         ("Cost Explorer requests", report.ce_requests, None),
         ("Sheet Data covers", period_label(span), None),
     ]
