@@ -325,6 +325,7 @@ class ReportRun:
             key_age_days=key_age,
             corrections=tuple(read.corrections),
             cost_source=read.cost_source,
+            export_format=read.export_format,
             top_resources=tuple(read.top_resources),
             commitments=tuple(read.commitments),
         )
