@@ -10,6 +10,7 @@ from typing import Any
 from lambdas.dal.archive import report_prefix
 from lambdas.logic.queries import requests_cost_usd
 from lambdas.models.report import Report
+from lambdas.observability import logger
 
 
 @dataclass
@@ -35,6 +36,11 @@ class RunOutcome:
     cost_source: str = "cost_explorer"
     export_bytes_read: int | None = None
     export_s3_requests: int | None = None
+
+    def skip(self, reason: str) -> None:
+        """Nothing to do this time (the schedule's next run tries again): said in the outcome and the log."""
+        self.status, self.error = "skipped", reason
+        logger.info(f"run skipped: {reason}")
 
     def summary(self) -> dict[str, Any]:
         """What the idempotency store keeps and the handler returns: small and JSON-safe."""
