@@ -10,7 +10,6 @@ from typing import Any
 
 from lambdas import clock
 from lambdas.dal.archive import ReportArchive
-from lambdas.dal.athena import Athena
 from lambdas.dal.aws import AwsCredentials, client_with, platform_client
 from lambdas.dal.client_secrets import ClientSecrets
 from lambdas.dal.clients_table import ClientsTable
@@ -88,6 +87,8 @@ def dependencies_from(settings: Settings) -> Dependencies:
 
 def _athena(settings: Settings) -> Callable[[], ExportQueries]:
     def athena() -> ExportQueries:
+        from lambdas.dal.athena import Athena  # only for an export past the in-process threshold
+
         return Athena(platform_client("athena"), workgroup=settings.athena_workgroup, database=settings.athena_database)
 
     return athena

@@ -61,9 +61,9 @@ class ExportReader:
 
         try:
             return export_is_final(client, month, s3=self.s3)
-        except ExportTooLargeError:
+        except ExportTooLargeError as error:
             if self.athena is None:
-                raise
+                raise _no_athena(error) from None
             return None
 
     def read(self, client: Client, window: ReportWindow) -> tuple[CostRead, ExportRead]:
@@ -86,13 +86,17 @@ class ExportReader:
 
     def _on_athena(self, client: Client, window: ReportWindow, error: ExportTooLargeError) -> ExportRead:
         if self.athena is None or client.data_export is None:
-            raise ExportTooLargeError(f"{error}; this environment has no Athena workgroup (ATHENA_WORKGROUP)") from None
+            raise _no_athena(error) from None
         from lambdas.orchestration.export_costs_athena import read_export_costs_on_athena
 
         athena = self.athena()
         table = athena_table(client.data_export.export_name)
         logger.info("data export past the in-process threshold: read on Athena", extra={"table": table})
         return read_export_costs_on_athena(client, window, athena=athena, table=table, now=self.now)
+
+
+def _no_athena(error: ExportTooLargeError) -> ExportTooLargeError:
+    return ExportTooLargeError(f"{error}; this environment has no Athena workgroup (ATHENA_WORKGROUP)")
 
 
 def closed_on_athena(found: ExportRead, month: date) -> bool:
