@@ -463,7 +463,7 @@ _DEMO_CLIENTS: tuple[_ClientSpec, ...] = (
         budget="30000.00",
         daily_usd=880,
         tax_per_mille=75,
-        external_id="hooli-9d27",
+        external_id="hooli-5e2b9d27a4c1",
         recipients=("finops", "cto"),
         options=(("cost_source", "data_exports"), ("data_export", HOOLI_EXPORT)),
     ),
