@@ -93,8 +93,9 @@ screenshots: install chromium
 .PHONY: layer synth deploy
 ENV ?=
 
-# The shared Lambda layer: layers/requirements.txt as manylinux wheels for the Lambda runtime's
-# CPython, no Docker; rebuilt only when that file changes (infrastructure/assets.py).
+# The Lambda layers: the shared one (layers/requirements.txt) and the export worker's DuckDB
+# (layers/data-exports/requirements.txt), as manylinux wheels for the Lambda runtime's CPython, no
+# Docker; each rebuilt only when its file changes (infrastructure/assets.py).
 layer: install
 	$(BIN)/python -m infrastructure.assets layer
 

@@ -57,25 +57,12 @@ def payer_aws(accounts: int, services: int, page_groups: int | None) -> Iterator
 
 def register(endpoint: str, accounts: int, services: int) -> dict[str, Any]:
     """Provision the local environment and register the payer's client; its environment and record."""
-    from cli.commands.demo import local_aws_environment
+    from bench.startup import quiet_worker_environment, register_record
 
-    environment = {
-        **local_aws_environment(endpoint),
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-    }
-    os.environ.update(environment)
+    environment = quiet_worker_environment(endpoint)
     from emulator.payer import payer_client, payer_dataset
-    from emulator.provision import provision, settings_environment
-    from infrastructure.config import for_environment
-    from lambdas.dal.clients_table import ClientsTable
-    from lambdas.models.client import parse_client
 
-    settings = provision(for_environment("local"))
-    environment.update(settings_environment(settings))
-    record = payer_client(payer_dataset(AS_OF, accounts=accounts, services=services))
-    ClientsTable(settings.clients_table).put(parse_client(record, onboarding=True))
-    return {"environment": environment, "record": record}
+    return register_record(environment, payer_client(payer_dataset(AS_OF, accounts=accounts, services=services)))
 
 
 def cost_explorer(endpoint: str, record: dict[str, Any]) -> dict[str, Any]:
@@ -110,23 +97,17 @@ def cost_explorer(endpoint: str, record: dict[str, Any]) -> dict[str, Any]:
 
 
 def measure(accounts: int = 300, services: int = 40, page_groups: int | None = None) -> dict[str, Any]:
-    def step(*argv: str, env: dict[str, str] | None = None) -> Any:
-        result = subprocess.run(  # noqa: S603 - our own modules, fixed arguments
-            [sys.executable, "-m", "bench.payer", *argv], cwd=ROOT, capture_output=True, text=True, env=env
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"bench.payer {argv[0]} failed:\n{result.stderr[-4000:]}")
-        return json.loads(result.stdout.strip().splitlines()[-1])
+    from bench.startup import step
 
     with payer_aws(accounts, services, page_groups) as endpoint:
-        registered = step("register", endpoint, str(accounts), str(services))
+        registered = step("bench.payer", "register", endpoint, str(accounts), str(services))
         env = {**os.environ, **registered["environment"]}
         record = json.dumps(registered["record"])
-        requests = step("cost-explorer", endpoint, record, env=env)
+        requests = step("bench.payer", "cost-explorer", endpoint, record, env=env)
     with payer_aws(accounts, services, page_groups) as endpoint:  # a fresh cache: the first run is cold
-        registered = step("register", endpoint, str(accounts), str(services))
+        registered = step("bench.payer", "register", endpoint, str(accounts), str(services))
         env = {**os.environ, **registered["environment"]}
-        driven = step("drive", json.dumps(registered["record"]), env=env)
+        driven = step("bench.payer", "drive", json.dumps(registered["record"]), env=env)
     cold = requests["runs"][0]
     return {
         "accounts": accounts,

@@ -157,9 +157,9 @@ def deployment_sizes() -> dict[str, Any]:
 # -- the worker's CPU and memory for one client, in a process of its own ------------------------------
 
 
-def register(endpoint: str, client_id: str) -> dict[str, Any]:
-    """Provisions the local environment and registers `client_id` as onboarding does; returns the
-    worker's environment and the record. Its own process: the worker's peak memory is not its."""
+def quiet_worker_environment(endpoint: str) -> dict[str, str]:
+    """Point this process at the embedded AWS at `endpoint`, the worker's logs at WARNING and its
+    metrics off; returns those variables. Before anything of lambdas/ is imported: they are read then."""
     from cli.commands.demo import local_aws_environment
 
     environment = {
@@ -168,7 +168,12 @@ def register(endpoint: str, client_id: str) -> dict[str, Any]:
         "POWERTOOLS_METRICS_DISABLED": "true",
     }
     os.environ.update(environment)
-    from emulator.admin import admin
+    return environment
+
+
+def register_record(environment: dict[str, str], record: dict[str, Any]) -> dict[str, Any]:
+    """Provisions the local environment and registers `record` as onboarding does; returns the
+    worker's environment (`environment` and the platform's settings) and the record."""
     from emulator.provision import provision, settings_environment
     from infrastructure.config import for_environment
     from lambdas.dal.clients_table import ClientsTable
@@ -176,9 +181,18 @@ def register(endpoint: str, client_id: str) -> dict[str, Any]:
 
     settings = provision(for_environment("local"))
     environment.update(settings_environment(settings))
-    [record] = [r for r in admin(endpoint, "clients", timeout=60) if r["client_id"] == client_id]
     ClientsTable(settings.clients_table).put(parse_client(record, onboarding=True))
     return {"environment": environment, "record": record}
+
+
+def register(endpoint: str, client_id: str) -> dict[str, Any]:
+    """Provisions the local environment and registers the demo client `client_id` as onboarding does;
+    returns the worker's environment and the record. Its own process: the worker's peak memory is not its."""
+    environment = quiet_worker_environment(endpoint)
+    from emulator.admin import admin
+
+    [record] = [r for r in admin(endpoint, "clients", timeout=60) if r["client_id"] == client_id]
+    return register_record(environment, record)
 
 
 def report_driver(record: dict[str, Any], as_of: date, runs: int) -> dict[str, Any]:
@@ -259,21 +273,26 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
 
 
+def step(module: str, *argv: str, env: dict[str, str] | None = None) -> Any:
+    """One step of a bench in a process of its own (`python -m module *argv`): the JSON of its last line."""
+    result = subprocess.run(  # noqa: S603 - our own module, fixed arguments
+        [sys.executable, "-m", module, *argv], cwd=ROOT, capture_output=True, text=True, env=env
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{module} {argv[0]} failed:\n{result.stderr[-4000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def largest_demo_client(as_of: date) -> dict[str, Any]:
     from bench.run import embedded_aws
 
-    def step(*argv: str, env: dict[str, str] | None = None) -> Any:
-        result = subprocess.run(  # noqa: S603 - our own module, fixed arguments
-            [sys.executable, "-m", "bench.startup", *argv], cwd=ROOT, capture_output=True, text=True, env=env
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"bench.startup {argv[0]} failed:\n{result.stderr[-4000:]}")
-        return json.loads(result.stdout.strip().splitlines()[-1])
-
     with embedded_aws(0, as_of) as endpoint:
-        registered = step("register", endpoint, LARGEST_DEMO_CLIENT)
+        registered = step("bench.startup", "register", endpoint, LARGEST_DEMO_CLIENT)
         env = {**os.environ, **registered["environment"]}
-        return step("drive", json.dumps(registered["record"]), as_of.isoformat(), str(REPORT_RUNS), env=env)  # type: ignore[no-any-return]
+        driven: dict[str, Any] = step(
+            "bench.startup", "drive", json.dumps(registered["record"]), as_of.isoformat(), str(REPORT_RUNS), env=env
+        )
+        return driven
 
 
 def payer_300_accounts() -> dict[str, Any]:

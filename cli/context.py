@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum, StrEnum
+from enum import Enum
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -19,36 +19,19 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from cli.options import OutputFormat
 from cli.render.checks import checks_table
 from cli.render.console import Table, console, errors
 from cli.reviews.checks import Check, Status, shortfall, worst
 from cli.reviews.periods import parse_month
-from infrastructure.config import ENVIRONMENTS, EnvironmentConfig, for_environment
+from infrastructure.config import EnvironmentConfig, for_environment
 from infrastructure.worker_settings import worker_settings
 from lambdas import clock as platform_clock
 from lambdas.dal.aws import platform_client, reset_clients
+from lambdas.logic.periods import previous_month_start
 from lambdas.models.settings import Settings
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
-
-
-EnvironmentOption = typer.Option(
-    os.environ.get("COST_REPORTING_ENV", "local"),
-    "--environment",
-    "-e",
-    help=f"Which deployment to act on: {', '.join(ENVIRONMENTS)}.",
-)
-
-
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
-
-
-FormatOption = typer.Option(OutputFormat.table, "--format", help="table (for people) or json (for machines).")
-OutputOption = typer.Option(None, "--output", help="Also write the result as JSON to FILE.")
-AsOfOption = typer.Option("", "--as-of", help="Reports end before this day (YYYY-MM-DD); default today (UTC).")
-MonthOption = typer.Option("", "--month", help="The month (YYYY-MM) of a monthly period; default the previous one.")
 
 
 def clock() -> datetime:
@@ -124,8 +107,12 @@ def use_local_aws(endpoint_url: str) -> None:
     reset_clients()
 
 
-def environment_config(environment: str) -> EnvironmentConfig:
-    """The environment's names. `local` without AWS_ENDPOINT_URL means the emulator of `local up`."""
+def environment_config(environment: str, *, output: Path | None = None) -> EnvironmentConfig:
+    """The environment's names. `local` without AWS_ENDPOINT_URL means the emulator of `local up`.
+
+    With `output`, the file the command will write (--output) is checked first (`writable`): bad
+    input is refused before the environment is reached, and changes nothing."""
+    writable(output)
     try:
         config = for_environment(environment)
     except ValueError as error:
@@ -182,6 +169,12 @@ def month_start(value: str, flag: str = "--month") -> date | None:
         return parse_month(value)
     except ValueError:
         fail(f"{flag}: not a month (YYYY-MM): {value!r}")
+
+
+def month_or_previous(month: str, as_of: str) -> date:
+    """The first day of the month a --month option names; without it, of the month before the
+    --as-of day's (today's, UTC)."""
+    return month_start(month) or previous_month_start(as_of_day(as_of))
 
 
 def writable(path: Path | None, flag: str = "--output") -> None:
@@ -268,6 +261,12 @@ def emit(document: Any, table: Table | None, fmt: Enum, output: Path | None) -> 
     if output is not None:
         write_atomically(output, to_json(document))
         errors.print(f"Wrote {output}", highlight=False)
+
+
+def emit_and_finish(document: Any, table: Table | None, fmt: Enum, output: Path | None, shortfall: str) -> NoReturn:
+    """`emit` the result, then exit 0, or 1 ending with the line that names `shortfall`."""
+    emit(document, table, fmt, output)
+    finish(shortfall)
 
 
 T = TypeVar("T")

@@ -10,7 +10,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infrastructure.config import AUDIT_RETENTION_DAYS, MAX_RECEIVES, TABLES, EnvironmentConfig, TableSpec
+from infrastructure.config import (
+    AUDIT_RETENTION_DAYS,
+    EXPORT_WORKER_TIMEOUT_S,
+    MAX_RECEIVES,
+    TABLES,
+    EnvironmentConfig,
+    TableSpec,
+)
 from infrastructure.policies import (
     alert_topic_publishers,
     deny_insecure_transport,
@@ -92,16 +99,11 @@ def provision(config: EnvironmentConfig) -> Settings:
         ),
     )
 
-    sqs = platform_client("sqs")
-    dlq_url = sqs.create_queue(QueueName=config.dead_letter_queue)["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    queue_url = sqs.create_queue(
-        QueueName=config.jobs_queue,
-        Attributes={
-            "VisibilityTimeout": str(WORKER_TIMEOUT_SECONDS * 6),
-            "RedrivePolicy": f'{{"deadLetterTargetArn": "{dlq_arn}", "maxReceiveCount": "{MAX_RECEIVES}"}}',
-        },
-    )["QueueUrl"]
+    queue_url = provision_queue(config.jobs_queue, config.dead_letter_queue, WORKER_TIMEOUT_SECONDS)
+    # The export worker's queue: the dispatcher routes the data_exports clients' runs there.
+    export_queue_url = provision_queue(
+        config.export_jobs_queue, config.export_dead_letter_queue, EXPORT_WORKER_TIMEOUT_S
+    )
 
     account = platform_client("sts").get_caller_identity()["Account"]
     provision_alerts_topic(config, account)
@@ -112,7 +114,24 @@ def provision(config: EnvironmentConfig) -> Settings:
     provision_secrets_reader(config, account)
     provision_backup_key(config)
 
-    return settings_for(config, queue_url=queue_url, account=account)
+    return settings_for(config, queue_url=queue_url, export_queue_url=export_queue_url, account=account)
+
+
+def provision_queue(name: str, dead_letter_queue: str, consumer_timeout_s: int) -> str:
+    """A jobs queue as the stack makes it (infrastructure/constructs/fanout.py): a visibility of six
+    times its consumer's timeout, redriven to its dead-letter queue after MAX_RECEIVES. Its URL."""
+    sqs = platform_client("sqs")
+    dlq_url = sqs.create_queue(QueueName=dead_letter_queue)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return str(
+        sqs.create_queue(
+            QueueName=name,
+            Attributes={
+                "VisibilityTimeout": str(consumer_timeout_s * 6),
+                "RedrivePolicy": f'{{"deadLetterTargetArn": "{dlq_arn}", "maxReceiveCount": "{MAX_RECEIVES}"}}',
+            },
+        )["QueueUrl"]
+    )
 
 
 def _partition_region() -> tuple[str, str]:
@@ -216,11 +235,13 @@ def provision_link_signer(config: EnvironmentConfig) -> None:
     store.create_keys(config.link_signer_secret, credentials)
 
 
-def settings_for(config: EnvironmentConfig, *, queue_url: str = "", account: str | None = None) -> Settings:
+def settings_for(
+    config: EnvironmentConfig, *, queue_url: str = "", export_queue_url: str = "", account: str | None = None
+) -> Settings:
     """The worker's settings for an environment (infrastructure/worker_settings.py), on this account."""
     if account is None:
         account = str(platform_client("sts").get_caller_identity()["Account"])
-    return worker_settings(config, account=account, queue_url=queue_url)
+    return worker_settings(config, account=account, queue_url=queue_url, export_queue_url=export_queue_url)
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gzip
-import io
 import json
 import logging
 import os
@@ -50,6 +49,7 @@ from emulator.dynamodb_metrics import DynamoDBMetrics
 from emulator.payer import payer_dataset
 from emulator.platform_bill import add_platform_bill
 from emulator.ses_account import SesAccount
+from emulator.wsgi import peek_body
 from lambdas import clock
 
 try:  # moto >= 5.2.5 keeps header names with underscores (S3 metadata) intact
@@ -160,7 +160,7 @@ class _Router:
                 self._aws.ses.reset()
                 self._aws.dynamodb_metrics.reset()
             if environ.get("HTTP_X_AMZ_TARGET", "").startswith(DYNAMODB_TARGET):
-                body = _peek_body(environ)
+                body = _body(environ)
                 account = caller_account(_headers(environ))
                 return self._aws.dynamodb_metrics.watch(environ, start_response, self._moto, body, account)
             if "/monitoring/aws4_request" in environ.get("HTTP_AUTHORIZATION", ""):
@@ -184,7 +184,7 @@ class _Router:
 
     def _cost_explorer(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         content_type = "application/x-amz-json-1.1"
-        raw = _read_body(environ)
+        raw = _body(environ)
         try:
             body = json.loads(raw or b"{}")
         except ValueError:
@@ -220,7 +220,7 @@ class _Router:
         payload: dict[str, Any] = {}
         if method == "POST":
             try:
-                payload = json.loads(_read_body(environ) or b"{}", parse_float=Decimal)  # money: no floats
+                payload = json.loads(_body(environ) or b"{}", parse_float=Decimal)  # money: no floats
             except ValueError:
                 return _respond(start_response, 400, {"error": "body must be JSON"})
             if not isinstance(payload, dict):
@@ -292,26 +292,10 @@ def _headers(environ: WSGIEnviron) -> dict[str, str]:
     return headers
 
 
-def _peek_body(environ: WSGIEnviron) -> bytes:
-    """The request body as sent, put back for moto to read."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    raw: bytes = environ["wsgi.input"].read(length) if length > 0 else b""
-    environ["wsgi.input"] = io.BytesIO(raw)
+def _body(environ: WSGIEnviron) -> bytes:
+    """The request body, gunzipped if it was sent so; put back as sent for moto to read."""
+    raw = peek_body(environ)
     return gzip.decompress(raw) if environ.get("HTTP_CONTENT_ENCODING", "").lower() == "gzip" else raw
-
-
-def _read_body(environ: WSGIEnviron) -> bytes:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    body: bytes = environ["wsgi.input"].read(length) if length > 0 else b""
-    if environ.get("HTTP_CONTENT_ENCODING", "").lower() == "gzip":
-        body = gzip.decompress(body)
-    return body
 
 
 def _respond(

@@ -23,7 +23,6 @@ points over the last 14 days, as AWS gives them (only those with activity).
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import threading
 import uuid
@@ -34,6 +33,7 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
+from emulator.wsgi import peek_body
 from lambdas import clock
 
 MAX_24_HOUR_SEND = 50_000
@@ -117,10 +117,10 @@ class SesAccount:
         if path.startswith("/v2/email/identities/") and method == "GET" and path.count("/") == 4:
             return _rewrite_json(environ, start_response, moto, _sending_follows_verification)
         if path == "/v2/email/outbound-emails" and method == "POST":
-            body = _body(environ)
+            body = peek_body(environ)
             return self._send(environ, start_response, moto, _v2_recipients(body))
         if path in ("", "/") and method == "POST":
-            body = _body(environ)
+            body = peek_body(environ)
             form = parse_qs(body.decode("utf-8", "replace"))
             action = (form.get("Action") or [""])[0]
             if action == "GetSendQuota":
@@ -150,17 +150,6 @@ class SesAccount:
 def _is_ses(environ: dict[str, Any]) -> bool:
     """SigV4 names the service in the credential scope: .../us-east-1/ses/aws4_request."""
     return "/ses/aws4_request" in environ.get("HTTP_AUTHORIZATION", "")
-
-
-def _body(environ: dict[str, Any]) -> bytes:
-    """Read the request body and put it back for whoever reads it next (moto)."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    body: bytes = environ["wsgi.input"].read(length) if length > 0 else b""
-    environ["wsgi.input"] = io.BytesIO(body)
-    return body
 
 
 def _stamp(value: str) -> datetime | None:

@@ -1,16 +1,19 @@
-"""The two Lambda assets, built on this machine without Docker.
+"""The Lambda assets, built on this machine without Docker.
 
-- The layer: `layers/requirements.txt` installed by pip from manylinux wheels for the Lambda
+- The shared layer: `layers/requirements.txt` installed by pip from manylinux wheels for the Lambda
   runtime's CPython (never from source, never for this machine's platform) into
   `.build/layer/python`, then pruned of what no function reads (`prune_layer`). Rebuilt only when
   the requirements, the target or the pruning rules change.
+- The Data Exports layer: `layers/data-exports/requirements.txt` (DuckDB) the same way, into
+  `.build/layer-data-exports/python`: the export worker's alone, so the Cost Explorer worker's
+  code and layer stay under 10 MB zipped (docs/data-exports.md "Deployment").
 - The code: a copy of `lambdas/` (its Python files and templates) in `.build/code`, so the
   asset holds the runtime package and nothing else of the repository.
 
 x86_64, not the cheaper arm64: css-inline (pinned in requirements.txt) publishes Linux aarch64
 wheels only for musl, which Lambda's glibc runtime cannot load.
 
-`python -m infrastructure.assets [layer|code|sizes]` runs a step by hand (`make layer`).
+`python -m infrastructure.assets [layer|code|sizes]` runs a step by hand (`make layer` builds both layers).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / ".build"
 LAYER_REQUIREMENTS = ROOT / "layers" / "requirements.txt"
 LAYER_DIR = BUILD / "layer"
+DATA_EXPORTS_REQUIREMENTS = ROOT / "layers" / "data-exports" / "requirements.txt"
+DATA_EXPORTS_LAYER_DIR = BUILD / "layer-data-exports"
 CODE_DIR = BUILD / "code"
 SOURCE_PACKAGE = ROOT / "lambdas"
 
@@ -80,25 +85,26 @@ BABEL_UNUSED_LOCALE_DATA = frozenset(
 )
 
 
-def layer_fingerprint() -> str:
-    digest = hashlib.sha256(LAYER_REQUIREMENTS.read_bytes())
+def layer_fingerprint(requirements: Path = LAYER_REQUIREMENTS) -> str:
+    digest = hashlib.sha256(requirements.read_bytes())
     digest.update(f"{LAMBDA_PYTHON}|{'|'.join(WHEEL_PLATFORMS)}".encode())
     rules = (PRUNED_DIRECTORIES, PRUNED_SUFFIXES, PRUNED_DIST_INFO, BABEL_DATE_LOCALES, BABEL_UNUSED_LOCALE_DATA)
     digest.update(repr([sorted(rule) for rule in rules]).encode())
     return digest.hexdigest()
 
 
-def layer_is_current() -> bool:
-    stamp = LAYER_DIR / _STAMP
-    return stamp.is_file() and stamp.read_text().strip() == layer_fingerprint()
+def layer_is_current(requirements: Path = LAYER_REQUIREMENTS, directory: Path = LAYER_DIR) -> bool:
+    stamp = directory / _STAMP
+    return stamp.is_file() and stamp.read_text().strip() == layer_fingerprint(requirements)
 
 
-def build_layer(*, force: bool = False) -> Path:
-    """`.build/layer` (holding `python/`), rebuilt only when layers/requirements.txt changed."""
-    if layer_is_current() and not force:
-        return LAYER_DIR
-    shutil.rmtree(LAYER_DIR, ignore_errors=True)
-    target = LAYER_DIR / "python"
+def build_layer(*, force: bool = False, requirements: Path = LAYER_REQUIREMENTS, directory: Path = LAYER_DIR) -> Path:
+    """`.build/layer` (holding `python/`), rebuilt only when layers/requirements.txt changed; or
+    another layer's directory from its own requirements (`build_data_exports_layer`)."""
+    if layer_is_current(requirements, directory) and not force:
+        return directory
+    shutil.rmtree(directory, ignore_errors=True)
+    target = directory / "python"
     platforms = [arg for platform in WHEEL_PLATFORMS for arg in ("--platform", platform)]
     subprocess.run(  # noqa: S603 - fixed arguments, this interpreter's pip
         [
@@ -119,13 +125,18 @@ def build_layer(*, force: bool = False) -> Path:
             "--target",
             str(target),
             "--requirement",
-            str(LAYER_REQUIREMENTS),
+            str(requirements),
         ],
         check=True,
     )
     prune_layer(target)
-    (LAYER_DIR / _STAMP).write_text(layer_fingerprint() + "\n")
-    return LAYER_DIR
+    (directory / _STAMP).write_text(layer_fingerprint(requirements) + "\n")
+    return directory
+
+
+def build_data_exports_layer(*, force: bool = False) -> Path:
+    """`.build/layer-data-exports` (holding `python/duckdb`): the export worker's second layer."""
+    return build_layer(force=force, requirements=DATA_EXPORTS_REQUIREMENTS, directory=DATA_EXPORTS_LAYER_DIR)
 
 
 def prune_layer(target: Path) -> None:
@@ -196,11 +207,24 @@ def main(argv: list[str]) -> int:
     step = argv[0] if argv else "layer"
     if step == "layer":
         print(f"layer: {build_layer(force='--force' in argv)}")
+        print(f"data-exports layer: {build_data_exports_layer(force='--force' in argv)}")
     elif step == "code":
         print(f"code: {stage_code()}")
     elif step == "sizes":
-        for name, path in (("layer", build_layer()), ("code", stage_code())):
-            print(f"{name}: {zipped_size(path) / 1e6:.1f} MB zipped, {unzipped_size(path) / 1e6:.1f} MB unzipped")
+        sizes = {
+            name: (zipped_size(path), unzipped_size(path))
+            for name, path in (
+                ("layer", build_layer()),
+                ("data-exports layer", build_data_exports_layer()),
+                ("code", stage_code()),
+            )
+        }
+        for name, (zipped, unzipped) in sizes.items():
+            print(f"{name}: {zipped / 1e6:.1f} MB zipped, {unzipped / 1e6:.1f} MB unzipped")
+        worker = sizes["code"][0] + sizes["layer"][0]
+        print(f"worker (code + layer): {worker / 1e6:.1f} MB zipped")
+        export_worker = worker + sizes["data-exports layer"][0]
+        print(f"export worker (code + layer + data-exports layer): {export_worker / 1e6:.1f} MB zipped")
     else:
         print("usage: python -m infrastructure.assets [layer [--force]|code|sizes]", file=sys.stderr)
         return 2

@@ -31,6 +31,35 @@ WORKER_BATCH = 10
 # A run that failed this many receives goes to the dead-letter queue and raises the DLQ alarm.
 MAX_RECEIVES = 5
 
+# The export worker: the function that runs the clients whose cost source is data_exports, with
+# DuckDB in its own layer (docs/data-exports.md "Deployment"), so the Cost Explorer worker's code
+# and layer stay under 10 MB zipped and never load DuckDB. Sized from the read's measurements
+# (docs/data-exports.md "The thresholds", bench/exports.py) for a report at the in-process threshold:
+# the most Parquet one run reads in process (MAX_IN_PROCESS_BYTES, lambdas/dal/data_exports.py;
+# tests/infrastructure/test_export_worker.py keeps the two equal). Past it the run belongs on Athena.
+EXPORT_IN_PROCESS_MB = 1024
+# Memory: about 115 MB fixed (Python, boto3, DuckDB) plus 5.0 MB per MB of Parquet read, measured
+# through 10 and 1,000 accounts: 5,235 MB at the threshold, rounded up to the next GiB (6,144 MB,
+# 3.5 vCPUs). Lambda's largest size (10,240 MB) would hold about 2 GB of Parquet: the threshold is half.
+EXPORT_READ_FIXED_MB = 115
+EXPORT_READ_MB_PER_PARQUET_MB = 5
+EXPORT_WORKER_MEMORY_MB = (
+    -(-(EXPORT_READ_FIXED_MB + EXPORT_READ_MB_PER_PARQUET_MB * EXPORT_IN_PROCESS_MB) // 1024) * 1024
+)
+# /tmp: the Parquet fetched (the threshold at most: the reader checks the manifests' sizes before any
+# download) plus as much again for what DuckDB spills past its memory limit.
+EXPORT_WORKER_TMP_MB = 2 * EXPORT_IN_PROCESS_MB
+# Read speed 32 to 56 s per GB of Parquet: a report at the threshold reads in 30 to 60 s. 300 s is five
+# times the slowest, for the download, the render and the send; the duration alarm fires at 80%.
+EXPORT_WORKER_TIMEOUT_S = 300
+# One run per invocation: a run at the threshold takes most of the function's memory and /tmp, and
+# export clients share no Cost Explorer query that a batch would let them share.
+EXPORT_WORKER_BATCH = 1
+# Where in the assets bucket a payer's own S3 replication delivers a copy of its Data Export (a client's
+# `data_export.access: replicated`, whose bucket is then the assets bucket): the workers' role reads that
+# prefix only. The stack itself does not replicate anything.
+REPLICATED_EXPORTS_PREFIX = "exports/"
+
 
 @dataclass(frozen=True)
 class EnvironmentConfig:
@@ -62,6 +91,12 @@ class EnvironmentConfig:
     @property
     def worker_role(self) -> str:
         return f"{PREFIX}-lambda-role{self.suffix}"
+
+    @property
+    def export_worker_function(self) -> str:
+        """Runs the clients whose cost source is data_exports (DuckDB in its own layer), under the
+        worker's role: clients' read-only roles trust that one role (docs/deploy.md)."""
+        return f"{PREFIX}-export-worker{self.suffix}"
 
     @property
     def dispatcher_function(self) -> str:
@@ -100,6 +135,15 @@ class EnvironmentConfig:
     @property
     def dead_letter_queue(self) -> str:
         return self._name("jobs-dlq")
+
+    @property
+    def export_jobs_queue(self) -> str:
+        """The data_exports clients' runs, from the dispatcher to the export worker."""
+        return self._name("export-jobs")
+
+    @property
+    def export_dead_letter_queue(self) -> str:
+        return self._name("export-jobs-dlq")
 
     @property
     def alerts_topic(self) -> str:

@@ -22,15 +22,16 @@ from infrastructure import assets
 from infrastructure.config import (
     ENVIRONMENTS,
     METRICS_NAMESPACE,
+    REPLICATED_EXPORTS_PREFIX,
     TABLES,
     EnvironmentConfig,
     for_environment,
 )
 from infrastructure.constructs.encryption import Encryption
 from infrastructure.constructs.fanout import FanOut
-from infrastructure.constructs.functions import WORKER, Functions
+from infrastructure.constructs.functions import EXPORT_WORKER, WORKER, Functions
 from infrastructure.constructs.link_signer import LinkSigner
-from infrastructure.constructs.monitoring import MonitoredFunction, Monitoring
+from infrastructure.constructs.monitoring import MonitoredFunction, MonitoredQueue, Monitoring
 from infrastructure.constructs.nag import acknowledge, logical_id
 from infrastructure.constructs.notifications import Notifications
 from infrastructure.constructs.schedules import Schedules
@@ -53,6 +54,7 @@ class CostReportingStack(Stack):
         alert_email: str | None,
         code_dir: Path,
         layer_dir: Path,
+        data_exports_layer_dir: Path,
     ) -> None:
         super().__init__(
             scope,
@@ -70,7 +72,14 @@ class CostReportingStack(Stack):
         encryption = Encryption(self, "Encryption", config=config, retain=retain)
         key = encryption.key
         storage = Storage(self, "Storage", config=config, key=key, retain=retain)
-        fanout = FanOut(self, "FanOut", config=config, key=key, worker_timeout=WORKER.timeout)
+        fanout = FanOut(
+            self,
+            "FanOut",
+            config=config,
+            key=key,
+            worker_timeout=WORKER.timeout,
+            export_worker_timeout=EXPORT_WORKER.timeout,
+        )
         link_signer = LinkSigner(self, "LinkSigner", config=config, assets=storage.assets, key=key)
         secrets_reader = ClientSecretsReader(self, "ClientSecrets", config=config, key=key)
         notifications = Notifications(
@@ -82,12 +91,14 @@ class CostReportingStack(Stack):
             config=config,
             code_dir=code_dir,
             layer_dir=layer_dir,
+            data_exports_layer_dir=data_exports_layer_dir,
             environment=self._environment(config, storage, fanout, sender_email, secrets_reader.role.role_arn),
             log_retention=LOG_RETENTION.get(config.environment, logs.RetentionDays.ONE_WEEK),
             events_dead_letter_queue=fanout.events_dead_letter_queue,
             retain_logs=retain,
         )
         fanout.feed(functions.worker)
+        fanout.feed_exports(functions.export_worker)
         notifications.deliver_feedback_to(functions.feedback)
         Schedules(
             self,
@@ -101,13 +112,27 @@ class CostReportingStack(Stack):
             self,
             "Monitoring",
             config=config,
-            worker=MonitoredFunction(functions.worker, "Worker", f"Worker ({config.worker_function})"),
+            workers=[
+                MonitoredFunction(functions.worker, "Worker", f"Worker ({config.worker_function})"),
+                MonitoredFunction(
+                    functions.export_worker, "ExportWorker", f"Export worker ({config.export_worker_function})"
+                ),
+            ],
             others=[
                 MonitoredFunction(functions.dispatcher, "Dispatcher", f"Dispatcher ({config.dispatcher_function})"),
                 MonitoredFunction(functions.feedback, "Feedback", f"SES feedback ({config.feedback_function})"),
             ],
-            jobs_queue=fanout.jobs_queue,
-            jobs_dead_letter_queue=fanout.dead_letter_queue,
+            queues=[
+                MonitoredQueue(
+                    fanout.jobs_queue, fanout.dead_letter_queue, "Jobs", "Jobs queue (dispatcher to worker)"
+                ),
+                MonitoredQueue(
+                    fanout.export_jobs_queue,
+                    fanout.export_dead_letter_queue,
+                    "ExportJobs",
+                    "Export jobs queue (dispatcher to export worker)",
+                ),
+            ],
             events_dead_letter_queue=fanout.events_dead_letter_queue,
             alerts_topic=notifications.alerts_topic,
         )
@@ -140,6 +165,7 @@ class CostReportingStack(Stack):
             **{attribute.upper(): getattr(config, attribute) for attribute in TABLES},
             "ASSETS_BUCKET": storage.assets.bucket_name,
             "JOBS_QUEUE_URL": fanout.jobs_queue.queue_url,
+            "EXPORT_JOBS_QUEUE_URL": fanout.export_jobs_queue.queue_url,
             "SENDER_EMAIL": sender_email,
             "SES_CONFIGURATION_SET": config.configuration_set,
             "LINK_SIGNER_SECRET": config.link_signer_secret,
@@ -201,6 +227,12 @@ class CostReportingStack(Stack):
         grant(worker, ["s3:PutObject", "s3:GetObject"], [storage.assets.arn_for_objects("reports/*")])
         # The month-close run lists the month's earlier reports of the client (lambdas/orchestration/run.py).
         grant(worker, ["s3:ListBucket"], [storage.assets.bucket_arn], {"StringLike": {"s3:prefix": ["reports/*"]}})
+        # Data Exports a payer replicates into the assets bucket (`access: replicated`): read only, that prefix
+        # only. Granted to the worker's role, which the export worker runs under (lambdas/dal/data_exports.py
+        # lists a period's partitions, reads its manifest and fetches the files it lists).
+        exports = f"{REPLICATED_EXPORTS_PREFIX}*"
+        grant(worker, ["s3:GetObject"], [storage.assets.arn_for_objects(exports)])
+        grant(worker, ["s3:ListBucket"], [storage.assets.bucket_arn], {"StringLike": {"s3:prefix": [exports]}})
         grant(
             worker,
             ["sts:AssumeRole"],
@@ -212,6 +244,12 @@ class CostReportingStack(Stack):
             role,
             f"AwsSolutions-IAM5[Resource::<{logical_id(storage.assets)}.Arn>/reports/*]",
             "Reports are stored per client and run under reports/; the worker writes and reads only that prefix.",
+        )
+        acknowledge(
+            role,
+            f"AwsSolutions-IAM5[Resource::<{logical_id(storage.assets)}.Arn>/{exports}]",
+            "Data Exports a payer delivers into the platform's bucket are kept per payer under exports/ "
+            "(docs/data-exports.md); the workers only read that prefix, they never write or delete there.",
         )
         acknowledge(
             role,
@@ -228,7 +266,8 @@ class CostReportingStack(Stack):
         self._grant(dispatcher, ["dynamodb:Query"], [f"{clients.table_arn}/index/{index}"])
         # The due clients' records, to group the clients that share a payer (lambdas/orchestration/dispatch.py).
         self._grant(dispatcher, ["dynamodb:BatchGetItem"], [clients.table_arn])
-        self._grant(dispatcher, ["sqs:SendMessage"], [fanout.jobs_queue.queue_arn])
+        # The jobs queue, and the export jobs queue for the clients whose cost source is data_exports.
+        self._grant(dispatcher, ["sqs:SendMessage"], [fanout.jobs_queue.queue_arn, fanout.export_jobs_queue.queue_arn])
         self._grant(dispatcher, list(KMS_DATA_ACTIONS), [key_arn])
 
     def _outputs(
@@ -248,6 +287,7 @@ class CostReportingStack(Stack):
         CfnOutput(self, "AssetsBucket", value=storage.assets.bucket_name)
         CfnOutput(self, "AuditBucket", value=storage.audit.bucket_name)
         CfnOutput(self, "JobsQueueUrl", value=fanout.jobs_queue.queue_url)
+        CfnOutput(self, "ExportJobsQueueUrl", value=fanout.export_jobs_queue.queue_url)
         CfnOutput(self, "AlertsTopicArn", value=notifications.alerts_topic.topic_arn)
         CfnOutput(self, "SenderEmail", value=notifications.sender_email)
         identity = notifications.identity
@@ -276,6 +316,7 @@ def build_app(app: App) -> list[CostReportingStack]:
     cdk-nag's AwsSolutions checks as a validation plugin: any unacknowledged finding fails synth."""
     names = environments_from_context(app.node.try_get_context("environment"))
     layer_dir = assets.build_layer()
+    data_exports_layer_dir = assets.build_data_exports_layer()
     code_dir = assets.stage_code()
     stacks = []
     for name in names:
@@ -288,6 +329,7 @@ def build_app(app: App) -> list[CostReportingStack]:
                 alert_email=app.node.try_get_context("alert_email") or None,
                 code_dir=code_dir,
                 layer_dir=layer_dir,
+                data_exports_layer_dir=data_exports_layer_dir,
             )
         )
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))

@@ -11,7 +11,9 @@ def secrets_reader_arn(config: EnvironmentConfig, account: str) -> str:
     return f"arn:aws:iam::{account}:role/{config.secrets_reader_role}"
 
 
-def worker_settings(config: EnvironmentConfig, *, account: str, queue_url: str = "") -> Settings:
+def worker_settings(
+    config: EnvironmentConfig, *, account: str, queue_url: str = "", export_queue_url: str = ""
+) -> Settings:
     """Every table of TABLES under its own name, the link signer's secret and the secrets reader
     role (which the stack creates, and `local up` provisions the same way)."""
     return Settings(
@@ -20,6 +22,7 @@ def worker_settings(config: EnvironmentConfig, *, account: str, queue_url: str =
         environment=config.environment,
         assets_bucket=config.assets_bucket,
         jobs_queue_url=queue_url,
+        export_jobs_queue_url=export_queue_url,
         sender_email=config.sender_email,
         configuration_set=config.configuration_set,
         link_signer_secret=config.link_signer_secret,

@@ -29,10 +29,6 @@ import typer
 from cli.aws_errors import problem
 from cli.context import (
     EXIT_FINDINGS,
-    EnvironmentOption,
-    FormatOption,
-    OutputFormat,
-    OutputOption,
     environment_config,
     fail,
     finish,
@@ -43,6 +39,7 @@ from cli.context import (
     writable,
     write_atomically,
 )
+from cli.options import EnvironmentOption, FormatOption, OutputFormat, OutputOption
 from cli.probes.resources import table_check
 from cli.readers.clients import clients_table
 from cli.render.console import console, errors
@@ -88,8 +85,7 @@ def create(
         fail("--full: give --full or --type clients, not both")
     at = now()
     output = output or DEFAULT_DIRECTORY / f"backup_{at:%Y%m%d_%H%M%S}.tar.gz"
-    writable(output)
-    config = environment_config(environment)
+    config = environment_config(environment, output=output)
     files, counts, problems = snapshot(config, kind)
     manifest = build_manifest(files, counts, config, kind, at)
     manifest_bytes = to_json(manifest).encode()

@@ -16,25 +16,20 @@ import typer
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from cli.context import (
-    EnvironmentOption,
-    FormatOption,
-    OutputFormat,
-    OutputOption,
-    as_of_day,
     emit,
     environment_config,
     fail,
-    month_start,
+    month_or_previous,
     now,
     read_output_of,
     writable,
     write_atomically,
 )
 from cli.documents.platform_cost import cost_statement
+from cli.options import EnvironmentOption, FormatOption, OutputFormat, OutputOption
 from cli.render.console import Table, console, styled
 from cli.reviews.costing import verify_statement
 from cli.reviews.periods import month_window
-from lambdas.logic.periods import previous_month_start
 from lambdas.models.client import describe_validation_error
 
 app = typer.Typer(help="The platform's cost per client, and billing statements.", no_args_is_help=True)
@@ -52,7 +47,7 @@ def track(
 ) -> None:
     """The platform's cost attributed to each client for the month (the input of `billing report`)."""
     writable(output)
-    window = month_window(month_start(month) or previous_month_start(as_of_day(as_of)))
+    window = month_window(month_or_previous(month, as_of))
     config = environment_config(environment)
     at = now()
     statement = cost_statement(config, window, at)

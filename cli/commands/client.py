@@ -20,29 +20,29 @@ from typing import Any
 import typer
 
 from cli.context import (
-    EnvironmentOption,
-    FormatOption,
-    OutputFormat,
-    OutputOption,
     confirm,
     emit,
     environment_config,
     fail,
     findings,
+    finish,
     now,
     to_json,
     tracked,
     writable,
     write_atomically,
 )
+from cli.options import EnvironmentOption, FormatOption, OutputFormat, OutputOption
 from cli.readers.clients import clients_table, cost_explorer_estimate, require_record, stored_records
 from cli.render.clients import details_table, runs_table, summary_row, suppressions_table
 from cli.render.console import Table, console, errors
-from cli.workflows import audit_trail, onboarding
+from cli.workflows import audit_trail, export_checks, onboarding
 from cli.workflows.client_records import (
     canonical,
     credentials_from_flags,
+    export_changes,
     export_document,
+    export_from_flags,
     export_records,
     fields_from_flags,
     record_from_file,
@@ -133,7 +133,8 @@ def show(
     try:
         client = parse_client(record)
         record, problem = canonical(client), None
-        expected = cost_explorer_estimate(config, client)
+        # A Data Export client's costs are no Cost Explorer requests: no estimate to show.
+        expected = cost_explorer_estimate(config, client) if client.cost_source == "cost_explorer" else None
     except InvalidInputError as error:
         problem = str(error)
     if fmt is ListFormat.json:
@@ -165,6 +166,14 @@ LocaleOption = typer.Option(None, "--locale", help="e.g. en_US, de_DE.")
 RoleOption = typer.Option(None, "--role-arn", help="Read-only role in the client's payer account.")
 ExternalIdOption = typer.Option(None, "--external-id", help="External id the role's trust policy requires.")
 SecretOption = typer.Option(None, "--secret-name", help="Secrets Manager secret holding stored access keys.")
+CostSourceOption = typer.Option(None, "--cost-source", help="cost_explorer (the default) or data_exports.")
+ExportBucketOption = typer.Option(None, "--export-bucket", help="Data Export: the S3 bucket it is delivered to.")
+ExportPrefixOption = typer.Option(None, "--export-prefix", help="Data Export: its S3 path prefix (no slashes around).")
+ExportNameOption = typer.Option(None, "--export-name", help="Data Export: the export's name.")
+ExportFormatOption = typer.Option(None, "--export-format", help="Data Export: focus_1_2 (default) or cur_2_0.")
+ExportAccessOption = typer.Option(
+    None, "--export-access", help="Data Export: client_role (default: the client's role reads it) or replicated."
+)
 
 
 @app.command("add")
@@ -181,12 +190,22 @@ def add(
     metric: str | None = MetricOption,
     budget: str | None = BudgetOption,
     locale: str | None = LocaleOption,
+    cost_source: str | None = CostSourceOption,
+    export_bucket: str | None = ExportBucketOption,
+    export_prefix: str | None = ExportPrefixOption,
+    export_name: str | None = ExportNameOption,
+    export_format: str | None = ExportFormatOption,
+    export_access: str | None = ExportAccessOption,
     from_file: Path | None = typer.Option(None, "--from-file", help="A JSON client record (flags override it)."),
     environment: str = EnvironmentOption,
 ) -> None:
-    """Register a new client (from flags, or a JSON record with --from-file)."""
+    """Register a new client (from flags, or a JSON record with --from-file). A client read from a
+    Data Export (--cost-source data_exports and the --export-* flags) has its export checked once
+    it is written: what the check finds is reported, the client stays registered."""
     record = record_from_file(from_file) if from_file else {}
     record.update(fields_from_flags(name, account_ids, recipients, schedule, currency, metric, budget, locale))
+    export = export_from_flags(export_bucket, export_prefix, export_name, export_format, export_access)
+    record.update(export_changes(cost_source, export, record.get("data_export")))
     if client_id:
         record["client_id"] = client_id
     credentials = credentials_from_flags(role_arn, external_id, secret_name)
@@ -206,6 +225,8 @@ def add(
     if generated:
         console.print(f"External id (give it to the client for its role's trust policy): {generated}", highlight=False)
     audit_trail.record(config, "client.add", client.client_id)
+    if client.data_export is not None:
+        finish(export_checks.after_registration(client, waiting_for_role=generated is not None))
 
 
 @app.command("update")
@@ -222,21 +243,30 @@ def update(
     metric: str | None = MetricOption,
     budget: str | None = BudgetOption,
     locale: str | None = LocaleOption,
+    cost_source: str | None = CostSourceOption,
+    export_bucket: str | None = ExportBucketOption,
+    export_prefix: str | None = ExportPrefixOption,
+    export_name: str | None = ExportNameOption,
+    export_format: str | None = ExportFormatOption,
+    export_access: str | None = ExportAccessOption,
     from_file: Path | None = typer.Option(None, "--from-file", help="JSON with the fields to change."),
     environment: str = EnvironmentOption,
 ) -> None:
-    """Change some fields of a client; the rest stay as they are. Lists are replaced whole."""
+    """Change some fields of a client; the rest stay as they are. Lists are replaced whole; an
+    --export-* flag changes that field of the client's Data Export, the others stay."""
     changes = record_from_file(from_file) if from_file else {}
     if changes.get("client_id", client_id) != client_id:
         fail("client_id: cannot be changed; add a new client and remove the old one")
     changes.update(fields_from_flags(name, account_ids, recipients, schedule, currency, metric, budget, locale))
     credentials = credentials_from_flags(role_arn, external_id, secret_name)
+    export = export_from_flags(export_bucket, export_prefix, export_name, export_format, export_access)
     config = environment_config(environment)
-    record = None
+    record = require_record(clients_table(config), client_id) if export else None  # the export's other fields
+    changes.update(export_changes(cost_source, export, changes.get("data_export", (record or {}).get("data_export"))))
     if credentials.get("type") == "stored_keys":
         changes["credentials"] = credentials
     elif credentials:  # a role: a new external id alone keeps the role, and the other way round
-        record = require_record(clients_table(config), client_id)
+        record = record if record is not None else require_record(clients_table(config), client_id)
         current = record.get("credentials") or {}
         changes["credentials"] = {**(current if current.get("type") == "role" else {}), "type": "role", **credentials}
     if not changes:
@@ -247,6 +277,8 @@ def update(
     if generated:
         console.print(f"External id (give it to the client for its role's trust policy): {generated}", highlight=False)
     audit_trail.record(config, "client.update", client_id, fields=changes)
+    if client.data_export is not None and ({"cost_source", "data_export", "credentials"} & set(changes)):
+        finish(export_checks.after_registration(client, waiting_for_role=generated is not None))
 
 
 def _set_status(environment: str, client_id: str, status: str, action: audit_trail.Action, done: str) -> None:
@@ -335,6 +367,7 @@ def import_clients(
     if dry_run:
         onboarding.check_external_ids(clients, existing)
         for client in clients:
+            onboarding.check_export(config, client)
             onboarding.check_secrets(config, client)
         console.print(f"Dry run: {len(clients)} valid record(s); would add {new}, replace {len(clashes)}.")
         return

@@ -9,26 +9,11 @@ from typing import Any
 
 import typer
 
-from cli.context import (
-    EnvironmentOption,
-    FormatOption,
-    MonthOption,
-    OutputFormat,
-    OutputOption,
-    as_of_day,
-    emit,
-    environment_config,
-    finish,
-    month_start,
-    now,
-    writable,
-)
+from cli.context import as_of_day, emit_and_finish, environment_config, month_or_previous, now, writable
 from cli.documents.platform_bill import report_document, trends_document
+from cli.options import EnvironmentOption, FormatOption, MonthOption, OutputFormat, OutputOption
 from cli.render.console import Table, styled
-from cli.reviews.platform_costs import (
-    CE_SERVICE,
-    COST_PER_RUN_RISE,
-)
+from cli.reviews.platform_costs import CE_SERVICE, COST_PER_RUN_RISE
 from infrastructure.config import EnvironmentConfig
 from lambdas.logic.periods import add_months
 
@@ -63,7 +48,7 @@ def report(
     """The platform's own AWS bill for a month, by service and by client (exit 1 when the month
     has no tagged cost, or the bill per run rose over 10%). Two or three Cost Explorer requests."""
     writable(output)
-    first = month_start(month) or add_months(as_of_day(as_of).replace(day=1), -1)
+    first = month_or_previous(month, as_of)
     config = environment_config(environment)
     document = report_document(config, first, now())
     table = Table("service", "USD", "month before", "detail", title=_report_title(document, config))
@@ -92,8 +77,7 @@ def report(
         )
     if document["unallocated_usd"]:
         table.add_row("unallocated", str(document["unallocated_usd"]), "", "no client used these services")
-    emit(document, table, fmt, output)
-    finish(_report_shortfall(document))
+    emit_and_finish(document, table, fmt, output, _report_shortfall(document))
 
 
 def _report_title(document: dict[str, Any], config: EnvironmentConfig) -> str:
@@ -151,5 +135,4 @@ def trends(
         )
     for item in document["drivers_over_the_period"]:
         table.add_row(styled("over the period", "bold"), "", f"{item['change_usd']:+}", item["service"], "", "", "")
-    emit(document, table, fmt, output)
-    finish(_trends_shortfall(document))
+    emit_and_finish(document, table, fmt, output, _trends_shortfall(document))

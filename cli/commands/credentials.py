@@ -34,10 +34,6 @@ from rich.text import Text
 
 from cli.context import (
     EXIT_FINDINGS,
-    EnvironmentOption,
-    FormatOption,
-    OutputFormat,
-    OutputOption,
     emit,
     environment_config,
     fail,
@@ -47,12 +43,13 @@ from cli.context import (
     report_checks,
     writable,
 )
+from cli.options import EnvironmentOption, FormatOption, OutputFormat, OutputOption
 from cli.readers.clients import clients_table, cost_explorer_estimate, key_ages, require_client
 from cli.render.console import Table, console, styled
 from cli.reviews.checks import Status
 from cli.reviews.key_ages import CRITICAL_DAYS, SYSTEM_CRITICAL_DAYS, SYSTEM_WARN_DAYS, WARN_DAYS
 from cli.workflows import audit_trail
-from cli.workflows.credential_validation import validate
+from cli.workflows.credential_validation import reads_cost_explorer, validate
 from cli.workflows.link_signer import link_signer_ages
 from cli.workflows.rotation import Rotation, RotationStopped, SignerRotation, finish_signer_rotation
 from lambdas.models.client import RoleCredentials
@@ -131,13 +128,14 @@ def validate_command(
     verbose: bool = typer.Option(False, "--verbose", help="Show the audit log lines (on stderr)."),
     environment: str = EnvironmentOption,
 ) -> None:
-    """Obtain the client's credentials and report for which accounts they read Cost Explorer."""
+    """Obtain the client's credentials and report for which accounts they read Cost Explorer (when the
+    client's runs read it), and whether they read the client's Data Export (when it names one)."""
     writable(output)
     config = environment_config(environment)
     client = require_client(clients_table(config), client_id)
     at = now()
     result = validate(client, at, verbose=verbose, expected=cost_explorer_estimate(config, client))
-    if fmt is OutputFormat.table:
+    if fmt is OutputFormat.table and reads_cost_explorer(client):
         accounts = Table("account", "Cost Explorer", title=f"{client_id}: accounts")
         for account in client.account_ids:
             accounts.add_row(

@@ -25,18 +25,8 @@ from pathlib import Path
 
 import typer
 
-from cli.context import (
-    EXIT_FINDINGS,
-    EnvironmentOption,
-    FormatOption,
-    OutputFormat,
-    OutputOption,
-    environment_config,
-    fail,
-    now,
-    report_checks,
-    writable,
-)
+from cli.context import EXIT_FINDINGS, environment_config, fail, now, report_checks
+from cli.options import EnvironmentOption, FormatOption, OutputFormat, OutputOption
 from cli.probes.alert_delivery import alert_delivery_check
 from cli.probes.resources import alarms, metric_sum, queue_depth, queue_url, resource_checks, topic_arn
 from cli.render.console import console
@@ -55,8 +45,7 @@ def validate(
     environment: str = EnvironmentOption,
 ) -> None:
     """Every resource the configuration names exists and is healthy."""
-    writable(output)
-    config = environment_config(environment)
+    config = environment_config(environment, output=output)
     meta = {"environment": config.environment, "checked_at": now().isoformat()}
     report_checks(
         [*resource_checks(config), alert_delivery_check(config), link_signer_check(config, now())],
@@ -92,7 +81,7 @@ class Reading:
 
 def read(config: EnvironmentConfig, topic: str | None, jobs: str, dlq: str, since: datetime, at: datetime) -> Reading:
     watching = alarms(topic) if topic else []
-    functions = (config.worker_function, config.dispatcher_function)
+    functions = (config.worker_function, config.export_worker_function, config.dispatcher_function)
     waiting, in_flight = queue_depth(jobs)
     return Reading(
         in_alarm=sorted(str(a["AlarmName"]) for a in watching if a.get("StateValue") == "ALARM"),

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import typer
 
-from cli.context import EnvironmentOption, environment_config, now, writable, write_atomically
+from cli.context import environment_config, now, write_atomically
 from cli.documents.overview import overview_markdown
+from cli.options import EnvironmentOption
 from cli.render.console import console
 
 app = typer.Typer(help="Documentation generated from the live configuration.", no_args_is_help=True)
@@ -25,8 +26,7 @@ def overview(
     environment: str = EnvironmentOption,
 ) -> None:
     """A system overview for onboarding: resources, clients by schedule, alarms."""
-    writable(output)
-    config = environment_config(environment)
+    config = environment_config(environment, output=output)
     text = overview_markdown(config, now())
     write_atomically(output, text)
     console.print(f"Wrote {output}.")

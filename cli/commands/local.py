@@ -32,7 +32,6 @@ from cli.context import (
     EXIT_FINDINGS,
     LOCAL_PORT,
     REPOSITORY,
-    EnvironmentOption,
     as_of_day,
     environment_config,
     fail,
@@ -48,6 +47,7 @@ from cli.context import (
     use_local_aws,
     write_atomically,
 )
+from cli.options import EnvironmentOption
 from cli.readers.clients import clients_table
 from cli.render.console import Table, console, styled
 from cli.workflows.registration import register

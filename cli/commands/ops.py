@@ -20,7 +20,8 @@ targets met / no finding, 1 a target missed or a finding, 2 bad input.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -29,17 +30,13 @@ from typing import Any
 import typer
 
 from cli.context import (
-    AsOfOption,
-    EnvironmentOption,
-    FormatOption,
-    MonthOption,
-    OutputFormat,
-    OutputOption,
     as_of_day,
     emit,
+    emit_and_finish,
     environment_config,
     fail,
     finish,
+    month_or_previous,
     month_start,
     now,
     read_output_of,
@@ -53,6 +50,7 @@ from cli.documents.kpis import ops_report_document
 from cli.documents.performance import FORMAT_VERSION, PERFORMANCE_FORMAT, performance_document
 from cli.documents.platform_cost import cost_optimization_document
 from cli.documents.security_audit import security_audit_document
+from cli.options import AsOfOption, EnvironmentOption, FormatOption, MonthOption, OutputFormat, OutputOption
 from cli.render.console import Table, console, styled
 from cli.render.ops import (
     audit_table,
@@ -66,7 +64,7 @@ from cli.render.ops import (
     with_unit,
 )
 from cli.reviews.periods import Window, month_window, period_window
-from lambdas.logic.periods import previous_month_start
+from infrastructure.config import EnvironmentConfig
 
 app = typer.Typer(help="Operations analytics: reviews, audits, capacity, optimisation.", no_args_is_help=True)
 
@@ -83,12 +81,20 @@ def _window(period: Period, as_of: str, month: str) -> Window:
     return period_window(period.value, as_of_day(as_of), month_start(month))
 
 
-def _finish(
-    document: dict[str, Any], table: Table | None, fmt: OutputFormat, output: Path | None, shortfall: str
-) -> None:
-    """Print and write the result; exit 0, or 1 ending with the line that names `shortfall`."""
-    emit(document, table, fmt, output)
-    finish(shortfall)
+def _period_review(
+    build: Callable[[EnvironmentConfig, Window, datetime], dict[str, Any]],
+    period: Period,
+    as_of: str,
+    month: str,
+    output: Path | None,
+    environment: str,
+) -> tuple[EnvironmentConfig, Window, dict[str, Any]]:
+    """A review of a --period (ops report, performance, audit-report): the options checked before
+    anything is read, then the environment, the period's window and the document `build` makes."""
+    writable(output)
+    window = _window(period, as_of, month)
+    config = environment_config(environment)
+    return config, window, build(config, window, now())
 
 
 # -- ops report ----------------------------------------------------------------------------------
@@ -107,12 +113,9 @@ def report(
 
     Executions, success rate, durations, email delivery, errors by kind, Cost Explorer requests.
     """
-    writable(output)
-    window = _window(period, as_of, month)
-    config = environment_config(environment)
-    document = ops_report_document(config, window, now())
+    config, window, document = _period_review(ops_report_document, period, as_of, month, output, environment)
     title = f"operations of {config.environment}, {window.label}"
-    _finish(document, kpi_table(document, title), fmt, output, missed_kpis(document))
+    emit_and_finish(document, kpi_table(document, title), fmt, output, missed_kpis(document))
 
 
 # -- client health -------------------------------------------------------------------------------
@@ -146,7 +149,7 @@ def client_health(
         )
         if part
     )
-    _finish(document, table, fmt, output, shortfall)
+    emit_and_finish(document, table, fmt, output, shortfall)
 
 
 # -- capacity ------------------------------------------------------------------------------------
@@ -170,8 +173,7 @@ def capacity(
     Clients and runs per month, the worker against its memory and timeout, throttling, table and
     bucket sizes, a least-squares projection.
     """
-    writable(output)
-    config = environment_config(environment)
+    config = environment_config(environment, output=output)
     document = capacity_document(config, now(), history_months=history_months, forecast_months=forecast_months)
     table = capacity_table(document, config)
     crossed = [
@@ -199,13 +201,14 @@ def security_audit(
     """Findings with severity and fix; exit 1 if any finding above INFO."""
     if weekly and comprehensive:
         fail("--comprehensive: give --weekly or --comprehensive, not both")
-    writable(output)
-    config = environment_config(environment)
+    config = environment_config(environment, output=output)
     document = security_audit_document(config, now(), comprehensive=comprehensive)
     table = security_audit_table(document, config)
     above = {level: count for level, count in document["summary"].items() if count and level != "INFO"}
     listed = ", ".join(f"{count} {level}" for level, count in above.items())
-    _finish(document, table, fmt, output, f"{sum(above.values())} finding(s) above INFO: {listed}" if above else "")
+    emit_and_finish(
+        document, table, fmt, output, f"{sum(above.values())} finding(s) above INFO: {listed}" if above else ""
+    )
 
 
 # -- costs ---------------------------------------------------------------------------------------
@@ -236,7 +239,7 @@ def cost_optimization(
     worth = [item for item in document["recommendations"] if item["worth_acting"]]
     saving = sum((Decimal(str(item["estimated_saving_usd"])) for item in worth), Decimal(0))
     shortfall = f"{len(worth)} recommendation(s) worth acting on, saving USD {saving} in the period" if worth else ""
-    _finish(document, table, fmt, recommendations_output, shortfall)
+    emit_and_finish(document, table, fmt, recommendations_output, shortfall)
 
 
 # -- performance ---------------------------------------------------------------------------------
@@ -255,10 +258,7 @@ def performance(
 
     Duration percentiles, per client and per hour, the slowest runs, peak memory, the worker's invocations.
     """
-    writable(output)
-    window = _window(period, as_of, month)
-    config = environment_config(environment)
-    document = performance_document(config, window, now())
+    config, window, document = _period_review(performance_document, period, as_of, month, output, environment)
     stats = document["duration"]
     table = Table("figure", "value", title=f"performance of {config.environment}, {window.label}")
     table.add_row("runs", str(document["runs"]))
@@ -272,7 +272,7 @@ def performance(
         for c in document["checks"]
         if c["status"] not in ("OK", "UNKNOWN")
     ]
-    _finish(document, table, fmt, output, f"threshold crossed: {', '.join(crossed)}" if crossed else "")
+    emit_and_finish(document, table, fmt, output, f"threshold crossed: {', '.join(crossed)}" if crossed else "")
 
 
 @app.command("performance-report")
@@ -308,10 +308,7 @@ def audit_report(
     environment: str = EnvironmentOption,
 ) -> None:
     """Who changed which client, rotations, access and refusals (exit 1 on an unauthorised event)."""
-    writable(output)
-    window = _window(period, as_of, month)
-    config = environment_config(environment)
-    document = audit_document(config, window, now())
+    config, window, document = _period_review(audit_document, period, as_of, month, output, environment)
     table = audit_table(document, config, window)
     unauthorized = document["unauthorized"]
     counts = (
@@ -319,7 +316,7 @@ def audit_report(
         (len(unauthorized["refused_runs"]), "refused run(s)"),
         (len(document["unreadable_audit_objects"]), "unreadable audit object(s)"),
     )
-    _finish(document, table, fmt, output, ", ".join(f"{count} {what}" for count, what in counts if count))
+    emit_and_finish(document, table, fmt, output, ", ".join(f"{count} {what}" for count, what in counts if count))
 
 
 # -- monthly report (PDF) -------------------------------------------------------------------------
@@ -339,7 +336,7 @@ def monthly_report(
     from cli.render.pdf import monthly_review_pdf
 
     writable(output)
-    window = month_window(month_start(month) or previous_month_start(as_of_day(as_of)))
+    window = month_window(month_or_previous(month, as_of))
     config = environment_config(environment)
     at = now()
     operations = ops_report_document(config, window, at)

@@ -28,21 +28,10 @@ from typing import Any
 
 import typer
 
-from cli.context import (
-    EnvironmentOption,
-    FormatOption,
-    OutputFormat,
-    OutputOption,
-    as_of_day,
-    emit,
-    environment_config,
-    fail,
-    finish,
-    now,
-    writable,
-)
+from cli.context import as_of_day, emit, emit_and_finish, environment_config, fail, finish, now
 from cli.documents.dynamodb_queries import review
 from cli.documents.lambda_memory import function_names, memory_document
+from cli.options import EnvironmentOption, FormatOption, OutputFormat, OutputOption
 from cli.render.console import Table
 from cli.render.dynamodb_queries import dynamodb_table
 from cli.reviews.cost_advice import MIN_SAVING_USD
@@ -50,6 +39,11 @@ from cli.reviews.dynamodb_queries import table_names
 from infrastructure.config import TABLES
 
 app = typer.Typer(help="Right-size functions and tables from what they measurably do.", no_args_is_help=True)
+
+
+def _period_end(as_of: str, at: datetime) -> datetime:
+    """The end of the period measured: the start (UTC) of the --as-of day, or `at` (now) without it."""
+    return datetime.combine(as_of_day(as_of), datetime.min.time(), tzinfo=at.tzinfo) if as_of else at
 
 
 def _shortfall(document: dict[str, Any]) -> str:
@@ -77,13 +71,12 @@ def lambda_memory(
     """The memory size a function should have: each candidate with its peak use, estimated
     duration and cost over the period, the size recommended and its saving (exit 1 when a size
     saves a cent or more, or the current one is too small)."""
-    writable(output)
-    config = environment_config(environment)
+    config = environment_config(environment, output=output)
     names = function_names(config)
     if function_name not in names:
         fail(f"--function-name: {function_name!r} is not a function of the platform ({', '.join(sorted(set(names)))})")
     at = now()
-    end = datetime.combine(as_of_day(as_of), datetime.min.time(), tzinfo=at.tzinfo) if as_of else at
+    end = _period_end(as_of, at)
     document = memory_document(config, names[function_name], analyze_period, end, at)
     measured = document["measured"]
     title = (
@@ -114,8 +107,7 @@ def lambda_memory(
             str(item["saving_usd"]),
             item["verdict"],
         )
-    emit(document, table, fmt, output)
-    finish(_shortfall(document))
+    emit_and_finish(document, table, fmt, output, _shortfall(document))
 
 
 @app.command("dynamodb-queries")
@@ -132,13 +124,12 @@ def dynamodb_queries(
     """How each table is read and written: the code's access patterns, the operations measured and
     their share, the busiest hour, throttles, items per key, and the change to make (exit 1 when
     there is one)."""
-    writable(output)
-    config = environment_config(environment)
+    config = environment_config(environment, output=output)
     names = table_names(config)
     if table_name is not None and table_name not in names:
         fail(f"--table-name: {table_name!r} is not a table of the platform ({', '.join(sorted(names))})")
     at = now()
-    end = datetime.combine(as_of_day(as_of), datetime.min.time(), tzinfo=at.tzinfo) if as_of else at
+    end = _period_end(as_of, at)
     start = end - timedelta(days=analyze_period)
     attributes = [names[table_name]] if table_name else list(TABLES)
     reviews = [review(config, attribute, start, end) for attribute in attributes]

@@ -13,10 +13,6 @@ from pydantic import ValidationError
 
 from cli.context import (
     EXIT_BAD_INPUT,
-    EnvironmentOption,
-    FormatOption,
-    OutputFormat,
-    OutputOption,
     as_of_day,
     emit,
     environment_config,
@@ -26,9 +22,9 @@ from cli.context import (
     pipeline_logs,
     settings,
     tracked,
-    writable,
     write_atomically,
 )
+from cli.options import EnvironmentOption, FormatOption, OutputFormat, OutputOption
 from cli.readers.clients import clients_table, require_record
 from cli.render.console import Table, console, errors
 from cli.reviews.checks import listed
@@ -171,8 +167,7 @@ def history(
     environment: str = EnvironmentOption,
 ) -> None:
     """The client's recorded runs, newest first."""
-    writable(output)
-    config = environment_config(environment)
+    config = environment_config(environment, output=output)
     require_record(clients_table(config), client_id)
     runs = ExecutionsTable(config.executions_table).history(client_id, limit=limit)
     view = Table("run", "status", "delivery", "finished (UTC)", "duration", "total", "CE req.", "error")

@@ -18,27 +18,13 @@ from typing import Any
 
 import typer
 
-from cli.context import (
-    EnvironmentOption,
-    FormatOption,
-    OutputFormat,
-    OutputOption,
-    emit,
-    environment_config,
-    fail,
-    finish,
-    now,
-    report_checks,
-    writable,
-)
+from cli.context import emit_and_finish, environment_config, fail, now, report_checks, writable
 from cli.documents.health import health_checks
 from cli.documents.recovery_validation import evidence_checks, recovery_checks
+from cli.options import EnvironmentOption, FormatOption, OutputFormat, OutputOption
 from cli.probes.recovery import RTO, Assessed, assessment
 from cli.render.console import Table, styled
-from cli.reviews.checks import (
-    Status,
-    listed,
-)
+from cli.reviews.checks import Status, listed
 from cli.workflows.backup import read_backup
 from infrastructure.config import EnvironmentConfig
 
@@ -57,8 +43,7 @@ def health_check(
     environment: str = EnvironmentOption,
 ) -> None:
     """Is the platform healthy? Each check OK / WARNING / CRITICAL; exit 0 only if all are OK."""
-    writable(output)
-    config = environment_config(environment)
+    config = environment_config(environment, output=output)
     at = now()
     checks = health_checks(config, at, post_deployment=post_deployment, comprehensive=comprehensive)
     meta = {"environment": config.environment, "checked_at": at.isoformat()}
@@ -77,8 +62,7 @@ def assess_damage(
     """Disaster recovery, the first 15 minutes: what exists, what is missing or damaged, what holds
     data and where it is restorable from, in the order to restore, with the runbook's RTO (exit 1
     when anything is missing or damaged)."""
-    writable(output)
-    config = environment_config(environment)
+    config = environment_config(environment, output=output)
     at = now()
     assessed = Assessed(assessment(config, comprehensive=comprehensive))
     rows = [item.as_dict(order) for order, item in enumerate(assessed.items, start=1)]
@@ -101,9 +85,9 @@ def assess_damage(
             item.restore_from,
             f"{RTO[item.tier]} ({item.tier})",
         )
-    emit(document, table, fmt, output)
     damaged = [f"{item.name} ({item.state})" for item in assessed.damaged]
-    finish(f"{len(damaged)} of {len(rows)} part(s) missing or damaged: {listed(damaged)}" if damaged else "")
+    shortfall = f"{len(damaged)} of {len(rows)} part(s) missing or damaged: {listed(damaged)}" if damaged else ""
+    emit_and_finish(document, table, fmt, output, shortfall)
 
 
 def _title(config: EnvironmentConfig, assessed: Assessed) -> str:

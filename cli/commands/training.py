@@ -15,19 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from cli.context import (
-    EnvironmentOption,
-    FormatOption,
-    OutputFormat,
-    OutputOption,
-    environment_config,
-    fail,
-    now,
-    report_checks,
-    to_json,
-    writable,
-    write_atomically,
-)
+from cli.context import environment_config, fail, now, report_checks, to_json, writable, write_atomically
+from cli.options import EnvironmentOption, FormatOption, OutputFormat, OutputOption
 from cli.render.console import Table, console
 from infrastructure.config import EnvironmentConfig
 

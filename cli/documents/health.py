@@ -226,9 +226,12 @@ def recent_errors_check(config: EnvironmentConfig, at: datetime) -> Check:
     try:
         errors = sum(
             metric_sum("AWS/Lambda", "Errors", {"FunctionName": name}, start, at)
-            for name in (config.worker_function, config.dispatcher_function)
+            for name in (config.worker_function, config.export_worker_function, config.dispatcher_function)
         )
-        throttles = metric_sum("AWS/Lambda", "Throttles", {"FunctionName": config.worker_function}, start, at)
+        throttles = sum(
+            metric_sum("AWS/Lambda", "Throttles", {"FunctionName": name}, start, at)
+            for name in (config.worker_function, config.export_worker_function)
+        )
         failed = metric_sum(METRICS_NAMESPACE, "RunsFailed", {"service": config.service_name}, start, at)
     except Exception as error:
         return Check("last hour", Status.WARNING, f"unknown: {problem(error)}")
@@ -245,6 +248,8 @@ def health_checks(
     checks.append(alarms_check(config))
     checks.append(queue_check(config.dead_letter_queue, dead_letters=True))
     checks.append(queue_check(config.jobs_queue, dead_letters=False))
+    checks.append(queue_check(config.export_dead_letter_queue, dead_letters=True))
+    checks.append(queue_check(config.export_jobs_queue, dead_letters=False))
     checks.append(stale_clients_check(config, at))
     checks.append(credential_age_check(config, at))
     checks.append(link_signer_check(config, at))

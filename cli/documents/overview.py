@@ -37,6 +37,7 @@ def _functions(config: EnvironmentConfig) -> list[list[Any]]:
     rows = []
     for role, name in (
         ("worker: one client's report per SQS message", config.worker_function),
+        ("export worker: a Data Export client's report per SQS message", config.export_worker_function),
         ("dispatcher: queues the clients due on a schedule", config.dispatcher_function),
         ("feedback: SES bounces and complaints to suppressions", config.feedback_function),
     ):
@@ -140,7 +141,12 @@ def _storage_section(config: EnvironmentConfig, arn: str | None) -> list[str]:
         rows.append(["bucket", bucket, f"versioning {versioning}; reports under reports/, audit trail under audit/"])
     else:
         rows.append(["bucket", config.assets_bucket, "missing"])
-    for name in (config.jobs_queue, config.dead_letter_queue):
+    for name in (
+        config.jobs_queue,
+        config.dead_letter_queue,
+        config.export_jobs_queue,
+        config.export_dead_letter_queue,
+    ):
         url = queue_url(name)
         if url:
             waiting, in_flight = queue_depth(url)

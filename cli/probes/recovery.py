@@ -202,6 +202,7 @@ def deployed_items(config: EnvironmentConfig) -> list[Item]:
     items = []
     for function, tier in (
         (config.worker_function, "critical"),
+        (config.export_worker_function, "critical"),
         (config.dispatcher_function, "critical"),
         (config.feedback_function, "standard"),
     ):
@@ -287,6 +288,8 @@ def assessment(config: EnvironmentConfig, *, comprehensive: bool) -> list[Item]:
     items.append(bucket_item(config, comprehensive))
     items.append(queue_item(config.jobs_queue, "critical", dead_letters=False))
     items.append(queue_item(config.dead_letter_queue, "standard", dead_letters=True))
+    items.append(queue_item(config.export_jobs_queue, "critical", dead_letters=False))
+    items.append(queue_item(config.export_dead_letter_queue, "standard", dead_letters=True))
     items += deployed_items(config)
     items.append(ses_item(config))
     signer = "cdk deploy makes a new key (links already sent stop working)"

@@ -153,22 +153,30 @@ def bucket_check(config: EnvironmentConfig) -> Check:
 
 
 def queue_checks(config: EnvironmentConfig) -> list[Check]:
+    """Each queue (the jobs queue, the export worker's) exists and redrives to its dead-letter queue."""
+    return [
+        *_queue_pair_checks(config.jobs_queue, config.dead_letter_queue),
+        *_queue_pair_checks(config.export_jobs_queue, config.export_dead_letter_queue),
+    ]
+
+
+def _queue_pair_checks(queue: str, dead_letter_queue: str) -> list[Check]:
     checks = []
     try:
-        jobs, dlq = queue_url(config.jobs_queue), queue_url(config.dead_letter_queue)
+        jobs, dlq = queue_url(queue), queue_url(dead_letter_queue)
     except Exception as error:
-        return [Check("queues", Status.CRITICAL, problem(error))]
+        return [Check(f"queues {queue}", Status.CRITICAL, problem(error))]
     checks.append(
-        Check(f"queue {config.dead_letter_queue}", *((Status.OK, "exists") if dlq else (Status.CRITICAL, "missing")))
+        Check(f"queue {dead_letter_queue}", *((Status.OK, "exists") if dlq else (Status.CRITICAL, "missing")))
     )
     if jobs is None:
-        return [Check(f"queue {config.jobs_queue}", Status.CRITICAL, "missing"), *checks]
+        return [Check(f"queue {queue}", Status.CRITICAL, "missing"), *checks]
     redrive = platform_client("sqs").get_queue_attributes(QueueUrl=jobs, AttributeNames=["RedrivePolicy"])
     policy = redrive.get("Attributes", {}).get("RedrivePolicy", "")
-    if config.dead_letter_queue not in policy:
-        checks.insert(0, Check(f"queue {config.jobs_queue}", Status.CRITICAL, "no redrive to the dead-letter queue"))
+    if dead_letter_queue not in policy:
+        checks.insert(0, Check(f"queue {queue}", Status.CRITICAL, "no redrive to the dead-letter queue"))
     else:
-        checks.insert(0, Check(f"queue {config.jobs_queue}", Status.OK, "redrives to the dead-letter queue"))
+        checks.insert(0, Check(f"queue {queue}", Status.OK, "redrives to the dead-letter queue"))
     return checks
 
 
@@ -252,7 +260,12 @@ def resource_checks(config: EnvironmentConfig) -> list[Check]:
     if config.deployed_by_stack:
         checks.extend(
             function_check(name)
-            for name in (config.worker_function, config.dispatcher_function, config.feedback_function)
+            for name in (
+                config.worker_function,
+                config.export_worker_function,
+                config.dispatcher_function,
+                config.feedback_function,
+            )
         )
         checks.append(alarm_coverage_check(config))
         checks.append(dashboard_check(config))

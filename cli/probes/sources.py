@@ -9,7 +9,7 @@ reports then show the gap instead of inventing a figure.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -34,13 +34,7 @@ class FunctionLimits:
     max_concurrency: int | None = None  # the SQS event source's maximum concurrency (worker)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "memory_mb": self.memory_mb,
-            "timeout_s": self.timeout_s,
-            "max_concurrency": self.max_concurrency,
-            "source": self.source,
-        }
+        return asdict(self)
 
 
 def function_limits(config: EnvironmentConfig, name: str) -> FunctionLimits | None:

@@ -32,16 +32,22 @@ def monthly_review_pdf(sections: dict[str, Any], environment: str, window: Windo
     return bytes(pdf.output())
 
 
+def _titled_page(pdf: Document, title: str, about: str, *, size: float = 18, height: float = 10) -> None:
+    """A new page, its title in bold, and under it, muted, what the page is about."""
+    pdf.add_page()
+    pdf.set_font(pdf.family, "B", size)
+    pdf.cell(0, height, pdf.safe(title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.paragraph(about, color=MUTED)
+
+
 def _operations_page(pdf: Document, operations: dict[str, Any], environment: str, window: Window, at: datetime) -> None:
     """The KPI tiles, runs per day, executions and errors by kind."""
-    pdf.add_page()
-    pdf.set_font(pdf.family, "B", 18)
-    pdf.cell(0, 10, pdf.safe(f"Operations review: {window.label}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.paragraph(
+    _titled_page(
+        pdf,
+        f"Operations review: {window.label}",
         f"Environment {environment}. Period {window.start:%-d %B} to {window.as_dict()['end']:%-d %B %Y} (UTC)"
         + (f", in progress: figures up to {at:%-d %B %H:%M}" if at < window.end_at else "")
         + ". Figures from the platform's execution records; targets from the users' runbook.",
-        color=MUTED,
     )
     pdf.ln(2)
     kpis = {kpi["name"]: kpi for kpi in operations["kpis"]}
@@ -214,14 +220,12 @@ def billing_pdf(document: dict[str, Any]) -> bytes:
 def _billing_summary_page(pdf: Document, document: dict[str, Any]) -> None:
     """Every client's total, the unit prices, what is not priced."""
     period = document["period"]
-    pdf.add_page()
-    pdf.set_font(pdf.family, "B", 18)
-    pdf.cell(0, 10, pdf.safe(f"Platform cost by client: {period['label']}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.paragraph(
+    _titled_page(
+        pdf,
+        f"Platform cost by client: {period['label']}",
         f"Environment {document['environment']}, {period['start']} to {period['end']} (UTC). What running the "
         "platform cost for each client, from its recorded runs, archived reports and stored items, at the unit "
         "prices below. Shared costs are allocated in proportion to runs.",
-        color=MUTED,
     )
     rows = [[c["client_id"], c["name"], c["runs"], f"{Decimal(str(c['total_usd'])):.2f}"] for c in document["clients"]]
     if Decimal(str(document["unallocated_usd"])):
@@ -256,13 +260,13 @@ def _billing_summary_page(pdf: Document, document: dict[str, Any]) -> None:
 def _billing_client_page(pdf: Document, document: dict[str, Any], client: dict[str, Any]) -> None:
     """One client's lines, its share of the shared costs, its total."""
     period = document["period"]
-    pdf.add_page()
-    pdf.set_font(pdf.family, "B", 15)
-    pdf.cell(0, 8, pdf.safe(f"{client['name']}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.paragraph(
+    _titled_page(
+        pdf,
+        f"{client['name']}",
         f"Client {client['client_id']} · {period['label']} · {client['runs']} run(s) · environment "
         f"{document['environment']}",
-        color=MUTED,
+        size=15,
+        height=8,
     )
     pdf.ln(2)
     lines = [

@@ -51,12 +51,17 @@ def worst(checks: list[Check]) -> Status:
     return max((check.status for check in checks), default=Status.OK)
 
 
-def key_age_status(age_days: int, warn_days: int, critical_days: int) -> Status:
-    if age_days >= critical_days:
+def threshold_status(value: Decimal | int, warning: Decimal | int, critical: Decimal | int) -> Status:
+    """CRITICAL from the `critical` line, WARNING from the `warning` line (each line included), else OK."""
+    if value >= critical:
         return Status.CRITICAL
-    if age_days >= warn_days:
+    if value >= warning:
         return Status.WARNING
     return Status.OK
+
+
+key_age_status = threshold_status  # a key's age in days against warn_days and critical_days
+rate_status = threshold_status  # an SES rate (bounce, complaint) against its warning and critical lines
 
 
 def age_in_days(created: datetime, now: datetime) -> int:
@@ -73,14 +78,6 @@ def is_stale(schedule: str, last_success: datetime | None, registered: datetime 
     allowed = STALE_AFTER[schedule]
     reference = last_success or registered
     return reference is None or now - reference > allowed
-
-
-def rate_status(rate: Decimal, warning: Decimal, critical: Decimal) -> Status:
-    if rate >= critical:
-        return Status.CRITICAL
-    if rate >= warning:
-        return Status.WARNING
-    return Status.OK
 
 
 def shortfall(checks: list[Check]) -> str:

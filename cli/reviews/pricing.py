@@ -14,7 +14,7 @@ following a report link (S3 records them only in server access logs).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 
 from lambdas.logic.queries import PRICE_PER_REQUEST_USD
@@ -38,15 +38,7 @@ class UnitPrice:
         return self.usd / self.per
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "key": self.key,
-            "service": self.service,
-            "description": self.description,
-            "usd": self.usd,
-            "per": self.per,
-            "unit": self.unit,
-            "source": self.source,
-        }
+        return asdict(self)
 
 
 _LAMBDA = "https://aws.amazon.com/lambda/pricing/"

@@ -145,6 +145,24 @@ def fields_from_flags(
     return {key: value for key, value in values.items() if value is not None}
 
 
+def export_from_flags(
+    bucket: str | None, prefix: str | None, export_name: str | None, fmt: str | None, access: str | None
+) -> dict[str, Any]:
+    """The `data_export` fields the --export-* flags give (the model's names: bucket, prefix,
+    export_name, format, access); empty when none is given."""
+    values = {"bucket": bucket, "prefix": prefix, "export_name": export_name, "format": fmt, "access": access}
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def export_changes(cost_source: str | None, export: dict[str, Any], current: Any) -> dict[str, Any]:
+    """The record's changes for --cost-source and the --export-* flags: the flags' fields over the
+    `current` export's (the file's, or the stored record's), so one flag changes one field."""
+    changes: dict[str, Any] = {} if cost_source is None else {"cost_source": cost_source}
+    if export:
+        changes["data_export"] = {**(current if isinstance(current, dict) else {}), **export}
+    return changes
+
+
 def credentials_from_flags(role_arn: str | None, external_id: str | None, secret_name: str | None) -> dict[str, Any]:
     if secret_name and (role_arn or external_id):
         fail("--secret-name: give either a role (--role-arn, --external-id) or stored keys (--secret-name)")

@@ -1,11 +1,19 @@
 """Whether a client's credentials work: the role or keys assumed, the accounts they see, the plan they
-allow."""
+allow; and for a client that names a Data Export, whether the export can be read.
+
+Cost Explorer is asked (one paid request) only when the client's runs read it: its `cost_source` is
+`cost_explorer`, or its forecast is Cost Explorer's. A `data_exports` client whose forecast follows
+the daily trend never calls Cost Explorer, so its role may rightly lack the permission: asking would
+turn a correct role into a false CRITICAL. Its role is still assumed and proven to refuse a wrong
+external id (the export is read through it), and the export is probed instead: its partitions
+listed and its newest manifest read, never its data (`probe_export`)."""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -13,7 +21,7 @@ from cli.context import pipeline_logs
 from cli.reviews.checks import Check, Status
 from cli.reviews.key_ages import mask_key
 from lambdas.dal.access_keys import AccessKeys, Identity
-from lambdas.dal.aws import AwsCredentials, client_with
+from lambdas.dal.aws import AwsCredentials, client_with, platform_client
 from lambdas.dal.cost_explorer import CostExplorer
 from lambdas.dal.credentials import CredentialProvider
 from lambdas.logic.planner import ExpectedCost
@@ -21,6 +29,7 @@ from lambdas.models.client import Client, RoleCredentials
 from lambdas.models.exceptions import PlatformError, UnauthorizedError
 from lambdas.models.settings import DEFAULT_CE_REQUEST_CAP
 from lambdas.observability import ACCESS, UNAUTHORIZED, audit, metrics
+from lambdas.orchestration.export_costs import ExportProbe, probe_export
 
 VISIBILITY_WINDOW = timedelta(days=30)
 
@@ -66,11 +75,24 @@ def refused(client: Client, error: PlatformError) -> None:
             audit(UNAUTHORIZED, str(error), client_id=client.client_id, requester=REQUESTER)
 
 
+def reads_cost_explorer(client: Client) -> bool:
+    """Do the client's runs call Cost Explorer (its costs, or its forecast)?"""
+    return client.cost_source == "cost_explorer" or client.forecast_source == "cost_explorer"
+
+
 def validate(
     client: Client, at: datetime, *, verbose: bool = False, expected: ExpectedCost | None = None
 ) -> Validation:
     """Can the platform obtain this client's credentials, and read Cost Explorer for which of
-    its accounts? The read is audited (`ACCESS`, shown on stderr with `verbose`), as the worker's."""
+    its accounts (when its runs read it)? Its Data Export, when it names one. The reads are audited
+    (`ACCESS`, shown on stderr with `verbose`), as the worker's."""
+    result = _validate_credentials(client, at, verbose=verbose, expected=expected)
+    if client.data_export is not None:
+        result.checks.append(export_check(client, result.credentials, verbose=verbose))
+    return result
+
+
+def _validate_credentials(client: Client, at: datetime, *, verbose: bool, expected: ExpectedCost | None) -> Validation:
     checks: list[Check] = []
     kind = "role" if isinstance(client.credentials, RoleCredentials) else "stored keys"
     try:
@@ -92,6 +114,10 @@ def validate(
         refused(client, error)
         checks.append(Check("identity", Status.CRITICAL, str(error)))
         return Validation(checks, [], list(client.account_ids), credentials=credentials)
+    if not reads_cost_explorer(client):
+        detail = "not read: the costs come from the Data Export and the forecast from the daily trend"
+        checks.append(Check("cost explorer", Status.OK, detail, {"read": False}))
+        return Validation(checks, [], [], identity, credentials)
     try:
         with pipeline_logs(verbose):
             audit(ACCESS, "cost data read (visible accounts)", client_id=client.client_id, requester=REQUESTER)
@@ -110,7 +136,7 @@ def validate(
     else:
         status, detail = Status.OK, f"all {len(readable)} configured account(s) readable"
     checks.append(Check("cost explorer", status, detail, {"readable": readable, "unreadable": unreadable}))
-    if expected is not None:
+    if expected is not None and client.cost_source == "cost_explorer":  # else its costs are not planned requests
         checks.append(plan_check(client, expected))
     return Validation(checks, readable, unreadable, identity, credentials)
 
@@ -145,3 +171,72 @@ def plan_check(client: Client, expected: ExpectedCost) -> Check:
 
 
 REQUESTER = "cli"  # who the audit lines name: the operator's own AWS identity is in CloudTrail
+
+
+# -- the Data Export --------------------------------------------------------------------------------
+
+
+def export_reader(client: Client, credentials: AwsCredentials | None) -> tuple[Any | None, str]:
+    """The S3 client that reads the client's export as the worker does, and who it reads as: the
+    client's credentials (`client_role`), or the platform's own for a copy in its bucket
+    (`replicated`). None when the client's credentials could not be obtained."""
+    export = client.data_export
+    if export is not None and export.access == "replicated":
+        return platform_client("s3"), "the platform's own credentials (access replicated)"
+    who = (
+        f"the role {client.credentials.role_arn}"
+        if isinstance(client.credentials, RoleCredentials)
+        else f"the keys in {client.credentials.secret_name}"
+    )
+    return (client_with("s3", credentials) if credentials is not None else None), who
+
+
+def export_location(client: Client) -> str:
+    export = client.data_export
+    return f"s3://{export.bucket}/{export.root}" if export is not None else "-"
+
+
+def export_check(client: Client, credentials: AwsCredentials | None, *, verbose: bool = False) -> Check:
+    """The client's export, probed with the credentials the worker would read it with: CRITICAL when
+    it cannot be read, has no billing period, or is not what the record says; a newest period still
+    being written (no manifest yet) is a note, the run reads the periods that are complete."""
+    s3, who = export_reader(client, credentials)
+    where = export_location(client)
+    if s3 is None:
+        return Check("data export", Status.CRITICAL, f"{where}: not checked, the client's credentials failed (above)")
+    try:
+        with pipeline_logs(verbose):
+            audit(ACCESS, "data export probed (listing, manifest)", client_id=client.client_id, requester=REQUESTER)
+            probe = probe_export(client, s3=s3)
+    except PlatformError as error:
+        refused(client, error)
+        return Check("data export", Status.CRITICAL, f"data_export: {where} read as {who}: {error}")
+    return probe_check(client, probe, who)
+
+
+def probe_check(client: Client, probe: ExportProbe, who: str) -> Check:
+    """What a probe found, as one check: its findings, else the partitions and the newest one's state."""
+    export = client.data_export
+    facts: dict[str, Any] = {
+        "location": export_location(client),
+        "format": export.format if export else None,
+        "access": export.access if export else None,
+        "read_as": who,
+        "partitions": probe.partitions,
+        "newest": probe.newest,
+        "newest_has_manifest": probe.newest_has_manifest,
+        "findings": probe.findings,
+    }
+    if probe.findings:
+        detail = "; ".join(probe.findings) + f" (read as {who})"
+        if client.cost_source != "data_exports":
+            detail += "; the client's cost_source is still cost_explorer"
+        return Check("data export", Status.CRITICAL, detail, facts)
+    span = probe.partitions[0] if len(probe.partitions) == 1 else f"{probe.partitions[0]} to {probe.newest}"
+    detail = f"{facts['location']}: {len(probe.partitions)} billing period(s), {span}, read as {who}"
+    if not probe.newest_has_manifest:
+        detail += (
+            f"; note: BILLING_PERIOD={probe.newest} is still being written (no manifest yet), "
+            "a run reads it once its manifest is there"
+        )
+    return Check("data export", Status.OK, detail, facts)

@@ -10,6 +10,10 @@ its external id is the platform's kind.
   tag (infrastructure/policies.py).
 - **Webhook URLs** must point at an official Slack or Teams webhook host over HTTPS (loopback only in
   `local`): checked when the URL is registered, and again before every post.
+- **A replicated Data Export** (`data_export.access: replicated`) is read with the platform's own
+  credentials, from the platform's assets bucket: it must name that bucket, and the client's own
+  prefix there, `exports/<client_id>` (or below it). A record naming another client's prefix would
+  have the platform read that client's costs into this client's report.
 - **External ids**: when none is given the platform makes one (`secrets.token_urlsafe`, 32
   characters); one given by hand must have at least 16 characters, and no two clients may share
   one (the confused-deputy protection rests on each client's id being its own and unguessable).
@@ -79,6 +83,32 @@ def check_external_ids(clients: Iterable[Client], stored: dict[str, dict[str, An
         owner = owners.setdefault(external_id, client.client_id)
         if owner != client.client_id:
             fail(f"credentials.external_id: already the external id of client {owner}; each client needs its own")
+
+
+# Where the payer's replication delivers a client's export in the platform's assets bucket.
+REPLICATED_EXPORTS_PREFIX = "exports"
+
+
+def replicated_prefix(client_id: str) -> str:
+    return f"{REPLICATED_EXPORTS_PREFIX}/{client_id}"
+
+
+def check_export(config: EnvironmentConfig, client: Client) -> None:
+    """A replicated export is the client's own copy in the platform's bucket (the module docstring)."""
+    export = client.data_export
+    if export is None or export.access != "replicated":
+        return
+    if not config.bucket_matches(export.bucket):
+        fail(
+            f"data_export.bucket: a replicated export is read from the platform's bucket {config.assets_bucket}, "
+            f"not {export.bucket} (access client_role reads the payer's bucket with the client's role)"
+        )
+    own = replicated_prefix(client.client_id)
+    if export.prefix != own and not export.prefix.startswith(own + "/"):
+        fail(
+            f"data_export.prefix: a replicated export of client {client.client_id} is under {own}/ "
+            f"in the platform's bucket, not {export.prefix} (the platform reads a client's own prefix only)"
+        )
 
 
 def check_secrets(config: EnvironmentConfig, client: Client) -> list[str]:

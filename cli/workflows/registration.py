@@ -18,6 +18,8 @@ def onboard(config: EnvironmentConfig, clients: list[Client], stored: dict[str, 
     """Every onboarding check of every client (cli/workflows/onboarding.py) first, then the tags: a refusal
     changes nothing. `stored`: the table's records by client id (for external ids)."""
     onboarding.check_external_ids(clients, stored)
+    for client in clients:
+        onboarding.check_export(config, client)
     to_tag = [(client.client_id, onboarding.check_secrets(config, client)) for client in clients]
     for client_id, names in to_tag:
         onboarding.tag_secrets(client_id, names)

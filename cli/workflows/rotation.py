@@ -27,7 +27,7 @@ from cli.workflows.link_signer import (
     signer_state,
 )
 from infrastructure.config import EnvironmentConfig
-from lambdas.dal.access_keys import AccessKeys, Identity
+from lambdas.dal.access_keys import AccessKeyInfo, AccessKeys, Identity
 from lambdas.dal.aws import AwsCredentials
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.dal.secrets_store import SecretsStore
@@ -241,23 +241,14 @@ class SignerRotation(KeyRotation):
         """IAM allows two keys: a retired one must go before a new one is made, and only once its links
         have expired (or at once with --revoke-old)."""
         until = state.retired_links_until
-        for key in state.retired:
-            masked = mask_key(key.access_key_id)
-            if not self.revoke_old and self.at < until:
-                raise RotationStopped(
-                    f"read: the previous rotation's key {masked} still serves the links it signed until "
-                    f"{_moment(until)}; rotate after that, or with --revoke-old if a key is compromised "
-                    "(its links stop working); nothing changed"
-                )
-            why = "the links it signed stop working (--revoke-old)" if self.at < until else "its links have expired"
-            if self.dry_run:
-                done.append(f"dry run: would delete the retired key {masked}: {why}")
-                continue
-            try:
-                keys.delete(key.access_key_id)
-            except PlatformError as error:
-                raise RotationStopped(f"read: the retired key {masked} could not be deleted ({error})") from None
-            done.append(f"deleted the retired key {masked}: {why}")
+        if not self.revoke_old and self.at < until:
+            raise RotationStopped(
+                f"read: the previous rotation's key {mask_key(state.retired[0].access_key_id)} still serves the "
+                f"links it signed until {_moment(until)}; rotate after that, or with --revoke-old if a key is "
+                "compromised (its links stop working); nothing changed"
+            )
+        why = "the links it signed stop working (--revoke-old)" if self.at < until else "its links have expired"
+        _delete_retired(keys, state.retired, done, f": {why}", step="read", dry_run=self.dry_run)
 
     def dry_run_plan(self) -> str:
         fate = "delete the old one" if self.revoke_old else "keep the old one until the links it signed expire"
@@ -311,16 +302,24 @@ def finish_signer_rotation(config: EnvironmentConfig, at: datetime, *, dry_run: 
             f"finish: the retired key {masked} serves the links it signed until {_moment(until)}; "
             "finish after that; nothing changed"
         )
-    done = []
+    done: list[str] = []
     keys = AccessKeys.of_user(config.link_signer_user)
-    for key in state.retired:
+    _delete_retired(keys, state.retired, done, f" (its links expired {_moment(until)})", step="delete", dry_run=dry_run)
+    return done
+
+
+def _delete_retired(
+    keys: AccessKeys, retired: list[AccessKeyInfo], done: list[str], why: str, *, step: str, dry_run: bool
+) -> None:
+    """Delete the link signer's retired keys, or say what a dry run would, each line ending with `why`;
+    a key IAM does not delete stops the rotation at `step` (the lines of the keys deleted before stay)."""
+    for key in retired:
         masked = mask_key(key.access_key_id)
         if dry_run:
-            done.append(f"dry run: would delete the retired key {masked} (its links expired {_moment(until)})")
+            done.append(f"dry run: would delete the retired key {masked}{why}")
             continue
         try:
             keys.delete(key.access_key_id)
         except PlatformError as error:
-            raise RotationStopped(f"delete: the retired key {masked} could not be deleted ({error})") from None
-        done.append(f"deleted the retired key {masked} (its links expired {_moment(until)})")
-    return done
+            raise RotationStopped(f"{step}: the retired key {masked} could not be deleted ({error})") from None
+        done.append(f"deleted the retired key {masked}{why}")

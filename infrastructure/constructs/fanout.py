@@ -1,5 +1,5 @@
-"""SQS fan-out between the dispatcher and the worker, and the dead-letter queues that keep what
-failed every retry."""
+"""SQS fan-out between the dispatcher and the workers (the Cost Explorer worker's jobs queue, the
+export worker's export jobs queue), and the dead-letter queues that keep what failed every retry."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infrastructure.config import MAX_RECEIVES, WORKER_BATCH, EnvironmentConfig
+from infrastructure.config import EXPORT_WORKER_BATCH, MAX_RECEIVES, WORKER_BATCH, EnvironmentConfig
 
 # SQS keeps a message 14 days at most: the longest window operators get to redrive a failure.
 RETENTION = Duration.days(14)
@@ -25,6 +25,11 @@ RETENTION = Duration.days(14)
 # requests a second, and boto3's adaptive retries absorb bursts. Throughput at 1 to 3 s a run:
 # 10,000 clients in one to two hours, well inside a day.
 MAX_CONCURRENCY = 5
+# The export worker reads the payer's export from S3, not Cost Explorer: no API rate to share. Each
+# instance holds up to 6 GB while it reads (infrastructure/config.py); 5 at once bound what a burst of
+# large clients costs and takes from the account's concurrency, and 100 export clients a day at a
+# minute each still finish in 20 minutes.
+EXPORT_MAX_CONCURRENCY = 5
 
 
 class FanOut(Construct):
@@ -36,6 +41,7 @@ class FanOut(Construct):
         config: EnvironmentConfig,
         key: kms.IKey,
         worker_timeout: Duration,
+        export_worker_timeout: Duration,
     ) -> None:
         super().__init__(scope, construct_id)
         self.dead_letter_queue = self._queue("JobsDeadLetterQueue", config.dead_letter_queue, key)
@@ -48,6 +54,15 @@ class FanOut(Construct):
             visibility_timeout=Duration.seconds(worker_timeout.to_seconds() * 6),
             dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVES, queue=self.dead_letter_queue),
         )
+        # The same pattern for the data_exports clients' runs (lambdas/orchestration/dispatch.py routes them).
+        self.export_dead_letter_queue = self._queue("ExportJobsDeadLetterQueue", config.export_dead_letter_queue, key)
+        self.export_jobs_queue = self._queue(
+            "ExportJobsQueue",
+            config.export_jobs_queue,
+            key,
+            visibility_timeout=Duration.seconds(export_worker_timeout.to_seconds() * 6),
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVES, queue=self.export_dead_letter_queue),
+        )
         self.events_dead_letter_queue = self._queue("EventsDeadLetterQueue", config.events_dead_letter_queue, key)
 
     def feed(self, worker: lambda_.Function) -> None:
@@ -58,6 +73,17 @@ class FanOut(Construct):
                 batch_size=WORKER_BATCH,
                 report_batch_item_failures=True,
                 max_concurrency=MAX_CONCURRENCY,
+            )
+        )
+
+    def feed_exports(self, export_worker: lambda_.Function) -> None:
+        """The export worker consumes the export jobs queue one run per invocation (EXPORT_WORKER_BATCH)."""
+        export_worker.add_event_source(
+            sources.SqsEventSource(
+                self.export_jobs_queue,
+                batch_size=EXPORT_WORKER_BATCH,
+                report_batch_item_failures=True,
+                max_concurrency=EXPORT_MAX_CONCURRENCY,
             )
         )
 

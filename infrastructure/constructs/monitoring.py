@@ -32,6 +32,16 @@ class MonitoredFunction:
     title: str
 
 
+@dataclass(frozen=True)
+class MonitoredQueue:
+    """A queue a worker consumes, and its dead-letter queue (alarmed on its first message)."""
+
+    queue: sqs.IQueue
+    dead_letter_queue: sqs.IQueue
+    name: str  # alarm-friendly, e.g. "Jobs"
+    title: str
+
+
 class Monitoring(Construct):
     def __init__(
         self,
@@ -39,10 +49,9 @@ class Monitoring(Construct):
         construct_id: str,
         *,
         config: EnvironmentConfig,
-        worker: MonitoredFunction,
+        workers: list[MonitoredFunction],
         others: list[MonitoredFunction],
-        jobs_queue: sqs.IQueue,
-        jobs_dead_letter_queue: sqs.IQueue,
+        queues: list[MonitoredQueue],
         events_dead_letter_queue: sqs.IQueue,
         alerts_topic: sns.ITopic,
     ) -> None:
@@ -72,19 +81,21 @@ class Monitoring(Construct):
         self.facade.add_large_header(f"Cost reporting ({config.environment})")
 
         any_error = {"Critical": mc.ErrorCountThreshold(max_error_count=0)}
-        self.facade.monitor_lambda_function(
-            lambda_function=worker.function,
-            alarm_friendly_name=worker.name,
-            human_readable_name=worker.title,
-            latency_types_to_render=[mc.LatencyType.P50, mc.LatencyType.P95, mc.LatencyType.P100],
-            add_fault_count_alarm=any_error,
-            add_throttles_count_alarm=any_error,
-            add_max_latency_alarm={
-                "Critical": mc.LatencyTimeoutPercentageThreshold(
-                    max_latency_percentage_of_timeout=DURATION_PERCENT_OF_TIMEOUT
-                )
-            },
-        )
+        # The workers (Cost Explorer's and the export worker): errors, throttles and a run near its timeout.
+        for worker in workers:
+            self.facade.monitor_lambda_function(
+                lambda_function=worker.function,
+                alarm_friendly_name=worker.name,
+                human_readable_name=worker.title,
+                latency_types_to_render=[mc.LatencyType.P50, mc.LatencyType.P95, mc.LatencyType.P100],
+                add_fault_count_alarm=any_error,
+                add_throttles_count_alarm=any_error,
+                add_max_latency_alarm={
+                    "Critical": mc.LatencyTimeoutPercentageThreshold(
+                        max_latency_percentage_of_timeout=DURATION_PERCENT_OF_TIMEOUT
+                    )
+                },
+            )
         for other in others:
             self.facade.monitor_lambda_function(
                 lambda_function=other.function,
@@ -95,13 +106,14 @@ class Monitoring(Construct):
             )
 
         any_message = {"Critical": mc.MaxMessageCountThreshold(max_message_count=0)}
-        self.facade.monitor_sqs_queue_with_dlq(
-            queue=jobs_queue,
-            dead_letter_queue=jobs_dead_letter_queue,
-            alarm_friendly_name="Jobs",
-            human_readable_name="Jobs queue (dispatcher to worker)",
-            add_dead_letter_queue_max_size_alarm=any_message,
-        )
+        for monitored in queues:
+            self.facade.monitor_sqs_queue_with_dlq(
+                queue=monitored.queue,
+                dead_letter_queue=monitored.dead_letter_queue,
+                alarm_friendly_name=monitored.name,
+                human_readable_name=monitored.title,
+                add_dead_letter_queue_max_size_alarm=any_message,
+            )
         self.facade.monitor_sqs_queue(
             queue=events_dead_letter_queue,
             alarm_friendly_name="FailedEvents",

@@ -24,6 +24,9 @@ class Settings(BaseModel):
     idempotency_table: str = Field(validation_alias="IDEMPOTENCY_TABLE")
     assets_bucket: str = Field(validation_alias="ASSETS_BUCKET")
     jobs_queue_url: str = Field(default="", validation_alias="JOBS_QUEUE_URL")
+    # The export worker's queue: the dispatcher queues there the runs of clients whose cost source is
+    # data_exports (DuckDB in that function's own layer). Empty: every run goes to the jobs queue.
+    export_jobs_queue_url: str = Field(default="", validation_alias="EXPORT_JOBS_QUEUE_URL")
     sender_email: str = Field(validation_alias="SENDER_EMAIL")
     configuration_set: str = Field(default="", validation_alias="SES_CONFIGURATION_SET")
     execution_ttl_days: int = Field(default=400, validation_alias="EXECUTION_TTL_DAYS")

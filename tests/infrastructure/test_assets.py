@@ -1,5 +1,6 @@
-"""The two Lambda assets: the layer holds exactly the pinned closure for the runtime's CPython,
-and the code asset holds the runtime package and nothing else of the repository."""
+"""The Lambda assets: the shared layer holds exactly the pinned closure for the runtime's CPython,
+the Data Exports layer DuckDB alone, and the code asset the runtime package and nothing else of the
+repository. The Cost Explorer worker (code + shared layer) stays under 10 MB zipped."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "python-dateutil", "six",
 OWN_LAYERS = {"duckdb": Path(assets.LAYER_REQUIREMENTS).parent / "data-exports" / "requirements.txt"}
 # Lambda: function code and layers together, unzipped, at most 250 MB.
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
+# Issue 15: the Cost Explorer worker's code and layers, zipped as uploaded (bench/startup.py's goal).
+WORKER_ZIPPED_GOAL = 10 * 1000 * 1000
 _MARKERS = {
     "python_version": assets.LAMBDA_PYTHON,
     "python_full_version": f"{assets.LAMBDA_PYTHON}.0",
@@ -74,6 +77,11 @@ def layer_dir() -> Path:
 @pytest.fixture(scope="module")
 def code_dir() -> Path:
     return assets.stage_code()
+
+
+@pytest.fixture(scope="module")
+def data_exports_layer_dir() -> Path:
+    return assets.build_data_exports_layer()
 
 
 def test_layer_pins_are_the_versions_requirements_txt_pins():
@@ -137,7 +145,7 @@ def test_code_asset_is_the_runtime_package_only(code_dir):
     files = sorted(str(path.relative_to(code_dir)) for path in code_dir.rglob("*") if path.is_file())
 
     assert {path.split("/", 1)[0] for path in files} == {"lambdas"}
-    for handler in ("worker", "dispatcher", "feedback"):
+    for handler in ("worker", "export_worker", "dispatcher", "feedback"):
         assert f"lambdas/handlers/{handler}.py" in files
     assert "lambdas/templates/report.html.j2" in files
     assert not [path for path in files if "__pycache__" in path or path.endswith(".pyc")]
@@ -154,6 +162,37 @@ def test_assets_fit_lambdas_limits_and_their_sizes_are_reported(layer_dir, code_
 
     assert sizes["layer"][1] + sizes["code"][1] < LAMBDA_UNZIPPED_LIMIT
     assert sizes["code"][0] < 1024 * 1024  # the code alone stays small: quick deploys, quick cold starts
+
+
+def test_the_data_exports_layer_is_duckdb_alone_built_for_the_lambda_runtime(data_exports_layer_dir):
+    python = data_exports_layer_dir / "python"
+    installed = {canonicalize_name(path.name.split("-")[0]) for path in python.glob("*.dist-info")}
+
+    assert installed == set(pins(assets.DATA_EXPORTS_REQUIREMENTS)) == {"duckdb"}
+    # The extension module pip chose for CPython 3.12 on manylinux x86_64: the stable ABI (abi3) or 3.12's,
+    # never this machine's interpreter's, and an x86-64 ELF (e_machine 0x3E).
+    [extension] = python.glob("_duckdb*.so")
+    assert re.fullmatch(r"_duckdb\.(abi3|cpython-312-x86_64-linux-gnu)\.so", extension.name), extension.name
+    header = extension.read_bytes()[:20]
+    assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == 0x3E
+    assert (python / "duckdb" / "__init__.py").is_file()
+    assert not list(python.rglob("*.pyc")) and not list(python.rglob("*.pyi"))
+    stamp = data_exports_layer_dir / ".fingerprint"
+    assert stamp.read_text().strip() == assets.layer_fingerprint(assets.DATA_EXPORTS_REQUIREMENTS)
+    assert assets.layer_fingerprint(assets.DATA_EXPORTS_REQUIREMENTS) != assets.layer_fingerprint()
+
+
+def test_the_worker_stays_under_10_mb_zipped_and_the_export_worker_under_lambdas_limit(
+    layer_dir, code_dir, data_exports_layer_dir, record_property
+):
+    code, layer, duckdb = (assets.zipped_size(path) for path in (code_dir, layer_dir, data_exports_layer_dir))
+    record_property("worker_zipped_bytes", code + layer)
+    record_property("export_worker_zipped_bytes", code + layer + duckdb)
+
+    assert code + layer <= WORKER_ZIPPED_GOAL
+    assert not list((layer_dir / "python").glob("duckdb*"))  # DuckDB is never in the worker's layers
+    unzipped = sum(assets.unzipped_size(path) for path in (code_dir, layer_dir, data_exports_layer_dir))
+    assert unzipped < LAMBDA_UNZIPPED_LIMIT
 
 
 # What the platform formats in a client's locale (lambdas/logic/render/format.py), for every locale Babel

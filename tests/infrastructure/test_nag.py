@@ -52,6 +52,7 @@ def test_acknowledged_findings_are_the_reviewed_ones(synthesized):
         "AwsSolutions-L1",
         "AwsSolutions-IAM5[Resource::*]",
         "AwsSolutions-IAM5[Resource::<StorageAssets320D2163.Arn>/reports/*]",
+        "AwsSolutions-IAM5[Resource::<StorageAssets320D2163.Arn>/exports/*]",
         "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:"
         "cost-reporting/clients/*]",
         "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/CostReportingReadOnly*]",
@@ -67,6 +68,9 @@ def test_acknowledged_findings_are_the_reviewed_ones(synthesized):
     reports = "AwsSolutions-IAM5[Resource::<StorageAssets320D2163.Arn>/reports/*]"
     assert {path for path, rule in rules if rule == reports} == {"Functions/WorkerRole", "LinkSigner/ReadReports"}
     assert {path for path, rule in rules if rule == "AwsSolutions-SMG4"} == {"LinkSigner/Secret"}
+    # Data Exports a payer replicates into the assets bucket: read by the workers' one role, nobody else.
+    exports = "AwsSolutions-IAM5[Resource::<StorageAssets320D2163.Arn>/exports/*]"
+    assert {path for path, rule in rules if rule == exports} == {"Functions/WorkerRole"}
     # Client secrets: only the secrets reader's policy, whose tag condition binds a session to its client.
     assert {path for path, rule in rules if rule == secrets} == {"ClientSecrets/ReadClientSecrets"}
 

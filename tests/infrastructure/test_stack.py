@@ -10,7 +10,7 @@ import pytest
 
 from infrastructure.config import MAX_RECEIVES, TABLES, WORKER_BATCH, for_environment
 from infrastructure.constructs.fanout import MAX_CONCURRENCY
-from infrastructure.constructs.functions import WORKER
+from infrastructure.constructs.functions import EXPORT_WORKER, WORKER
 from infrastructure.stack import DEPLOYABLE, environments_from_context
 from lambdas.models.settings import Settings
 from tests.infrastructure.conftest import ALERT_EMAIL, ENVIRONMENTS, Synthesized
@@ -127,6 +127,7 @@ def test_other_environments_carry_their_suffix(synthesized, environment):
     names = {
         ("AWS::Lambda::Function", "FunctionName"): {
             config.worker_function,
+            config.export_worker_function,
             config.dispatcher_function,
             config.feedback_function,
         },
@@ -134,6 +135,8 @@ def test_other_environments_carry_their_suffix(synthesized, environment):
         ("AWS::SQS::Queue", "QueueName"): {
             config.jobs_queue,
             config.dead_letter_queue,
+            config.export_jobs_queue,
+            config.export_dead_letter_queue,
             config.events_dead_letter_queue,
         },
         ("AWS::CloudWatch::Dashboard", "DashboardName"): {config.dashboard},
@@ -350,6 +353,7 @@ def test_functions_run_the_lambdas_package_with_settings_tracing_and_their_own_l
     config = for_environment(environment)
     handlers = {
         config.worker_function: "lambdas.handlers.worker.handler",
+        config.export_worker_function: "lambdas.handlers.export_worker.handler",
         config.dispatcher_function: "lambdas.handlers.dispatcher.handler",
         config.feedback_function: "lambdas.handlers.feedback.handler",
     }
@@ -362,6 +366,10 @@ def test_functions_run_the_lambdas_package_with_settings_tracing_and_their_own_l
     }
     functions = synthesized.resources(environment, "AWS::Lambda::Function")
     assert {f["Properties"]["FunctionName"] for f in functions.values()} == set(handlers)
+    layers = synthesized.resources(environment, "AWS::Lambda::LayerVersion")
+    [shared_layer] = [n for n, layer in layers.items() if layer["Properties"]["Description"].startswith("Powertools")]
+    [duckdb_layer] = [n for n, layer in layers.items() if layer["Properties"]["Description"].startswith("DuckDB")]
+    assert set(layers) == {shared_layer, duckdb_layer}
     for function in functions.values():
         properties = function["Properties"]
         name = properties["FunctionName"]
@@ -369,7 +377,10 @@ def test_functions_run_the_lambdas_package_with_settings_tracing_and_their_own_l
         assert properties["Runtime"] == "python3.12"
         assert properties["Architectures"] == ["x86_64"]
         assert properties["TracingConfig"] == {"Mode": "Active"}
-        assert len(properties["Layers"]) == 1
+        # The shared layer everywhere; DuckDB's only where the data_exports clients run.
+        expected_layers = {shared_layer} | ({duckdb_layer} if name == config.export_worker_function else set())
+        assert {layer["Ref"] for layer in properties["Layers"]} == expected_layers
+        assert len(properties["Layers"]) == len(expected_layers)
         variables = properties["Environment"]["Variables"]
         assert required <= set(variables)
         assert variables["PLATFORM_ENVIRONMENT"] == environment
@@ -383,10 +394,14 @@ def test_functions_run_the_lambdas_package_with_settings_tracing_and_their_own_l
         # The X-Ray SDK's Tracer (botocore only) in dev's worker alone; Lambda's active tracing everywhere.
         traced = environment == "dev" and name == config.worker_function
         assert variables["POWERTOOLS_TRACE_DISABLED"] == ("false" if traced else "true")
-        assert properties["LoggingConfig"]["LogGroup"]["Ref"] in synthesized.resources(
-            environment, "AWS::Logs::LogGroup"
-        )
-        assert f"/aws/lambda/{name}" in log_groups
+        group = synthesized.resources(environment, "AWS::Logs::LogGroup")[
+            properties["LoggingConfig"]["LogGroup"]["Ref"]
+        ]
+        # Each function its own log group, but the export worker, which writes to the worker's: the one
+        # group the audits search for ACCESS and UNAUTHORIZED lines (DESIGN.md's names).
+        writes_to = config.worker_function if name == config.export_worker_function else name
+        assert group["Properties"]["LogGroupName"] == f"/aws/lambda/{writes_to}"
+    assert set(log_groups) == {f"/aws/lambda/{name}" for name in handlers if name != config.export_worker_function}
     retention = {"prod": 400, "staging": 30, "dev": 7}[environment]
     assert {group["RetentionInDays"] for group in log_groups.values()} == {retention}
 
@@ -451,6 +466,13 @@ def test_alarms_have_the_issues_thresholds(synthesized):
         "Worker-Fault-Count-Critical": ("GreaterThanThreshold", 0),
         "Worker-Throttled-Count-Critical": ("GreaterThanThreshold", 0),
         "Worker-Latency-Maximum-Critical": ("GreaterThanThreshold", 0.8 * WORKER.timeout.to_milliseconds()),
+        "ExportWorker-Fault-Count-Critical": ("GreaterThanThreshold", 0),
+        "ExportWorker-Throttled-Count-Critical": ("GreaterThanThreshold", 0),
+        "ExportWorker-Latency-Maximum-Critical": (
+            "GreaterThanThreshold",
+            0.8 * EXPORT_WORKER.timeout.to_milliseconds(),
+        ),
+        "ExportJobs-DLQ-Queue-Message-Count-Max-Critical": ("GreaterThanThreshold", 0),
         "Dispatcher-Fault-Count-Critical": ("GreaterThanThreshold", 0),
         "Feedback-Fault-Count-Critical": ("GreaterThanThreshold", 0),
         "Jobs-DLQ-Queue-Message-Count-Max-Critical": ("GreaterThanThreshold", 0),

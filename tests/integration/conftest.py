@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
+import contextlib
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import pytest
 
-from emulator.admin import reset
+from emulator.admin import admin, reset
 from emulator.dataset import demo_clients, generate_demo_dataset
 from emulator.provision import provision, settings_environment
 from emulator.server import EmbeddedAWS
 from infrastructure.config import for_environment
+
+if TYPE_CHECKING:
+    from lambdas.models.settings import Settings
 
 AS_OF = date(2026, 11, 27)
 
@@ -22,21 +28,28 @@ def embedded_aws():
     aws.stop()
 
 
-@pytest.fixture
-def platform(embedded_aws, monkeypatch):
-    """A freshly provisioned local environment; returns its Settings."""
+def _provisioned(embedded_aws: EmbeddedAWS, patch: pytest.MonkeyPatch) -> Settings:
+    """Point this process at the embedded AWS and provision the local environment there; its Settings."""
     from lambdas.dal.aws import reset_clients
-    from lambdas.handlers import worker
     from lambdas.models.settings import get_settings
 
-    reset(embedded_aws.endpoint_url)
-    embedded_aws.ce.reset_log()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", embedded_aws.endpoint_url)
+    patch.setenv("AWS_ENDPOINT_URL", embedded_aws.endpoint_url)
     reset_clients()
     settings = provision(for_environment("local"))
     for key, value in settings_environment(settings).items():
-        monkeypatch.setenv(key, value)
+        patch.setenv(key, value)
     get_settings.cache_clear()
+    return settings
+
+
+@pytest.fixture
+def platform(embedded_aws, monkeypatch):
+    """A freshly provisioned local environment; returns its Settings."""
+    from lambdas.handlers import worker
+
+    reset(embedded_aws.endpoint_url)
+    embedded_aws.ce.reset_log()
+    settings = _provisioned(embedded_aws, monkeypatch)
     worker._runner.cache_clear()
     worker._idempotency.cache_clear()
     yield settings
@@ -47,6 +60,55 @@ def platform(embedded_aws, monkeypatch):
 @pytest.fixture
 def demo_records(embedded_aws):
     return demo_clients(embedded_aws.dataset)
+
+
+@pytest.fixture
+def registered_demo_clients(platform, demo_records):
+    """The demo clients, registered in a freshly provisioned local environment; returns its Settings."""
+    from lambdas.dal.clients_table import ClientsTable
+    from lambdas.models.client import parse_client
+
+    table = ClientsTable(platform.clients_table)
+    for record in demo_records:
+        table.put(parse_client(record))
+    return platform
+
+
+@pytest.fixture
+def populated(registered_demo_clients, frozen_clock):
+    """The demo clients, two of them (acme-retail, initech-labs) with a recorded run as of AS_OF and its
+    archived report, made by `report run`; returns the Settings."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    for client_id in ("acme-retail", "initech-labs"):
+        result = CliRunner().invoke(app, ["report", "run", "--client-id", client_id, "--as-of", AS_OF.isoformat()])
+        assert result.exit_code == 0, result.output
+    return registered_demo_clients
+
+
+@contextlib.contextmanager
+def module_platform(embedded_aws: EmbeddedAWS, created_at: datetime) -> Iterator[tuple[Settings, pytest.MonkeyPatch]]:
+    """For a module's fixture (a history seeded once for the module; `platform` is per test): a freshly
+    provisioned local environment with the demo clients registered at `created_at`. Yields its Settings
+    and the MonkeyPatch that set its environment, undone on exit."""
+    from lambdas.dal.aws import reset_clients
+    from lambdas.dal.clients_table import ClientsTable
+    from lambdas.models.client import parse_client
+    from lambdas.models.settings import get_settings
+
+    with pytest.MonkeyPatch.context() as patch:
+        reset(embedded_aws.endpoint_url)
+        settings = _provisioned(embedded_aws, patch)
+        table = ClientsTable(settings.clients_table)
+        for record in demo_clients(embedded_aws.dataset):
+            table.put(parse_client(dict(record, created_at=created_at.isoformat())))
+        # hooli is read from its Data Export: its payer has it delivered, as `local up` does.
+        admin(embedded_aws.endpoint_url, "exports/deliver", {})
+        yield settings, patch
+        reset_clients()
+        get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -14,22 +14,9 @@ from cli.main import app
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.dal.executions_table import ExecutionsTable
 from lambdas.dal.suppressions import SuppressionsTable
-from lambdas.models.client import parse_client
 from lambdas.models.ses_events import Suppression
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def populated(platform, demo_records, frozen_clock):
-    """Four clients, two of them with a real recorded run."""
-    table = ClientsTable(platform.clients_table)
-    for record in demo_records:
-        table.put(parse_client(record))
-    for client_id in ("acme-retail", "initech-labs"):
-        result = runner.invoke(app, ["report", "run", "--client-id", client_id, "--as-of", "2026-11-27"])
-        assert result.exit_code == 0, result.output
-    return platform
 
 
 def members(path) -> dict[str, bytes]:

@@ -27,18 +27,14 @@ import cli.render.ops
 from cli.main import app, main
 from cli.reviews.capacity import next_memory_size
 from cli.reviews.cost_advice import RIGHT_SIZE_THRESHOLD
-from emulator.admin import reset
-from emulator.dataset import demo_clients
-from emulator.exports import deliver_client_exports
 from emulator.history import SeedResult, seed_history
-from emulator.provision import provision, settings_environment
 from infrastructure.config import for_environment
 from lambdas import clock
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.dal.dynamo import from_item
 from lambdas.models.client import parse_client
 from lambdas.models.execution import ExecutionRecord
-from tests.integration.conftest import AS_OF
+from tests.integration.conftest import AS_OF, module_platform
 
 runner = CliRunner()
 CONFIG = for_environment("local")
@@ -60,23 +56,7 @@ class History:
 @pytest.fixture(scope="module")
 def history(embedded_aws):
     """Ten days of the platform's life, made once for the module."""
-    from lambdas.dal.aws import reset_clients
-    from lambdas.models.settings import get_settings
-
-    with pytest.MonkeyPatch.context() as patch:
-        reset(embedded_aws.endpoint_url)
-        patch.setenv("AWS_ENDPOINT_URL", embedded_aws.endpoint_url)
-        reset_clients()
-        settings = provision(CONFIG)
-        for key, value in settings_environment(settings).items():
-            patch.setenv(key, value)
-        get_settings.cache_clear()
-        table = ClientsTable(settings.clients_table)
-        records = demo_clients(embedded_aws.dataset)
-        for record in records:
-            table.put(parse_client(dict(record, created_at=NOW.isoformat())))
-        # hooli is read from its Data Export: its payer delivered it (through the days seeded).
-        deliver_client_exports(embedded_aws.dataset, records, start=date(2026, 10, 1), end_exclusive=AS_OF, now=NOW)
+    with module_platform(embedded_aws, NOW) as (settings, patch):
         result = seed_history(CONFIG, settings, DAYS, incidents=True)
         for minute, change in enumerate(
             (
@@ -91,8 +71,6 @@ def history(embedded_aws):
         items = boto3.client("dynamodb").scan(TableName=settings.executions_table)["Items"]
         records = [ExecutionRecord.model_validate(from_item(item)) for item in items]
         yield History(result, records, embedded_aws.endpoint_url)
-        reset_clients()
-        get_settings.cache_clear()
 
 
 def invoke(*args: str):

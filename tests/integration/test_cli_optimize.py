@@ -4,7 +4,7 @@ environment: figures checked against the run records, the REPORT lines and the r
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import boto3
@@ -13,17 +13,11 @@ from typer.testing import CliRunner
 
 import cli.context
 from cli.main import app
-from emulator.admin import reset
-from emulator.dataset import demo_clients
-from emulator.exports import deliver_client_exports
 from emulator.history import seed_history
-from emulator.provision import provision, settings_environment
 from infrastructure.config import for_environment
-from lambdas.dal.clients_table import ClientsTable
 from lambdas.dal.dynamo import from_item
-from lambdas.models.client import parse_client
 from lambdas.models.execution import ExecutionRecord
-from tests.integration.conftest import AS_OF
+from tests.integration.conftest import AS_OF, module_platform
 
 runner = CliRunner()
 CONFIG = for_environment("local")
@@ -33,30 +27,13 @@ NOW = datetime(2026, 11, 27, 9, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def seeded(embedded_aws):
     from lambdas import clock
-    from lambdas.dal.aws import reset_clients
-    from lambdas.models.settings import get_settings
 
     # A module's fixture starts before each test pins the clock: pinned here for the seeding too.
-    with pytest.MonkeyPatch.context() as patch, clock.pinned(NOW):
-        reset(embedded_aws.endpoint_url)
-        patch.setenv("AWS_ENDPOINT_URL", embedded_aws.endpoint_url)
-        reset_clients()
-        settings = provision(CONFIG)
-        for key, value in settings_environment(settings).items():
-            patch.setenv(key, value)
-        get_settings.cache_clear()
-        table = ClientsTable(settings.clients_table)
-        records = demo_clients(embedded_aws.dataset)
-        for record in records:
-            table.put(parse_client(dict(record, created_at=NOW.isoformat())))
-        # hooli is read from its Data Export: its payer delivered it.
-        deliver_client_exports(embedded_aws.dataset, records, start=date(2026, 10, 1), end_exclusive=AS_OF, now=NOW)
+    with clock.pinned(NOW), module_platform(embedded_aws, NOW) as (settings, patch):
         seed_history(CONFIG, settings, [AS_OF - timedelta(days=d) for d in range(6, 0, -1)])
         patch.setattr(cli.context, "clock", lambda: NOW)
         items = boto3.client("dynamodb").scan(TableName=settings.executions_table)["Items"]
         yield [ExecutionRecord.model_validate(from_item(item)) for item in items]
-        reset_clients()
-        get_settings.cache_clear()
 
 
 def invoke(*args: str):

@@ -6,29 +6,15 @@ from __future__ import annotations
 import json
 
 import boto3
-import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
 from cli.probes.recovery import RTO, TABLE_TIERS
 from infrastructure.config import TABLES, for_environment
 from lambdas.dal.clients_table import ClientsTable
-from lambdas.models.client import parse_client
 
 runner = CliRunner()
 CONFIG = for_environment("local")
-
-
-@pytest.fixture
-def populated(platform, demo_records, frozen_clock):
-    """Four clients, two with an archived report and a recorded run."""
-    table = ClientsTable(platform.clients_table)
-    for record in demo_records:
-        table.put(parse_client(record))
-    for client_id in ("acme-retail", "initech-labs"):
-        result = runner.invoke(app, ["report", "run", "--client-id", client_id, "--as-of", "2026-11-27"])
-        assert result.exit_code == 0, result.output
-    return platform
 
 
 def assess(*flags: str) -> tuple[int, dict]:

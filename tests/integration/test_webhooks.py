@@ -180,12 +180,19 @@ def test_rate_limiting_honours_retry_after(hook):
     assert pauses == [3.0]
 
 
-def test_a_hanging_endpoint_times_out_and_is_retried(hook):
+def hanging(hook):
+    """A webhook that answers only once the test releases it (or after 5 s): its name and endpoint."""
+
     def hang() -> Response:
         endpoint.release.wait(5)
         return OK
 
     name, _, endpoint = hook(hang)
+    return name, endpoint
+
+
+def test_a_hanging_endpoint_times_out_and_is_retried(hook):
+    name, endpoint = hanging(hook)
     deliver, pauses = sender(timeout=0.3, attempts=2)
     try:
         [result] = deliver.deliver(client_with(("slack", name)), REPORT)
@@ -196,11 +203,7 @@ def test_a_hanging_endpoint_times_out_and_is_retried(hook):
 
 
 def test_the_whole_delivery_has_a_deadline(hook):
-    def hang() -> Response:
-        endpoint.release.wait(5)
-        return OK
-
-    name, _, endpoint = hook(hang)
+    name, endpoint = hanging(hook)
     # The first request may only use what is left of the deadline (0.3 s, not its 5 s timeout);
     # having used it all, nothing is left to retry or to try the second webhook.
     deliver = WebhookSender(timeout=5, attempts=5, backoff=0.05, deadline=0.3, allow_loopback=True)

@@ -16,11 +16,27 @@ from tests.integration.conftest import (  # noqa: F401 - fixtures shared with th
     embedded_aws,
     frozen_clock,
     platform,
+    registered_demo_clients,
     stored_key_client,
     wipe_aws,
 )
+from tests.integration.runs import register
 from tests.reliability.faults import Faults
 from tests.reliability.observe import LogCapture
+
+
+@pytest.fixture
+def client(platform, demo_records):  # noqa: F811 - the fixtures imported above
+    """The first demo client (acme-retail), registered."""
+    return register(demo_records[0])
+
+
+@pytest.fixture
+def job(client):
+    """The client's scheduled job as of AS_OF."""
+    from lambdas.models.events import ReportJob
+
+    return ReportJob.scheduled(client.client_id, client.schedule, AS_OF)
 
 
 @pytest.fixture

@@ -56,6 +56,10 @@ def _role(**changes: Any) -> dict[str, Any]:
     return {**ROLE, **changes}
 
 
+def _export(**changes: Any) -> dict[str, Any]:
+    return {"bucket": "corpus-billing-exports", "prefix": "exports", "export_name": "corpus-focus", **changes}
+
+
 RECORDS: list[Case] = [
     # client_id: the table's key, so only files can carry the ones DynamoDB cannot store
     Case("client_id-wrong-type", "client_id", {"client_id": 42}, FILES),
@@ -145,6 +149,17 @@ RECORDS: list[Case] = [
         "webhooks",
         {"webhooks": [{"kind": "slack", "secret_name": "cost-reporting-local/clients/other-client/slack"}]},
     ),
+    # data_export (docs/data-exports.md): each field refused on its own
+    Case("cost_source-unknown", "cost_source", {"cost_source": "s3"}),
+    Case("cost_source-data_exports-without-export", "data_export", {"cost_source": "data_exports"}),
+    Case("data_export-bucket-upper-case", "data_export.bucket", {"data_export": _export(bucket="Corpus_Exports")}),
+    Case("data_export-bucket-ip-address", "data_export.bucket", {"data_export": _export(bucket="10.0.0.1")}),
+    Case("data_export-prefix-leading-slash", "data_export.prefix", {"data_export": _export(prefix="/exports")}),
+    Case("data_export-prefix-dot-dot", "data_export.prefix", {"data_export": _export(prefix="exports/../x")}),
+    Case("data_export-export_name-space", "data_export.export_name", {"data_export": _export(export_name="a b")}),
+    Case("data_export-format-unknown", "data_export.format", {"data_export": _export(format="focus_1_0")}),
+    Case("data_export-access-unknown", "data_export.access", {"data_export": _export(access="public")}),
+    Case("data_export-unknown-field", "data_export.region", {"data_export": _export(region="us-east-1")}),
     Case("status-unknown", "status", {"status": "deleted"}),
     Case("created_at-not-a-date", "created_at", {"created_at": "yesterday"}),
     Case("unknown-field", "budgett", {"budgett": "100"}),

@@ -67,16 +67,6 @@ def the_dead_invocation_times_out() -> None:
             )
 
 
-@pytest.fixture
-def client(platform, demo_records):
-    return register(demo_records[0])
-
-
-@pytest.fixture
-def job(client):
-    return ReportJob.scheduled(client.client_id, client.schedule, AS_OF)
-
-
 def test_the_same_job_delivered_five_times_in_sequence_sends_one_email_and_keeps_one_record(
     embedded_aws, client, job, logs, capsys
 ):

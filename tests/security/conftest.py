@@ -12,13 +12,16 @@ import pytest
 
 from tests.reliability.conftest import (  # noqa: F401 - fixtures shared with the fault suite
     atomic_dynamodb,
+    client,
     demo_records,
     embedded_aws,
     faults,
     frozen_clock,
+    job,
     logs,
     platform,
     quick_backoff,
+    registered_demo_clients,
     stored_key_client,
     wipe_aws,
 )

@@ -34,16 +34,6 @@ def assert_audit_line(line: dict[str, Any], marker: str, client_id: str, request
     assert line["level"] == ("WARNING" if marker == "UNAUTHORIZED" else "INFO")
 
 
-@pytest.fixture
-def acme(platform, demo_records):
-    return register(demo_records[0])
-
-
-@pytest.fixture
-def job(acme):
-    return ReportJob.scheduled(acme.client_id, acme.schedule, AS_OF)
-
-
 REFUSALS = [
     # (what refused, service, operation, code, HTTP status, recorded error kind)
     ("the client's role", "sts", "AssumeRole", "AccessDenied", 403, "unauthorized"),
@@ -60,17 +50,17 @@ REFUSALS = [
     ("what", "service", "operation", "code", "status", "kind"), REFUSALS, ids=[r[0] for r in REFUSALS]
 )
 def test_every_refusal_in_the_worker_logs_one_unauthorized_line_and_counts_it(
-    acme, job, faults, logs, capsys, quick_backoff, what, service, operation, code, status, kind
+    client, job, faults, logs, capsys, quick_backoff, what, service, operation, code, status, kind
 ):
     faults.fail(service, operation, code, status=status)
 
     deliver(job)
 
     [line] = found_by_filter(logs.lines(), "UNAUTHORIZED")
-    assert_audit_line(line, "UNAUTHORIZED", acme.client_id, "worker")
+    assert_audit_line(line, "UNAUTHORIZED", client.client_id, "worker")
     assert code in line["message"]
     assert emf_metrics(capsys.readouterr().out)["Unauthorized"] == 1
-    execution = record(acme.client_id, job.run_id)
+    execution = record(client.client_id, job.run_id)
     assert execution is not None and execution.error_kind == kind
 
 
@@ -100,26 +90,26 @@ def test_every_read_of_cost_data_by_the_worker_logs_one_access_line(platform, de
     assert found_by_filter(logs.lines(), "UNAUTHORIZED") == []
 
 
-def test_a_redelivered_run_reads_nothing_and_logs_no_access(acme, job, logs):
+def test_a_redelivered_run_reads_nothing_and_logs_no_access(client, job, logs):
     deliver(job)
     deliver(job)  # answered from the stored outcome: no cost data read
     assert len(found_by_filter(logs.lines(), "ACCESS")) == 1
 
 
-def test_operator_commands_log_access_and_unauthorized_with_the_cli_as_requester(acme, frozen_clock, faults):
-    run = runner.invoke(app, ["report", "run", "--client-id", acme.client_id, "--as-of", "2026-11-27", "--verbose"])
+def test_operator_commands_log_access_and_unauthorized_with_the_cli_as_requester(client, frozen_clock, faults):
+    run = runner.invoke(app, ["report", "run", "--client-id", client.client_id, "--as-of", "2026-11-27", "--verbose"])
     [access] = found_by_filter(json_lines(run.output), "ACCESS")
-    assert_audit_line(access, "ACCESS", acme.client_id, "cli")
+    assert_audit_line(access, "ACCESS", client.client_id, "cli")
 
-    validated = runner.invoke(app, ["credentials", "validate", "--client-id", acme.client_id, "--verbose"])
+    validated = runner.invoke(app, ["credentials", "validate", "--client-id", client.client_id, "--verbose"])
     [access] = found_by_filter(json_lines(validated.output), "ACCESS")
-    assert_audit_line(access, "ACCESS", acme.client_id, "cli")
+    assert_audit_line(access, "ACCESS", client.client_id, "cli")
 
     faults.fail("sts", "AssumeRole", "AccessDenied", status=403)
-    refused = runner.invoke(app, ["credentials", "validate", "--client-id", acme.client_id])  # without --verbose too
+    refused = runner.invoke(app, ["credentials", "validate", "--client-id", client.client_id])  # without --verbose too
     assert refused.exit_code == 1
     [line] = found_by_filter(json_lines(refused.output), "UNAUTHORIZED")
-    assert_audit_line(line, "UNAUTHORIZED", acme.client_id, "cli")
+    assert_audit_line(line, "UNAUTHORIZED", client.client_id, "cli")
     checked = runner.invoke(app, ["system", "health-check", "--comprehensive", "--format", "json"])
     [line] = found_by_filter(json_lines(checked.output), "UNAUTHORIZED")
-    assert_audit_line(line, "UNAUTHORIZED", acme.client_id, "cli")
+    assert_audit_line(line, "UNAUTHORIZED", client.client_id, "cli")

@@ -11,19 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from lambdas.dal.clients_table import ClientsTable
-from lambdas.models.client import parse_client
 
 runner = CliRunner()
 VICTIM = b"the operator's own file, which must not change\n"
-
-
-@pytest.fixture
-def registered(platform, demo_records):
-    table = ClientsTable(platform.clients_table)
-    for record in demo_records:
-        table.put(parse_client(record))
-    return platform
 
 
 def planted(directory: Path, name: str) -> Path:
@@ -49,7 +39,9 @@ def assert_private_regular_file(path: Path) -> None:
         ("clients-list.json", ["client", "list", "--output"]),
     ],
 )
-def test_exports_and_backups_are_private_and_never_written_through_a_symlink(registered, tmp_path, name, command):
+def test_exports_and_backups_are_private_and_never_written_through_a_symlink(
+    registered_demo_clients, tmp_path, name, command
+):
     victim = planted(tmp_path, name)
 
     result = runner.invoke(app, [*command, str(tmp_path / name), "-e", "local"])
@@ -61,7 +53,7 @@ def test_exports_and_backups_are_private_and_never_written_through_a_symlink(reg
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial") and not p.is_symlink()]
 
 
-def test_report_files_are_private_and_never_written_through_a_symlink(registered, tmp_path):
+def test_report_files_are_private_and_never_written_through_a_symlink(registered_demo_clients, tmp_path):
     (tmp_path / "acme-retail").mkdir()
     victim = planted(tmp_path / "acme-retail", "report.html")
 

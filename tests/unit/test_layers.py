@@ -29,7 +29,8 @@ def graph():
 def test_the_walker_sees_module_level_lazy_and_type_only_imports(graph):
     edges = {(edge.importer, edge.imported): edge for edge in graph}
 
-    assert not edges["lambdas.handlers.worker", "lambdas.orchestration.run"].lazy
+    assert not edges["lambdas.handlers.worker", "lambdas.orchestration.report_jobs"].lazy
+    assert not edges["lambdas.orchestration.report_jobs", "lambdas.orchestration.run"].lazy
     assert edges["lambdas.logic.outputs", "lambdas.logic.render.html"].lazy  # the renderer, on first use
     assert edges["lambdas.orchestration.run", "lambdas.orchestration.dependencies"].type_only
     # `from package import submodule` is an import of the submodule.

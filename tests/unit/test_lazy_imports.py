@@ -14,7 +14,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-HANDLERS = ("lambdas.handlers.worker", "lambdas.handlers.dispatcher", "lambdas.handlers.feedback")
+HANDLERS = (
+    "lambdas.handlers.worker",
+    "lambdas.handlers.export_worker",
+    "lambdas.handlers.dispatcher",
+    "lambdas.handlers.feedback",
+)
 # Module -> why it stays out of every handler's import.
 LAZY = {
     "openpyxl": "the XLSX workbook: only clients with attach_xlsx",

@@ -42,24 +42,22 @@ def requests(schedule: str, **client):
     return [r.request() for r in cold_plan(schedule, **client).requests]
 
 
-def services_request(start: str, end: str, granularity: str = "DAILY"):
+def expected_request(group_by, filter_, start: str, end: str, granularity: str):
     return {
         "TimePeriod": {"Start": start, "End": end},
         "Granularity": granularity,
         "Metrics": ["UnblendedCost"],
-        "GroupBy": BY_SERVICE,
-        "Filter": {"And": [ACCOUNT_FILTER, NO_CREDITS]},
+        "GroupBy": group_by,
+        "Filter": filter_,
     }
+
+
+def services_request(start: str, end: str, granularity: str = "DAILY"):
+    return expected_request(BY_SERVICE, {"And": [ACCOUNT_FILTER, NO_CREDITS]}, start, end, granularity)
 
 
 def record_types_request(start: str, end: str, granularity: str = "DAILY"):
-    return {
-        "TimePeriod": {"Start": start, "End": end},
-        "Granularity": granularity,
-        "Metrics": ["UnblendedCost"],
-        "GroupBy": BY_RECORD_TYPE,
-        "Filter": ACCOUNT_FILTER,
-    }
+    return expected_request(BY_RECORD_TYPE, ACCOUNT_FILTER, start, end, granularity)
 
 
 def test_daily_report_cold_is_services_of_the_compared_days_and_record_types_of_every_day():
