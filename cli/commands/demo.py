@@ -22,7 +22,7 @@ import typer
 
 from cli.context import EXIT_FINDINGS, as_of_day, fail, local_aws_environment, write_atomically
 from cli.render.console import Table, console, styled
-from infrastructure.config import for_environment
+from infrastructure.config import EnvironmentConfig, for_environment
 from lambdas import clock
 from lambdas.models.client import SCHEDULES, Client, parse_client
 
@@ -68,12 +68,12 @@ def _demo(day: date, output: Path) -> None:
         os.environ.update(local_aws_environment(aws.endpoint_url))
         settings = provision(config)
         os.environ.update(settings_environment(settings))
-        _run(aws, day, output, settings.jobs_queue_url, config.worker_function, config.dispatcher_function)
+        _run(aws, day, output, config)
     finally:
         aws.stop()
 
 
-def _run(aws: EmbeddedAWS, day: date, output: Path, queue_url: str, worker: str, dispatcher: str) -> None:
+def _run(aws: EmbeddedAWS, day: date, output: Path, config: EnvironmentConfig) -> None:
     from emulator.admin import admin
     from emulator.dataset import demo_clients
     from emulator.lambda_runtime import drain_queue, invoke
@@ -81,6 +81,7 @@ def _run(aws: EmbeddedAWS, day: date, output: Path, queue_url: str, worker: str,
     from lambdas.dal.clients_table import ClientsTable
     from lambdas.dal.executions_table import ExecutionsTable
     from lambdas.handlers import dispatcher as dispatcher_handler
+    from lambdas.handlers import export_worker as export_worker_handler
     from lambdas.handlers import worker as worker_handler
     from lambdas.logic.calendar import MONTH_CLOSE_FIRST_DAY as FINAL_NOT_BEFORE_DAY
     from lambdas.models.settings import get_settings
@@ -104,8 +105,12 @@ def _run(aws: EmbeddedAWS, day: date, output: Path, queue_url: str, worker: str,
         if month_story:
             _replay_month_start(aws, day, [c.client_id for c in clients if c.schedule == "monthly"])
         for trigger in triggers:
-            invoke(dispatcher_handler.handler, {"schedule": trigger, "as_of": day.isoformat()}, dispatcher)
-        drain_queue(queue_url, worker_handler.handler, worker)
+            invoke(
+                dispatcher_handler.handler, {"schedule": trigger, "as_of": day.isoformat()}, config.dispatcher_function
+            )
+        drain_queue(settings.jobs_queue_url, worker_handler.handler, config.worker_function)
+        # The clients read from a Data Export (hooli): the dispatcher queued them for the export worker.
+        drain_queue(settings.export_jobs_queue_url, export_worker_handler.handler, config.export_worker_function)
 
     messages = {message["id"]: message for message in admin(aws.endpoint_url, "ses/messages")}
     archive = ReportArchive(settings.assets_bucket)
