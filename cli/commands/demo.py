@@ -2,8 +2,10 @@
 
 Starts the emulator in process (moto on loopback plus the Cost Explorer emulator over a
 generated dataset), provisions the local environment under the stack's names, registers the
-demo clients, fires the dispatcher for every schedule, feeds the queue to the worker handler
-exactly as Lambda would, then reads back what was archived in S3 and sent through SES.
+demo clients (delivering the Data Export of the one read from it), fires the dispatcher for every
+schedule, feeds each queue to its worker handler exactly as Lambda would (the jobs queue to the
+worker, the export jobs queue to the export worker), then reads back what was archived in S3 and
+sent through SES.
 """
 
 from __future__ import annotations
