@@ -117,7 +117,7 @@ def test_an_export_replicated_into_the_platforms_bucket_is_read_with_the_platfor
 ):
     export = {
         "bucket": platform.assets_bucket,
-        "prefix": "data-exports/hooli",
+        "prefix": "exports/hooli",  # the client's own prefix of the platform's bucket (client add checks it)
         "export_name": "hooli-focus",
         "format": "focus_1_2",
         "access": "replicated",
