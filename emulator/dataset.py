@@ -354,12 +354,22 @@ class _ClientSpec:
             "metric": self.metric,
             "budget": self.budget,
             "status": "active",
-            **dict(self.options),
+            **copy.deepcopy(dict(self.options)),
         }
 
 
 SHARED_PAYER = "333333333330"
 """Payer (a reseller's management account) shared by initech-labs and umbrella-media."""
+HOOLI_PAYER = "666666666660"
+# hooli is read from its FOCUS 1.2 Data Export, in a bucket of its payer account (through its role),
+# not from Cost Explorer: the demo writes the export from this dataset before it runs.
+HOOLI_EXPORT: dict[str, str] = {
+    "bucket": "hooli-billing-exports",
+    "prefix": "exports",
+    "export_name": "hooli-focus",
+    "format": "focus_1_2",
+    "access": "client_role",
+}
 
 _DEMO_CLIENTS: tuple[_ClientSpec, ...] = (
     _ClientSpec(
@@ -438,6 +448,24 @@ _DEMO_CLIENTS: tuple[_ClientSpec, ...] = (
         external_id="umbrella-media-e15d",
         recipients=("accounts", "cto", "head-of-platform"),
         options=(("locale", "de_DE"),),
+    ),
+    _ClientSpec(
+        client_id="hooli",
+        name="Hooli",
+        domain="hooli.example",
+        payer=HOOLI_PAYER,
+        accounts=(
+            _AccountSpec("666666666661", "hooli-prod", 960, "prod", ("us-west-2", "us-east-1")),
+            _AccountSpec(HOOLI_PAYER, "hooli-management", 40, "shared", ("us-west-2",), management=True),
+        ),
+        schedule="weekly",
+        metric="UnblendedCost",
+        budget="30000.00",
+        daily_usd=880,
+        tax_per_mille=75,
+        external_id="hooli-5e2b9d27a4c1",
+        recipients=("finops", "cto"),
+        options=(("cost_source", "data_exports"), ("data_export", HOOLI_EXPORT)),
     ),
 )
 
@@ -634,7 +662,7 @@ def _synthetic_client(index: int, seed: int) -> _ClientSpec:
 
 
 def generate_demo_dataset(as_of: date, *, seed: int = 7, extra_clients: int = 0) -> CostDataset:
-    """A realistic, deterministic dataset for the four demo clients (plus ``extra_clients``).
+    """A realistic, deterministic dataset for the five demo clients (plus ``extra_clients``).
 
     Demo clients: 14 months before ``as_of`` (from the 1st) up to ``as_of - 1 day``, a dozen services,
     weekday seasonality, slow growth, an EC2 spike in acme-prod two to three days before ``as_of``,
@@ -673,7 +701,7 @@ def generate_demo_dataset(as_of: date, *, seed: int = 7, extra_clients: int = 0)
 def demo_clients(dataset: CostDataset | None = None) -> list[dict[str, Any]]:
     """Client records (plain dicts, the shape of the platform's ``Client`` model) for the dataset.
 
-    Without a dataset (or for a dataset built by hand): the four demo clients. For a dataset from
+    Without a dataset (or for a dataset built by hand): the five demo clients. For a dataset from
     ``generate_demo_dataset(..., extra_clients=N)``: the demo clients then ``client-0001``...
     """
     if dataset is not None and dataset.clients:

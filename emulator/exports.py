@@ -622,3 +622,98 @@ def write_client_export(
         options=chosen,
         now=now,
     )
+
+
+def deliver_client_exports(
+    dataset: CostDataset,
+    records: Iterable[Mapping[str, Any]],
+    *,
+    end_exclusive: date,
+    start: date | None = None,
+    options: ExportOptions | None = None,
+    now: datetime | None = None,
+    endpoint_url: str | None = None,
+) -> list[WrittenExport]:
+    """What the payers of the clients read from a Data Export (`cost_source: data_exports`) have
+    done: their export delivered into their own bucket, in their payer account. Written through each
+    client's role (acting for the payer, as the demo does to create a stored-keys client's user), from
+    `start` (default: the dataset's first day) to `end_exclusive`, in the AWS the standard variables
+    point to (or at `endpoint_url`). A replicated export lands in the bucket its record names, with the
+    platform's credentials."""
+    written: list[WrittenExport] = []
+    for record in records:
+        export = record.get("data_export")
+        if record.get("cost_source") != "data_exports" or not export:
+            continue
+        s3 = _payer_s3(record, endpoint_url)
+        try:
+            s3.create_bucket(Bucket=export["bucket"])
+        except Exception as error:
+            if getattr(error, "response", {}).get("Error", {}).get("Code") not in _BUCKET_THERE:
+                raise
+        first = start or dataset.first_day or end_exclusive
+        chosen = options or ExportOptions(format=export.get("format", "focus_1_2"))
+        written.append(
+            write_client_export(
+                s3,
+                dataset,
+                record,
+                bucket=export["bucket"],
+                start=first.replace(day=1),
+                end_exclusive=end_exclusive,
+                options=chosen,
+                now=now,
+            )
+        )
+    return written
+
+
+_BUCKET_THERE = ("BucketAlreadyOwnedByYou", "BucketAlreadyExists")
+
+
+def _payer_s3(record: Mapping[str, Any], endpoint_url: str | None) -> Any:
+    """An S3 client of the payer (through the client's role), or the platform's for a replicated export."""
+    import boto3
+
+    from lambdas.dal.aws import region
+
+    def client(service: str, **credentials: str) -> Any:
+        return boto3.client(service, endpoint_url=endpoint_url, region_name=region(), **credentials)
+
+    credentials = record["credentials"]
+    access = record["data_export"].get("access", "client_role")
+    if access != "client_role" or credentials.get("type") != "role":
+        return client("s3")
+    assumed = client("sts").assume_role(
+        RoleArn=credentials["role_arn"], RoleSessionName="export-delivery", ExternalId=credentials["external_id"]
+    )["Credentials"]
+    return client(
+        "s3",
+        aws_access_key_id=assumed["AccessKeyId"],
+        aws_secret_access_key=assumed["SecretAccessKey"],
+        aws_session_token=assumed["SessionToken"],
+    )
+
+
+# The demo's exports (hooli's): their last three billing periods up to the day, and a Savings Plan
+# not fully used, which the report's commitment section shows.
+DEMO_EXPORT_MONTHS = 3
+DEMO_UNUSED_SAVINGS_PLAN_PER_DAY = Decimal("24.00")
+
+
+def deliver_demo_exports(
+    dataset: CostDataset,
+    records: Iterable[Mapping[str, Any]],
+    as_of: date,
+    *,
+    now: datetime | None = None,
+    endpoint_url: str | None = None,
+) -> list[WrittenExport]:
+    """The demo clients' exports as their payers have them on `as_of` (`make demo`, `local up`)."""
+    last = as_of - ONE_DAY
+    index = last.year * 12 + last.month - DEMO_EXPORT_MONTHS
+    start = date(index // 12, index % 12 + 1, 1)
+    options = ExportOptions(unused_commitment=DEMO_UNUSED_SAVINGS_PLAN_PER_DAY)
+    return deliver_client_exports(
+        dataset, records, start=start, end_exclusive=as_of, options=options, now=now, endpoint_url=endpoint_url
+    )

@@ -28,7 +28,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from email.message import EmailMessage
 from http import HTTPStatus
@@ -210,6 +210,7 @@ class _Router:
             ("GET", "/ce/dataset"): lambda _: self._aws.dataset_summary(),
             ("GET", "/clients"): lambda _: demo_clients(self._aws.ce.dataset),
             ("POST", "/ses/events"): self._ses_event,
+            ("POST", "/exports/deliver"): self._deliver_exports,
         }
         handler = routes.get((method, route))
         if handler is None:
@@ -228,6 +229,25 @@ class _Router:
             return _respond(start_response, 200, handler(payload))
         except (KeyError, ValueError, TypeError, InvalidOperation) as error:
             return _respond(start_response, 400, {"error": f"{type(error).__name__}: {error}"})
+
+    def _deliver_exports(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The Data Exports of the dataset's clients read from one (hooli), as their payers have them
+        on `as_of` (default: the dataset's day), written into their buckets here."""
+        from emulator.exports import deliver_demo_exports
+
+        dataset = self._aws.dataset
+        as_of = date.fromisoformat(payload["as_of"]) if payload.get("as_of") else None
+        if as_of is None:
+            if dataset.last_day is None:
+                raise ValueError("the dataset is empty: give as_of")
+            as_of = dataset.last_day + timedelta(days=1)
+        written = deliver_demo_exports(dataset, demo_clients(dataset), as_of, endpoint_url=self._aws.endpoint_url)
+        return {
+            "exports": [
+                {"bucket": w.bucket, "root": f"{w.prefix}/{w.export_name}/", "periods": w.periods, "bytes": w.bytes}
+                for w in written
+            ]
+        }
 
     def _reset_log(self, _: dict[str, Any]) -> dict[str, Any]:
         self._aws.ce.reset_log()

@@ -2,8 +2,10 @@
 
 Starts the emulator in process (moto on loopback plus the Cost Explorer emulator over a
 generated dataset), provisions the local environment under the stack's names, registers the
-demo clients, fires the dispatcher for every schedule, feeds the queue to the worker handler
-exactly as Lambda would, then reads back what was archived in S3 and sent through SES.
+demo clients (delivering the Data Export of the one read from it), fires the dispatcher for every
+schedule, feeds each queue to its worker handler exactly as Lambda would (the jobs queue to the
+worker, the export jobs queue to the export worker), then reads back what was archived in S3 and
+sent through SES.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import typer
 
 from cli.context import EXIT_FINDINGS, as_of_day, fail, local_aws_environment, write_atomically
 from cli.render.console import Table, console, styled
-from infrastructure.config import for_environment
+from infrastructure.config import EnvironmentConfig, for_environment
 from lambdas import clock
 from lambdas.models.client import SCHEDULES, Client, parse_client
 
@@ -68,12 +70,12 @@ def _demo(day: date, output: Path) -> None:
         os.environ.update(local_aws_environment(aws.endpoint_url))
         settings = provision(config)
         os.environ.update(settings_environment(settings))
-        _run(aws, day, output, settings.jobs_queue_url, config.worker_function, config.dispatcher_function)
+        _run(aws, day, output, config)
     finally:
         aws.stop()
 
 
-def _run(aws: EmbeddedAWS, day: date, output: Path, queue_url: str, worker: str, dispatcher: str) -> None:
+def _run(aws: EmbeddedAWS, day: date, output: Path, config: EnvironmentConfig) -> None:
     from emulator.admin import admin
     from emulator.dataset import demo_clients
     from emulator.lambda_runtime import drain_queue, invoke
@@ -81,16 +83,19 @@ def _run(aws: EmbeddedAWS, day: date, output: Path, queue_url: str, worker: str,
     from lambdas.dal.clients_table import ClientsTable
     from lambdas.dal.executions_table import ExecutionsTable
     from lambdas.handlers import dispatcher as dispatcher_handler
+    from lambdas.handlers import export_worker as export_worker_handler
     from lambdas.handlers import worker as worker_handler
     from lambdas.logic.calendar import MONTH_CLOSE_FIRST_DAY as FINAL_NOT_BEFORE_DAY
     from lambdas.models.settings import get_settings
 
     settings = get_settings()
     clients_table = ClientsTable(settings.clients_table)
-    clients = [parse_client(record) for record in demo_clients(aws.dataset)]
+    records = demo_clients(aws.dataset)
+    clients = [parse_client(record) for record in records]
     clients = [_on_stored_keys(c, day) if c.client_id == STORED_KEYS_CLIENT else c for c in clients]
     for client in clients:
         clients_table.put(client)
+    _deliver_exports(aws, day, records)
 
     log = output / "lambda.log"
     # From the 5th the month-close run can re-send last month: the demo replays the monthly
@@ -102,8 +107,12 @@ def _run(aws: EmbeddedAWS, day: date, output: Path, queue_url: str, worker: str,
         if month_story:
             _replay_month_start(aws, day, [c.client_id for c in clients if c.schedule == "monthly"])
         for trigger in triggers:
-            invoke(dispatcher_handler.handler, {"schedule": trigger, "as_of": day.isoformat()}, dispatcher)
-        drain_queue(queue_url, worker_handler.handler, worker)
+            invoke(
+                dispatcher_handler.handler, {"schedule": trigger, "as_of": day.isoformat()}, config.dispatcher_function
+            )
+        drain_queue(settings.jobs_queue_url, worker_handler.handler, config.worker_function)
+        # The clients read from a Data Export (hooli): the dispatcher queued them for the export worker.
+        drain_queue(settings.export_jobs_queue_url, export_worker_handler.handler, config.export_worker_function)
 
     messages = {message["id"]: message for message in admin(aws.endpoint_url, "ses/messages")}
     archive = ReportArchive(settings.assets_bucket)
@@ -179,6 +188,14 @@ def _on_stored_keys(client: Client, day: date) -> Client:
     rotated = clock.at_hour(day) - timedelta(days=STORED_KEYS_AGE_DAYS)
     credentials = StoredKeyCredentials(secret_name=secret_name, rotated_at=rotated)
     return client.model_copy(update={"credentials": credentials})
+
+
+def _deliver_exports(aws: EmbeddedAWS, day: date, records: list[dict[str, Any]]) -> None:
+    """The payers of the clients read from a Data Export have it delivered into their own bucket, up
+    to the demo's day (emulator/exports.py writes it from the dataset Cost Explorer answers with)."""
+    from emulator.exports import deliver_demo_exports
+
+    deliver_demo_exports(aws.dataset, records, day, now=clock.now())
 
 
 def _replay_month_start(aws: EmbeddedAWS, day: date, monthly: list[str]) -> None:

@@ -120,10 +120,12 @@ def _conflicts(state: Mapping[str, object], asked: Mapping[str, object]) -> list
 
 
 def seed_demo_clients(config: EnvironmentConfig, endpoint_url: str) -> tuple[int, int]:
-    """Register the clients of the emulator's cost dataset that are not registered yet."""
+    """Register the clients of the emulator's cost dataset that are not registered yet; the payers of
+    those read from a Data Export (hooli) get it delivered into their bucket."""
     table = clients_table(config)
     added = kept = 0
-    for record in admin(endpoint_url, "clients", timeout=30):
+    records = admin(endpoint_url, "clients", timeout=30)
+    for record in records:
         client = parse_client(record)
         try:
             table.get_record(client.client_id)
@@ -131,6 +133,8 @@ def seed_demo_clients(config: EnvironmentConfig, endpoint_url: str) -> tuple[int
         except ClientNotFoundError:
             register(table, client)
             added += 1
+    if any(record.get("cost_source") == "data_exports" for record in records):
+        admin(endpoint_url, "exports/deliver", {}, timeout=120)
     return added, kept
 
 

@@ -239,14 +239,15 @@ def _cost_explorer_check(cost_explorer: dict[str, Any]) -> Findings:
 
 def _cost_explorer_plans(config: EnvironmentConfig, records: list[dict[str, Any]]) -> dict[str, Any]:
     """Each active client's expected Cost Explorer requests per report and USD a month (from what its
-    credentials' answers showed, kept with the cost cache), biggest first."""
+    credentials' answers showed, kept with the cost cache), biggest first. A client read from its
+    Data Export makes none."""
     entries: list[dict[str, Any]] = []
     for record in records:
         try:
             client = parse_client(record)
         except InvalidInputError:
             continue
-        if not client.active:
+        if not client.active or client.cost_source != "cost_explorer":
             continue
         expected = cost_explorer_estimate(config, client)
         budget = client.max_ce_requests or DEFAULT_CE_REQUEST_CAP

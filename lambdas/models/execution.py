@@ -45,3 +45,7 @@ class ExecutionRecord(BaseModel):
     ce_budget: int | None = None
     ce_planned: int | None = None
     missing: list[str] = []
+    # The cost source of the run; for a Data Export, the bytes of Parquet fetched and the S3 requests.
+    cost_source: str = "cost_explorer"
+    export_bytes_read: int | None = None
+    export_s3_requests: int | None = None

@@ -45,6 +45,10 @@ class Settings(BaseModel):
     # The most Cost Explorer requests (pages) one run may send, whatever the client's size: the
     # operator's cap on what one report can cost (USD 0.01 a request).
     ce_request_cap: int = Field(default=DEFAULT_CE_REQUEST_CAP, ge=1, le=10_000, validation_alias="CE_REQUEST_CAP")
+    # Athena, for a Data Export past what one function reads in process (docs/data-exports.md): the
+    # workgroup and the Glue database of the exports' tables; empty = no Athena, such a run fails saying so.
+    athena_workgroup: str = Field(default="", validation_alias="ATHENA_WORKGROUP")
+    athena_database: str = Field(default="", validation_alias="ATHENA_DATABASE")
 
 
 @lru_cache(maxsize=1)

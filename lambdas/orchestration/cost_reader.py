@@ -18,6 +18,7 @@ from typing import Any
 
 from lambdas.logic.cost_data import CostData, corrections, cost_data_from_cells, split_answer
 from lambdas.logic.credential_scope import credential_scope
+from lambdas.logic.exports_extras import CommitmentUse, TopResource
 from lambdas.logic.needs import Cell, CellKey, Density, Need, attribution_need, cell_key, needs_for
 from lambdas.logic.periods import ONE_DAY, ReportWindow
 from lambdas.logic.planner import Plan, PlannedRequest, plan
@@ -39,6 +40,14 @@ class CostRead:
     corrections: list[Correction] = field(default_factory=list)
     budget: int = 0
     planned_requests: int = 0  # estimated requests of everything the report needed, before any was left out
+    # Where the data came from; what only a Data Export gives, and what reading it took (S3 requests,
+    # bytes of Parquet fetched). Cost Explorer's read leaves these as they are.
+    cost_source: str = "cost_explorer"
+    export_format: str | None = None
+    top_resources: list[TopResource] = field(default_factory=list)
+    commitments: list[CommitmentUse] = field(default_factory=list)
+    bytes_read: int = 0
+    s3_requests: int = 0
 
 
 @dataclass

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from lambdas import clock
 from lambdas.dal.archive import ReportArchive
-from lambdas.dal.aws import AwsCredentials, client_with
+from lambdas.dal.aws import AwsCredentials, client_with, platform_client
 from lambdas.dal.client_secrets import ClientSecrets
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.dal.cost_cache import CostCache
@@ -27,10 +28,17 @@ from lambdas.orchestration.ports import (
     ClientRecords,
     CostSource,
     CredentialSource,
+    ExportQueries,
     RunRecords,
     Sender,
     SuppressionList,
 )
+
+
+def export_s3(credentials: AwsCredentials | None) -> Any:
+    """The S3 client a Data Export is read with: on the client's credentials (its role), or the
+    platform's own for an export replicated into the platform's bucket (None)."""
+    return platform_client("s3") if credentials is None else client_with("s3", credentials)
 
 
 @dataclass
@@ -52,6 +60,9 @@ class Dependencies:
     # through a session tagged with the client where the stack provides the secrets reader role.
     client_secrets: Callable[[str], ClientSecrets] = ClientSecrets
     ce_request_cap: int = DEFAULT_CE_REQUEST_CAP  # the most Cost Explorer requests one run may send
+    export_s3: Callable[[AwsCredentials | None], Any] = export_s3
+    # Athena for a Data Export past the in-process threshold; None: no workgroup, such a run fails saying so.
+    export_athena: Callable[[], ExportQueries] | None = None
 
 
 def dependencies_from(settings: Settings) -> Dependencies:
@@ -70,4 +81,14 @@ def dependencies_from(settings: Settings) -> Dependencies:
             client_id, prefix=settings.client_secrets_prefix, reader_role_arn=settings.secrets_reader_role_arn
         ),
         ce_request_cap=settings.ce_request_cap,
+        export_athena=_athena(settings) if settings.athena_workgroup else None,
     )
+
+
+def _athena(settings: Settings) -> Callable[[], ExportQueries]:
+    def athena() -> ExportQueries:
+        from lambdas.dal.athena import Athena  # only for an export past the in-process threshold
+
+        return Athena(platform_client("athena"), workgroup=settings.athena_workgroup, database=settings.athena_database)
+
+    return athena

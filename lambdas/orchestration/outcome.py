@@ -10,6 +10,7 @@ from typing import Any
 from lambdas.dal.archive import report_prefix
 from lambdas.logic.queries import requests_cost_usd
 from lambdas.models.report import Report
+from lambdas.observability import logger
 
 
 @dataclass
@@ -31,6 +32,15 @@ class RunOutcome:
     ce_budget: int | None = None
     ce_planned: int | None = None
     missing: list[str] = field(default_factory=list)
+    # Where the cost data came from; for a Data Export, what reading it took.
+    cost_source: str = "cost_explorer"
+    export_bytes_read: int | None = None
+    export_s3_requests: int | None = None
+
+    def skip(self, reason: str) -> None:
+        """Nothing to do this time (the schedule's next run tries again): said in the outcome and the log."""
+        self.status, self.error = "skipped", reason
+        logger.info(f"run skipped: {reason}")
 
     def summary(self) -> dict[str, Any]:
         """What the idempotency store keeps and the handler returns: small and JSON-safe."""
@@ -74,4 +84,7 @@ class RunOutcome:
             "ce_budget": self.ce_budget,
             "ce_planned": self.ce_planned,
             "missing": self.missing or None,
+            "cost_source": self.cost_source,
+            "export_bytes_read": self.export_bytes_read,
+            "export_s3_requests": self.export_s3_requests,
         }

@@ -85,6 +85,16 @@ class CostSource(Protocol):
     def get_cost_forecast(self, request: dict[str, Any]) -> Decimal | None: ...
 
 
+class ExportQueries(Protocol):
+    """Athena in the platform's workgroup (lambdas/dal/athena.py): where a Data Export too large for
+    one function is read."""
+
+    scanned_bytes: int
+    queries: list[str]
+
+    def query(self, sql: str) -> Any: ...
+
+
 class CellCache(Protocol):
     """The cost cache: the cells earlier runs read, and what answers taught about their size."""
 

@@ -1,8 +1,9 @@
 """One client run, step by step (DESIGN.md data flow). The handler, the CLI and the demo all
 call this; each step is a small function or adapter, this class only wires them.
 
-1. load and validate the client   2. credentials   3. Cost Explorer   4. build the report
-5. render                          6. archive        7. send (at most once)   8. record
+1. load and validate the client   2. credentials   3. cost data (cost_step.py: Cost Explorer or
+the client's Data Export)   4. build the report   5. render   6. archive   7. send (at most once)
+8. record
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import resource
 import sys
 import time
 from contextvars import ContextVar
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -39,8 +40,9 @@ from lambdas.models.exceptions import (
 )
 from lambdas.models.report import Report
 from lambdas.models.ses_events import message_tags
-from lambdas.observability import ACCESS, UNAUTHORIZED, audit, logger, metrics
-from lambdas.orchestration.cost_reader import CostRead, CostReader
+from lambdas.observability import UNAUTHORIZED, audit, logger, metrics
+from lambdas.orchestration.cost_reader import CostRead
+from lambdas.orchestration.cost_step import CostStep
 from lambdas.orchestration.outcome import RunOutcome
 
 if TYPE_CHECKING:
@@ -115,13 +117,11 @@ class ReportRun:
                 self._skip(outcome, "the final report of this month was already sent")
                 return
             sent = next((report for run, report in earlier if not run.endswith(".final")), None)
-        read = self._read_costs(client, job, window, now, outcome, secrets)
-        if job.kind == "final" and (
-            window.current.start in read.data.estimated_months or read.data.estimated_days & _period_days(window)
-        ):
-            # Cost Explorer still marks last month as an estimate: the next month-close run tries again.
-            self._skip(outcome, "last month is not final yet in Cost Explorer")
-            return
+        read = CostStep(self.deps, dry_run=self.dry_run, requester=self.requester).read(
+            client, job, window, now, outcome, secrets
+        )
+        if read is None:
+            return  # the month close found last month not final yet in the source: skipped, the outcome says so
         # The link is signed before rendering (the key is known) and works once the files are archived.
         link_key = report_prefix(client.client_id, job.run_id) + "report.html"
         archive_url = None if self.dry_run else self._link(link_key, client.client_id)
@@ -223,34 +223,7 @@ class ReportRun:
         logger.warning("report incomplete: not sent", extra={"missing": report.missing})
 
     def _skip(self, outcome: RunOutcome, reason: str) -> None:
-        outcome.status, outcome.error = "skipped", reason
-        logger.info(f"run skipped: {reason}")
-
-    def _read_costs(
-        self,
-        client: Client,
-        job: ReportJob,
-        window: ReportWindow,
-        now: datetime,
-        outcome: RunOutcome,
-        secrets: ClientSecrets,
-    ) -> CostRead:
-        credentials = self.deps.credentials.for_client(client, secrets)  # a refusal is logged UNAUTHORIZED by _fail
-        explorer = self.deps.cost_explorer(credentials)
-        cache = self.deps.cost_cache()
-        cache.read_only = cache.read_only or self.dry_run  # a dry run writes nothing, the cache included
-        audit(
-            ACCESS, "cost data read", client_id=client.client_id, requester=self.requester, accounts=client.account_ids
-        )
-        try:
-            reader = CostReader(explorer, cache, now=now, cap=self.deps.ce_request_cap)
-            read = reader.read(client, window, shared_accounts=job.shared_accounts)
-        finally:
-            outcome.ce_requests = explorer.requests
-            outcome.ce_budget = explorer.max_requests
-        outcome.cache_hits = read.cache_hits
-        outcome.ce_planned = read.planned_requests
-        return read
+        outcome.skip(reason)
 
     def _report(
         self,
@@ -278,6 +251,10 @@ class ReportRun:
             ce_forecast_remaining=read.forecast_remaining,
             key_age_days=key_age,
             corrections=tuple(read.corrections),
+            cost_source=read.cost_source,
+            export_format=read.export_format,
+            top_resources=tuple(read.top_resources),
+            commitments=tuple(read.commitments),
         )
         report = build_report(client, window, read.data, facts)
         if job.kind != "final":
@@ -392,7 +369,3 @@ def _peak_memory_mb() -> int:
     Memory Used (`ops capacity` compares it with the function's memory)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(peak / 1024**2) if sys.platform == "darwin" else int(peak / 1024)  # bytes on macOS, KiB on Linux
-
-
-def _period_days(window: ReportWindow) -> set[date]:
-    return {window.current.start + timedelta(days=offset) for offset in range(window.current.days)}

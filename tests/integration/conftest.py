@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from emulator.admin import reset
+from emulator.admin import admin, reset
 from emulator.dataset import demo_clients, generate_demo_dataset
 from emulator.provision import provision, settings_environment
 from emulator.server import EmbeddedAWS
@@ -104,6 +104,8 @@ def module_platform(embedded_aws: EmbeddedAWS, created_at: datetime) -> Iterator
         table = ClientsTable(settings.clients_table)
         for record in demo_clients(embedded_aws.dataset):
             table.put(parse_client(dict(record, created_at=created_at.isoformat())))
+        # hooli is read from its Data Export: its payer has it delivered, as `local up` does.
+        admin(embedded_aws.endpoint_url, "exports/deliver", {})
         yield settings, patch
         reset_clients()
         get_settings.cache_clear()

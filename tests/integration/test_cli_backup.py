@@ -49,7 +49,7 @@ def test_backup_holds_clients_history_configuration_and_checksums(populated, tmp
         "suppressions.jsonl",
         "configuration.json",
     }
-    assert manifest["files"]["clients.json"]["records"] == 4
+    assert manifest["files"]["clients.json"]["records"] == 5  # the five demo clients
     assert manifest["files"]["executions.jsonl"]["records"] == 2
     assert json.loads(files["configuration.json"])["names"]["clients_table"] == "cost-reporting-clients-local"
     export = tmp_path / "export.json"
@@ -71,7 +71,7 @@ def test_a_backup_restored_into_a_fresh_environment_validates(populated, wipe_aw
     assert unverifiable.exit_code == 1 and "the key that signed it" in unverifiable.output
     accept = ["--accept-unverifiable"]
     dry = runner.invoke(app, ["backup", "restore", "--input", str(path), "--dry-run", *accept])
-    assert dry.exit_code == 0 and "4 client(s) to write" in dry.output
+    assert dry.exit_code == 0 and "5 client(s) to write" in dry.output
     assert list(ClientsTable(populated.clients_table).records()) == []
 
     restored = runner.invoke(app, ["backup", "restore", "--input", str(path), *accept])
@@ -80,11 +80,11 @@ def test_a_backup_restored_into_a_fresh_environment_validates(populated, wipe_aw
     result = runner.invoke(app, ["system", "validate-recovery", "--input", str(path), "--format", "json"])
     assert result.exit_code == 0, result.output
     checks = {check["name"]: check for check in json.loads(result.stdout)["checks"]}
-    assert checks["restored clients.json"]["detail"] == "all 4 match"
+    assert checks["restored clients.json"]["detail"] == "all 5 match"
     assert checks["restored executions.jsonl"]["detail"] == "all 2 match"
     assert ExecutionsTable(populated.executions_table).history("acme-retail") == history
     again = runner.invoke(app, ["backup", "restore", "--input", str(path), "--dry-run", *accept])
-    assert "0 client(s) to write (4 already identical)" in again.output
+    assert "0 client(s) to write (5 already identical)" in again.output
 
 
 def test_validate_recovery_names_what_is_missing_or_changed(populated, tmp_path):

@@ -34,7 +34,7 @@ def test_each_client_is_billed_for_what_its_runs_recorded(history, frozen_clock,
         runs[record.client_id].append(record)
     assert document["format"] == "cost-reporting-billing" and document["month"] == "2026-11"
     clients = {c["client_id"]: c for c in document["clients"]}
-    assert set(clients) == {"acme-retail", "globex-health", "initech-labs", "umbrella-media"}
+    assert set(clients) == {"acme-retail", "globex-health", "initech-labs", "umbrella-media", "hooli"}
     for client_id, client in clients.items():
         mine = runs.get(client_id, [])
         lines = {line["description"]: line for line in client["lines"]}
@@ -51,6 +51,7 @@ def test_each_client_is_billed_for_what_its_runs_recorded(history, frozen_clock,
         assert Decimal(client["total_usd"]) == total.quantize(Decimal("0.01"))
     assert Decimal(document["total_usd"]) == sum(Decimal(c["total_usd"]) for c in document["clients"])
     assert clients["umbrella-media"]["runs"] == 0  # monthly: no 1st in the seeded days
+    assert clients["hooli"]["runs"] == 1  # weekly, from its Data Export: no Cost Explorer request billed
     assert document["pricing"]["as_of"] == "2025-06"
 
 

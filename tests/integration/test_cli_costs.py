@@ -26,7 +26,7 @@ CENT = Decimal("0.01")
 
 @pytest.fixture
 def billed(platform, embedded_aws, demo_records, frozen_clock):
-    """The demo dataset with the platform's own bill, four clients, two of them with a run (made on
+    """The demo dataset with the platform's own bill, five clients, two of them with a run (made on
     27 November, of 20 October)."""
     before = embedded_aws.dataset
     dataset = generate_demo_dataset(AS_OF)
@@ -76,7 +76,7 @@ def test_the_months_bill_by_service_and_by_client(billed, embedded_aws, tmp_path
     lines = sum((Decimal(r["amount_usd"]) for r in document["by_service"]), Decimal(0))
     assert abs(allocated - lines) <= CENT * len(document["by_client"])
     runs = {c["client_id"]: c["runs"] for c in document["by_client"]}
-    assert runs == {"acme-retail": 1, "globex-health": 0, "initech-labs": 1, "umbrella-media": 0}
+    assert runs == {"acme-retail": 1, "globex-health": 0, "initech-labs": 1, "umbrella-media": 0, "hooli": 0}
     assert {c["client_id"] for c in document["by_client"] if Decimal(c["tagged_usd"])} == {
         "acme-retail",
         "initech-labs",

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 
+import boto3
 import pytest
 from typer.testing import CliRunner
 
@@ -79,13 +80,20 @@ def test_up_status_commands_down(local_dir):
     listed = runner.invoke(app, ["client", "list", "--environment", "local", "--format", "json"])
     assert listed.exit_code == 0, listed.output
     assert [c["client_id"] for c in json.loads(listed.stdout)["clients"]] == [
-        "acme-retail", "globex-health", "initech-labs", "umbrella-media",
+        "acme-retail", "globex-health", "hooli", "initech-labs", "umbrella-media",
     ]  # fmt: skip
     assert os.environ["AWS_ENDPOINT_URL"] == state["endpoint_url"]
+    # hooli is read from its Data Export: `local up` had its payer deliver it (through hooli's role).
+    manifests = boto3.client("s3").list_objects_v2(
+        Bucket="hooli-billing-exports", Prefix="exports/hooli-focus/metadata/"
+    )
+    assert [key["Key"].split("/")[3] for key in manifests["Contents"]] == [
+        "BILLING_PERIOD=2026-09", "BILLING_PERIOD=2026-10", "BILLING_PERIOD=2026-11",
+    ]  # fmt: skip
     again = runner.invoke(app, ["local", "up", "--port", str(port)])
     assert again.exit_code == 0 and "Already running" in again.output
     bigger = runner.invoke(app, ["local", "up", "--extra-clients", "1000"])
-    assert bigger.exit_code == 2, bigger.output  # never silently the 4 clients it runs with
+    assert bigger.exit_code == 2, bigger.output  # never silently the 5 clients it runs with
     assert "--extra-clients: the local environment is already running" in bigger.output
     assert "--extra-clients 1000 (running with 0)" in bigger.output and "local down" in bigger.output
     assert json.loads((local_dir / "local-aws.json").read_text()) == state

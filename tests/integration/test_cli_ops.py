@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import boto3
 import pytest
@@ -78,12 +78,16 @@ def invoke(*args: str):
 
 
 def test_the_seeded_history_is_what_the_platform_would_have_recorded(history):
-    assert history.result.days == 10 and history.result.runs == len(history.records) == 21  # 2 daily x 10 + 1 weekly
+    # 2 daily x 10 + 2 weekly (initech-labs from Cost Explorer, hooli from its Data Export)
+    assert history.result.days == 10 and history.result.runs == len(history.records) == 22
     assert {r.kind for r in history.records} == {"scheduled"}
     failed = {(r.client_id, r.as_of.isoformat(), r.error_kind) for r in history.records if r.status == "failed"}
     assert failed == {("globex-health", "2026-11-24", "invalid_input"), ("acme-retail", "2026-11-25", "unauthorized")}
     assert all(r.max_memory_mb and r.max_memory_mb > 0 for r in history.records)
     assert all(r.started_at.hour == 6 for r in history.records)
+    [hooli] = [r for r in history.records if r.client_id == "hooli"]
+    assert (hooli.status, hooli.cost_source, hooli.ce_requests) == ("succeeded", "data_exports", 0)
+    assert hooli.export_bytes_read and hooli.export_s3_requests
     registered = {r["client_id"]: r["created_at"] for r in ClientsTable(CONFIG.clients_table).records()}
     assert set(registered.values()) == {"2026-11-17T00:00:00Z"}  # re-dated to the first seeded day
 
@@ -105,11 +109,11 @@ def test_weekly_report_figures_are_the_records_and_a_missed_target_exits_1(histo
         "end": "2026-11-26",
         "label": "20 Nov – 26 Nov 2026",
     }
-    assert document["executions"]["total"] == len(runs) == 15
+    assert document["executions"]["total"] == len(runs) == 16
     assert document["executions"]["failed"] == 2
     assert document["errors_by_kind"] == {"invalid_input": 1, "unauthorized": 1}
     kpis = {kpi["name"]: kpi for kpi in document["kpis"]}
-    assert Decimal(kpis["success rate"]["value"]) == (Decimal(13) / 15).quantize(Decimal("0.0001"))
+    assert Decimal(kpis["success rate"]["value"]) == (Decimal(14) / 16).quantize(Decimal("0.0001"))
     assert kpis["success rate"]["met"] is False
     sent = [r for r in runs if r.delivery == "sent"]
     recipients = sum(r.recipients for r in sent)
@@ -126,14 +130,15 @@ def test_weekly_report_figures_are_the_records_and_a_missed_target_exits_1(histo
     )
     durations = sorted(r.duration_ms for r in runs if r.duration_ms is not None)
     assert document["duration"]["max_ms"] == durations[-1]
-    assert Decimal(document["duration"]["mean_ms"]) == (Decimal(sum(durations)) / len(durations)).quantize(Decimal(1))
+    mean_ms = (Decimal(sum(durations)) / len(durations)).quantize(Decimal(1), rounding=ROUND_HALF_UP)  # as shown
+    assert Decimal(document["duration"]["mean_ms"]) == mean_ms
     assert document["cost_explorer"]["requests"] == sum(r.ce_requests for r in runs)
     assert Decimal(document["cost_explorer"]["cost_usd"]) == sum(r.ce_cost_usd for r in runs)
-    assert [day["runs"] for day in document["daily"]] == [2, 2, 2, 3, 2, 2, 2]
+    assert [day["runs"] for day in document["daily"]] == [2, 2, 2, 4, 2, 2, 2]  # Monday: both weekly clients
     assert "success rate" in result.stdout and "missed" in result.stdout
     # An exit 1 ends with one line naming what fell short (stderr: stdout stays the table).
     assert result.stderr.strip().splitlines()[-1] == (
-        "findings: 2 KPI(s) missed their target: success rate 86.67% (target ≥ 99.50%), "
+        "findings: 2 KPI(s) missed their target: success rate 87.50% (target ≥ 99.50%), "  # 14/16
         f"email delivery rate {Decimal(recipients - 1) / recipients * 100:.2f}% (target ≥ 98.00%)"
     )
 
@@ -193,7 +198,7 @@ def test_client_health_puts_clients_needing_attention_first(history, frozen_cloc
     assert result.exit_code == 1
     clients = {c["client_id"]: c for c in json.loads(output.read_text())["clients"]}
     order = [c["client_id"] for c in json.loads(output.read_text())["clients"]]
-    assert order == ["acme-retail", "globex-health", "initech-labs", "umbrella-media"]
+    assert order == ["acme-retail", "globex-health", "hooli", "initech-labs", "umbrella-media"]
     acme = clients["acme-retail"]
     assert acme["health"] == "WARNING"
     assert acme["coverage_gaps"] == ["2026-11-25"]  # credentials refused that day
@@ -202,6 +207,7 @@ def test_client_health_puts_clients_needing_attention_first(history, frozen_cloc
     assert acme["failures_in_a_row"] == 0 and acme["credential"]["type"] == "role"
     assert clients["globex-health"]["coverage_gaps"] == ["2026-11-24"]
     assert clients["initech-labs"]["health"] == "OK"  # weekly: ran on Monday the 23rd
+    assert clients["hooli"]["health"] == "OK"  # weekly, from its Data Export: ran on Monday the 23rd
     assert clients["umbrella-media"]["health"] == "OK"  # monthly: no 1st in the window
 
 
@@ -216,6 +222,7 @@ def test_client_health_table_names_the_days_to_rerun(history, frozen_clock):
     assert gaps == {
         "acme-retail": "2026-11-25",
         "globex-health": "2026-11-24",
+        "hooli": "-",
         "initech-labs": "-",
         "umbrella-media": "-",
     }
@@ -253,7 +260,8 @@ def test_capacity_reads_memory_duration_and_growth(history, frozen_clock, tmp_pa
     )["Datapoints"]
     assert Decimal(str(checks["worker duration"]["used"])) == Decimal(str(max(p["Maximum"] for p in durations)))
     assert checks["worker throttling"]["status"] == "OK" and checks["worker throttling"]["used"] == 0
-    # Each active client's expected Cost Explorer requests, learned from the seeded runs' answers.
+    # Each active client's expected Cost Explorer requests, learned from the seeded runs' answers
+    # (hooli, read from its Data Export, makes none).
     plans = {entry["client_id"]: entry for entry in document["cost_explorer"]["clients"]}
     assert set(plans) == {"acme-retail", "globex-health", "initech-labs", "umbrella-media"}
     assert all(entry["learned"] and 2 <= entry["requests_per_report"] <= 3 for entry in plans.values())
@@ -265,19 +273,19 @@ def test_capacity_reads_memory_duration_and_growth(history, frozen_clock, tmp_pa
     shown = invoke("ops", "capacity").stdout
     assert "Cost Explorer, expected (cold cache)" in shown and "its answers" in shown
     growth = document["growth"]
-    assert growth["clients"]["history"][-1] == {"month": "2026-11", "value": "4.00"}
-    # 21 runs on 10 of November's 26 recorded days, scaled to 30 days
-    assert growth["executions"]["history"][-1]["value"] == "63.00"
+    assert growth["clients"]["history"][-1] == {"month": "2026-11", "value": "5.00"}
+    # 22 runs on 10 of November's 26 recorded days, scaled to 30 days
+    assert growth["executions"]["history"][-1]["value"] == "66.00"
     assert growth["executions"]["scaled"] == [{"month": "2026-11", "recorded_days": 10, "month_days": 30}]
     table = invoke("ops", "capacity", "--period", "monthly", "--forecast-months", "6").stdout
-    assert "2026-11 4 → projected 2026-12 4," in table  # a client count, not "4.00"
-    assert "2026-11 63 (scaled to 30 days from 10)" in table
+    assert "2026-11 5 → projected 2026-12 5," in table  # a client count, not "5.00"
+    assert "2026-11 66 (scaled to 30 days from 10)" in table
     assert f"{checks['worker memory']['used']} MB" in table and "1024 MB" in table
     assert len(growth["executions"]["projection"]) == 6
-    # Runs follow the clients: 21 runs over 4 clients x 10 days, times each month's days.
-    assert growth["executions"]["projection_basis"]["runs_per_client_day"] == "0.5250"
-    assert growth["executions"]["projection"][0] == {"month": "2026-12", "value": "65.10"}  # 0.525 x 4 x 31
-    assert {p["value"] for p in growth["clients"]["projection"]} == {"4.00"}
+    # Runs follow the clients: 22 runs over 5 clients x 10 days, times each month's days.
+    assert growth["executions"]["projection_basis"]["runs_per_client_day"] == "0.4400"
+    assert growth["executions"]["projection"][0] == {"month": "2026-12", "value": "68.20"}  # 0.44 x 5 x 31
+    assert {p["value"] for p in growth["clients"]["projection"]} == {"5.00"}
     assert document["worker"]["source"] == "emulator LocalContext (local)"
     assert {t["table"] for t in document["tables"]} >= {CONFIG.clients_table, CONFIG.executions_table}
 
@@ -379,11 +387,11 @@ def test_performance_json_feeds_the_html_report(history, frozen_clock, tmp_path)
     assert rendered.exit_code == 0, rendered.output
     document = json.loads(data.read_text())
     runs = history.between(date(2026, 11, 20), date(2026, 11, 27))
-    assert document["runs"] == 15
+    assert document["runs"] == 16
     assert document["slowest"][0]["duration_ms"] == max(r.duration_ms or 0 for r in runs)
     assert {c["client_id"]: c["runs"] for c in document["by_client"]} == dict(Counter(r.client_id for r in runs))
     assert document["by_hour"] == [
-        {"hour": 6, "runs": 15, "mean_ms": document["duration"]["mean_ms"], "max_ms": document["duration"]["max_ms"]}
+        {"hour": 6, "runs": 16, "mean_ms": document["duration"]["mean_ms"], "max_ms": document["duration"]["max_ms"]}
     ]
     table = invoke("ops", "performance", "--period", "weekly", "--as-of", "2026-11-27").stdout
     memory = next(c for c in document["checks"] if c["check"] == "peak memory")
@@ -490,19 +498,19 @@ def test_monthly_report_is_a_pdf_with_the_months_figures(history, frozen_clock, 
 
     result = invoke("ops", "monthly-report", "--month", "2026-11", "--output", str(output))
 
-    assert result.exit_code == 1, result.output  # success rate 19/21 misses 99.5%
+    assert result.exit_code == 1, result.output  # success rate 20/22 misses 99.5%
     assert (
         result.output.strip()
         .splitlines()[-1]
         .startswith(
-            "findings: 2 KPI(s) missed their target: success rate 90.48% (target ≥ 99.50%), email delivery rate"
+            "findings: 2 KPI(s) missed their target: success rate 90.91% (target ≥ 99.50%), email delivery rate"
         )
     )
     reader = PdfReader(output)
     assert len(reader.pages) >= 3
     first = reader.pages[0].extract_text()
     assert "Operations review: November 2026" in first
-    assert f"{Decimal(19) / 21 * 100:.2f}%" in first  # 90.48%
+    assert f"{Decimal(20) / 22 * 100:.2f}%" in first  # 90.91%
     assert "invalid_input" in first and "unauthorized" in first
     text = "\n".join(page.extract_text() for page in reader.pages)
     assert "Capacity" in text and "Security audit" in text and "Cost of running the platform" in text
@@ -528,9 +536,9 @@ def test_docs_overview_is_generated_from_the_live_configuration(history, frozen_
 
     assert result.exit_code == 0, result.output
     text = output.read_text()
-    assert "5 client(s): 2 daily, 2 weekly, 1 monthly." in text
+    assert "6 client(s): 2 daily, 3 weekly, 1 monthly." in text
     assert f"| {CONFIG.worker_function} |" in text
-    assert f"| {CONFIG.executions_table} | 21 |" in text
+    assert f"| {CONFIG.executions_table} | 22 |" in text
     assert r"Evil \| \<img src=x\> \[x\](http://e.example)" in text
     assert re.search(r"(?<!\\)<img", text) is None  # only escaped: shown as text, never an image
     assert "No alarm notifies" in text

@@ -33,7 +33,7 @@ def test_a_whole_environment_is_assessed_in_the_order_to_restore(populated):
     items = {item["name"]: item for item in document["items"]}
     assert [item["order"] for item in document["items"]] == list(range(1, len(items) + 1))
     clients = items[f"table {CONFIG.clients_table}"]
-    assert (clients["holds"], clients["rto"], clients["tier"]) == ("4 client records", "1 hour", "critical")
+    assert (clients["holds"], clients["rto"], clients["tier"]) == ("5 client records", "1 hour", "critical")
     assert clients["restore_from"].startswith("point-in-time recovery since")
     assert items[f"table {CONFIG.executions_table}"]["holds"] == "2 runs"
     assert items[f"table {CONFIG.executions_table}"]["rto"] == RTO["standard"]

@@ -7,6 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from cli.main import app
+from emulator.admin import admin
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.dal.executions_table import ExecutionsTable
 from lambdas.models.client import parse_client
@@ -76,6 +77,7 @@ def test_run_all_runs_every_active_client_and_skips_paused_ones(platform, embedd
     for record in demo_records:
         table.put(parse_client(record))
     table.put(parse_client(dict(demo_records[3], status="paused")))
+    admin(embedded_aws.endpoint_url, "exports/deliver", {})  # hooli is read from its Data Export
     from aws_lambda_powertools.metrics import MetricUnit
 
     from lambdas.observability import metrics
@@ -87,9 +89,10 @@ def test_run_all_runs_every_active_client_and_skips_paused_ones(platform, embedd
 
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert [run["client_id"] for run in document["runs"]] == ["acme-retail", "globex-health", "initech-labs"]
+    assert [run["client_id"] for run in document["runs"]] == ["acme-retail", "globex-health", "hooli", "initech-labs"]
     assert {run["status"] for run in document["runs"]} == {"succeeded"} and document["failed"] == 0
-    assert len(sent_messages(embedded_aws.endpoint_url)) == 3
+    assert [run["ce_requests"] for run in document["runs"] if run["client_id"] == "hooli"] == [0]
+    assert len(sent_messages(embedded_aws.endpoint_url)) == 4
 
 
 def test_run_all_reports_failures_with_exit_1(platform, demo_records):

@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
+from emulator.admin import admin
 from lambdas.dal.clients_table import ClientsTable
 from lambdas.dal.executions_table import ExecutionsTable
 from lambdas.models.client import parse_client
@@ -24,10 +25,13 @@ NOW = datetime(2026, 11, 27, 9, tzinfo=UTC)  # the suite's pinned clock: today's
 
 
 @pytest.fixture
-def seeded(platform, demo_records, frozen_clock):
+def seeded(platform, embedded_aws, demo_records, frozen_clock):
     table = ClientsTable(platform.clients_table)
     for record in demo_records:
         table.put(parse_client(dict(record, created_at=NOW.isoformat())))
+    # hooli is read from its Data Export: its payer has it delivered, as `local up` does.
+    [hooli] = admin(embedded_aws.endpoint_url, "exports/deliver", {})["exports"]
+    assert (hooli["bucket"], hooli["periods"]) == ("hooli-billing-exports", ["2026-09", "2026-10", "2026-11"])
     frozen_clock(NOW)
     result = runner.invoke(app, ["local", "seed-history", "--days", "8"])
     assert result.exit_code == 0, result.output
@@ -35,7 +39,7 @@ def seeded(platform, demo_records, frozen_clock):
 
 
 def _sent_recipients(platform, day: str) -> int:
-    runs = [r for c in ("acme-retail", "globex-health", "initech-labs", "umbrella-media")
+    runs = [r for c in ("acme-retail", "globex-health", "initech-labs", "umbrella-media", "hooli")
             for r in ExecutionsTable(platform.executions_table).history(c, limit=50)]  # fmt: skip
     return sum(r.recipients for r in runs if r.delivery == "sent" and r.as_of.isoformat() == day)
 

@@ -483,8 +483,12 @@ def test_dataset_is_deterministic_and_matches_the_demo_clients(dataset: CostData
         "globex-health",
         "initech-labs",
         "umbrella-media",
+        "hooli",
     ]
     assert demo_clients() == clients
+    # One demo client is read from its FOCUS 1.2 Data Export; its costs are in the same dataset.
+    assert [c["client_id"] for c in clients if c.get("cost_source") == "data_exports"] == ["hooli"]
+    assert next(c for c in clients if c["client_id"] == "hooli")["data_export"]["format"] == "focus_1_2"
     accounts = [a for c in clients for a in c["account_ids"]]
     assert len(accounts) == len(set(accounts)) == len(dataset.accounts)
     assert set(accounts) == set(dataset.accounts)
@@ -498,7 +502,7 @@ def test_extra_clients_are_synthetic_and_valid() -> None:
 
     dataset = generate_demo_dataset(AS_OF, extra_clients=5)
     clients = demo_clients(dataset)
-    assert [c["client_id"] for c in clients[4:]] == [f"client-000{i}" for i in range(1, 6)]
+    assert [c["client_id"] for c in clients[5:]] == [f"client-000{i}" for i in range(1, 6)]
     assert {a for c in clients for a in c["account_ids"]} == set(dataset.accounts)
     for client in clients:
         Client.model_validate(client)
