@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from lambdas.logic.export_schema import RELATION, SCHEMAS, ExportSchema, billing_period, literal, sql_date
 from lambdas.logic.needs import Cell, CellKey, Dataset, Need, period_end
@@ -131,17 +131,19 @@ def cell_sql(
     )
 
 
-def cell_queries(
-    export_format: str,
-    needs: Iterable[Need],
-    *,
-    metric: str,
-    accounts: Sequence[str],
-    relation: str = RELATION,
-    partition_column: str | None = None,
-    dialect: str = "duckdb",
-) -> list[CellQuery]:
-    """One query per dataset and granularity the needs name, over all their periods."""
+class CellOptions(TypedDict, total=False):
+    """cell_sql's keywords (its defaults stand there), which cell_queries passes on to it."""
+
+    metric: Required[str]
+    accounts: Required[Sequence[str]]
+    relation: str
+    partition_column: str | None
+    dialect: str
+
+
+def cell_queries(export_format: str, needs: Iterable[Need], **options: Unpack[CellOptions]) -> list[CellQuery]:
+    """One query per dataset and granularity the needs name, over all their periods; `options`:
+    cell_sql's (metric, accounts, relation, partition_column, dialect)."""
     schema = SCHEMAS[export_format]
     grouped: dict[tuple[str, Dataset], set[date]] = {}
     for need in needs:
@@ -151,17 +153,7 @@ def cell_queries(
             granularity,
             dataset,
             tuple(sorted(starts)),
-            cell_sql(
-                schema,
-                dataset,
-                granularity,
-                sorted(starts),
-                metric=metric,
-                accounts=accounts,
-                relation=relation,
-                partition_column=partition_column,
-                dialect=dialect,
-            ),
+            cell_sql(schema, dataset, granularity, sorted(starts), **options),
         )
         for (granularity, dataset), starts in grouped.items()
         if starts
