@@ -67,11 +67,6 @@ def not_credits(schema: ExportSchema) -> str:
     return in_list(f"({schema.record_type})", CREDIT_RECORD_TYPES, negated=True)
 
 
-def foreign_account(schema: ExportSchema, accounts: Iterable[str]) -> str:
-    """A row of no account or of an account that is not the client's."""
-    return f"{schema.account} IS NULL OR {in_list(schema.account, accounts, negated=True)}"
-
-
 # -- the report's queries ----------------------------------------------------------------------------
 
 
@@ -235,7 +230,7 @@ def foreign_accounts_sql(
     """Accounts in the export that are not the client's (the export is refused if there is any);
     `within`: a further condition (Athena: the partitions read)."""
     schema = SCHEMAS[export_format]
-    foreign = foreign_account(schema, accounts)
+    foreign = f"{schema.account} IS NULL OR {in_list(schema.account, accounts, negated=True)}"
     where = f"{within} AND ({foreign})" if within else foreign
     return f"SELECT DISTINCT {schema.account} FROM {relation} WHERE {where} ORDER BY 1 LIMIT 5"  # noqa: S608 - column names are the schema's own; values are quoted by literal()
 
