@@ -59,17 +59,10 @@ def _known_name(names: Mapping[str, str], account_id: str) -> str | None:
 
 
 def commitment_lines(commitments: Iterable[CommitmentUse]) -> list[CommitmentLine]:
-    """One line per commitment type that had any commitment in the period."""
+    """One line per commitment type that had any commitment in the period: the use as it reads,
+    its utilisation and coverage included (the line's fields are the use's attributes)."""
     return [
-        CommitmentLine(
-            type=use.type,
-            used=use.used,
-            unused=use.unused,
-            utilisation=use.utilisation,
-            covered=use.covered,
-            on_demand=use.on_demand,
-            coverage=use.coverage,
-        )
+        CommitmentLine.model_validate(use, from_attributes=True)
         for use in sorted(commitments, key=lambda use: use.type)
         if use.used or use.unused
     ]

@@ -10,8 +10,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from lambdas.logic.export_schema import AMOUNT_TYPE, FOCUS_1_2, RELATION, SCHEMAS, literal, sql_date
-from lambdas.logic.exports_sql import as_amount
+from lambdas.logic.export_schema import AMOUNT_TYPE, FOCUS_1_2, RELATION, SCHEMAS
+from lambdas.logic.exports_sql import as_amount, days_and_accounts, not_credits
 
 
 def top_resources_sql(
@@ -27,14 +27,16 @@ def top_resources_sql(
     """The resources (ResourceId) that cost most over the days, with their service and account: before
     credits and refunds, as the report's services (a credit is its own line, never a resource's)."""
     schema = SCHEMAS[export_format]
-    listed = ", ".join(literal(a) for a in sorted(accounts))
+    where = [
+        f"{schema.resource} IS NOT NULL",
+        f"{schema.resource} <> ''",
+        not_credits(schema),
+        *days_and_accounts(schema, first, end_exclusive, accounts),
+    ]
     return (
         f"SELECT {schema.resource} AS resource_id, {schema.service} AS service, {schema.account} AS account_id, "  # noqa: S608 - column names are the schema's own; values are quoted by literal()
         f"SUM({schema.amount(metric)}) AS amount FROM {relation} "
-        f"WHERE {schema.resource} IS NOT NULL AND {schema.resource} <> '' "
-        f"AND {schema.record_type} NOT IN ('Credit', 'Refund') "
-        f"AND {schema.day()} >= {sql_date(first)} AND {schema.day()} < {sql_date(end_exclusive)} "
-        f"AND {schema.account} IN ({listed}) GROUP BY 1, 2, 3 ORDER BY amount DESC, 1 LIMIT {int(limit)}"
+        f"WHERE {' AND '.join(where)} GROUP BY 1, 2, 3 ORDER BY amount DESC, 1 LIMIT {int(limit)}"
     )
 
 
@@ -47,13 +49,11 @@ def commitment_sql(first: date, end_exclusive: date, *, accounts: Sequence[str],
     usage no commitment paid for in the services the type covered over the days (coverage =
     covered / (covered + on demand), all at ListCost). Rows: (type, status, effective, list)."""
     schema = FOCUS_1_2
-    listed = ", ".join(literal(a) for a in sorted(accounts))
     return (
         f"WITH charges AS (SELECT CommitmentDiscountType AS type, CommitmentDiscountStatus AS status, "  # noqa: S608 - column names are the schema's own; values are quoted by literal()
         f"{schema.service} AS service, ChargeCategory AS category, "
         f"CAST(EffectiveCost AS {AMOUNT_TYPE}) AS effective, CAST(ListCost AS {AMOUNT_TYPE}) AS list FROM {relation} "
-        f"WHERE {schema.day()} >= {sql_date(first)} AND {schema.day()} < {sql_date(end_exclusive)} "
-        f"AND {schema.account} IN ({listed})), "
+        f"WHERE {' AND '.join(days_and_accounts(schema, first, end_exclusive, accounts))}), "
         f"covered AS (SELECT DISTINCT type, service FROM charges WHERE status = 'Used') "
         f"SELECT type, status, SUM(effective) AS amount, SUM(list) AS list FROM charges "
         f"WHERE status IS NOT NULL GROUP BY 1, 2 "

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from lambdas.logic.export_schema import RELATION, SCHEMAS, ExportSchema, billing_period, literal, sql_date
 from lambdas.logic.needs import Cell, CellKey, Dataset, Need, period_end
@@ -43,6 +43,28 @@ from lambdas.models.exceptions import ExportDataError
 def partitions_for(needs: Iterable[Need]) -> list[str]:
     """The billing periods (YYYY-MM) the needs' periods fall in: the only partitions read."""
     return sorted({billing_period(start) for need in needs for start in need.periods()})
+
+
+# -- the conditions the queries share ------------------------------------------------------------------
+
+
+def in_list(column: str, values: Iterable[str], *, negated: bool = False) -> str:
+    """`column IN ('a', 'b')` (NOT IN when `negated`), the values quoted and sorted."""
+    return f"{column} {'NOT IN' if negated else 'IN'} ({', '.join(literal(value) for value in sorted(values))})"
+
+
+def days_and_accounts(schema: ExportSchema, first: date, end_exclusive: date, accounts: Iterable[str]) -> list[str]:
+    """The charges of the client's accounts on the days from `first` to `end_exclusive`."""
+    return [
+        f"{schema.day()} >= {sql_date(first)}",
+        f"{schema.day()} < {sql_date(end_exclusive)}",
+        in_list(schema.account, accounts),
+    ]
+
+
+def not_credits(schema: ExportSchema) -> str:
+    """Before credits and refunds, as Cost Explorer's filter of the services (queries.without_credits)."""
+    return in_list(f"({schema.record_type})", CREDIT_RECORD_TYPES, negated=True)
 
 
 # -- the report's queries ----------------------------------------------------------------------------
@@ -92,16 +114,11 @@ def cell_sql(
     first, last = min(starts), max(starts)
     end = period_end(granularity, last)
     period = schema.day() if granularity == "DAILY" else f"CAST(date_trunc('month', {schema.start}) AS DATE)"
-    where = [
-        f"{schema.day()} >= {sql_date(first)}",
-        f"{schema.day()} < {sql_date(end)}",
-        f"{schema.account} IN ({', '.join(literal(a) for a in sorted(accounts))})",
-    ]
+    where = days_and_accounts(schema, first, end, accounts)
     if dataset.exclude_credits:
-        where.append(f"({schema.record_type}) NOT IN ({', '.join(literal(t) for t in CREDIT_RECORD_TYPES)})")
+        where.append(not_credits(schema))
     if partition_column:
-        periods = sorted({billing_period(start) for start in starts} | {billing_period(end)})
-        where.append(f"{partition_column} IN ({', '.join(literal(p) for p in periods)})")
+        where.append(in_list(partition_column, {billing_period(start) for start in starts} | {billing_period(end)}))
     return (
         f"SELECT {period} AS period_start, {_group_key(schema, dataset, dialect)} AS group_key, "  # noqa: S608 - column names are the schema's own; values are quoted by literal()
         f"{schema.account} AS account_id, SUM({schema.amount(metric)}) AS amount "
@@ -109,17 +126,19 @@ def cell_sql(
     )
 
 
-def cell_queries(
-    export_format: str,
-    needs: Iterable[Need],
-    *,
-    metric: str,
-    accounts: Sequence[str],
-    relation: str = RELATION,
-    partition_column: str | None = None,
-    dialect: str = "duckdb",
-) -> list[CellQuery]:
-    """One query per dataset and granularity the needs name, over all their periods."""
+class CellOptions(TypedDict, total=False):
+    """cell_sql's keywords (its defaults stand there), which cell_queries passes on to it."""
+
+    metric: Required[str]
+    accounts: Required[Sequence[str]]
+    relation: str
+    partition_column: str | None
+    dialect: str
+
+
+def cell_queries(export_format: str, needs: Iterable[Need], **options: Unpack[CellOptions]) -> list[CellQuery]:
+    """One query per dataset and granularity the needs name, over all their periods; `options`:
+    cell_sql's (metric, accounts, relation, partition_column, dialect)."""
     schema = SCHEMAS[export_format]
     grouped: dict[tuple[str, Dataset], set[date]] = {}
     for need in needs:
@@ -129,17 +148,7 @@ def cell_queries(
             granularity,
             dataset,
             tuple(sorted(starts)),
-            cell_sql(
-                schema,
-                dataset,
-                granularity,
-                sorted(starts),
-                metric=metric,
-                accounts=accounts,
-                relation=relation,
-                partition_column=partition_column,
-                dialect=dialect,
-            ),
+            cell_sql(schema, dataset, granularity, sorted(starts), **options),
         )
         for (granularity, dataset), starts in grouped.items()
         if starts
@@ -215,14 +224,15 @@ def coverage_sql(export_format: str, relation: str = RELATION) -> str:
     )
 
 
-def foreign_accounts_sql(export_format: str, accounts: Sequence[str], relation: str = RELATION) -> str:
-    """Accounts in the export that are not the client's (the export is refused if there is any)."""
+def foreign_accounts_sql(
+    export_format: str, accounts: Sequence[str], relation: str = RELATION, *, within: str = ""
+) -> str:
+    """Accounts in the export that are not the client's (the export is refused if there is any);
+    `within`: a further condition (Athena: the partitions read)."""
     schema = SCHEMAS[export_format]
-    listed = ", ".join(literal(a) for a in sorted(accounts))
-    return (
-        f"SELECT DISTINCT {schema.account} FROM {relation} "  # noqa: S608 - column names are the schema's own; values are quoted by literal()
-        f"WHERE {schema.account} IS NULL OR {schema.account} NOT IN ({listed}) ORDER BY 1 LIMIT 5"
-    )
+    foreign = f"{schema.account} IS NULL OR {in_list(schema.account, accounts, negated=True)}"
+    where = f"{within} AND ({foreign})" if within else foreign
+    return f"SELECT DISTINCT {schema.account} FROM {relation} WHERE {where} ORDER BY 1 LIMIT 5"  # noqa: S608 - column names are the schema's own; values are quoted by literal()
 
 
 def account_names_sql(export_format: str, relation: str = RELATION, *, within: str = "") -> str:
@@ -242,22 +252,15 @@ def athena_coverage_sql(export_format: str, table: str, periods: Sequence[str], 
     """Per billing period: the newest charge day, the rows, the rows without an invoice id, the
     number of currencies and one of them (Athena answers arrays as text: none here)."""
     schema = SCHEMAS[export_format]
-    listed = ", ".join(literal(p) for p in sorted(periods))
     return (
         f"SELECT {partition_column} AS billing_period, max({schema.day()}) AS last_day, "  # noqa: S608 - column names are the schema's own; values are quoted by literal()
         f"count(*) AS line_items, count_if({schema.invoice} IS NULL OR {schema.invoice} = '') AS uninvoiced, "
         f"count(DISTINCT {schema.currency}) AS currencies, min({schema.currency}) AS currency "
-        f"FROM {table} WHERE {partition_column} IN ({listed}) GROUP BY 1 ORDER BY 1"
+        f"FROM {table} WHERE {in_list(partition_column, periods)} GROUP BY 1 ORDER BY 1"
     )
 
 
 def athena_foreign_accounts_sql(
     export_format: str, table: str, periods: Sequence[str], accounts: Sequence[str], partition_column: str
 ) -> str:
-    schema = SCHEMAS[export_format]
-    listed = ", ".join(literal(a) for a in sorted(accounts))
-    within = ", ".join(literal(p) for p in sorted(periods))
-    return (
-        f"SELECT DISTINCT {schema.account} FROM {table} WHERE {partition_column} IN ({within}) "  # noqa: S608 - column names are the schema's own; values are quoted by literal()
-        f"AND ({schema.account} IS NULL OR {schema.account} NOT IN ({listed})) ORDER BY 1 LIMIT 5"
-    )
+    return foreign_accounts_sql(export_format, accounts, table, within=in_list(partition_column, periods))

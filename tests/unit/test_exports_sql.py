@@ -26,6 +26,11 @@ def _days(first: date, count: int) -> tuple[date, ...]:
     return tuple(first + timedelta(days=offset) for offset in range(count))
 
 
+def _cell_sql(schema, dataset, starts, granularity="DAILY", *, metric="UnblendedCost", **options) -> str:
+    """cell_sql over the client's ACCOUNTS."""
+    return cell_sql(schema, dataset, granularity, list(starts), metric=metric, accounts=ACCOUNTS, **options)
+
+
 def test_only_the_billing_periods_the_needs_touch_are_read():
     needs = [
         Need("core", 1, SERVICES, "DAILY", (date(2026, 11, 25), date(2026, 11, 18))),
@@ -36,14 +41,7 @@ def test_only_the_billing_periods_the_needs_touch_are_read():
 
 
 def test_a_query_names_only_the_columns_it_reads_over_only_its_days_and_accounts():
-    sql = cell_sql(
-        export_schema.FOCUS_1_2,
-        SERVICES,
-        "DAILY",
-        [date(2026, 11, 18), date(2026, 11, 25)],
-        metric="UnblendedCost",
-        accounts=ACCOUNTS,
-    )
+    sql = _cell_sql(export_schema.FOCUS_1_2, SERVICES, [date(2026, 11, 18), date(2026, 11, 25)])
     assert "SELECT *" not in sql and "*" not in sql.replace("count(*)", "")
     assert "CAST(BilledCost AS DECIMAL(38,10))" in sql and "EffectiveCost" not in sql
     assert "CAST(ChargePeriodStart AS DATE) >= DATE '2026-11-18'" in sql
@@ -62,18 +60,16 @@ def test_a_query_names_only_the_columns_it_reads_over_only_its_days_and_accounts
 )
 def test_the_metric_maps_to_billed_or_effective_cost(metric, focus, cur):
     day = [date(2026, 11, 1)]
-    assert focus in cell_sql(export_schema.FOCUS_1_2, RECORD_TYPES, "DAILY", day, metric=metric, accounts=ACCOUNTS)
-    assert cur in cell_sql(export_schema.CUR_2_0, RECORD_TYPES, "DAILY", day, metric=metric, accounts=ACCOUNTS)
+    assert focus in _cell_sql(export_schema.FOCUS_1_2, RECORD_TYPES, day, metric=metric)
+    assert cur in _cell_sql(export_schema.CUR_2_0, RECORD_TYPES, day, metric=metric)
 
 
 def test_athena_prunes_partitions_by_its_partition_column():
-    sql = cell_sql(
+    sql = _cell_sql(
         export_schema.CUR_2_0,
         RECORD_TYPES,
-        "MONTHLY",
         [date(2026, 9, 1), date(2026, 10, 1)],
-        metric="UnblendedCost",
-        accounts=ACCOUNTS,
+        "MONTHLY",
         relation='"cur"."acme"',
         partition_column="billing_period",
     )
@@ -83,21 +79,12 @@ def test_athena_prunes_partitions_by_its_partition_column():
 
 def test_a_tag_breakdown_reads_the_tag_map_and_cur_prefixes_user_tags():
     team = Dataset("TAG", "team")
-    focus = cell_sql(
-        export_schema.FOCUS_1_2, team, "DAILY", [date(2026, 11, 1)], metric="UnblendedCost", accounts=ACCOUNTS
-    )
-    cur = cell_sql(export_schema.CUR_2_0, team, "DAILY", [date(2026, 11, 1)], metric="UnblendedCost", accounts=ACCOUNTS)
+    focus = _cell_sql(export_schema.FOCUS_1_2, team, [date(2026, 11, 1)])
+    cur = _cell_sql(export_schema.CUR_2_0, team, [date(2026, 11, 1)])
     assert "COALESCE(Tags['team'], '')" in focus
     assert "COALESCE(resource_tags['user_team'], '')" in cur
     with pytest.raises(ExportDataError, match="COST_CATEGORY"):
-        cell_sql(
-            export_schema.FOCUS_1_2,
-            Dataset("COST_CATEGORY", "unit"),
-            "DAILY",
-            [date(2026, 11, 1)],
-            metric="UnblendedCost",
-            accounts=ACCOUNTS,
-        )
+        _cell_sql(export_schema.FOCUS_1_2, Dataset("COST_CATEGORY", "unit"), [date(2026, 11, 1)])
 
 
 def test_one_query_per_dataset_and_granularity():
@@ -265,7 +252,7 @@ def test_duckdb_answers_the_exact_sums_of_the_rows(tmp_path_factory, rows, metri
 
     with DuckDBEngine() as engine:
         for dataset, key in ((RECORD_TYPES, lambda r: kinds[r[2]]), (Dataset("TAG", "team"), lambda r: r[5] or "")):
-            sql = cell_sql(export_schema.FOCUS_1_2, dataset, "DAILY", starts, metric=metric, accounts=ACCOUNTS)
+            sql = _cell_sql(export_schema.FOCUS_1_2, dataset, starts, metric=metric)
             answer = engine.query(sql, [path])
             query = CellQuery("DAILY", dataset, starts, sql)
             cells = cells_from_rows(
