@@ -58,6 +58,7 @@ EXPORT_WORKER_BATCH = 1
 # Where in the assets bucket a payer's own S3 replication delivers a copy of its Data Export (a client's
 # `data_export.access: replicated`, whose bucket is then the assets bucket): the workers' role reads that
 # prefix only. The stack itself does not replicate anything.
+# lambdas/models/export_source.py states it for the runtime; a test keeps the two equal.
 REPLICATED_EXPORTS_PREFIX = "exports/"
 
 

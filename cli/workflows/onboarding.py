@@ -36,6 +36,7 @@ from lambdas.dal.aws import error_code, platform_client
 from lambdas.dal.secrets_store import SecretsStore
 from lambdas.logic.webhook_hosts import webhook_url_problem
 from lambdas.models.client import Client, RoleCredentials, StoredKeyCredentials
+from lambdas.models.export_source import replicated_export_problem
 from lambdas.models.ownership import SECRET_OWNER_TAG, secret_belongs_to
 
 EXTERNAL_ID_MIN_LENGTH = 16
@@ -85,30 +86,16 @@ def check_external_ids(clients: Iterable[Client], stored: dict[str, dict[str, An
             fail(f"credentials.external_id: already the external id of client {owner}; each client needs its own")
 
 
-# Where the payer's replication delivers a client's export in the platform's assets bucket.
-REPLICATED_EXPORTS_PREFIX = "exports"
-
-
-def replicated_prefix(client_id: str) -> str:
-    return f"{REPLICATED_EXPORTS_PREFIX}/{client_id}"
-
-
 def check_export(config: EnvironmentConfig, client: Client) -> None:
-    """A replicated export is the client's own copy in the platform's bucket (the module docstring)."""
+    """A replicated export is the client's own copy in the platform's bucket (the module docstring);
+    the run checks the same rule again before it reads."""
     export = client.data_export
-    if export is None or export.access != "replicated":
+    if export is None:
         return
-    if not config.bucket_matches(export.bucket):
-        fail(
-            f"data_export.bucket: a replicated export is read from the platform's bucket {config.assets_bucket}, "
-            f"not {export.bucket} (access client_role reads the payer's bucket with the client's role)"
-        )
-    own = replicated_prefix(client.client_id)
-    if export.prefix != own and not export.prefix.startswith(own + "/"):
-        fail(
-            f"data_export.prefix: a replicated export of client {client.client_id} is under {own}/ "
-            f"in the platform's bucket, not {export.prefix} (the platform reads a client's own prefix only)"
-        )
+    platform_bucket = export.bucket if config.bucket_matches(export.bucket) else config.assets_bucket
+    problem = replicated_export_problem(client.client_id, export, platform_bucket)
+    if problem:
+        fail(": ".join(problem))
 
 
 def check_secrets(config: EnvironmentConfig, client: Client) -> list[str]:

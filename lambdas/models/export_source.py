@@ -96,3 +96,33 @@ class ExportSource(BaseModel):
     def manifest_key(self, billing_period: str) -> str:
         """`<prefix>/<export-name>/metadata/BILLING_PERIOD=YYYY-MM/<export-name>-Manifest.json`."""
         return f"{self.root}metadata/BILLING_PERIOD={billing_period}/{self.export_name}-Manifest.json"
+
+
+# Where the payer's replication delivers a client's export in the platform's assets bucket: each
+# client's under its own prefix, so that no record can name another client's copy.
+REPLICATED_EXPORTS_PREFIX = "exports"
+
+
+def replicated_prefix(client_id: str) -> str:
+    return f"{REPLICATED_EXPORTS_PREFIX}/{client_id}"
+
+
+def replicated_export_problem(client_id: str, export: ExportSource, platform_bucket: str) -> tuple[str, str] | None:
+    """Why a replicated export may not be read for this client (the field and the reason), or None.
+    `client add` refuses such a record; the run refuses it again before reading anything."""
+    if export.access != "replicated":
+        return None
+    if export.bucket != platform_bucket:
+        return (
+            "data_export.bucket",
+            f"a replicated export is read from the platform's bucket {platform_bucket}, "
+            f"not {export.bucket} (access client_role reads the payer's bucket with the client's role)",
+        )
+    own = replicated_prefix(client_id)
+    if export.prefix != own and not export.prefix.startswith(own + "/"):
+        return (
+            "data_export.prefix",
+            f"a replicated export of client {client_id} is under {own}/ "
+            f"in the platform's bucket, not {export.prefix} (the platform reads a client's own prefix only)",
+        )
+    return None

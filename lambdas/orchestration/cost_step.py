@@ -20,6 +20,8 @@ from lambdas.dal.client_secrets import ClientSecrets
 from lambdas.logic.periods import ReportWindow
 from lambdas.models.client import Client
 from lambdas.models.events import ReportJob
+from lambdas.models.exceptions import InvalidInputError
+from lambdas.models.export_source import replicated_export_problem
 from lambdas.observability import ACCESS, audit
 from lambdas.orchestration.cost_reader import CostRead, CostReader
 from lambdas.orchestration.export_reader import ExportReader, closed_on_athena, export_location
@@ -96,6 +98,10 @@ class CostStep:
     ) -> CostRead | None:
         export = client.data_export
         outcome.cost_source = "data_exports"
+        if export is not None:  # a record edited by hand is checked again: only the client's own copy is read
+            problem = replicated_export_problem(client.client_id, export, self.deps.archive.bucket)
+            if problem:
+                raise InvalidInputError(*problem)
         # The client's role reads its own bucket; a replicated export is in the platform's bucket.
         replicated = export is not None and export.access == "replicated"
         credentials = None if replicated else self.deps.credentials.for_client(client, secrets)

@@ -54,6 +54,8 @@ class CredentialSource(Protocol):
 class Archive(Protocol):
     """Where a run's files are kept (S3), and the signed link to them."""
 
+    bucket: str
+
     def put(self, key: str, body: bytes, content_type: str) -> None: ...
 
     def get(self, key: str) -> bytes: ...

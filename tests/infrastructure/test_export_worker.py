@@ -22,6 +22,7 @@ from infrastructure.config import (
 )
 from infrastructure.constructs.fanout import EXPORT_MAX_CONCURRENCY
 from lambdas.dal.data_exports import MAX_IN_PROCESS_BYTES
+from lambdas.models.export_source import replicated_prefix
 from tests.infrastructure.conftest import ENVIRONMENTS, Synthesized
 from tests.infrastructure.test_stack import (
     actions_on,
@@ -146,6 +147,8 @@ def test_the_dispatcher_sends_to_both_queues_and_nothing_else(synthesized):
 
 def test_the_workers_role_reads_replicated_exports_under_their_prefix_only(synthesized):
     config = for_environment("prod")
+    # The prefix the role may read is the one under which the runtime places every client's own copy.
+    assert f"{replicated_prefix('x').rsplit('/', 1)[0]}/" == REPLICATED_EXPORTS_PREFIX
     found = role_statements(synthesized, "prod", config.worker_role)
     assets = bucket(synthesized, "prod", config.assets_bucket)
     exports = {"Fn::Join": ["", [{"Fn::GetAtt": [assets, "Arn"]}, f"/{REPLICATED_EXPORTS_PREFIX}*"]]}

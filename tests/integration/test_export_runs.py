@@ -176,6 +176,36 @@ def test_a_period_still_being_written_leaves_the_report_incomplete_and_unsent(pl
 
 
 @pytest.mark.parametrize(
+    ("bucket", "prefix", "field"),
+    [
+        (None, "exports/acme-retail", "data_export.prefix"),  # another client's copy in the platform's bucket
+        (None, "exports", "data_export.prefix"),  # every client's copies at once
+        ("someone-elses-bucket", "exports/hooli", "data_export.bucket"),
+    ],
+)
+def test_a_replicated_export_outside_the_clients_own_prefix_is_refused_before_any_read(
+    platform, embedded_aws, demo_records, bucket, prefix, field
+):
+    export = {
+        "bucket": bucket or platform.assets_bucket,
+        "prefix": prefix,
+        "export_name": "hooli-focus",
+        "format": "focus_1_2",
+        "access": "replicated",
+    }
+    # Written to the table as a hand edit would be: `client add` refuses it (test_cli_client_exports.py).
+    client = register(_hooli(demo_records, data_export=export))
+    _deliver(embedded_aws, {**_hooli(demo_records), "data_export": {**export, "prefix": "exports/acme-retail"}})
+
+    outcome = run(client.client_id, AS_OF, at=NOW, kind="scheduled")
+
+    assert (outcome.status, outcome.error_kind) == ("failed", "invalid_input")
+    assert outcome.error is not None and outcome.error.startswith(f"{field}: ")
+    assert outcome.export_bytes_read in (None, 0) and outcome.report is None
+    assert sent_messages(embedded_aws.endpoint_url) == []
+
+
+@pytest.mark.parametrize(
     ("options", "kind", "error"),
     [
         ({"foreign_account": "999999999999"}, "export_data", "account 999999999999, not in the client's account_ids"),
