@@ -34,7 +34,7 @@ def month_end_forecast(
     The run rate is the average of the last (up to) 7 usual days up to the last known day, taken
     from `history` (every known day, last month's included) or else `daily`. Usual: not the 1st of
     a month, when AWS books monthly charges (support, tax, subscriptions) that do not recur daily,
-    not a day flagged as an anomaly, and not a day Cost Explorer is still filling in (provisional).
+    not a day flagged as an anomaly, and not a day AWS is still filling in (provisional: Cost Explorer or the export).
     Seven days hold each weekday once, so weekday seasonality averages out. None when there is no
     day of data, no usual day to take a rate from (the 2nd of an account's first month: better no
     forecast than thirty times the monthly charges), or no day left in the month.
@@ -64,7 +64,7 @@ def month_end_forecast(
     if any(day in anomalies for day in skipped):
         left_out.append("days flagged as anomalies")
     if any(day in provisional for day in skipped):
-        left_out.append("days Cost Explorer is still filling in")
+        left_out.append("days AWS is still filling in")
     rate = sum((point.amount for point in window), Decimal("0")) / len(window)
     to_date = sum((point.amount for point in daily), Decimal("0"))
     amount = (to_date + rate * remaining).quantize(CENT, rounding=ROUND_HALF_EVEN)

@@ -314,7 +314,7 @@ def test_a_day_still_filling_in_never_fires_an_anomaly_and_is_left_out_of_the_ru
     data = daily_data(provisional=[date(2026, 11, 24)])
     report = daily_report_of(data)
     assert report.anomalies == []
-    assert "days Cost Explorer is still filling in" in (report.forecast_method or "")
+    assert "days AWS is still filling in" in (report.forecast_method or "")
     assert [p.date for p in report.daily if p.provisional] == [date(2026, 11, 24)]
     assert report.provisional_days == [date(2026, 11, 24)]
 
