@@ -21,7 +21,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from lambdas.logic.cost_data import CostData, CostRow
-from lambdas.logic.daily import anomaly_days as anomaly_days
 from lambdas.logic.daily import chart_anomalies, chart_points, days_of, net_point
 from lambdas.logic.export_sections import SOURCE_NAMES, commitment_lines, resource_lines
 from lambdas.logic.exports_extras import CommitmentUse, TopResource

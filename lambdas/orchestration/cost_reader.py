@@ -18,12 +18,12 @@ from typing import Any
 
 from lambdas.logic.cost_data import CostData, corrections, cost_data_from_cells, split_answer
 from lambdas.logic.credential_scope import credential_scope
+from lambdas.logic.daily import anomaly_days
 from lambdas.logic.exports_extras import CommitmentUse, TopResource
 from lambdas.logic.needs import Cell, CellKey, Density, Need, attribution_need, cell_key, needs_for
 from lambdas.logic.periods import ONE_DAY, ReportWindow
 from lambdas.logic.planner import Plan, PlannedRequest, plan
 from lambdas.logic.queries import cost_forecast, requests_cost_usd
-from lambdas.logic.report import anomaly_days
 from lambdas.models.client import Client
 from lambdas.models.exceptions import CostDataError, DependencyError, PlatformError
 from lambdas.models.report import Correction

@@ -24,6 +24,7 @@ from lambdas.dal.data_exports import MAX_IN_PROCESS_BYTES, DataExports, Partitio
 from lambdas.dal.duckdb_engine import DuckDBEngine
 from lambdas.logic import export_schema, exports_sql
 from lambdas.logic.cost_data import CostData, cost_data_from_cells
+from lambdas.logic.daily import anomaly_days
 from lambdas.logic.export_schema import billing_period
 from lambdas.logic.exports_extras import (
     CommitmentUse,
@@ -35,7 +36,6 @@ from lambdas.logic.exports_extras import (
 )
 from lambdas.logic.needs import Cell, CellKey, Need, attribution_need, needs_for
 from lambdas.logic.periods import ONE_DAY, ReportWindow, month_last_day
-from lambdas.logic.report import anomaly_days
 from lambdas.models.client import Client
 from lambdas.models.exceptions import ExportAccessError, ExportDataError, InvalidInputError
 from lambdas.models.export_source import ExportSource

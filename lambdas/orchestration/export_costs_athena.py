@@ -9,10 +9,10 @@ from typing import Any
 
 from lambdas.logic import export_schema, exports_sql
 from lambdas.logic.cost_data import cost_data_from_cells
+from lambdas.logic.daily import anomaly_days
 from lambdas.logic.export_schema import billing_period
 from lambdas.logic.needs import Cell, CellKey, Need, attribution_need, needs_for
 from lambdas.logic.periods import ReportWindow
-from lambdas.logic.report import anomaly_days
 from lambdas.models.client import Client
 from lambdas.models.exceptions import ExportDataError
 from lambdas.orchestration.export_costs import ExportRead, PeriodState, covered, export_of
