@@ -85,7 +85,7 @@ chromium:
 	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
 	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
 
-# The browser test checks the emails and writes docs/screenshots/{daily,weekly,monthly,final,daily-dark}.png.
+# The browser test checks the emails and writes docs/screenshots/{daily,weekly,monthly,final,data-export,daily-dark}.png.
 screenshots: install chromium
 	REQUIRE_CHROMIUM=1 SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/browser -q
 

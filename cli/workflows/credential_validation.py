@@ -211,6 +211,8 @@ def export_check(client: Client, credentials: AwsCredentials | None, *, verbose:
     except PlatformError as error:
         refused(client, error)
         return Check("data export", Status.CRITICAL, f"data_export: {where} read as {who}: {error}")
+    if probe.refusal is not None:
+        refused(client, probe.refusal)
     return probe_check(client, probe, who)
 
 

@@ -289,6 +289,7 @@ class ExportProbe:
     newest: str | None = None
     newest_has_manifest: bool = False
     findings: list[str] = field(default_factory=list)
+    refusal: ExportAccessError | None = None  # S3 refused the read: the caller logs it UNAUTHORIZED
 
     @property
     def ok(self) -> bool:
@@ -315,4 +316,5 @@ def probe_export(client: Client, *, s3: Any) -> ExportProbe:
             exports.partition(probe.newest, manifest)
     except (ExportAccessError, ExportDataError) as error:
         probe.findings.append(str(error))
+        probe.refusal = error if isinstance(error, ExportAccessError) else None
     return probe

@@ -25,7 +25,7 @@ from tests.unit import report_fixtures as fx
 # `make screenshots` sets SCREENSHOTS_DIR=docs/screenshots; `make test` checks the same renderings
 # without rewriting committed files.
 SCREENSHOTS_DIR = os.environ.get("SCREENSHOTS_DIR")
-README_SHOTS = ("daily", "weekly", "monthly", "final")
+README_SHOTS = ("daily", "weekly", "monthly", "final", "data-export")
 FOLD_PX = 400  # the headline total must be visible without scrolling, even in a preview pane
 MODES = ((600, False), (600, True), (375, False))  # (width, dark)
 
@@ -73,13 +73,19 @@ def test_every_section_and_hostile_names_keep_the_layout(chromium: Chromium, tmp
 
 def test_screenshots_for_the_readme(chromium: Chromium, demo_emails: dict[str, Email], tmp_path):
     screenshots = Path(SCREENSHOTS_DIR) if SCREENSHOTS_DIR else tmp_path / "screenshots"
-    """docs/screenshots/{daily,weekly,monthly,final}.png from the demo's emails; a kind of report the
+    """docs/screenshots/{daily,weekly,monthly,final,data-export}.png from the demo's emails; a kind of report the
     demo does not produce (the month-close final one, until the demo runs it) comes from the
     fixture report of that kind. Plus the daily one in dark mode."""
     pages: dict[str, Path] = {}
     for mail in demo_emails.values():
-        key = "final" if mail.report.get("kind") == "final" else mail.report.get("schedule", "daily")
+        if mail.report.get("kind") == "final":
+            key = "final"
+        elif mail.report.get("cost_source") == "data_exports":
+            key = "data-export"  # hooli: the Data Export's own sections (top resources, commitments)
+        else:
+            key = mail.report.get("schedule", "daily")
         pages.setdefault(key, mail.html)
+    assert "data-export" in pages  # the demo's fifth client reads a FOCUS export
     for key in README_SHOTS:
         if key not in pages:
             page = tmp_path / f"{key}.html"

@@ -230,8 +230,14 @@ def test_a_replicated_export_is_probed_with_the_platforms_credentials(platform, 
 
 
 def _validate(client_id: str) -> tuple[int, dict[str, Any]]:
+    code, document, _ = _validate_logged(client_id)
+    return code, document
+
+
+def _validate_logged(client_id: str) -> tuple[int, dict[str, Any], str]:
+    """The exit code, the JSON document and what went to stderr (the audit lines among it)."""
     result = runner.invoke(app, ["credentials", "validate", "--client-id", client_id, "--format", "json"])
-    return result.exit_code, json.loads(result.stdout)
+    return result.exit_code, json.loads(result.stdout), result.stderr
 
 
 def _put(platform, record: dict[str, Any]) -> None:
@@ -327,7 +333,12 @@ def test_validate_an_export_the_role_cannot_read_is_critical(
         f"data_export: S3 refused list_objects_v2 on s3://{BUCKET}/exports/acme-retail-focus/data/ (AccessDenied) "
         "(read as the role arn:aws:iam::111111111110:role/CostReportingReadOnly)"
     )
-    assert table.exit_code == 1 and table.stderr.strip() == "findings: 1 check(s) not OK: data export (CRITICAL)"
+    *logged, last = table.stderr.strip().splitlines()
+    assert table.exit_code == 1 and last == "findings: 1 check(s) not OK: data export (CRITICAL)"
+    # The refusal is an audit line too, as a refused role is: the runbook's UNAUTHORIZED filter finds it.
+    [refusal] = [json.loads(line) for line in logged]
+    assert (refusal["audit"], refusal["client_id"]) == ("UNAUTHORIZED", "acme-retail")
+    assert refusal["message"].startswith("UNAUTHORIZED data_export: S3 refused list_objects_v2")
 
 
 def test_validate_an_export_of_another_format_is_a_finding(platform, embedded_aws, demo_records, frozen_clock):
@@ -416,9 +427,11 @@ def test_the_role_reads_the_export_only_when_deployed_with_its_bucket_and_prefix
             "CostReportingReadOnly", "DataExportReadOnly", json.dumps(_template_export_policy(BUCKET, "exports"))
         )
 
-    code, document = _validate("acme-retail")
+    code, document, logged = _validate_logged("acme-retail")
 
     [check] = [check for check in document["checks"] if check["name"] == "data export"]
+    refusals = [json.loads(line) for line in logged.splitlines() if '"UNAUTHORIZED"' in line]
+    assert len(refusals) == (0 if deployed_with_export else 1), logged  # the audit filter sees the refusal
     if deployed_with_export:
         assert (code, check["status"], check["partitions"]) == (0, "OK", ["2026-10", "2026-11"]), check
         assert check["newest_has_manifest"] is True  # the manifest was read (GetObject) through the role
@@ -440,8 +453,10 @@ def test_add_registers_a_client_whose_role_cannot_read_the_export_and_says_so(
 
     assert result.exit_code == 1, result.output
     assert "acme-retail" in stored(platform)
-    assert result.stderr.strip() == (
+    *logged, last = result.stderr.strip().splitlines()
+    assert last == (
         "findings: acme-retail is registered; its Data Export: data_export: S3 refused list_objects_v2 on "
         f"s3://{BUCKET}/exports/acme-retail-focus/data/ (AccessDenied) "
         "(read as the role arn:aws:iam::111111111110:role/CostReportingReadOnly)"
     )
+    assert [json.loads(line)["audit"] for line in logged] == ["UNAUTHORIZED"]  # the refusal, for the audit filter
