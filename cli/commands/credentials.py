@@ -41,6 +41,7 @@ from cli.context import (
     finish,
     now,
     report_checks,
+    settings,
     writable,
 )
 from cli.options import EnvironmentOption, FormatOption, OutputFormat, OutputOption
@@ -134,7 +135,8 @@ def validate_command(
     config = environment_config(environment)
     client = require_client(clients_table(config), client_id)
     at = now()
-    result = validate(client, at, verbose=verbose, expected=cost_explorer_estimate(config, client))
+    expected = cost_explorer_estimate(config, client)
+    result = validate(client, at, verbose=verbose, expected=expected, platform_bucket=settings(config).assets_bucket)
     if fmt is OutputFormat.table and reads_cost_explorer(client):
         accounts = Table("account", "Cost Explorer", title=f"{client_id}: accounts")
         for account in client.account_ids:

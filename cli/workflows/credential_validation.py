@@ -27,6 +27,7 @@ from lambdas.dal.credentials import CredentialProvider
 from lambdas.logic.planner import ExpectedCost
 from lambdas.models.client import Client, RoleCredentials
 from lambdas.models.exceptions import PlatformError, UnauthorizedError
+from lambdas.models.export_source import replicated_export_problem
 from lambdas.models.settings import DEFAULT_CE_REQUEST_CAP
 from lambdas.observability import ACCESS, UNAUTHORIZED, audit, metrics
 from lambdas.orchestration.export_costs import ExportProbe, probe_export
@@ -81,14 +82,20 @@ def reads_cost_explorer(client: Client) -> bool:
 
 
 def validate(
-    client: Client, at: datetime, *, verbose: bool = False, expected: ExpectedCost | None = None
+    client: Client,
+    at: datetime,
+    *,
+    verbose: bool = False,
+    expected: ExpectedCost | None = None,
+    platform_bucket: str | None = None,
 ) -> Validation:
     """Can the platform obtain this client's credentials, and read Cost Explorer for which of
     its accounts (when its runs read it)? Its Data Export, when it names one. The reads are audited
-    (`ACCESS`, shown on stderr with `verbose`), as the worker's."""
+    (`ACCESS`, shown on stderr with `verbose`), as the worker's. `platform_bucket`: the assets
+    bucket's deployed name, against which a replicated export is checked before it is probed."""
     result = _validate_credentials(client, at, verbose=verbose, expected=expected)
     if client.data_export is not None:
-        result.checks.append(export_check(client, result.credentials, verbose=verbose))
+        result.checks.append(export_check(client, result.credentials, verbose=verbose, platform_bucket=platform_bucket))
     return result
 
 
@@ -196,12 +203,20 @@ def export_location(client: Client) -> str:
     return f"s3://{export.bucket}/{export.root}" if export is not None else "-"
 
 
-def export_check(client: Client, credentials: AwsCredentials | None, *, verbose: bool = False) -> Check:
+def export_check(
+    client: Client, credentials: AwsCredentials | None, *, verbose: bool = False, platform_bucket: str | None = None
+) -> Check:
     """The client's export, probed with the credentials the worker would read it with: CRITICAL when
     it cannot be read, has no billing period, or is not what the record says; a newest period still
     being written (no manifest yet) is a note, the run reads the periods that are complete."""
     s3, who = export_reader(client, credentials)
     where = export_location(client)
+    export = client.data_export
+    problem = (
+        replicated_export_problem(client.client_id, export, platform_bucket) if export and platform_bucket else None
+    )
+    if problem:  # another client's copy is never listed, as the run never reads it
+        return Check("data export", Status.CRITICAL, f"{': '.join(problem)}; not probed")
     if s3 is None:
         return Check("data export", Status.CRITICAL, f"{where}: not checked, the client's credentials failed (above)")
     try:

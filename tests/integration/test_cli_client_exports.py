@@ -229,6 +229,25 @@ def test_a_replicated_export_is_probed_with_the_platforms_credentials(platform, 
     assert "read as the platform's own credentials (access replicated)" in " ".join(result.output.split())
 
 
+def test_validate_refuses_to_probe_another_clients_replicated_copy(platform, embedded_aws, demo_records, frozen_clock):
+    """A record edited by hand past `client add`: globex's copy in the platform's bucket, named in
+    acme's record. validate says so and lists nothing of it, as the run reads nothing of it."""
+    theirs = _client_record(
+        demo_records, "globex-health", access="replicated", bucket=ASSETS, prefix="exports/globex-health"
+    )
+    _write(embedded_aws, theirs)
+    _put(platform, _client_record(demo_records, access="replicated", bucket=ASSETS, prefix="exports/globex-health"))
+
+    code, document = _validate("acme-retail")
+
+    [check] = [check for check in document["checks"] if check["name"] == "data export"]
+    assert (code, check["status"]) == (1, "CRITICAL")
+    assert check["detail"].startswith(
+        "data_export.prefix: a replicated export of client acme-retail is under exports/acme-retail/"
+    )
+    assert "partitions" not in check  # nothing was listed
+
+
 def _validate(client_id: str) -> tuple[int, dict[str, Any]]:
     code, document, _ = _validate_logged(client_id)
     return code, document
