@@ -68,17 +68,24 @@ class ExportRead:
     commitments: list[CommitmentUse] = field(default_factory=list)
 
 
-def covered(states: dict[str, PeriodState], starts: set[date], granularity: str) -> dict[date, bool]:
+def covered(states: dict[str, PeriodState], starts: set[date], granularity: str, today: date) -> dict[date, bool]:
     """Period start -> final, for the periods the export holds: a final billing period's every
-    day; else its days up to the newest it holds (a month: estimated). The others get no cell."""
+    day; else its days up to the newest it holds, and a month (estimated) while it is still under
+    way or once the export holds its last day. The others get no cell: an empty partition, or a
+    month that has ended whose export stopped short of its last day (a stale export), is missing,
+    never a total of the days it happens to hold."""
     found: dict[date, bool] = {}
     for start in starts:
         state = states.get(billing_period(start))
-        if state is None or not state.read:
+        if state is None or not state.read or state.line_items == 0 or state.last_day is None:
             continue
         if state.final:
             found[start] = True
-        elif granularity == "MONTHLY" or (state.last_day is not None and start <= state.last_day):
+        elif granularity == "MONTHLY":
+            last = month_last_day(start)
+            if state.last_day >= last or last >= today:
+                found[start] = False
+        elif start <= state.last_day:
             found[start] = False
     return found
 
@@ -158,8 +165,8 @@ class _Run:
     def files(self) -> list[Path]:
         return [path for partition in self.partitions for path in partition.files]
 
-    def covered(self, starts: set[date], granularity: str) -> dict[date, bool]:
-        return covered(self.states, starts, granularity)
+    def covered(self, starts: set[date], granularity: str, today: date) -> dict[date, bool]:
+        return covered(self.states, starts, granularity, today)
 
     def cells(self, needs: list[Need], now: datetime) -> dict[CellKey, Cell]:
         cells: dict[CellKey, Cell] = {}
@@ -171,7 +178,7 @@ class _Run:
         needs = [need for need in needs if exports_sql.readable(need.dataset)]
         queries = exports_sql.cell_queries(self.export.format, needs, metric=self.client.metric, accounts=self.accounts)
         for query in queries:
-            covered = self.covered(set(query.starts), query.granularity)
+            covered = self.covered(set(query.starts), query.granularity, now.date())
             if not covered:
                 continue
             rows = self.run(query.sql)

@@ -61,7 +61,7 @@ def read_export_costs_on_athena(
             partition_column=partition_column,
             dialect="athena",
         ):
-            covering = covered(states, set(query.starts), query.granularity)
+            covering = covered(states, set(query.starts), query.granularity, now.date())
             if covering:
                 rows = athena.query(query.sql).rows
                 found.update(

@@ -110,3 +110,38 @@ def test_athena_is_wired_only_where_the_environment_names_a_workgroup():
     assert wired.export_athena is not None
     athena = wired.export_athena()
     assert (athena.workgroup, athena.database) == ("wg", "db")  # type: ignore[attr-defined]
+
+
+def _state(period: str, last_day: date | None, *, line_items: int = 100, final: bool = False) -> PeriodState:
+    return PeriodState(period, read=True, last_day=last_day, final=final, line_items=line_items)
+
+
+OCTOBER, NOVEMBER = date(2026, 10, 1), date(2026, 11, 1)
+
+
+@pytest.mark.parametrize(
+    ("october", "today", "expected"),
+    [
+        (_state("2026-10", date(2026, 10, 31)), date(2026, 11, 27), {OCTOBER: False}),  # whole month, estimated
+        (_state("2026-10", date(2026, 10, 31), final=True), date(2026, 11, 27), {OCTOBER: True}),
+        (_state("2026-10", date(2026, 10, 25)), date(2026, 11, 27), {}),  # ended, the export stopped short
+        (_state("2026-10", date(2026, 10, 25)), date(2026, 10, 27), {OCTOBER: False}),  # still under way
+        (_state("2026-10", date(2026, 10, 31), line_items=0), date(2026, 11, 27), {}),  # an empty partition
+        (_state("2026-10", None), date(2026, 11, 27), {}),
+    ],
+)
+def test_a_month_is_covered_only_when_the_export_holds_it_whole_or_it_is_under_way(october, today, expected):
+    assert export_costs.covered({"2026-10": october}, {OCTOBER}, "MONTHLY", today) == expected
+
+
+def test_days_are_covered_up_to_the_newest_the_export_holds_and_an_empty_partition_covers_none():
+    days = {date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 26)}
+    held = {"2026-11": _state("2026-11", date(2026, 11, 25))}
+    empty = {"2026-11": _state("2026-11", date(2026, 11, 25), line_items=0)}
+
+    assert export_costs.covered(held, days, "DAILY", NOW.date()) == {
+        date(2026, 11, 24): False,
+        date(2026, 11, 25): False,
+    }
+    assert export_costs.covered(empty, days, "DAILY", NOW.date()) == {}
+    assert export_costs.covered({}, {NOVEMBER}, "MONTHLY", NOW.date()) == {}
