@@ -155,9 +155,13 @@ CUR_2_0_COLUMNS: tuple[tuple[str, str], ...] = (
     ("product_servicecode", "VARCHAR"),
     ("reservation_effective_cost", "DOUBLE"),
     ("reservation_reservation_a_r_n", "VARCHAR"),
+    ("reservation_unused_amortized_upfront_fee_for_billing_period", "DOUBLE"),
+    ("reservation_unused_recurring_fee", "DOUBLE"),
     ("resource_tags", "MAP(VARCHAR, VARCHAR)"),
     ("savings_plan_savings_plan_a_r_n", "VARCHAR"),
     ("savings_plan_savings_plan_effective_cost", "DOUBLE"),
+    ("savings_plan_total_commitment_to_date", "DOUBLE"),
+    ("savings_plan_used_commitment", "DOUBLE"),
 )
 TABLES = {"focus_1_2": "FOCUS_1_2_AWS", "focus_1_0": "FOCUS_1_0_AWS", "cur_2_0": "COST_AND_USAGE_REPORT"}
 
@@ -410,6 +414,11 @@ def _cur_row(record: CostRecord, dataset: CostDataset, payer: str, final: bool, 
         "savings_plan_savings_plan_effective_cost": (
             _amount(record.amortized) if kind == "SavingsPlanCoveredUsage" else ""
         ),
+        # The emulator writes no Savings Plan or RI fee rows: these are blank, as on AWS's usage rows.
+        "reservation_unused_amortized_upfront_fee_for_billing_period": "",
+        "reservation_unused_recurring_fee": "",
+        "savings_plan_total_commitment_to_date": "",
+        "savings_plan_used_commitment": "",
     }
 
 

@@ -104,11 +104,18 @@ CUR_2_0 = ExportSchema(
     account_name="line_item_usage_account_name",
     start="line_item_usage_start_date",
     billed="line_item_unblended_cost",
+    # Amortised as Cost Explorer amortises (AWS's CUR query library): covered usage at its effective
+    # cost, the commitment's fees only for what went unused, upfront fees spread over the usage.
     effective=(
-        "CASE line_item_line_item_type "
-        "WHEN 'SavingsPlanCoveredUsage' THEN savings_plan_savings_plan_effective_cost "
-        "WHEN 'SavingsPlanNegation' THEN 0 "
-        "WHEN 'DiscountedUsage' THEN reservation_effective_cost "
+        "CASE "
+        "WHEN line_item_line_item_type = 'SavingsPlanCoveredUsage' THEN savings_plan_savings_plan_effective_cost "
+        "WHEN line_item_line_item_type = 'SavingsPlanRecurringFee' "
+        "THEN savings_plan_total_commitment_to_date - savings_plan_used_commitment "
+        "WHEN line_item_line_item_type IN ('SavingsPlanNegation', 'SavingsPlanUpfrontFee') THEN 0 "
+        "WHEN line_item_line_item_type = 'DiscountedUsage' THEN reservation_effective_cost "
+        "WHEN line_item_line_item_type = 'RIFee' "
+        "THEN reservation_unused_amortized_upfront_fee_for_billing_period + reservation_unused_recurring_fee "
+        "WHEN line_item_line_item_type = 'Fee' AND COALESCE(reservation_reservation_a_r_n, '') <> '' THEN 0 "
         "ELSE line_item_unblended_cost END"
     ),
     service="COALESCE(product['product_name'], line_item_product_code)",
@@ -126,6 +133,11 @@ CUR_2_0 = ExportSchema(
         "line_item_unblended_cost": _COST,
         "savings_plan_savings_plan_effective_cost": _COST,
         "reservation_effective_cost": _COST,
+        "reservation_unused_amortized_upfront_fee_for_billing_period": _COST,
+        "reservation_unused_recurring_fee": _COST,
+        "reservation_reservation_a_r_n": _TEXT,
+        "savings_plan_total_commitment_to_date": _COST,
+        "savings_plan_used_commitment": _COST,
         "line_item_usage_start_date": _TIME,
         "bill_billing_period_start_date": _TIME,
         "line_item_usage_account_id": _TEXT,

@@ -265,3 +265,45 @@ def test_duckdb_answers_the_exact_sums_of_the_rows(tmp_path_factory, rows, metri
                 expected[slot] = expected.get(slot, Decimal(0)) + amount
             got = {(k[2], k[3], g): a for k, c in cells.items() for g, a in c.groups.items()}
             assert got == expected
+
+
+# (line item type, unblended, SP effective, RI effective, SP commitment to date, SP used, RI unused
+#  upfront, RI unused recurring, RI ARN, amortised as Cost Explorer counts it)
+_CUR_COMMITMENT_ROWS = [
+    ("Usage", "20", None, None, None, None, None, None, "", "20"),
+    ("SavingsPlanCoveredUsage", "10", "7", None, None, None, None, None, "", "7"),
+    ("SavingsPlanNegation", "-10", None, None, None, None, None, None, "", "0"),
+    ("SavingsPlanRecurringFee", "100", None, None, "100", "70", None, None, "", "30"),  # 30 went unused
+    ("SavingsPlanUpfrontFee", "500", None, None, None, None, None, None, "", "0"),  # spread over the usage
+    ("DiscountedUsage", "0", None, "4", None, None, None, None, "arn:ri", "4"),
+    ("RIFee", "50", None, None, None, None, "5", "3", "arn:ri", "8"),  # the RI's unused part only
+    ("Fee", "200", None, None, None, None, None, None, "arn:ri", "0"),  # an RI's upfront fee
+    ("Fee", "15", None, None, None, None, None, None, "", "15"),  # any other fee counts as charged
+]
+
+
+@pytest.mark.parametrize("row", _CUR_COMMITMENT_ROWS, ids=[f"{r[0]}-{i}" for i, r in enumerate(_CUR_COMMITMENT_ROWS)])
+def test_cur_amortised_cost_counts_commitment_fees_as_cost_explorer_does(tmp_path, row):
+    """Each CUR 2.0 line item type alone: its amortised (effective) amount, as Cost Explorer's
+    AmortizedCost counts it; a Savings Plan's or RI's fee never counted twice with its covered usage."""
+    kind, unblended, sp_effective, ri_effective, to_date, used, unused_upfront, unused_recurring, arn, want = row
+    path = tmp_path / "cur.parquet"
+    nums = (unblended, sp_effective, ri_effective, to_date, used, unused_upfront, unused_recurring)
+    values = ", ".join("NULL" if v is None else f"CAST({v} AS DOUBLE)" for v in nums)
+    columns = (
+        "line_item_unblended_cost, savings_plan_savings_plan_effective_cost, reservation_effective_cost, "
+        "savings_plan_total_commitment_to_date, savings_plan_used_commitment, "
+        "reservation_unused_amortized_upfront_fee_for_billing_period, reservation_unused_recurring_fee"
+    )
+    copy = (  # the columns the query reads, with AWS's names and types
+        f"COPY (SELECT '{ACCOUNTS[0]}' AS line_item_usage_account_id, "  # noqa: S608 - the test's own constants
+        f"TIMESTAMP '2026-11-01' AS line_item_usage_start_date, '{kind}' AS line_item_line_item_type, "
+        f"'{arn}' AS reservation_reservation_a_r_n, * FROM (SELECT {values}) AS t({columns})) "
+        f"TO '{path}' (FORMAT PARQUET)"
+    )
+    with DuckDBEngine() as engine:
+        engine._connection().execute(copy)
+        sql = _cell_sql(export_schema.CUR_2_0, RECORD_TYPES, [date(2026, 11, 1)], metric="AmortizedCost")
+        [(_, _, _, amount)] = engine.query(sql, [path])
+
+    assert Decimal(str(amount)) == Decimal(want)
