@@ -38,10 +38,14 @@ def export_location(client: Client) -> str:
     return f"s3://{export.bucket}/{export.root}" if export is not None else ""
 
 
-def athena_table(export_name: str) -> str:
-    """The Glue table of an export in the environment's Athena database: the export's name in
-    lower case, with `_` for anything else than a letter or digit (Glue's table naming)."""
-    return re.sub(r"[^a-z0-9_]", "_", export_name.lower())
+def athena_table(client_id: str, export_name: str) -> str:
+    """The Glue table of a client's export in the environment's Athena database, quoted for the SQL:
+    `<client_id>_<export name>` in lower case, with `_` for anything else than a letter or digit
+    (Glue's table naming). The client's id is part of it: two payers' exports of the same name are
+    two tables, and no client's run reads another's."""
+    name = re.sub(r"[^a-z0-9_]", "_", f"{client_id}_{export_name}".lower())
+    return f'"{name}"'
+
 
 
 @dataclass
@@ -90,7 +94,7 @@ class ExportReader:
         from lambdas.orchestration.export_costs_athena import read_export_costs_on_athena
 
         athena = self.athena()
-        table = athena_table(client.data_export.export_name)
+        table = athena_table(client.client_id, client.data_export.export_name)
         logger.info("data export past the in-process threshold: read on Athena", extra={"table": table})
         return read_export_costs_on_athena(client, window, athena=athena, table=table, now=self.now)
 

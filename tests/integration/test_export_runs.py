@@ -316,7 +316,7 @@ def test_an_export_too_large_for_one_function_is_read_on_athena_where_configured
     class Glue(DuckDBAthena):
         def __init__(self, files: str) -> None:
             super().__init__(files)
-            self.con.execute("CREATE VIEW hooli_focus AS SELECT * FROM exports.acme")
+            self.con.execute("CREATE VIEW hooli_hooli_focus AS SELECT * FROM exports.acme")
 
     athena = Athena(Glue(files), workgroup="reports", database="exports")
     monkeypatch.setattr(
@@ -327,7 +327,7 @@ def test_an_export_too_large_for_one_function_is_read_on_athena_where_configured
         outcome = ReportRun(_deps_on(s3, export_athena=lambda: athena), dry_run=True).run(_job(client.client_id))
 
     assert outcome.status == "succeeded", outcome.error
-    assert athena.queries and all("hooli_focus" in sql for sql in athena.queries)
+    assert athena.queries and all('"hooli_hooli_focus"' in sql for sql in athena.queries)
     assert outcome.report is not None and in_process.report is not None
     assert outcome.report.total == in_process.report.total
     assert outcome.report.by_service == in_process.report.by_service

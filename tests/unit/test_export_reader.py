@@ -37,8 +37,10 @@ def _states(final: bool, last_day: date = date(2026, 10, 31)) -> dict[str, Perio
     return {"2026-10": PeriodState("2026-10", read=True, final=final, last_day=last_day, line_items=5)}
 
 
-def test_the_glue_table_of_an_export_is_its_name_in_glues_spelling():
-    assert athena_table("Hooli-Focus_2026") == "hooli_focus_2026"
+def test_the_glue_table_of_an_export_is_the_clients_own_in_glues_spelling_and_quoted():
+    assert athena_table("hooli", "Hooli-Focus_2026") == '"hooli_hooli_focus_2026"'
+    # Two clients whose payers named their exports alike read two tables.
+    assert athena_table("acme-retail", "focus") != athena_table("globex-health", "focus")
 
 
 @pytest.mark.parametrize(
@@ -86,7 +88,7 @@ def test_too_large_with_athena_is_read_there_and_the_month_close_asks_the_read(m
     assert reader.month_closed(client, date(2026, 10, 1)) is None  # cannot tell in process
     read, found = reader.read(client, window_for("monthly", date(2026, 11, 6)))
 
-    assert asked == ["hooli_focus_2026"]
+    assert asked == ['"hooli_hooli_focus_2026"']  # the client's own table
     assert closed_on_athena(found, date(2026, 10, 1)) is True
     assert (read.cost_source, read.export_format, read.forecast_remaining) == ("data_exports", "focus_1_2", None)
     assert read.notes == [NO_CE_FORECAST]  # Cost Explorer's forecast is not asked for an export client
