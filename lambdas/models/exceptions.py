@@ -76,6 +76,13 @@ class ExportAccessError(UnauthorizedError):
     kind = "export_access"
 
 
+class WrongFunctionError(PermanentError):
+    """A run reached a function that cannot do it (a Data Exports client's on the Cost Explorer
+    worker, which has no DuckDB): retrying it there cannot help."""
+
+    kind = "wrong_function"
+
+
 class DeliveryRejectedError(PermanentError):
     """SES refused the message (unverified identity, rejected content)."""
 

@@ -13,6 +13,7 @@ Either way one ACCESS audit line says what was read, and the outcome what it too
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ from lambdas.dal.client_secrets import ClientSecrets
 from lambdas.logic.periods import ReportWindow
 from lambdas.models.client import Client
 from lambdas.models.events import ReportJob
-from lambdas.models.exceptions import InvalidInputError
+from lambdas.models.exceptions import InvalidInputError, WrongFunctionError
 from lambdas.models.export_source import replicated_export_problem
 from lambdas.observability import ACCESS, audit
 from lambdas.orchestration.cost_reader import CostRead, CostReader
@@ -98,6 +99,11 @@ class CostStep:
     ) -> CostRead | None:
         export = client.data_export
         outcome.cost_source = "data_exports"
+        if importlib.util.find_spec("duckdb") is None:  # the export worker's layer: routed to the wrong worker
+            raise WrongFunctionError(
+                "this function has no DuckDB (the Data Exports layer): a data_exports client's run belongs on "
+                "the export jobs queue (EXPORT_JOBS_QUEUE_URL), where the export worker reads it"
+            )
         if export is not None:  # a record edited by hand is checked again: only the client's own copy is read
             problem = replicated_export_problem(client.client_id, export, self.deps.archive.bucket)
             if problem:

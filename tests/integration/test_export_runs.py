@@ -332,3 +332,23 @@ def test_an_export_too_large_for_one_function_is_read_on_athena_where_configured
     assert outcome.report.total == in_process.report.total
     assert outcome.report.by_service == in_process.report.by_service
     assert outcome.report.daily == in_process.report.daily
+
+
+def test_a_data_exports_run_on_a_function_without_duckdb_fails_once_saying_where_it_belongs(
+    platform, embedded_aws, demo_records, monkeypatch
+):
+    """The Cost Explorer worker has no Data Exports layer: a job routed there (an environment without
+    the export queue, or queued before the client switched source) fails for good, not five times."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "duckdb" else real(name, *a))
+    record = _hooli(demo_records)
+    client = register(record)
+    _deliver(embedded_aws, record)
+
+    outcome = run(client.client_id, AS_OF, at=NOW, kind="scheduled")
+
+    assert (outcome.status, outcome.error_kind) == ("failed", "wrong_function")
+    assert outcome.error is not None and "export jobs queue" in outcome.error
+    assert outcome.report is None and sent_messages(embedded_aws.endpoint_url) == []
