@@ -348,3 +348,14 @@ def test_a_resource_costs_its_charges_before_credits_as_the_services_do(tmp_path
         resources = top_resources_from_rows(engine.query(sql, [path]))
 
     assert resources == [TopResource(INSTANCE, EC2, PROD, Decimal("10")), TopResource(BUCKET, S3, PROD, Decimal("4"))]
+
+
+def test_the_resources_note_names_no_total_when_the_periods_services_were_not_read():
+    report = export_report()
+    assert "share of the cost of all services, $260.00" in render_text(report)
+
+    unread = report.model_copy(update={"by_service": []})  # the core section missing from the read
+    text = render_text(unread)
+
+    assert "The resources that cost most in the period." in text
+    assert "$0.00" not in text.split("The resources that cost most")[1].split("\n")[0]

@@ -43,8 +43,12 @@ def resources_view(report: Report, fmt: Formatter) -> ResourcesView | None:
                 tone={"up": "up", "down": "down"}.get(line.mover or "", "flat"),
             )
         )
-    period_cost = sum((line.amount for line in report.by_service), ZERO)
-    note = f"The resources that cost most in the period; share of the cost of all services, {fmt.money(period_cost)}."
+    if report.by_service:
+        period_cost = sum((line.amount for line in report.by_service), ZERO)
+        total = fmt.money(period_cost)
+        note = f"The resources that cost most in the period; share of the cost of all services, {total}."
+    else:  # the period's services were not read: no total to name (never $0.00)
+        note = "The resources that cost most in the period."
     if any(row.mover for row in rows):
         note += " Those of the services that moved most come first, with their service's change."
     return ResourcesView(rows=tuple(rows), note=note)
