@@ -68,3 +68,24 @@ def test_the_export_queue_drains_through_the_export_worker(platform, embedded_aw
 
     assert (processed, failed) == (1, 0)
     assert queued(platform.export_jobs_queue_url) == []
+
+
+def test_the_export_worker_reports_a_data_exports_client_from_its_export(platform, embedded_aws, demo_records):
+    """The export worker's own job: hooli, read from its FOCUS 1.2 export, sent with no Cost
+    Explorer request, the execution naming its source and the bytes read."""
+    from emulator.exports import deliver_demo_exports
+
+    record = next(r for r in demo_records if r.get("cost_source") == "data_exports")
+    client = parse_client(record)
+    ClientsTable(platform.clients_table).put(client)
+    deliver_demo_exports(embedded_aws.dataset, [record], AS_OF)
+    job = ReportJob.scheduled(client.client_id, client.schedule, AS_OF)
+
+    answer = export_worker.handler({"Records": [sqs_record(job)]}, LocalContext("cost-reporting-export-worker-local"))
+
+    assert answer == {"batchItemFailures": []}
+    execution = ExecutionsTable(platform.executions_table).get(client.client_id, job.run_id)
+    assert execution is not None and (execution.status, execution.delivery) == ("succeeded", "sent"), execution
+    assert execution.cost_source == "data_exports" and execution.export_bytes_read
+    assert execution.ce_requests == 0
+    assert len(sent_messages(embedded_aws.endpoint_url)) == 1
