@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from lambdas.logic.export_schema import FORMAT_NAMES
-from lambdas.logic.exports_extras import CommitmentUse, TopResource
 from lambdas.models.report import CommitmentLine, ResourceLine, ServiceLine
+
+if TYPE_CHECKING:  # types only: the Data Export's modules are not imported by a Cost Explorer run
+    from lambdas.logic.exports_extras import CommitmentUse, TopResource
 
 SHARE = Decimal("0.0001")
 # How the report names where its figures come from, in a sentence ("read from Cost Explorer").
@@ -21,6 +22,8 @@ def source_label(cost_source: str, export_format: str | None = None) -> str:
     """The source as the footer says it: "AWS Cost Explorer", "AWS Data Export (FOCUS 1.2)"."""
     if cost_source != "data_exports":
         return "AWS Cost Explorer"
+    from lambdas.logic.export_schema import FORMAT_NAMES  # a Data Export's run only
+
     name = FORMAT_NAMES.get(export_format or "")
     return f"AWS Data Export ({name})" if name else "AWS Data Export"
 

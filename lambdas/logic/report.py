@@ -18,12 +18,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambdas.logic.cost_data import CostData, CostRow
 from lambdas.logic.daily import chart_anomalies, chart_points, days_of, net_point
 from lambdas.logic.export_sections import SOURCE_NAMES, commitment_lines, resource_lines
-from lambdas.logic.exports_extras import CommitmentUse, TopResource
 from lambdas.logic.forecast import CENT, month_end_forecast
 from lambdas.logic.needs import SECTION_NAMES
 from lambdas.logic.periods import ReportWindow
@@ -45,6 +44,9 @@ from lambdas.models.report import (
     Restatement,
     ServiceLine,
 )
+
+if TYPE_CHECKING:  # types only: the Data Export's modules are not imported by a Cost Explorer run
+    from lambdas.logic.exports_extras import CommitmentUse, TopResource
 
 ZERO = Decimal("0")
 PERCENT = Decimal("0.1")

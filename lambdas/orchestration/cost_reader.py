@@ -14,12 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambdas.logic.cost_data import CostData, corrections, cost_data_from_cells, split_answer
 from lambdas.logic.credential_scope import credential_scope
 from lambdas.logic.daily import anomaly_days
-from lambdas.logic.exports_extras import CommitmentUse, TopResource
 from lambdas.logic.needs import Cell, CellKey, Density, Need, attribution_need, cell_key, needs_for
 from lambdas.logic.periods import ONE_DAY, ReportWindow
 from lambdas.logic.planner import Plan, PlannedRequest, plan
@@ -29,6 +28,9 @@ from lambdas.models.exceptions import CostDataError, DependencyError, PlatformEr
 from lambdas.models.report import Correction
 from lambdas.observability import logger
 from lambdas.orchestration.ports import CellCache, CostSource
+
+if TYPE_CHECKING:  # types only: the Data Export's modules are not imported by a Cost Explorer run
+    from lambdas.logic.exports_extras import CommitmentUse, TopResource
 
 
 @dataclass

@@ -47,7 +47,6 @@ def athena_table(client_id: str, export_name: str) -> str:
     return f'"{name}"'
 
 
-
 @dataclass
 class ExportReader:
     """Reads one client's export: `s3` is a boto3 S3 client that can read it (the client's role or,

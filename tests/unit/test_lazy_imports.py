@@ -35,6 +35,8 @@ LAZY = {
     "pydantic_settings": "settings are a plain pydantic model (lambdas/models/settings.py)",
     "aws_lambda_powertools.utilities.parser": "every event source's model; the feedback handler reads SNS itself",
     "duckdb": "the Data Exports engine: only clients on data_exports (lambdas/dal/duckdb_engine.py imports it lazily)",
+    "lambdas.logic.exports_sql": "a Data Export's SQL: imported by the read (orchestration/export_reader.py)",
+    "lambdas.logic.export_schema": "a Data Export's columns: imported by the read",
 }
 _PROBE = "import importlib, json, sys; importlib.import_module(sys.argv[1]); print(json.dumps(sorted(sys.modules)))"
 
