@@ -14,10 +14,11 @@ Either way one ACCESS audit line says what was read, and the outcome what it too
 from __future__ import annotations
 
 import importlib.util
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from lambdas.dal.client_secrets import ClientSecrets
+from lambdas.logic.daily import days_of
 from lambdas.logic.periods import ReportWindow
 from lambdas.models.client import Client
 from lambdas.models.events import ReportJob
@@ -56,7 +57,8 @@ class CostStep:
             return self._from_export(client, job, window, now, outcome, secrets)
         read = self._from_cost_explorer(client, job, window, now, outcome, secrets)
         if job.kind == "final" and (
-            window.current.start in read.data.estimated_months or read.data.estimated_days & _period_days(window)
+            window.current.start in read.data.estimated_months
+            or read.data.estimated_days & set(days_of(window.current))
         ):
             outcome.skip(NOT_FINAL_IN_COST_EXPLORER)
             return None
@@ -135,7 +137,3 @@ class CostStep:
             outcome.skip(NOT_FINAL_IN_THE_EXPORT)  # too large to tell in process: the read on Athena told
             return None
         return read
-
-
-def _period_days(window: ReportWindow) -> set[date]:
-    return {window.current.start + timedelta(days=offset) for offset in range(window.current.days)}

@@ -11,6 +11,7 @@ The readers are imported when a read starts: DuckDB stays out of every other run
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +48,14 @@ def athena_table(client_id: str, export_name: str) -> str:
     return f'"{name}"'
 
 
+def duckdb_memory_limit() -> str | None:
+    """Three quarters of the function's memory (Lambda's AWS_LAMBDA_FUNCTION_MEMORY_SIZE): past it
+    DuckDB spills to the scratch directory in /tmp instead of the function running out of memory.
+    None outside Lambda (DuckDB's own default, 80% of the machine)."""
+    size = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
+    return f"{int(size) * 3 // 4}MB" if size.isdigit() else None
+
+
 @dataclass
 class ExportReader:
     """Reads one client's export: `s3` is a boto3 S3 client that can read it (the client's role or,
@@ -73,7 +82,7 @@ class ExportReader:
         from lambdas.orchestration.export_costs import read_export_costs
 
         try:
-            found = read_export_costs(client, window, s3=self.s3, now=self.now)
+            found = read_export_costs(client, window, s3=self.s3, now=self.now, memory_limit=duckdb_memory_limit())
         except ExportTooLargeError as error:
             found = self._on_athena(client, window, error)
         read = CostRead(data=found.data, notes=list(found.notes))

@@ -147,3 +147,12 @@ def test_days_are_covered_up_to_the_newest_the_export_holds_and_an_empty_partiti
     }
     assert export_costs.covered(empty, days, "DAILY", NOW.date()) == {}
     assert export_costs.covered({}, {NOVEMBER}, "MONTHLY", NOW.date()) == {}
+
+
+def test_duckdb_spills_past_three_quarters_of_the_functions_memory(monkeypatch):
+    from lambdas.orchestration.export_reader import duckdb_memory_limit
+
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "6144")
+    assert duckdb_memory_limit() == "4608MB"
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+    assert duckdb_memory_limit() is None  # outside Lambda: DuckDB's own default
