@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,8 @@ class DataExports:
         self.export = export
         self.bytes_read = 0
         self.requests = 0  # S3 requests made (LIST, GET, HEAD): what the reading costs
+        # Billing period -> when its manifest was written: the data is as new as that delivery.
+        self.delivered: dict[str, datetime] = {}
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
         self.requests += 1
@@ -99,9 +102,12 @@ class DataExports:
         """The period's manifest, or None while the export is still being written."""
         key = self.export.manifest_key(period)
         try:
-            body = self._call("get_object", Bucket=self.export.bucket, Key=key)["Body"].read()
+            answer = self._call("get_object", Bucket=self.export.bucket, Key=key)
+            body = answer["Body"].read()
         except FileNotFoundError:
             return None
+        if isinstance(answer.get("LastModified"), datetime):
+            self.delivered[period] = answer["LastModified"]
         try:
             manifest = json.loads(body)
         except ValueError:

@@ -185,6 +185,12 @@ class _Run:
             cells.update(
                 exports_sql.cells_from_rows(query, rows, accounts=self.accounts, covered=covered, fetched_at=now)
             )
+        # A cell is as new as the delivery that wrote it, not as the run that read it: a day the export
+        # delivered before AWS could refresh it after it ended stays provisional (no anomaly on it).
+        for (_, _, _, start), cell in cells.items():
+            delivered = self.exports.delivered.get(billing_period(start))
+            if delivered is not None and cell.fetched_at is not None and delivered < cell.fetched_at:
+                cell.fetched_at = delivered
         return cells
 
 

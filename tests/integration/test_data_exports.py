@@ -352,3 +352,18 @@ def test_a_cost_category_breakdown_is_missing_with_a_note_not_a_failed_run(s3, e
     ]
     assert read.data.missing["breakdown"] > 0 and read.data.breakdown_rows == []
     assert read.data.missing.get("core") is None
+
+
+def test_a_day_is_as_new_as_the_delivery_that_wrote_it_not_as_the_run_that_read_it(s3, embedded_aws, demo_records):
+    """Delivered at 02:00 on the 27th, the 26th was still filling in: read three days later, it is
+    still provisional (no anomaly on it), because the export has not been delivered again since."""
+    from lambdas import clock
+
+    record = _record(demo_records, "acme-retail")
+    with clock.pinned(datetime(2026, 11, 27, 2, tzinfo=UTC)):  # the manifest's LastModified
+        client, window, _ = _write(s3, embedded_aws, record)
+
+    data = read_export_costs(client, window, s3=s3, now=datetime(2026, 11, 30, 9, tzinfo=UTC)).data
+
+    assert AS_OF - ONE_DAY in data.provisional_days
+    assert AS_OF - 3 * ONE_DAY not in data.provisional_days  # ended two days before the delivery: settled
