@@ -87,9 +87,20 @@ def read_export_costs_on_athena(
         raise ExportDataError(f"the export bills in more than one currency over the report's periods: {currencies}")
     data.unit = currencies[0] if currencies else None
     read = ExportRead(data=data, periods=states, queries=len(athena.queries))
+    unreadable = sorted(
+        {
+            f"{need.dataset.group_type} {need.dataset.group_key}"
+            for need in needs
+            if not exports_sql.readable(need.dataset)
+        }
+    )
     read.notes = [
         f"Data Export BILLING_PERIOD={state.period}: {state.reason}; its days are missing from this report."
         for state in states.values()
         if not state.read
-    ]
+    ] + [f"A breakdown by {what} is not read from Data Exports: it is missing from this report." for what in unreadable]
+    # The report says what it left out: the resources and commitments are read in process only.
+    read.notes.append(
+        "Read on Athena (the export is past one function's size): top resources and commitments are left out."
+    )
     return read
