@@ -21,7 +21,7 @@ from cli.context import pipeline_logs
 from cli.reviews.checks import Check, Status
 from cli.reviews.key_ages import mask_key
 from lambdas.dal.access_keys import AccessKeys, Identity
-from lambdas.dal.aws import AwsCredentials, client_with, platform_client
+from lambdas.dal.aws import AwsCredentials, client_with
 from lambdas.dal.cost_explorer import CostExplorer
 from lambdas.dal.credentials import CredentialProvider
 from lambdas.logic.planner import ExpectedCost
@@ -30,7 +30,9 @@ from lambdas.models.exceptions import PlatformError, UnauthorizedError
 from lambdas.models.export_source import replicated_export_problem
 from lambdas.models.settings import DEFAULT_CE_REQUEST_CAP
 from lambdas.observability import ACCESS, UNAUTHORIZED, audit, metrics
+from lambdas.orchestration.dependencies import export_s3
 from lambdas.orchestration.export_costs import ExportProbe, probe_export
+from lambdas.orchestration.export_reader import export_location
 
 VISIBILITY_WINDOW = timedelta(days=30)
 
@@ -189,18 +191,13 @@ def export_reader(client: Client, credentials: AwsCredentials | None) -> tuple[A
     (`replicated`). None when the client's credentials could not be obtained."""
     export = client.data_export
     if export is not None and export.access == "replicated":
-        return platform_client("s3"), "the platform's own credentials (access replicated)"
+        return export_s3(None), "the platform's own credentials (access replicated)"
     who = (
         f"the role {client.credentials.role_arn}"
         if isinstance(client.credentials, RoleCredentials)
         else f"the keys in {client.credentials.secret_name}"
     )
-    return (client_with("s3", credentials) if credentials is not None else None), who
-
-
-def export_location(client: Client) -> str:
-    export = client.data_export
-    return f"s3://{export.bucket}/{export.root}" if export is not None else "-"
+    return (export_s3(credentials) if credentials is not None else None), who
 
 
 def export_check(

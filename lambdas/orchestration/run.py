@@ -114,7 +114,7 @@ class ReportRun:
         if job.kind == "final":
             earlier = self._earlier_reports(client, job, window)
             if any(run.endswith(".final") for run, _ in earlier):
-                self._skip(outcome, "the final report of this month was already sent")
+                outcome.skip("the final report of this month was already sent")
                 return
             sent = next((report for run, report in earlier if not run.endswith(".final")), None)
         read = CostStep(self.deps, dry_run=self.dry_run, requester=self.requester).read(
@@ -221,9 +221,6 @@ class ReportRun:
         outcome.report = report
         metrics.add_metric(name="RunsIncomplete", unit=MetricUnit.Count, value=1)
         logger.warning("report incomplete: not sent", extra={"missing": report.missing})
-
-    def _skip(self, outcome: RunOutcome, reason: str) -> None:
-        outcome.skip(reason)
 
     def _report(
         self,
